@@ -1,0 +1,445 @@
+/**
+ * Carries out a parsed iptables command on a ruleset the way iptables-nft
+ * 1.8.9 does: which tables and built-in chains come into existence, the
+ * kernel's checks at commit, and the text -L, -S and -v print.
+ */
+import { emptyRule, type Rule, type RuleTarget } from '../../core/netfilter/rule.js';
+import {
+  addUserChain,
+  chainReferences,
+  findChain,
+  findRealChain,
+  initBuiltins,
+  listChains,
+  sortUserChains,
+  type Chain,
+  type Ruleset,
+  type Table,
+} from '../../core/netfilter/ruleset.js';
+import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
+import type { NameDb } from '../../core/xt/namedb.js';
+import { XtError, type ExtensionDef } from '../../core/xt/types.js';
+import { CommandFailure, CommitFailure } from './errors.js';
+import { listHeader, listRule, saveRuleBody, verboseRule, type ListFormat } from './format.js';
+import { CMD, OPT, type ExtInstance, type ParsedCommand } from './parse.js';
+
+/** Output of one command. */
+export interface ExecOutput {
+  stdout: string;
+  /** Whether the ruleset was changed (and must be saved). */
+  changed: boolean;
+}
+
+/** Context for running commands. */
+export interface ExecEnv {
+  names: NameDb;
+  /** Restore line number, for batch errors. */
+  line?: number;
+}
+
+/** Builds the rules a command describes: one per source × destination address. */
+export function buildRules(p: ParsedCommand, table: string, chain: string): Rule[] {
+  const rules: Rule[] = [];
+  const base = emptyRule();
+  base.iniface = p.iniface === '+' ? '' : p.iniface;
+  base.outiface = p.outiface === '+' ? '' : p.outiface;
+  base.proto = p.proto;
+  base.invflags = p.invflags;
+  base.fragment = p.fragment;
+  base.pkts = p.pcnt;
+  base.bytes = p.bcnt;
+  const hooks = reachableHooks(table, chain);
+  const header = { proto: p.proto, invflags: p.invflags, fragment: p.fragment };
+  const matches = p.matches.flatMap((m) => {
+    runCheck(m, table, chain, hooks, header);
+    const info = m.def.kernelForm ? m.def.kernelForm(m.info) : m.info;
+    return info === null ? [] : [{ name: m.def.realName ?? m.def.name, info }];
+  });
+  let target: RuleTarget;
+  if (p.target && p.target.def.name === 'standard') {
+    target = { kind: 'verdict', verdict: p.jumpto as 'ACCEPT' };
+  } else if (p.target) {
+    runCheck(p.target, table, chain, hooks, header);
+    const info = p.target.def.kernelForm ? p.target.def.kernelForm(p.target.info) : p.target.info;
+    target = { kind: 'ext', name: p.target.def.realName ?? p.target.def.name, info };
+  } else if (p.jumpto !== '') {
+    target = { kind: 'jump', chain: p.jumpto, goto: p.goto };
+  } else {
+    target = { kind: 'none' };
+  }
+  for (const s of p.srcs) {
+    for (const d of p.dsts) {
+      rules.push({
+        ...base,
+        src: s.addr,
+        smsk: s.mask,
+        dst: d.addr,
+        dmsk: d.mask,
+        matches: matches.map((m) => ({ name: m.name, info: structuredClone(m.info) })),
+        target: target.kind === 'ext' ? { ...target, info: structuredClone(target.info) } : { ...target },
+      });
+    }
+  }
+  return rules;
+}
+
+/** Built-in chains of the table (the hooks a user chain may be reached from is not tracked yet). */
+function reachableHooks(table: string, chain: string): readonly string[] {
+  const info = tableInfo(table);
+  if (!info) return [];
+  return isBuiltinChain(table, chain) ? [chain] : info.chains;
+}
+
+function runCheck(
+  inst: ExtInstance,
+  table: string,
+  chain: string,
+  hooks: readonly string[],
+  rule: { proto: number; invflags: number; fragment: boolean },
+): void {
+  const def: ExtensionDef = inst.def;
+  const err = def.check?.(inst.info, { table, chain, hooks, rule });
+  if (err) throw new KernelReject(err.errno, err.message);
+}
+
+/** A kernel checkentry refusal, turned into a batch error by the caller. */
+export class KernelReject extends Error {
+  constructor(
+    readonly errno: string,
+    readonly detail?: string,
+  ) {
+    super(errno);
+  }
+}
+
+/** Rules compare equal when the kernel would see the same rule. */
+export function sameRule(a: Rule, b: Rule, names: NameDb): boolean {
+  return saveRuleBody(a, false, names) === saveRuleBody(b, false, names);
+}
+
+function checkJump(rs: Ruleset, table: TableName, rule: Rule, chain: string, op: string, line?: number): void {
+  const t = rule.target;
+  if (t.kind !== 'jump') return;
+  if (isBuiltinChain(table, t.chain)) {
+    const exists = rs.tables[table]?.builtins[t.chain as Hook] !== undefined;
+    throw new CommitFailure(op, exists ? 'EOPNOTSUPP' : 'ENOENT', `rule in chain ${chain}`, line);
+  }
+}
+
+function jumpTargetExists(rs: Ruleset, table: TableName, p: ParsedCommand): void {
+  if (p.target || p.jumpto === '') return;
+  if (isBuiltinChain(table, p.jumpto)) return;
+  if (!rs.tables[table]?.user.some((c) => c.name === p.jumpto))
+    throw new XtError(`Chain '${p.jumpto}' does not exist`, 2);
+}
+
+/** Detects a jump loop reachable from a base chain (the kernel's ELOOP). */
+function findLoop(t: Table): string | undefined {
+  const user = new Map(t.user.map((c) => [c.name, c]));
+  const state = new Map<string, number>();
+  let bad: string | undefined;
+  const visit = (c: Chain): boolean => {
+    const s = state.get(c.name);
+    if (s === 1) return true;
+    if (s === 2) return false;
+    state.set(c.name, 1);
+    for (const r of c.rules) {
+      if (r.target.kind !== 'jump') continue;
+      const next = user.get(r.target.chain);
+      if (next && visit(next)) {
+        bad ??= c.name;
+        return true;
+      }
+    }
+    state.set(c.name, 2);
+    return false;
+  };
+  for (const c of Object.values(t.builtins)) if (c && visit(c)) return bad;
+  return undefined;
+}
+
+function kernelRejectToCommit(e: unknown, op: string, chain: string, line?: number): never {
+  if (e instanceof KernelReject) throw new CommitFailure(op, e.errno, `rule in chain ${chain}`, line);
+  throw e;
+}
+
+/** Runs a parsed command against `rs`, which it may modify. */
+export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): ExecOutput {
+  const info = tableInfo(p.table);
+  if (!info) throw new XtError(`table '${p.table}' does not exist`, 3);
+  const table = info.name;
+  const names = env.names;
+  const chain = p.chain ?? '';
+  let out = '';
+  const verbose = (p.options & OPT.VERBOSE) !== 0;
+
+  const commitRules = (op: string, rules: Rule[], apply: (c: Chain, r: Rule) => void) => {
+    jumpTargetExists(rs, table, p);
+    for (const r of rules) {
+      if (verbose) out += verboseRule(r, names);
+      checkJump(rs, table, r, chain, op, env.line);
+      const c = findRealChain(rs, table, chain);
+      if (!c) throw new CommandFailure(op === 'RULE_INSERT' ? 'rule_insert' : 'other', 'ENOENT');
+      apply(c, r);
+    }
+    const loop = findLoop(rs.tables[table]!);
+    if (loop !== undefined) throw new CommitFailure(op, 'ELOOP', `rule in chain ${chain}`, env.line);
+  };
+
+  switch (p.command) {
+    case CMD.APPEND: {
+      let rules: Rule[];
+      try {
+        rules = buildRules(p, table, chain);
+      } catch (e) {
+        kernelRejectToCommit(e, 'RULE_APPEND', chain, env.line);
+      }
+      initBuiltins(rs, table, isBuiltinChain(table, chain) ? chain : undefined);
+      if (!isBuiltinChain(table, chain) && !findRealChain(rs, table, chain)) {
+        jumpTargetExists(rs, table, p);
+        throw new CommandFailure('other', 'ENOENT');
+      }
+      commitRules('RULE_APPEND', rules, (c, r) => c.rules.push(r));
+      return { stdout: out, changed: true };
+    }
+    case CMD.INSERT: {
+      let rules: Rule[];
+      try {
+        rules = buildRules(p, table, chain);
+      } catch (e) {
+        kernelRejectToCommit(e, 'RULE_INSERT', chain, env.line);
+      }
+      initBuiltins(rs, table, isBuiltinChain(table, chain) ? chain : undefined);
+      const c = findRealChain(rs, table, chain);
+      if (!c) {
+        jumpTargetExists(rs, table, p);
+        throw new CommandFailure('other', 'ENOENT');
+      }
+      const pos = p.rulenum - 1;
+      if (pos > c.rules.length) throw new CommandFailure('rule_insert', 'E2BIG');
+      // Every address pair is inserted at the same position, so they end up in reverse order.
+      commitRules('RULE_INSERT', rules, (ch, r) => ch.rules.splice(pos, 0, r));
+      return { stdout: out, changed: true };
+    }
+    case CMD.REPLACE: {
+      let rules: Rule[];
+      try {
+        rules = buildRules(p, table, chain);
+      } catch (e) {
+        kernelRejectToCommit(e, 'RULE_REPLACE', chain, env.line);
+      }
+      const c = findRealChain(rs, table, chain);
+      if (!c) {
+        jumpTargetExists(rs, table, p);
+        throw new CommandFailure('other', 'ENOENT');
+      }
+      if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
+      commitRules('RULE_REPLACE', rules, (ch, r) => (ch.rules[p.rulenum - 1] = r));
+      return { stdout: out, changed: true };
+    }
+    case CMD.DELETE:
+    case CMD.CHECK: {
+      const fn = p.command === CMD.DELETE ? 'rule_delete' : 'rule_check';
+      let rules: Rule[];
+      try {
+        rules = buildRules(p, table, chain);
+      } catch (e) {
+        if (e instanceof KernelReject) throw new CommandFailure(fn, 'ENOENT');
+        throw e;
+      }
+      const c = findRealChain(rs, table, chain);
+      if (!c) throw new CommandFailure('other', 'ENOENT');
+      for (const r of rules) {
+        if (verbose) out += verboseRule(r, names);
+        const idx = c.rules.findIndex((x) => sameRule(x, r, names));
+        if (idx < 0) throw new CommandFailure(fn, 'ENOENT');
+        if (p.command === CMD.DELETE) c.rules.splice(idx, 1);
+      }
+      return { stdout: out, changed: p.command === CMD.DELETE };
+    }
+    case CMD.DELETE_NUM: {
+      const c = findRealChain(rs, table, chain);
+      if (!c) throw new CommandFailure('other', 'ENOENT');
+      if (p.rulenum > c.rules.length) throw new CommandFailure('rule_delete_num', 'E2BIG');
+      c.rules.splice(p.rulenum - 1, 1);
+      return { stdout: out, changed: true };
+    }
+    case CMD.FLUSH: {
+      if (p.chain !== undefined || verbose) initBuiltins(rs, table, p.chain);
+      else if (!rs.tables[table]) return { stdout: '', changed: false };
+      if (p.chain !== undefined) {
+        const c = findRealChain(rs, table, chain);
+        if (!c) throw new CommandFailure('other', 'ENOENT');
+        c.rules = [];
+        return { stdout: out, changed: true };
+      }
+      for (const c of realChains(rs.tables[table]!)) {
+        if (verbose) out += `Flushing chain \`${c.name}'\n`;
+        c.rules = [];
+      }
+      return { stdout: out, changed: true };
+    }
+    case CMD.ZERO:
+    case CMD.ZERO_NUM:
+      return { stdout: zero(p, rs, table, verbose), changed: true };
+    case CMD.NEW_CHAIN: {
+      if (isBuiltinChain(table, chain) || rs.tables[table]?.user.some((c) => c.name === chain))
+        throw new CommandFailure('chain_user_add', 'EEXIST');
+      addUserChain(rs, table, chain);
+      return { stdout: '', changed: true };
+    }
+    case CMD.DELETE_CHAIN:
+      return { stdout: deleteChains(p, rs, table, verbose), changed: true };
+    case CMD.RENAME_CHAIN: {
+      const newname = p.newname!;
+      if (isBuiltinChain(table, newname) || rs.tables[table]?.user.some((c) => c.name === newname))
+        throw new CommandFailure('chain_user_rename', 'EEXIST');
+      const t = rs.tables[table];
+      const c = t?.user.find((x) => x.name === chain);
+      if (!t || !c) throw new CommandFailure('chain_user_rename', 'ENOENT');
+      c.name = newname;
+      sortUserChains(t);
+      for (const ch of realChains(t))
+        for (const r of ch.rules) if (r.target.kind === 'jump' && r.target.chain === chain) r.target.chain = newname;
+      return { stdout: '', changed: true };
+    }
+    case CMD.SET_POLICY: {
+      const policy = p.policy!;
+      if (policy !== 'ACCEPT' && policy !== 'DROP') throw new CommandFailure('chain_set', 'EINVAL');
+      if (!isBuiltinChain(table, chain)) throw new CommandFailure('chain_set', 'ENOENT');
+      const t = initBuiltins(rs, table, chain);
+      const c = t.builtins[chain as Hook]!;
+      c.policy = policy;
+      if (p.options & OPT.COUNTERS) {
+        c.pkts = p.pcnt;
+        c.bytes = p.bcnt;
+      }
+      return { stdout: '', changed: true };
+    }
+    default:
+      break;
+  }
+  if (p.command & CMD.LIST) {
+    out += listEntries(p, rs, table, names);
+  } else if (p.command & CMD.LIST_RULES) {
+    out += listRules(p, rs, table, names);
+  }
+  if (p.command & (CMD.ZERO | CMD.ZERO_NUM)) {
+    out += zero(p, rs, table, verbose);
+    return { stdout: out, changed: true };
+  }
+  return { stdout: out, changed: false };
+}
+
+function realChains(t: Table): Chain[] {
+  const info = tableInfo(t.name)!;
+  const out: Chain[] = [];
+  for (const h of info.chains) if (t.builtins[h]) out.push(t.builtins[h]!);
+  return out.concat(t.user);
+}
+
+function zero(p: ParsedCommand, rs: Ruleset, table: TableName, verbose: boolean): string {
+  const t = rs.tables[table];
+  if (p.command & CMD.ZERO_NUM) {
+    const c = t && findRealChain(rs, table, p.chain!);
+    if (!c) throw new CommandFailure('rule_delete', 'ENOENT');
+    const r = c.rules[p.rulenum - 1];
+    if (r) {
+      r.pkts = 0;
+      r.bytes = 0;
+    }
+    return '';
+  }
+  let out = '';
+  const chains = p.chain !== undefined ? [t && findRealChain(rs, table, p.chain)] : t ? realChains(t) : [];
+  if (p.chain !== undefined && !chains[0]) throw new CommandFailure('other', 'ENOENT');
+  for (const c of chains) {
+    if (!c) continue;
+    if (verbose) out += `Zeroing chain \`${c.name}'\n`;
+    c.pkts = 0;
+    c.bytes = 0;
+    for (const r of c.rules) {
+      r.pkts = 0;
+      r.bytes = 0;
+    }
+  }
+  return out;
+}
+
+function deleteChains(p: ParsedCommand, rs: Ruleset, table: TableName, verbose: boolean): string {
+  const t = rs.tables[table];
+  let out = '';
+  const del = (c: Chain, explicit: boolean) => {
+    const builtin = c.policy !== null;
+    if (verbose && !builtin) out += `Deleting chain \`${c.name}'\n`;
+    if (builtin) {
+      const mayDelete = c.policy === 'ACCEPT' && c.rules.length === 0;
+      if (!mayDelete) {
+        if (explicit) throw new CommandFailure('chain_del', 'EBUSY');
+        return;
+      }
+      delete t!.builtins[c.name as Hook];
+      return;
+    }
+    if (c.rules.length > 0 || chainReferences(rs, table, c.name) > 0)
+      throw new CommitFailure('CHAIN_DEL', 'EBUSY', `chain ${c.name}`);
+    t!.user = t!.user.filter((x) => x !== c);
+  };
+  if (p.chain !== undefined) {
+    const c = t && findRealChain(rs, table, p.chain);
+    if (!c) throw new CommandFailure('chain_del', 'ENOENT');
+    if (c.policy !== null && c.rules.length > 0) throw new CommitFailure('CHAIN_DEL', 'EBUSY', `chain ${c.name}`);
+    del(c, true);
+    return out;
+  }
+  if (!t) return out;
+  for (const c of realChains(t)) del(c, false);
+  return out;
+}
+
+function listEntries(p: ParsedCommand, rs: Ruleset, table: TableName, names: NameDb): string {
+  const f: ListFormat = {
+    numeric: (p.options & OPT.NUMERIC) !== 0,
+    verbose: (p.options & OPT.VERBOSE) !== 0,
+    expanded: (p.options & OPT.EXPANDED) !== 0,
+    lineNumbers: (p.options & OPT.LINENUMBERS) !== 0,
+  };
+    const render = (c: Chain, withHeader: boolean) => {
+    let s = withHeader ? listHeader(c, chainReferences(rs, table, c.name), f) : '';
+    c.rules.forEach((r, i) => {
+      if (p.rulenum && p.rulenum !== i + 1) return;
+      s += listRule(r, i + 1, f, names);
+    });
+    return s;
+  };
+  if (p.chain !== undefined) {
+    const c = findChain(rs, table, p.chain);
+    if (!c) throw new XtError(`chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.`, 1);
+    return render(c, !p.rulenum);
+  }
+  return listChains(rs, table)
+    .map((c) => render(c, true))
+    .join('\n');
+}
+
+function listRules(p: ParsedCommand, rs: Ruleset, table: TableName, names: NameDb): string {
+  const counters = (p.options & OPT.VERBOSE) !== 0;
+  const head = (c: Chain) =>
+    c.policy !== null ? `-P ${c.name} ${c.policy}${counters ? ` -c ${c.pkts} ${c.bytes}` : ''}\n` : `-N ${c.name}\n`;
+  const rulesOf = (c: Chain) => {
+    let s = '';
+    c.rules.forEach((r, i) => {
+      if (p.rulenum && p.rulenum !== i + 1) return;
+      s += `-A ${c.name}${saveRuleBody(r, counters, names)}\n`;
+    });
+    return s;
+  };
+  if (p.chain !== undefined) {
+    const c = findChain(rs, table, p.chain);
+    if (!c) throw new XtError(`chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.`, 1);
+    return (p.rulenum ? '' : head(c)) + rulesOf(c);
+  }
+  const chains = listChains(rs, table);
+  return chains.map(head).join('') + chains.map(rulesOf).join('');
+}
+

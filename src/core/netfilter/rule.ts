@@ -1,0 +1,85 @@
+/**
+ * A rule as the kernel holds it: the IP header part, the list of matches
+ * with their data, one target, and counters.
+ */
+import type { IPv4 } from '../addr/ipv4.js';
+
+/** A match within a rule: the extension's name and its data. */
+export interface RuleMatch {
+  /** Extension name (as stored: real name for aliases). */
+  name: string;
+  /** Extension data, plain JSON. */
+  info: any;
+}
+
+/** What a rule does when it matches. */
+export type RuleTarget =
+  /** ACCEPT, DROP, RETURN or QUEUE. */
+  | { kind: 'verdict'; verdict: 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE' }
+  /** -j CHAIN or -g CHAIN to a user chain. */
+  | { kind: 'jump'; chain: string; goto: boolean }
+  /** A target extension. */
+  | { kind: 'ext'; name: string; info: any }
+  /** No -j at all: the rule only counts. */
+  | { kind: 'none' };
+
+/** One rule. */
+export interface Rule {
+  /** Source address and mask (mask 0: any). */
+  src: IPv4;
+  smsk: IPv4;
+  /** Destination address and mask. */
+  dst: IPv4;
+  dmsk: IPv4;
+  /** Input interface as given, '' for any; a trailing '+' is a wildcard. */
+  iniface: string;
+  /** Output interface as given, '' for any. */
+  outiface: string;
+  /** Layer-4 protocol number, 0 for all. */
+  proto: number;
+  /** IPT_INV_* bits. */
+  invflags: number;
+  /** -f: only second and later fragments. */
+  fragment: boolean;
+  /** Matches in command-line order. */
+  matches: RuleMatch[];
+  /** The target. */
+  target: RuleTarget;
+  /** Packet counter. */
+  pkts: number;
+  /** Byte counter. */
+  bytes: number;
+}
+
+/** A fresh rule that matches everything and does nothing. */
+export function emptyRule(): Rule {
+  return {
+    src: 0,
+    smsk: 0,
+    dst: 0,
+    dmsk: 0,
+    iniface: '',
+    outiface: '',
+    proto: 0,
+    invflags: 0,
+    fragment: false,
+    matches: [],
+    target: { kind: 'none' },
+    pkts: 0,
+    bytes: 0,
+  };
+}
+
+/** Name shown in the target column of -L, or the word after -j. */
+export function targetName(t: RuleTarget): string {
+  switch (t.kind) {
+    case 'verdict':
+      return t.verdict;
+    case 'jump':
+      return t.chain;
+    case 'ext':
+      return t.name;
+    case 'none':
+      return '';
+  }
+}

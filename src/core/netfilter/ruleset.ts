@@ -1,0 +1,155 @@
+/**
+ * The kernel's rule state for one network namespace: which tables exist,
+ * their chains, rules, policies and counters, and the operations iptables
+ * performs on them. Operations report failures as errno names, the way the
+ * kernel does; the command layer turns them into iptables' messages.
+ */
+import type { Rule } from './rule.js';
+import { HOOKS, tableInfo, type Hook, type TableName, TABLES } from './tables.js';
+
+/** A chain: built-in chains have a policy, user chains have none. */
+export interface Chain {
+  name: string;
+  /** Policy of a built-in chain; null for user chains. */
+  policy: 'ACCEPT' | 'DROP' | null;
+  /** Policy counters (built-in chains). */
+  pkts: number;
+  bytes: number;
+  rules: Rule[];
+}
+
+/** One table. Built-in chains are present only once created in the kernel. */
+export interface Table {
+  name: TableName;
+  /** Built-in chains that exist, keyed by hook name. */
+  builtins: Partial<Record<Hook, Chain>>;
+  /** User chains, kept sorted by name (byte order) as iptables lists them. */
+  user: Chain[];
+}
+
+/** All tables of one namespace. */
+export interface Ruleset {
+  tables: Partial<Record<TableName, Table>>;
+}
+
+/** A kernel-level failure: the errno the operation returned. */
+export class NfError extends Error {
+  constructor(
+    /** errno name, e.g. ENOENT. */
+    readonly errno: string,
+    /** Which operation failed, for messages that name it. */
+    readonly op: string,
+    /** Chain concerned, when any. */
+    readonly chain?: string,
+  ) {
+    super(`${op}: ${errno}`);
+  }
+}
+
+/** An empty namespace: no tables yet, as with nf_tables. */
+export function emptyRuleset(): Ruleset {
+  return { tables: {} };
+}
+
+/** Deep copy, for transactions. */
+export function cloneRuleset(rs: Ruleset): Ruleset {
+  return structuredClone(rs);
+}
+
+function newChain(name: string, builtin: boolean): Chain {
+  return { name, policy: builtin ? 'ACCEPT' : null, pkts: 0, bytes: 0, rules: [] };
+}
+
+/** Creates the table if missing (nft_xt_builtin_table_init). */
+export function ensureTable(rs: Ruleset, name: TableName): Table {
+  let t = rs.tables[name];
+  if (!t) {
+    t = { name, builtins: {}, user: [] };
+    rs.tables[name] = t;
+  }
+  return t;
+}
+
+/**
+ * nft_xt_builtin_init: creates the table and the named built-in chain, or
+ * all built-in chains when `chain` is undefined.
+ */
+export function initBuiltins(rs: Ruleset, name: TableName, chain?: string): Table {
+  const t = ensureTable(rs, name);
+  const info = tableInfo(name)!;
+  for (const hook of info.chains) {
+    if (chain !== undefined && hook !== chain) continue;
+    if (!t.builtins[hook]) t.builtins[hook] = newChain(hook, true);
+  }
+  return t;
+}
+
+/** Whether the table exists in the kernel. */
+export function tableExists(rs: Ruleset, name: TableName): boolean {
+  return rs.tables[name] !== undefined;
+}
+
+/**
+ * Chains of a table as iptables lists them: built-in chains in hook order
+ * (missing ones shown as fresh ACCEPT chains, like iptables-nft's fake
+ * built-ins), then user chains sorted by name.
+ */
+export function listChains(rs: Ruleset, name: TableName): Chain[] {
+  const info = tableInfo(name)!;
+  const t = rs.tables[name];
+  const out: Chain[] = [];
+  for (const hook of info.chains) out.push(t?.builtins[hook] ?? newChain(hook, true));
+  if (t) out.push(...t.user);
+  return out;
+}
+
+/** Finds a chain, built-in (real or fake) or user. */
+export function findChain(rs: Ruleset, name: TableName, chain: string): Chain | undefined {
+  return listChains(rs, name).find((c) => c.name === chain);
+}
+
+/** Finds a chain that exists in the kernel (fake built-ins excluded). */
+export function findRealChain(rs: Ruleset, name: TableName, chain: string): Chain | undefined {
+  const t = rs.tables[name];
+  if (!t) return undefined;
+  return t.builtins[chain as Hook] ?? t.user.find((c) => c.name === chain);
+}
+
+/** Number of rules in the table that jump or go to `chain`. */
+export function chainReferences(rs: Ruleset, name: TableName, chain: string): number {
+  const t = rs.tables[name];
+  if (!t) return 0;
+  let n = 0;
+  for (const c of [...Object.values(t.builtins), ...t.user]) {
+    for (const r of c!.rules) if (r.target.kind === 'jump' && r.target.chain === chain) n++;
+  }
+  return n;
+}
+
+/** Inserts a user chain keeping the list sorted by byte order. */
+export function addUserChain(rs: Ruleset, name: TableName, chain: string): Chain {
+  const t = ensureTable(rs, name);
+  const c = newChain(chain, false);
+  let i = 0;
+  while (i < t.user.length && compareBytes(t.user[i]!.name, chain) < 0) i++;
+  t.user.splice(i, 0, c);
+  return c;
+}
+
+/** strcmp order. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Re-sorts user chains after a rename. */
+export function sortUserChains(t: Table): void {
+  t.user.sort((a, b) => compareBytes(a.name, b.name));
+}
+
+/** Tables that exist, in iptables-nft's table order. */
+export function existingTables(rs: Ruleset): Table[] {
+  return TABLES.map((t) => rs.tables[t.name]).filter((t): t is Table => t !== undefined);
+}
+
+/** All hooks, re-exported for convenience. */
+export { HOOKS };

@@ -1,0 +1,9 @@
+/**
+ * Registers every extension nflab implements. Importing this module once
+ * makes them available to the command line and the packet path.
+ */
+import { register } from './registry.js';
+import { tcp } from './match/tcp.js';
+import { standard } from './target/standard.js';
+
+register(tcp, standard);

@@ -1,0 +1,185 @@
+/**
+ * The tcp match: source and destination port ranges, TCP flags (--syn,
+ * --tcp-flags) and --tcp-option, loaded by -m tcp or implicitly by -p tcp.
+ */
+import { parsePort, portName } from '../ports.js';
+import { strtoulRange } from '../../util/cnum.js';
+import { defineMatch, paramError, type NameDb } from '../index-types.js';
+
+/** xt_tcp data. */
+export interface TcpInfo {
+  spts: [number, number];
+  dpts: [number, number];
+  option: number;
+  flgMask: number;
+  flgCmp: number;
+  /** XT_TCP_INV_* bits. */
+  invflags: number;
+}
+
+/** Inversion bits of xt_tcp. */
+export const TCP_INV = { SRCPT: 0x01, DSTPT: 0x02, FLAGS: 0x04, OPTION: 0x08 } as const;
+
+/** TCP flag names in the order iptables prints them. */
+export const TCP_FLAG_NAMES: readonly [string, number][] = [
+  ['FIN', 0x01],
+  ['SYN', 0x02],
+  ['RST', 0x04],
+  ['PSH', 0x08],
+  ['ACK', 0x10],
+  ['URG', 0x20],
+  ['ALL', 0x3f],
+  ['NONE', 0],
+];
+
+/** Parses a comma-separated TCP flag list. */
+export function parseTcpFlags(list: string): number {
+  let ret = 0;
+  for (const word of list.split(',').filter((w) => w !== '')) {
+    const f = TCP_FLAG_NAMES.find(([n]) => n.toLowerCase() === word.toLowerCase());
+    if (!f) throw paramError(`Unknown TCP flag \`${word}'`);
+    ret |= f[1];
+  }
+  return ret;
+}
+
+/** Prints a flag set as names joined by commas, NONE when empty. */
+export function formatTcpFlags(flags: number): string {
+  const out: string[] = [];
+  let f = flags;
+  while (f) {
+    const entry = TCP_FLAG_NAMES.find(([, bit]) => (f & bit) !== 0)!;
+    out.push(entry[0]);
+    f &= ~entry[1];
+  }
+  return out.length ? out.join(',') : 'NONE';
+}
+
+/** Parses "port", "port:port", ":port" or "port:" for tcp/udp. */
+export function parsePortRange(names: NameDb, s: string, proto: string): [number, number] {
+  const colon = s.indexOf(':');
+  if (colon < 0) {
+    const p = parsePort(names, s, proto);
+    return [p, p];
+  }
+  const lo = s.slice(0, colon);
+  const hi = s.slice(colon + 1);
+  const a = lo ? parsePort(names, lo, proto) : 0;
+  const b = hi ? parsePort(names, hi, proto) : 0xffff;
+  if (a > b) throw paramError('invalid portrange (min > max)');
+  return [a, b];
+}
+
+/** -L form of a port range ("spt:ssh", "dpts:1024:65535"), empty when it matches all. */
+export function printPorts(
+  names: NameDb,
+  label: string,
+  range: [number, number],
+  invert: boolean,
+  numeric: boolean,
+  proto: string,
+): string {
+  const [min, max] = range;
+  if (min === 0 && max === 0xffff && !invert) return '';
+  const inv = invert ? '!' : '';
+  if (min === max) return ` ${label}:${inv}${portName(names, min, proto, numeric)}`;
+  return ` ${label}s:${inv}${portName(names, min, proto, numeric)}:${portName(names, max, proto, numeric)}`;
+}
+
+/** Save form of a port range option, empty when it matches all. */
+export function savePorts(opt: string, range: [number, number], invert: boolean): string {
+  const [min, max] = range;
+  if (min === 0 && max === 0xffff) return '';
+  return `${invert ? ' !' : ''} --${opt} ${min === max ? min : `${min}:${max}`}`;
+}
+
+export const tcp = defineMatch<TcpInfo>({
+  name: 'tcp',
+  oldStyle: true,
+  options: [
+    { name: 'source-port', id: 0, type: 'string' },
+    { name: 'sport', id: 0, type: 'string' },
+    { name: 'destination-port', id: 1, type: 'string' },
+    { name: 'dport', id: 1, type: 'string' },
+    { name: 'syn', id: 2, type: 'none' },
+    { name: 'tcp-flags', id: 3, type: 'string' },
+    { name: 'tcp-option', id: 4, type: 'string' },
+  ],
+  init: () => ({ spts: [0, 0xffff], dpts: [0, 0xffff], option: 0, flgMask: 0, flgCmp: 0, invflags: 0 }),
+  parse(cb) {
+    const info = cb.info;
+    const has = (bit: number) => (cb.xflags & (1 << bit)) !== 0;
+    switch (cb.entry.id) {
+      case 0:
+        if (has(0)) throw paramError("Only one `--source-port' allowed");
+        info.spts = parsePortRange(cb.names, cb.arg!, 'tcp');
+        if (cb.invert) info.invflags |= TCP_INV.SRCPT;
+        break;
+      case 1:
+        if (has(1)) throw paramError("Only one `--destination-port' allowed");
+        info.dpts = parsePortRange(cb.names, cb.arg!, 'tcp');
+        if (cb.invert) info.invflags |= TCP_INV.DSTPT;
+        break;
+      case 2:
+      case 3: {
+        if (has(2) || has(3)) throw paramError("Only one of `--syn' or `--tcp-flags'  allowed");
+        let mask = 'SYN,RST,ACK,FIN';
+        let comp = 'SYN';
+        if (cb.entry.id === 3) {
+          const next = cb.peekArg();
+          if (next === undefined || next[0] === '-' || next[0] === '!')
+            throw paramError('--tcp-flags requires two args.');
+          mask = cb.arg!;
+          comp = cb.nextArg()!;
+        }
+        info.flgMask = parseTcpFlags(mask);
+        info.flgCmp = parseTcpFlags(comp);
+        if (cb.invert) info.invflags |= TCP_INV.FLAGS;
+        // --syn and --tcp-flags share one flag bit in iptables
+        cb.xflags |= (1 << 2) | (1 << 3);
+        break;
+      }
+      case 4: {
+        if (has(4)) throw paramError("Only one `--tcp-option' allowed");
+        const n = strtoulRange(cb.arg!, 1, 255);
+        if (n === undefined) throw paramError(`Bad TCP option "${cb.arg}"`);
+        info.option = n;
+        if (cb.invert) info.invflags |= TCP_INV.OPTION;
+        break;
+      }
+    }
+  },
+  check(info, ctx) {
+    const allZero =
+      info.spts[0] === 0 && info.spts[1] === 0xffff && info.dpts[0] === 0 && info.dpts[1] === 0xffff &&
+      info.option === 0 && info.flgMask === 0 && info.flgCmp === 0 && info.invflags === 0;
+    const native = !(info.invflags & TCP_INV.OPTION) && info.option === 0 && !allZero;
+    if (native && ctx.rule.proto !== 6) throw paramError("TCP match requires '-p tcp'");
+    return undefined;
+  },
+  print(info, { names, numeric }) {
+    let s = ' tcp';
+    s += printPorts(names, 'spt', info.spts, (info.invflags & TCP_INV.SRCPT) !== 0, numeric, 'tcp');
+    s += printPorts(names, 'dpt', info.dpts, (info.invflags & TCP_INV.DSTPT) !== 0, numeric, 'tcp');
+    if (info.option || info.invflags & TCP_INV.OPTION)
+      s += ` option=${info.invflags & TCP_INV.OPTION ? '!' : ''}${info.option}`;
+    if (info.flgMask || info.invflags & TCP_INV.FLAGS) {
+      s += ` flags:${info.invflags & TCP_INV.FLAGS ? '!' : ''}`;
+      s += numeric ? `0x${hex2(info.flgMask)}/0x${hex2(info.flgCmp)}` : `${formatTcpFlags(info.flgMask)}/${formatTcpFlags(info.flgCmp)}`;
+    }
+    return s;
+  },
+  save(info) {
+    let s = savePorts('sport', info.spts, (info.invflags & TCP_INV.SRCPT) !== 0);
+    s += savePorts('dport', info.dpts, (info.invflags & TCP_INV.DSTPT) !== 0);
+    if (info.option || info.invflags & TCP_INV.OPTION)
+      s += `${info.invflags & TCP_INV.OPTION ? ' !' : ''} --tcp-option ${info.option}`;
+    if (info.flgMask || info.invflags & TCP_INV.FLAGS)
+      s += `${info.invflags & TCP_INV.FLAGS ? ' !' : ''} --tcp-flags ${formatTcpFlags(info.flgMask)} ${formatTcpFlags(info.flgCmp)}`;
+    return s;
+  },
+});
+
+function hex2(n: number): string {
+  return n.toString(16).toUpperCase().padStart(2, '0');
+}

@@ -1,0 +1,18 @@
+/**
+ * The standard target: ACCEPT, DROP, QUEUE and RETURN. It has no options
+ * and prints nothing after its name.
+ */
+import { defineTarget } from '../index-types.js';
+
+/** Which verdict the rule gives. */
+export interface StandardInfo {
+  verdict: string;
+}
+
+export const standard = defineTarget<StandardInfo>({
+  name: 'standard',
+  options: [],
+  init: () => ({ verdict: 'ACCEPT' }),
+  print: () => '',
+  save: () => '',
+});

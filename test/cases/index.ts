@@ -1,0 +1,11 @@
+/**
+ * Every hand-written case list, by file name. The tests and the developer
+ * CLI (test/diff/run.ts) both read this map.
+ */
+import type { Case } from '../diff/types.js';
+import { seedCases } from './seeds.js';
+
+/** Case lists by name ('seeds', 'errors', ...). */
+export const caseLists: Record<string, Case[]> = {
+  seeds: seedCases,
+};

@@ -1,0 +1,130 @@
+/**
+ * Backends the corpus runners drive: nflab in-process, or the real iptables in a network namespace.
+ *
+ * A runner only ever asks a {@link Lab} to run one program invocation (argv[0] names the program:
+ * `iptables`, `iptables-save`, `iptables-restore`, `ip6tables-restore`, ...). The same runner code
+ * therefore measures nflab AND, for checking the runner itself, the real kernel.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** What one program invocation produced. */
+export interface RunResult {
+  /** Everything written to standard output. */
+  stdout: string;
+  /** Everything written to standard error. */
+  stderr: string;
+  /** Exit status (0 = success). */
+  status: number;
+}
+
+/** One isolated firewall state (a fresh nflab lab directory, or a fresh network namespace). */
+export interface Lab {
+  /** Run `argv` (argv[0] is the program) with `stdin` as standard input. */
+  run(argv: string[], stdin?: string): Promise<RunResult>;
+  /** Throw the state away. */
+  close(): Promise<void>;
+}
+
+/** Makes fresh labs; `name` says which implementation answers. */
+export interface Backend {
+  /** 'nflab' or 'kernel'. */
+  readonly name: string;
+  /** A new, empty lab. */
+  newLab(): Promise<Lab>;
+}
+
+/** Signature of nflab's in-process entry point (src/cli/main.ts). */
+export type RunNflab = (
+  args: string[],
+  opts: { lab: string; stdin?: string },
+) => Promise<{ stdout: string; stderr: string; status: number }>;
+
+let cachedRunNflab: RunNflab | undefined;
+
+/**
+ * Load `runNflab` from the compiled CLI (dist/src/cli/main.js). The import is dynamic so that the
+ * suites compile while the CLI is still being written; a missing CLI fails the suites at run time.
+ */
+export async function loadRunNflab(): Promise<RunNflab> {
+  if (cachedRunNflab) return cachedRunNflab;
+  const url = new URL('../../src/cli/main.js', import.meta.url);
+  const mod = (await import(url.href)) as { runNflab?: RunNflab };
+  if (typeof mod.runNflab !== 'function') throw new Error(`${url.pathname} exports no runNflab`);
+  cachedRunNflab = mod.runNflab;
+  return cachedRunNflab;
+}
+
+/** nflab, run in-process; each lab is a fresh temporary directory. */
+export function nflabBackend(): Backend {
+  return {
+    name: 'nflab',
+    async newLab(): Promise<Lab> {
+      const runNflab = await loadRunNflab();
+      const dir = await mkdtemp(join(tmpdir(), 'nflab-corpus-'));
+      return {
+        async run(argv: string[], stdin?: string): Promise<RunResult> {
+          const opts: { lab: string; stdin?: string } = { lab: dir };
+          if (stdin !== undefined) opts.stdin = stdin;
+          const r = await runNflab(argv, opts);
+          return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+        },
+        async close(): Promise<void> {
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+let nsCounter = 0;
+
+/**
+ * The real iptables of this machine, one fresh network namespace per lab (needs root and iproute2).
+ * Namespaces are named `<prefix>-<pid>-<n>` and deleted by `close()`.
+ */
+export function kernelBackend(prefix = 'nflabcorpus'): Backend {
+  return {
+    name: 'kernel',
+    async newLab(): Promise<Lab> {
+      const ns = `${prefix}-${process.pid}-${nsCounter++}`;
+      const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+      if (add.status !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr}`);
+      return {
+        run(argv: string[], stdin?: string): Promise<RunResult> {
+          return new Promise((resolveRun, reject) => {
+            const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            child.stdout.on('data', (b: Buffer) => out.push(b));
+            child.stderr.on('data', (b: Buffer) => err.push(b));
+            child.on('error', reject);
+            child.on('close', (code, signal) => {
+              resolveRun({
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr: Buffer.concat(err).toString('utf8'),
+                status: code ?? (signal ? 128 : 1),
+              });
+            });
+            child.stdin.end(stdin ?? '');
+          });
+        },
+        async close(): Promise<void> {
+          spawnSync('ip', ['netns', 'del', ns]);
+        },
+      };
+    },
+  };
+}
+
+/** Run `body` with a fresh lab of `backend`, closing the lab afterwards whatever happens. */
+export async function withLab<T>(backend: Backend, body: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await backend.newLab();
+  try {
+    return await body(lab);
+  } finally {
+    await lab.close();
+  }
+}
