@@ -5,5 +5,9 @@
 import { register } from './registry.js';
 import { tcp } from './match/tcp.js';
 import { standard } from './target/standard.js';
+import './groups/proto.js';
+import './groups/conn.js';
+import './groups/rate.js';
+import './groups/targets.js';
 
 register(tcp, standard);

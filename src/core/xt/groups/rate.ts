@@ -1,0 +1,6 @@
+/**
+ * Registers the rate group of extensions.
+ */
+import { register } from '../registry.js';
+
+register();
