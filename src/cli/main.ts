@@ -8,6 +8,10 @@ import { basename, resolve } from 'node:path';
 import { createNameDb } from '../core/xt/namedb.js';
 import { runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, labDir, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
+import type { LabContext } from './script/io.js';
+import { runRunCommand } from './script/run.js';
+import { runService, runSystemctl } from './service.js';
+import { runShell } from './shell.js';
 
 /** Result of one nflab invocation. */
 export interface RunResult {
@@ -24,6 +28,11 @@ export interface RunOptions {
   stdin?: string;
   /** Current directory for relative paths. */
   cwd?: string;
+  /**
+   * Receives output as it is produced (run, shell, service, systemctl stream
+   * through it and then return empty stdout/stderr; other commands ignore it).
+   */
+  write?: (fd: 1 | 2, text: string) => void;
 }
 
 const USAGE = `Usage: nflab [--lab DIR] COMMAND [ARGS...]
@@ -32,9 +41,21 @@ Commands (run on the lab's machine):
   iptables ARGS...           iptables v1.8.9 (nf_tables)
   iptables-save [-c] [-t T]  dump the rules
   iptables-restore [FILE]    load rules (stdin when no file)
+  service iptables ACTION    the iptables init script (start, stop, restart, save, status, ...)
+  systemctl VERB iptables    the iptables.service unit (start, stop, restart, status, enable, ...)
+  run FILE [ARGS...]         run a shell-style script of these commands (stops at the first failure)
+  shell [-c COMMANDS]        a prompt running these commands (reads stdin when it is not a terminal)
 
 The lab is --lab DIR, else $NFLAB_LAB, else ./.nflab.
 `;
+
+/** Lab commands that run other commands (scripts, the shell, the service managers). */
+const LAB_COMMANDS: Record<string, (argv: string[], ctx: LabContext) => Promise<RunResult>> = {
+  run: runRunCommand,
+  shell: runShell,
+  service: runService,
+  systemctl: runSystemctl,
+};
 
 /** Machine programs that operate on the lab's kernel state. */
 const TOOLS = new Set(['iptables', 'iptables-nft', 'iptables-save', 'iptables-nft-save', 'iptables-restore', 'iptables-nft-restore']);
@@ -59,6 +80,17 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
   }
   const dir = resolve(opts.cwd ?? process.cwd(), labDir(lab));
   const tool = basename(rest[0]!);
+  const labCommand = Object.hasOwn(LAB_COMMANDS, tool) ? LAB_COMMANDS[tool] : undefined;
+  if (labCommand) {
+    const cwd = opts.cwd ?? process.cwd();
+    return labCommand(rest.slice(1), {
+      lab: dir,
+      cwd,
+      stdin: opts.stdin,
+      write: opts.write,
+      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write }),
+    });
+  }
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
   return runTool(dir, tool.replace('-nft', ''), rest.slice(1), opts);
 }
@@ -105,7 +137,7 @@ export async function main(args: string[]): Promise<void> {
       stdin = '';
     }
   }
-  const r = await runNflab(args, { stdin });
+  const r = await runNflab(args, { stdin, write: (fd, text) => void (fd === 1 ? process.stdout : process.stderr).write(text) });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   process.exitCode = r.status;

@@ -28,6 +28,8 @@ export interface ExecOutput {
   stdout: string;
   /** Whether the ruleset was changed (and must be saved). */
   changed: boolean;
+  /** Set when the command added a jump: the commit must check for loops. */
+  jumpAdded?: JumpAdded;
 }
 
 /** Context for running commands. */
@@ -67,6 +69,7 @@ export function buildRules(p: ParsedCommand, table: string, chain: string): Rule
   } else {
     target = { kind: 'none' };
   }
+  const single = p.srcs.length === 1 && p.dsts.length === 1;
   for (const s of p.srcs) {
     for (const d of p.dsts) {
       rules.push({
@@ -75,8 +78,9 @@ export function buildRules(p: ParsedCommand, table: string, chain: string): Rule
         smsk: s.mask,
         dst: d.addr,
         dmsk: d.mask,
-        matches: matches.map((m) => ({ name: m.name, info: structuredClone(m.info) })),
-        target: target.kind === 'ext' ? { ...target, info: structuredClone(target.info) } : { ...target },
+        // several rules from one command must not share extension data
+        matches: single ? matches : structuredClone(matches),
+        target: single ? target : structuredClone(target),
       });
     }
   }
@@ -133,6 +137,24 @@ function jumpTargetExists(rs: Ruleset, table: TableName, p: ParsedCommand): void
     throw new XtError(`Chain '${p.jumpto}' does not exist`, 2);
 }
 
+/** The command that last added a jump, to blame if the commit finds a loop. */
+export interface JumpAdded {
+  op: string;
+  chain: string;
+  line?: number;
+}
+
+/**
+ * The kernel's commit-time validation of a table: a jump loop reachable
+ * from a base chain is refused with ELOOP, blamed on the rule that added
+ * the last jump.
+ */
+export function validateTable(rs: Ruleset, table: TableName, blame: JumpAdded | undefined): void {
+  const t = rs.tables[table];
+  if (!t || !blame) return;
+  if (findLoop(t) !== undefined) throw new CommitFailure(blame.op, 'ELOOP', `rule in chain ${blame.chain}`, blame.line);
+}
+
 /** Detects a jump loop reachable from a base chain (the kernel's ELOOP). */
 function findLoop(t: Table): string | undefined {
   const user = new Map(t.user.map((c) => [c.name, c]));
@@ -172,6 +194,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
   const chain = p.chain ?? '';
   let out = '';
   const verbose = (p.options & OPT.VERBOSE) !== 0;
+  let jumpAdded: JumpAdded | undefined;
 
   const commitRules = (op: string, rules: Rule[], apply: (c: Chain, r: Rule) => void) => {
     jumpTargetExists(rs, table, p);
@@ -181,9 +204,8 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       const c = findRealChain(rs, table, chain);
       if (!c) throw new CommandFailure(op === 'RULE_INSERT' ? 'rule_insert' : 'other', 'ENOENT');
       apply(c, r);
+      if (r.target.kind === 'jump') jumpAdded = { op, chain, line: env.line };
     }
-    const loop = findLoop(rs.tables[table]!);
-    if (loop !== undefined) throw new CommitFailure(op, 'ELOOP', `rule in chain ${chain}`, env.line);
   };
 
   switch (p.command) {
@@ -200,7 +222,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
         throw new CommandFailure('other', 'ENOENT');
       }
       commitRules('RULE_APPEND', rules, (c, r) => c.rules.push(r));
-      return { stdout: out, changed: true };
+      return { stdout: out, changed: true, jumpAdded };
     }
     case CMD.INSERT: {
       let rules: Rule[];
@@ -219,7 +241,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       if (pos > c.rules.length) throw new CommandFailure('rule_insert', 'E2BIG');
       // Every address pair is inserted at the same position, so they end up in reverse order.
       commitRules('RULE_INSERT', rules, (ch, r) => ch.rules.splice(pos, 0, r));
-      return { stdout: out, changed: true };
+      return { stdout: out, changed: true, jumpAdded };
     }
     case CMD.REPLACE: {
       let rules: Rule[];
@@ -235,7 +257,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       }
       if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
       commitRules('RULE_REPLACE', rules, (ch, r) => (ch.rules[p.rulenum - 1] = r));
-      return { stdout: out, changed: true };
+      return { stdout: out, changed: true, jumpAdded };
     }
     case CMD.DELETE:
     case CMD.CHECK: {

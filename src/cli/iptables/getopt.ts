@@ -29,7 +29,7 @@ export class Getopt {
   /** Index of the next argv element to scan. */
   optind = 0;
   private nextchar = '';
-  private readonly shortSpec = new Map<string, 'no' | 'required' | 'optional'>();
+  private readonly shortSpec: Map<string, 'no' | 'required' | 'optional'>;
 
   constructor(
     readonly argv: readonly string[],
@@ -37,23 +37,12 @@ export class Getopt {
     /** The current long options; callers may replace it between calls. */
     public longopts: LongOption[],
   ) {
-    let s = optstring;
-    if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
-    if (s.startsWith(':')) s = s.slice(1);
-    for (let i = 0; i < s.length; i++) {
-      const ch = s[i]!;
-      if (s[i + 1] === ':') {
-        if (s[i + 2] === ':') {
-          this.shortSpec.set(ch, 'optional');
-          i += 2;
-        } else {
-          this.shortSpec.set(ch, 'required');
-          i += 1;
-        }
-      } else {
-        this.shortSpec.set(ch, 'no');
-      }
+    let spec = SHORT_SPECS.get(optstring);
+    if (!spec) {
+      spec = parseShortSpec(optstring);
+      SHORT_SPECS.set(optstring, spec);
     }
+    this.shortSpec = spec;
   }
 
   /** Returns the next option. */
@@ -126,4 +115,29 @@ export class Getopt {
     }
     return { c: found.val, optarg: undefined };
   }
+}
+
+const SHORT_SPECS = new Map<string, Map<string, 'no' | 'required' | 'optional'>>();
+
+/** Parses a getopt optstring into option letters and their argument kinds. */
+function parseShortSpec(optstring: string): Map<string, 'no' | 'required' | 'optional'> {
+  const spec = new Map<string, 'no' | 'required' | 'optional'>();
+  let s = optstring;
+  if (s.startsWith('-') || s.startsWith('+')) s = s.slice(1);
+  if (s.startsWith(':')) s = s.slice(1);
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (s[i + 1] === ':') {
+      if (s[i + 2] === ':') {
+        spec.set(ch, 'optional');
+        i += 2;
+      } else {
+        spec.set(ch, 'required');
+        i += 1;
+      }
+    } else {
+      spec.set(ch, 'no');
+    }
+  }
+  return spec;
 }

@@ -64,11 +64,11 @@ const INVERSE_FOR_OPT = [0, IPT_INV.SRCIP, IPT_INV.DSTIP, IPT_INV.PROTO, 0, 0, 0
 
 // Legal combinations of commands and options ('x' illegal), per command bit.
 const COMMANDS_V_OPTIONS: string[] = [
-  /*INSERT*/ 'x      x  x ',
-  /*DELETE*/ 'x      x  xx',
+  /*INSERT*/ 'x     x  x  ',
+  /*DELETE*/ 'x     x  xx ',
   /*DELETE_NUM*/ 'xxxxx xxxxxx',
-  /*REPLACE*/ 'x      x  x ',
-  /*APPEND*/ 'x      x  x ',
+  /*REPLACE*/ 'x     x  x  ',
+  /*APPEND*/ 'x     x  x  ',
   /*LIST*/ ' xxxx  xx xx',
   /*FLUSH*/ 'xxxxx xxxxxx',
   /*ZERO*/ 'xxxxx xxxxxx',
@@ -78,7 +78,7 @@ const COMMANDS_V_OPTIONS: string[] = [
   /*RENAME*/ 'xxxxx xxxxxx',
   /*LIST_RULES*/ 'xxxxx xxxxxx',
   /*ZERO_NUM*/ 'xxxxx xxxxxx',
-  /*CHECK*/ 'x      x  xx',
+  /*CHECK*/ 'x     x  xx ',
 ];
 
 const IPT_OPTSTRING = '-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46';

@@ -4,12 +4,12 @@
  * table at a time: a failure leaves earlier tables committed, exactly as
  * the real tool does), and every error message and exit status.
  */
-import { cloneRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
+import type { Ruleset } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { paramError, XtError } from '../../core/xt/types.js';
 import { CommandFailure, CommitFailure, nftStrerror, renderError } from './errors.js';
-import { executeCommand } from './execute.js';
+import { executeCommand, validateTable, type JumpAdded } from './execute.js';
 import { Getopt } from './getopt.js';
 import { assertValidChainName, parseCommand } from './parse.js';
 import { addUserChain, initBuiltins } from '../../core/netfilter/ruleset.js';
@@ -180,6 +180,7 @@ export function iptablesRestore(
   let curTable: TableName | undefined;
   let inTable = false;
   let deferred: Deferred | undefined;
+  let lastJump: JumpAdded | undefined;
   let stdout = '';
   let warnings = '';
   const prog = { name: program, version: VERSION };
@@ -209,7 +210,15 @@ export function iptablesRestore(
         continue;
       }
       if (inTable && buffer.startsWith('COMMIT') && (buffer.length === 6 || buffer[6] === '\n')) {
+        if (!deferred) {
+          try {
+            validateTable(pending!, curTable!, lastJump);
+          } catch (e) {
+            deferred = { err: e, line: lastJump?.line ?? lineNo };
+          }
+        }
         if (deferred) return reportDeferred(deferred, lineNo);
+        lastJump = undefined;
         if (!opts.test) {
           committed = pending!;
           changed = true;
@@ -225,8 +234,14 @@ export function iptablesRestore(
         if (!info) throw paramError(`${program}: line ${lineNo} table name '${table}' invalid`);
         curTable = info.name;
         if (opts.table !== undefined && opts.table !== table) continue;
-        pending = cloneRuleset(committed);
-        if (!opts.noflush) delete pending.tables[info.name];
+        // Commands of this table touch only this table: share the others.
+        pending = { tables: { ...committed.tables } };
+        if (opts.noflush) {
+          const t = committed.tables[info.name];
+          if (t) pending.tables[info.name] = structuredClone(t);
+        } else {
+          delete pending.tables[info.name];
+        }
         inTable = true;
         continue;
       }
@@ -288,6 +303,7 @@ export function iptablesRestore(
         try {
           const r = executeCommand(parsed, pending!, { names, line: lineNo });
           stdout += r.stdout;
+          if (r.jumpAdded) lastJump = r.jumpAdded;
         } catch (e) {
           deferred = { err: e, line: lineNo };
         }

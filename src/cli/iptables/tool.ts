@@ -4,10 +4,11 @@
  * state is to be kept.
  */
 import '../../core/xt/all.js';
-import { cloneRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
+import type { Ruleset } from '../../core/netfilter/ruleset.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { renderError } from './errors.js';
-import { executeCommand } from './execute.js';
+import { executeCommand, validateTable } from './execute.js';
+import { tableInfo } from '../../core/netfilter/tables.js';
 import { Getopt } from './getopt.js';
 import { iptablesHelp } from './help.js';
 import { parseCommand } from './parse.js';
@@ -27,13 +28,16 @@ const VERSION = '1.8.9 (nf_tables)';
 /** `iptables ARGS`. */
 export function runIptables(argv: string[], current: Ruleset, names: NameDb, program = 'iptables'): ToolResult {
   let warnings = '';
-  const rs = cloneRuleset(current);
+  // The state is re-read from disk for every invocation and saved only on
+  // success, so the command may work on it in place.
+  const rs = current;
   try {
     const parsed = parseCommand(argv, { names, restore: false, table: 'filter', program, version: VERSION, help: iptablesHelp }, (s) => {
       warnings += s;
     });
     if (parsed.output !== undefined) return { stdout: parsed.output, stderr: warnings, status: 0 };
     const out = executeCommand(parsed, rs, { names });
+    if (out.jumpAdded) validateTable(rs, tableInfo(parsed.table)!.name, out.jumpAdded);
     return { stdout: out.stdout, stderr: warnings, status: 0, ruleset: out.changed ? rs : undefined };
   } catch (e) {
     const r = renderError(e, { name: program, version: VERSION });

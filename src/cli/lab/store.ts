@@ -9,9 +9,10 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname, join } from 'node:path';
 import { emptyRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../../core/xt/namedb.js';
+import { rulesetFromDisk, rulesetToDisk } from './persist.js';
 
 /** Version of the state file format. */
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 /** The persistent kernel state of a lab machine. */
 export interface LabState {
@@ -119,15 +120,19 @@ export function loadState(lab: string): LabState {
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
-  const st = parsed as LabState;
-  if (!st || typeof st !== 'object' || st.version !== STATE_VERSION || typeof st.ruleset !== 'object' || !st.ruleset?.tables)
+  const st = parsed as { version?: unknown; ruleset?: unknown };
+  if (!st || typeof st !== 'object' || st.version !== STATE_VERSION)
     throw new LabDamaged(`nflab: lab state ${path} is damaged (unknown format); not touching it`);
-  return st;
+  try {
+    return { version: STATE_VERSION, ruleset: rulesetFromDisk(st.ruleset) };
+  } catch (e) {
+    throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
+  }
 }
 
 /** Saves the lab's state atomically. */
 export function saveState(lab: string, state: LabState): void {
-  writeFileAtomic(join(lab, 'state.json'), JSON.stringify(state));
+  writeFileAtomic(join(lab, 'state.json'), JSON.stringify({ version: STATE_VERSION, ruleset: rulesetToDisk(state.ruleset) }));
 }
 
 /** Reads a machine file, or undefined when it does not exist. */

@@ -20,6 +20,8 @@ export function formatIPv4(a: IPv4): string {
  * fill the rest with zeros unless `isMask` is set.
  */
 export function parseIPv4Numeric(text: string, isMask = false): IPv4 | undefined {
+  const fast = parsePlainDotted(text);
+  if (fast !== undefined) return fast;
   const s = text.length > 19 ? text.slice(0, 19) : text;
   const parts = s.split('.');
   if (parts.length > 4) {
@@ -77,4 +79,30 @@ export function maskToSave(mask: IPv4): string {
 /** Whether `addr` falls in `net/mask`. */
 export function inNetwork(addr: IPv4, net: IPv4, mask: IPv4): boolean {
   return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
+}
+
+/** Fast path for the common "a.b.c.d" with plain decimal parts (no leading zeros). */
+function parsePlainDotted(s: string): IPv4 | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // leading zero: octal rules apply
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || parts === 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      parts++;
+    } else {
+      return undefined;
+    }
+  }
+  if (parts !== 3 || digits === 0) return undefined;
+  return (value * 256 + part) >>> 0;
 }
