@@ -4,77 +4,16 @@
  */
 import type { ExtInstance } from './parse.js';
 
-/** Help for `iptables -h` (extension help sections are not reproduced yet). */
-export function iptablesHelp(_matches: ExtInstance[]): string {
-  return USAGE;
+/**
+ * Help for `iptables -h`: the usage, then a section for the loaded target
+ * and for each loaded match (xtables_printhelp).
+ */
+export function iptablesHelp(matches: ExtInstance[], target?: ExtInstance): string {
+  let s = USAGE;
+  const section = (i: ExtInstance) => '\n' + (i.def.help ? i.def.help() : `${i.def.name} does not take any options\n`);
+  if (target) s += section(target);
+  for (const m of matches) s += section(m);
+  return s;
 }
 
-const USAGE = `iptables v1.8.9 (nf_tables)
-
-Usage: iptables -[ACD] chain rule-specification [options]
-	iptables -I chain [rulenum] rule-specification [options]
-	iptables -R chain rulenum rule-specification [options]
-	iptables -D chain rulenum [options]
-	iptables -[LS] [chain [rulenum]] [options]
-	iptables -[FZ] [chain] [options]
-	iptables -[NX] chain
-	iptables -E old-chain-name new-chain-name
-	iptables -P chain target [options]
-	iptables -h (print this help information)
-
-Commands:
-Either long or short options are allowed.
-  --append  -A chain		Append to chain
-  --check   -C chain		Check for the existence of a rule
-  --delete  -D chain		Delete matching rule from chain
-  --delete  -D chain rulenum
-				Delete rule rulenum (1 = first) from chain
-  --insert  -I chain [rulenum]
-				Insert in chain as rulenum (default 1=first)
-  --replace -R chain rulenum
-				Replace rule rulenum (1 = first) in chain
-  --list    -L [chain [rulenum]]
-				List the rules in a chain or all chains
-  --list-rules -S [chain [rulenum]]
-				Print the rules in a chain or all chains
-  --flush   -F [chain]		Delete all rules in  chain or all chains
-  --zero    -Z [chain [rulenum]]
-				Zero counters in chain or all chains
-  --new     -N chain		Create a new user-defined chain
-  --delete-chain
-	     -X [chain]		Delete a user-defined chain
-  --policy  -P chain target
-				Change policy on chain to target
-  --rename-chain
-	     -E old-chain new-chain
-				Change chain name, (moving any references)
-
-Options:
-    --ipv4	-4		Nothing (line is ignored by ip6tables-restore)
-    --ipv6	-6		Error (line is ignored by iptables-restore)
-[!] --protocol	-p proto	protocol: by number or name, eg. \`tcp'
-[!] --source	-s address[/mask][...]
-				source specification
-[!] --destination -d address[/mask][...]
-				destination specification
-[!] --in-interface -i input name[+]
-				network interface name ([+] for wildcard)
- --jump	-j target
-				target for rule (may load target extension)
-  --goto      -g chain
-			       jump to chain with no return
-  --match	-m match
-				extended match (may load extension)
-  --numeric	-n		numeric output of addresses and ports
-[!] --out-interface -o output name[+]
-				network interface name ([+] for wildcard)
-  --table	-t table	table to manipulate (default: \`filter')
-  --verbose	-v		verbose mode
-  --wait	-w [seconds]	maximum wait to acquire xtables lock before give up
-  --line-numbers		print line numbers when listing
-  --exact	-x		expand numbers (display exact values)
-[!] --fragment	-f		match second or further fragments only
-  --modprobe=<command>		try to insert modules using this command
-  --set-counters -c PKTS BYTES	set the counter during insert/append
-[!] --version	-V		print package version.
-`;
+const USAGE = "iptables v1.8.9 (nf_tables)\n\nUsage: iptables -[ACD] chain rule-specification [options]\n       iptables -I chain [rulenum] rule-specification [options]\n       iptables -R chain rulenum rule-specification [options]\n       iptables -D chain rulenum [options]\n       iptables -[LS] [chain [rulenum]] [options]\n       iptables -[FZ] [chain] [options]\n       iptables -[NX] chain\n       iptables -E old-chain-name new-chain-name\n       iptables -P chain target [options]\n       iptables -h (print this help information)\n\nCommands:\nEither long or short options are allowed.\n  --append  -A chain\t\tAppend to chain\n  --check   -C chain\t\tCheck for the existence of a rule\n  --delete  -D chain\t\tDelete matching rule from chain\n  --delete  -D chain rulenum\n\t\t\t\tDelete rule rulenum (1 = first) from chain\n  --insert  -I chain [rulenum]\n\t\t\t\tInsert in chain as rulenum (default 1=first)\n  --replace -R chain rulenum\n\t\t\t\tReplace rule rulenum (1 = first) in chain\n  --list    -L [chain [rulenum]]\n\t\t\t\tList the rules in a chain or all chains\n  --list-rules -S [chain [rulenum]]\n\t\t\t\tPrint the rules in a chain or all chains\n  --flush   -F [chain]\t\tDelete all rules in  chain or all chains\n  --zero    -Z [chain [rulenum]]\n\t\t\t\tZero counters in chain or all chains\n  --new     -N chain\t\tCreate a new user-defined chain\n  --delete-chain\n            -X [chain]\t\tDelete a user-defined chain\n  --policy  -P chain target\n\t\t\t\tChange policy on chain to target\n  --rename-chain\n            -E old-chain new-chain\n\t\t\t\tChange chain name, (moving any references)\n\nOptions:\n    --ipv4\t-4\t\tNothing (line is ignored by ip6tables-restore)\n    --ipv6\t-6\t\tError (line is ignored by iptables-restore)\n[!] --protocol\t-p proto\tprotocol: by number or name, eg. `tcp'\n[!] --source\t-s address[/mask][...]\n\t\t\t\tsource specification\n[!] --destination -d address[/mask][...]\n\t\t\t\tdestination specification\n[!] --in-interface -i input name[+]\n\t\t\t\tnetwork interface name ([+] for wildcard)\n --jump\t-j target\n\t\t\t\ttarget for rule (may load target extension)\n  --goto      -g chain\n\t\t\t       jump to chain with no return\n  --match\t-m match\n\t\t\t\textended match (may load extension)\n  --numeric\t-n\t\tnumeric output of addresses and ports\n[!] --out-interface -o output name[+]\n\t\t\t\tnetwork interface name ([+] for wildcard)\n  --table\t-t table\ttable to manipulate (default: `filter')\n  --verbose\t-v\t\tverbose mode\n  --wait\t-w [seconds]\tmaximum wait to acquire xtables lock before give up\n  --line-numbers\t\tprint line numbers when listing\n  --exact\t-x\t\texpand numbers (display exact values)\n[!] --fragment\t-f\t\tmatch second or further fragments only\n  --modprobe=<command>\t\ttry to insert modules using this command\n  --set-counters -c PKTS BYTES\tset the counter during insert/append\n[!] --version\t-V\t\tprint package version.\n";

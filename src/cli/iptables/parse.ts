@@ -186,7 +186,7 @@ export interface ParseEnv {
   /** Program name for messages. */
   program: string;
   /** Returns the help text for -h. */
-  help?: (matches: ExtInstance[]) => string;
+  help?: (matches: ExtInstance[], target?: ExtInstance) => string;
   /** Program version string, e.g. "1.8.9 (nf_tables)". */
   version: string;
 }
@@ -474,7 +474,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
           const m = findMatch(protocol);
           if (m) loadMatch(m);
         }
-        p.output = env.help ? env.help(p.matches) : '';
+        p.output = env.help ? env.help(p.matches, p.target) : '';
         return p;
       }
       case 'p': {

@@ -174,6 +174,8 @@ interface ExtensionBase<I> {
   hooks?: readonly string[];
   /** Option table. */
   options: readonly OptionEntry[];
+  /** The extension's section of `iptables -h`. */
+  help?: () => string;
   /**
    * The extension uses the old libxtables API: its parse does all checks
    * itself and the generic final checks (mandatory, exclusions) do not run.

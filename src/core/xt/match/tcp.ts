@@ -96,6 +96,7 @@ export function savePorts(opt: string, range: [number, number], invert: boolean)
 export const tcp = defineMatch<TcpInfo>({
   name: 'tcp',
   oldStyle: true,
+  help: () => TCP_HELP,
   options: [
     { name: 'source-port', id: 0, type: 'string' },
     { name: 'sport', id: 0, type: 'string' },
@@ -183,3 +184,5 @@ export const tcp = defineMatch<TcpInfo>({
 function hex2(n: number): string {
   return n.toString(16).toUpperCase().padStart(2, '0');
 }
+
+const TCP_HELP = "tcp match options:\n[!] --tcp-flags mask comp\tmatch when TCP flags & mask == comp\n\t\t\t\t(Flags: SYN ACK FIN RST URG PSH ALL NONE)\n[!] --syn\t\t\tmatch when only SYN flag set\n\t\t\t\t(equivalent to --tcp-flags SYN,RST,ACK,FIN SYN)\n[!] --source-port port[:port]\n --sport ...\n\t\t\t\tmatch source port(s)\n[!] --destination-port port[:port]\n --dport ...\n\t\t\t\tmatch destination port(s)\n[!] --tcp-option number        match if TCP option set\n";

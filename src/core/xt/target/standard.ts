@@ -12,6 +12,7 @@ export interface StandardInfo {
 export const standard = defineTarget<StandardInfo>({
   name: 'standard',
   options: [],
+  help: () => 'standard match options:\n(If target is DROP, ACCEPT, RETURN or nothing)\n',
   init: () => ({ verdict: 'ACCEPT' }),
   print: () => '',
   save: () => '',
