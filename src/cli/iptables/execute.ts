@@ -18,7 +18,8 @@ import {
 } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
-import { XtError, type ExtensionDef } from '../../core/xt/types.js';
+import { CommitParamError, XtError, type ExtensionDef } from '../../core/xt/types.js';
+import { findMatch, findTarget } from '../../core/xt/registry.js';
 import { CommandFailure, CommitFailure } from './errors.js';
 import { listHeader, listRule, saveRuleBody, verboseRule, type ListFormat } from './format.js';
 import { CMD, OPT, type ExtInstance, type ParsedCommand } from './parse.js';
@@ -28,7 +29,7 @@ export interface ExecOutput {
   stdout: string;
   /** Whether the ruleset was changed (and must be saved). */
   changed: boolean;
-  /** Set when the command added a jump: the commit must check for loops. */
+  /** Set when the command added rules: the commit must validate the table. */
   jumpAdded?: JumpAdded;
 }
 
@@ -116,9 +117,21 @@ export class KernelReject extends Error {
   }
 }
 
-/** Rules compare equal when the kernel would see the same rule. */
-export function sameRule(a: Rule, b: Rule, names: NameDb): boolean {
-  return saveRuleBody(a, false, names) === saveRuleBody(b, false, names);
+/** Rules compare equal when the kernel holds the same data for both (counters aside). */
+export function sameRule(a: Rule, b: Rule): boolean {
+  return (
+    a.src === b.src &&
+    a.smsk === b.smsk &&
+    a.dst === b.dst &&
+    a.dmsk === b.dmsk &&
+    a.iniface === b.iniface &&
+    a.outiface === b.outiface &&
+    a.proto === b.proto &&
+    a.invflags === b.invflags &&
+    a.fragment === b.fragment &&
+    JSON.stringify(a.matches) === JSON.stringify(b.matches) &&
+    JSON.stringify(a.target) === JSON.stringify(b.target)
+  );
 }
 
 function checkJump(rs: Ruleset, table: TableName, rule: Rule, chain: string, op: string, line?: number): void {
@@ -134,10 +147,10 @@ function jumpTargetExists(rs: Ruleset, table: TableName, p: ParsedCommand): void
   if (p.target || p.jumpto === '') return;
   if (isBuiltinChain(table, p.jumpto)) return;
   if (!rs.tables[table]?.user.some((c) => c.name === p.jumpto))
-    throw new XtError(`Chain '${p.jumpto}' does not exist`, 2);
+    throw new CommitParamError(`Chain '${p.jumpto}' does not exist`, 2);
 }
 
-/** The command that last added a jump, to blame if the commit finds a loop. */
+/** The command that last added a rule, to blame if the commit finds the table invalid. */
 export interface JumpAdded {
   op: string;
   chain: string;
@@ -153,6 +166,42 @@ export function validateTable(rs: Ruleset, table: TableName, blame: JumpAdded | 
   const t = rs.tables[table];
   if (!t || !blame) return;
   if (findLoop(t) !== undefined) throw new CommitFailure(blame.op, 'ELOOP', `rule in chain ${blame.chain}`, blame.line);
+  // Extensions limited to some hooks must not be reachable from others through jumps.
+  for (const [chain, hooks] of hooksReaching(t)) {
+    const c = t.user.find((x) => x.name === chain)!;
+    for (const r of c.rules) {
+      const defs: (ExtensionDef | undefined)[] = r.matches.map((m) => findMatch(m.name));
+      if (r.target.kind === 'ext') defs.push(findTarget(r.target.name));
+      for (const d of defs) {
+        if (d?.hooks && [...hooks].some((h) => !d.hooks!.includes(h)))
+          throw new CommitFailure(blame.op, 'EINVAL', `rule in chain ${blame.chain}`, blame.line);
+      }
+    }
+  }
+}
+
+/** For each user chain reached by jumps, the built-in chains (hooks) it is reached from. */
+function hooksReaching(t: Table): Map<string, Set<string>> {
+  const reach = new Map<string, Set<string>>();
+  const user = new Map(t.user.map((c) => [c.name, c]));
+  for (const [hook, base] of Object.entries(t.builtins)) {
+    const stack = [base!];
+    const seen = new Set<string>();
+    while (stack.length) {
+      const c = stack.pop()!;
+      for (const r of c.rules) {
+        if (r.target.kind !== 'jump' || seen.has(r.target.chain)) continue;
+        const next = user.get(r.target.chain);
+        if (!next) continue;
+        seen.add(next.name);
+        let set = reach.get(next.name);
+        if (!set) reach.set(next.name, (set = new Set()));
+        set.add(hook);
+        stack.push(next);
+      }
+    }
+  }
+  return reach;
 }
 
 /** Detects a jump loop reachable from a base chain (the kernel's ELOOP). */
@@ -204,7 +253,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       const c = findRealChain(rs, table, chain);
       if (!c) throw new CommandFailure(op === 'RULE_INSERT' ? 'rule_insert' : 'other', 'ENOENT');
       apply(c, r);
-      if (r.target.kind === 'jump') jumpAdded = { op, chain, line: env.line };
+      jumpAdded = { op, chain, line: env.line };
     }
   };
 
@@ -273,7 +322,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       if (!c) throw new CommandFailure('other', 'ENOENT');
       for (const r of rules) {
         if (verbose) out += verboseRule(r, names);
-        const idx = c.rules.findIndex((x) => sameRule(x, r, names));
+        const idx = c.rules.findIndex((x) => sameRule(x, r));
         if (idx < 0) throw new CommandFailure(fn, 'ENOENT');
         if (p.command === CMD.DELETE) c.rules.splice(idx, 1);
       }

@@ -384,6 +384,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       rule: header,
       names: env.names,
       table: p.table,
+      warn,
     };
     if (def.parse) def.parse(cb);
     else genericParse(cb);

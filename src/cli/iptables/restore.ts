@@ -7,7 +7,7 @@
 import type { Ruleset } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
-import { paramError, XtError } from '../../core/xt/types.js';
+import { CommitParamError, paramError, XtError } from '../../core/xt/types.js';
 import { CommandFailure, CommitFailure, nftStrerror, renderError } from './errors.js';
 import { executeCommand, validateTable, type JumpAdded } from './execute.js';
 import { Getopt } from './getopt.js';
@@ -305,6 +305,9 @@ export function iptablesRestore(
           stdout += r.stdout;
           if (r.jumpAdded) lastJump = r.jumpAdded;
         } catch (e) {
+          // Errors found while building the rule are reported at once; the
+          // kernel's and the missing jump target only when the table commits.
+          if (e instanceof XtError && !(e instanceof CommitParamError)) throw e;
           deferred = { err: e, line: lineNo };
         }
       }

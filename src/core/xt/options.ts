@@ -77,9 +77,12 @@ export function parseProtocol(s: string, names: NameDb): number {
 
 /** getaddrinfo(NULL, name): a decimal number or a service name of any protocol. */
 export function portByName(names: NameDb, name: string): number {
-  if (/^[0-9]+$/.test(name)) {
-    const n = Number(name);
-    return n <= 65535 ? n : -1;
+  // glibc reads a numeric service with strtol into an int and keeps the low 16 bits
+  const m = /^\s*\+?([0-9]+)$/.exec(name);
+  if (m) {
+    const n = BigInt.asIntN(32, BigInt(m[1]!));
+    if (BigInt(m[1]!) > 0x7fffffffffffffffn || n < 0n) return -1;
+    return Number(n & 0xffffn);
   }
   return names.servicePort(name) ?? -1;
 }

@@ -113,6 +113,8 @@ export interface OptionCall<I> {
   names: NameDb;
   /** The table the rule is for. */
   table: string;
+  /** Writes a warning to stderr (iptables prints some and goes on). */
+  warn(text: string): void;
 }
 
 /** What the final check sees, like xt_fcheck_call. */
@@ -246,6 +248,13 @@ export class XtError extends Error {
     super(message);
   }
 }
+
+/**
+ * A parameter problem iptables-nft only finds when it commits (a jump to
+ * a chain that does not exist): iptables-restore reports it at the COMMIT
+ * line rather than at the rule's line.
+ */
+export class CommitParamError extends XtError {}
 
 /** Shorthand for a PARAMETER_PROBLEM error. */
 export function paramError(message: string): XtError {

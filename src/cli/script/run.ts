@@ -1,0 +1,188 @@
+/**
+ * The script runner: executes parsed nflab scripts command by command, the
+ * way `bash -e` would. Every command's output is passed on as it comes, in
+ * order. Machine programs go to the same in-process dispatcher as the
+ * `nflab` command line (so they share the lab's state); the iptables init
+ * script and a few builtins run here.
+ *
+ * Unlike plain bash, a script stops at the first command that fails (as if
+ * it began with `set -e`; `set +e` turns that off), naming the line:
+ * `nflab: myfirewall: line 12: command failed with exit status 2`.
+ * `nflab run FILE [ARGS...]` is the command line entry point.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { runBuiltin, type ShellState } from './builtins.js';
+import { expandString, expandWord, splitAssignment, UnboundVariable, type Lookup } from './expand.js';
+import { runIptablesInit } from './initscript.js';
+import { Output, type CommandResult, type LabContext } from './io.js';
+import { parseScript, type AndOrList, type SimpleCommand } from './parse.js';
+import { resolveCommand } from './resolve.js';
+import { ScriptSyntaxError } from './tokenize.js';
+
+/** How deep scripts may call scripts (sh FILE) before the runner refuses. */
+const MAX_DEPTH = 16;
+
+/** Prefix of messages about a line, e.g. "nflab: myfirewall: line 12: ". */
+export type Where = (line: number) => string;
+
+/** What running some commands did: `ended` when the script or shell must stop (exit, set -e). */
+export interface ListsOutcome {
+  ended: boolean;
+}
+
+interface CommandOutcome {
+  status: number;
+  /** The command already printed why it failed (not found, unbound variable). */
+  reported?: boolean;
+  /** `exit` was run, or a fatal error happened. */
+  ended?: boolean;
+}
+
+/** A fresh state for a script: errexit on, like nflab promises. */
+export function newState(name: string, args: string[], depth = 0): ShellState {
+  return { vars: new Map(), args: [name, ...args], status: 0, errexit: true, nounset: false, depth };
+}
+
+function lookupIn(state: ShellState): Lookup {
+  return (name) => {
+    if (name === '?') return String(state.status);
+    if (name === '#') return String(state.args.length - 1);
+    if (/^[0-9]+$/.test(name)) return state.args[Number(name)];
+    return state.vars.get(name);
+  };
+}
+
+async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext, out: Output, where: Where): Promise<CommandOutcome> {
+  const lookup = lookupIn(state);
+  let fields: string[];
+  const assigns: { name: string; value: string }[] = [];
+  try {
+    let i = 0;
+    for (; i < cmd.words.length; i++) {
+      const a = splitAssignment(cmd.words[i]!);
+      if (!a) break;
+      assigns.push({ name: a.name, value: expandString(a.value, lookup, state.nounset) });
+    }
+    fields = cmd.words.slice(i).flatMap((w) => expandWord(w, lookup, state.nounset));
+    if (i === cmd.words.length) {
+      for (const a of assigns) state.vars.set(a.name, a.value);
+      return { status: 0 };
+    }
+  } catch (e) {
+    if (!(e instanceof UnboundVariable)) throw e;
+    out.stderr(`${where(cmd.line)}${e.message}\n`);
+    return { status: 1, reported: true, ended: true };
+  }
+  if (fields.length === 0) return { status: 0 };
+
+  const r = resolveCommand(fields, ctx.cwd);
+  switch (r.kind) {
+    case 'program': {
+      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild() });
+      out.pass(res);
+      return { status: res.status };
+    }
+    case 'init':
+      return { status: await runIptablesInit(r.args, { lab: ctx.lab, exec: ctx.exec, out }) };
+    case 'builtin': {
+      const b = runBuiltin(r.name, r.args, state, ctx.lab, out, where(cmd.line));
+      return { status: b.status, ended: b.exit };
+    }
+    case 'script': {
+      if (state.depth + 1 >= MAX_DEPTH) {
+        out.stderr(`${where(cmd.line)}${r.path}: scripts nested too deeply\n`);
+        return { status: 1, reported: true };
+      }
+      const src = readFileSync(resolve(ctx.cwd, r.path), 'utf8');
+      if (r.source) {
+        const saved = state.args;
+        if (r.args.length > 0) state.args = [saved[0]!, ...r.args];
+        const st = await runSource(r.path, src, state, ctx, out);
+        state.args = saved;
+        return st;
+      }
+      return { status: await runScriptText(r.path, src, r.args, ctx, out, state.depth + 1) };
+    }
+    case 'notfound':
+      out.stderr(`${where(cmd.line)}${r.name}: ${r.reason}\n`);
+      return { status: 127, reported: true };
+  }
+}
+
+/** Runs `. FILE`: the file's commands in the current state. */
+async function runSource(name: string, src: string, state: ShellState, ctx: LabContext, out: Output): Promise<CommandOutcome> {
+  let lists: AndOrList[];
+  try {
+    lists = parseScript(src);
+  } catch (e) {
+    if (!(e instanceof ScriptSyntaxError)) throw e;
+    out.stderr(`nflab: ${name}: line ${e.line}: ${e.message}\n`);
+    return { status: 2, reported: true };
+  }
+  state.depth++;
+  const o = await runLists(lists, state, ctx, out, (line) => `nflab: ${name}: line ${line}: `);
+  state.depth--;
+  return { status: state.status, ended: o.ended, reported: true };
+}
+
+/**
+ * Runs and-or lists in order with the given state. With errexit, a failing
+ * command that ends its list stops everything, with a message naming its line.
+ */
+export async function runLists(lists: AndOrList[], state: ShellState, ctx: LabContext, out: Output, where: Where): Promise<ListsOutcome> {
+  for (const list of lists) {
+    let k = 0;
+    let o = await runSimple(list.commands[0]!, state, ctx, out, where);
+    state.status = o.status;
+    for (let j = 0; j < list.ops.length && !o.ended; j++) {
+      const op = list.ops[j]!;
+      if ((op === '&&') !== (state.status === 0)) continue;
+      k = j + 1;
+      o = await runSimple(list.commands[k]!, state, ctx, out, where);
+      state.status = o.status;
+    }
+    if (o.ended) return { ended: true };
+    if (state.status !== 0 && state.errexit && k === list.commands.length - 1) {
+      if (!o.reported) out.stderr(`${where(list.commands[k]!.line)}command failed with exit status ${state.status}\n`);
+      return { ended: true };
+    }
+  }
+  return { ended: false };
+}
+
+/** Runs a whole script text as `name` with arguments; returns its exit status. */
+export async function runScriptText(name: string, src: string, args: string[], ctx: LabContext, out: Output, depth = 0): Promise<number> {
+  let lists: AndOrList[];
+  try {
+    lists = parseScript(src);
+  } catch (e) {
+    if (!(e instanceof ScriptSyntaxError)) throw e;
+    out.stderr(`nflab: ${name}: line ${e.line}: ${e.message}\n`);
+    return 2;
+  }
+  const state = newState(name, args, depth);
+  await runLists(lists, state, ctx, out, (line) => `nflab: ${name}: line ${line}: `);
+  return state.status;
+}
+
+const RUN_USAGE = 'Usage: nflab run FILE [ARGS...]   (FILE - reads the script from standard input)\n';
+
+/** `nflab run FILE [ARGS...]`: runs a script of nflab commands on the lab. */
+export async function runRunCommand(argv: string[], ctx: LabContext): Promise<CommandResult> {
+  const out = new Output(ctx.write);
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
+    (argv.length === 0 ? out.stderr.bind(out) : out.stdout.bind(out))(RUN_USAGE);
+    return out.result(argv.length === 0 ? 2 : 0);
+  }
+  const [file, ...args] = argv as [string, ...string[]];
+  let src: string;
+  try {
+    src = file === '-' ? (ctx.stdin ?? readFileSync(0, 'utf8')) : readFileSync(resolve(ctx.cwd, file), 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    out.stderr(`nflab: ${file}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message}\n`);
+    return out.result(127);
+  }
+  return out.result(await runScriptText(file === '-' ? 'stdin' : file, src, args, ctx, out));
+}
