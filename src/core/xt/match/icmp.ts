@@ -1,0 +1,59 @@
+/**
+ * The icmp match (libipt_icmp): one ICMP type with an optional code range,
+ * by name or number; loaded by -m icmp or implicitly by -p icmp.
+ */
+import { requireProto } from '../protocheck.js';
+import { defineMatch } from '../index-types.js';
+import { ICMP_NAMES, parseIcmpType } from './icmp-types.js';
+import { PROTO_HELP } from '../proto-help.js';
+
+/** ipt_icmp data. */
+export interface IcmpInfo {
+  /** Type; 0xff means any. */
+  type: number;
+  code: [number, number];
+  /** IPT_ICMP_INV (1). */
+  invflags: number;
+}
+
+const INV = 0x01;
+
+/** The icmp match definition (-m icmp, -p icmp). */
+export const icmp = defineMatch<IcmpInfo>({
+  name: 'icmp',
+  help: () => PROTO_HELP['icmp']!,
+  options: [{ name: 'icmp-type', id: 0, type: 'string', mandatory: true, invert: true }],
+  init: () => ({ type: 0xff, code: [0, 0xff], invflags: 0 }),
+  parse(cb) {
+    cb.parseGeneric();
+    const r = parseIcmpType(cb.arg!);
+    cb.info.type = r.type;
+    cb.info.code = r.code;
+    if (cb.invert) cb.info.invflags |= INV;
+  },
+  check(_info, ctx) {
+    return requireProto(ctx, 1);
+  },
+  print(info, { numeric }) {
+    const inv = (info.invflags & INV) !== 0;
+    let s = ' icmp';
+    const [lo, hi] = info.code;
+    const named = numeric ? undefined : ICMP_NAMES.find((e) => e.type === info.type && e.codeMin === lo && e.codeMax === hi);
+    if (named) s += ` ${inv ? '!' : ''}${named.name}`;
+    else {
+      if (inv) s += ' !';
+      s += `type ${info.type}`;
+      if (lo === hi) s += ` code ${lo}`;
+      else if (lo !== 0 || hi !== 0xff) s += ` codes ${lo}-${hi}`;
+    }
+    if (info.invflags & ~INV) s += ` Unknown invflags: 0x${(info.invflags & ~INV).toString(16).toUpperCase()}`;
+    return s;
+  },
+  save(info) {
+    let s = info.invflags & INV ? ' !' : '';
+    if (info.type === 0xff) return `${s} --icmp-type any`;
+    s += ` --icmp-type ${info.type}`;
+    if (info.code[0] !== 0 || info.code[1] !== 0xff) s += `/${info.code[0]}`;
+    return s;
+  },
+});
