@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { createNameDb } from '../core/xt/namedb.js';
 import { runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
-import { acquireLock, labDir, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
+import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
 import type { LabContext } from './script/io.js';
 import { runRunCommand } from './script/run.js';
 import { runService, runSystemctl } from './service.js';
@@ -33,6 +33,8 @@ export interface RunOptions {
    * through it and then return empty stdout/stderr; other commands ignore it).
    */
   write?: (fd: 1 | 2, text: string) => void;
+  /** The command runs on the lab machine (from a script or the shell): absolute paths are the machine's files. */
+  onMachine?: boolean;
 }
 
 const USAGE = `Usage: nflab [--lab DIR] COMMAND [ARGS...]
@@ -88,7 +90,7 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
       cwd,
       stdin: opts.stdin,
       write: opts.write,
-      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write }),
+      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true }),
     });
   }
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
@@ -108,8 +110,10 @@ function runTool(lab: string, tool: string, argv: string[], opts: RunOptions): R
     } else {
       r = runIptablesRestore(argv, state.ruleset, names, (file) => {
         if (file === undefined) return opts.stdin ?? '';
+        // Commands run inside the lab (scripts, the shell) name the machine's files.
+        const path = opts.onMachine && file.startsWith('/') ? labFile(lab, file) : resolve(opts.cwd ?? process.cwd(), file);
         try {
-          return readFileSync(resolve(opts.cwd ?? process.cwd(), file), 'utf8');
+          return readFileSync(path, 'utf8');
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
           return { error: `Can't open ${file}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}\n` };

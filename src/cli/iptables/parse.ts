@@ -352,7 +352,8 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   };
   const loadMatch = (def: MatchDef): ExtInstance => {
     const already = p.matches.some((m) => m.def === def);
-    for (const m of p.matches) m.completed = true;
+    // A new instance of a match takes the options that follow from the earlier ones.
+    for (const m of p.matches) if (m.def === def) m.completed = true;
     const inst: ExtInstance = { def, info: def.init(), xflags: 0, completed: false };
     p.matches.push(inst);
     if (!already) mergeOptions(def);
