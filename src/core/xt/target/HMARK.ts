@@ -1,0 +1,229 @@
+/**
+ * The HMARK target: sets the packet mark to a hash of chosen header fields
+ * (addresses under prefix masks, ports or SPI under masks, protocol, or
+ * the conntrack tuple), modulo --hmark-mod plus --hmark-offset.
+ */
+import { prefixMask } from '../../addr/ipv4.js';
+import { defineTarget, paramError, type OptionCall } from '../index-types.js';
+import { RATE_HELP } from '../rate-help.js';
+
+/** xt_hmark_info (IPv4), ports and SPI in host order. */
+export interface HmarkInfo {
+  srcMask: number;
+  dstMask: number;
+  portMaskSrc: number;
+  portMaskDst: number;
+  spiMask: number;
+  portSetSrc: number;
+  portSetDst: number;
+  spiSet: number;
+  /** XT_HMARK_FLAG bits. */
+  flags: number;
+  protoMask: number;
+  hashrnd: number;
+  hmodulus: number;
+  hoffset: number;
+}
+
+/** Option ids, equal to the XT_HMARK_* flag numbers they set. */
+const O = {
+  SADDR_MASK: 0,
+  DADDR_MASK: 1,
+  SPI: 2,
+  SPI_MASK: 3,
+  SPORT: 4,
+  DPORT: 5,
+  SPORT_MASK: 6,
+  DPORT_MASK: 7,
+  PROTO_MASK: 8,
+  RND: 9,
+  MODULUS: 10,
+  OFFSET: 11,
+  CT: 12,
+  TYPE: 13,
+} as const;
+
+const bit = (n: number) => 1 << n;
+/** Options that choose packet fields for the hash. */
+const PKT_OPTS =
+  bit(O.SADDR_MASK) | bit(O.DADDR_MASK) | bit(O.SPI_MASK) | bit(O.SPORT_MASK) | bit(O.DPORT_MASK) |
+  bit(O.PROTO_MASK) | bit(O.SPORT) | bit(O.DPORT) | bit(O.SPI);
+
+/** One --hmark-tuple word (any case-insensitive prefix of a keyword, tried in order). */
+function applyTupleWord(cb: OptionCall<HmarkInfo>, word: string): boolean {
+  const info = cb.info;
+  const is = (kw: string) => word.length > 0 && kw.startsWith(word.toLowerCase());
+  let id: number;
+  if (is('ct')) id = O.CT;
+  else if (is('src')) (info.srcMask = 0xffffffff), (id = O.SADDR_MASK);
+  else if (is('dst')) (info.dstMask = 0xffffffff), (id = O.DADDR_MASK);
+  else if (is('sport')) (info.portMaskSrc = 0xffff), (id = O.SPORT_MASK);
+  else if (is('dport')) (info.portMaskDst = 0xffff), (id = O.DPORT_MASK);
+  else if (is('proto')) (info.protoMask = 0xffff), (id = O.PROTO_MASK);
+  else if (is('spi')) (info.spiMask = 0xffffffff), (id = O.SPI_MASK);
+  else return false;
+  info.flags |= bit(id);
+  cb.xflags |= bit(id);
+  return true;
+}
+
+/** hmark_parse_type: comma-separated tuple words. */
+function parseTuple(cb: OptionCall<HmarkInfo>): void {
+  let arg = cb.arg!;
+  for (let comma = arg.indexOf(','); comma >= 0; comma = arg.indexOf(',')) {
+    if (comma === 0 || !applyTupleWord(cb, arg.slice(0, comma))) throw paramError(`Bad type "${arg}"`);
+    arg = arg.slice(comma + 1);
+  }
+  if (arg === '')
+    throw paramError('"--hmark-tuple" requires a list of types with no spaces, e.g. src,dst,sport,dport,proto');
+  if (!applyTupleWord(cb, arg)) throw paramError(`Bad type "${arg}"`);
+}
+
+/** The prefix length of a mask as xtables_ipmask_to_cidr gives it (-1 if not a prefix). */
+function cidr(mask: number): number {
+  for (let i = 32; i >= 0; i--) if ((i === 0 ? 0 : (0xffffffff << (32 - i)) >>> 0) === mask) return i;
+  return -1;
+}
+
+const hex = (n: number, width: number) => `0x${n.toString(16).padStart(width, '0')}`;
+
+/** The HMARK target extension. */
+export const HMARK = defineTarget<HmarkInfo>({
+  name: 'HMARK',
+  help: () => RATE_HELP['HMARK']!,
+  options: [
+    { name: 'hmark-tuple', id: O.TYPE, type: 'string' },
+    { name: 'hmark-src-prefix', id: O.SADDR_MASK, type: 'plenmask' },
+    { name: 'hmark-dst-prefix', id: O.DADDR_MASK, type: 'plenmask' },
+    { name: 'hmark-sport-mask', id: O.SPORT_MASK, type: 'uint16' },
+    { name: 'hmark-dport-mask', id: O.DPORT_MASK, type: 'uint16' },
+    { name: 'hmark-spi-mask', id: O.SPI_MASK, type: 'uint32' },
+    { name: 'hmark-sport', id: O.SPORT, type: 'uint16' },
+    { name: 'hmark-dport', id: O.DPORT, type: 'uint16' },
+    { name: 'hmark-spi', id: O.SPI, type: 'uint32' },
+    { name: 'hmark-proto-mask', id: O.PROTO_MASK, type: 'uint16' },
+    { name: 'hmark-rnd', id: O.RND, type: 'uint32' },
+    { name: 'hmark-mod', id: O.MODULUS, type: 'uint32', min: 1, mandatory: true },
+    { name: 'hmark-offset', id: O.OFFSET, type: 'uint32' },
+  ],
+  init: () => ({
+    srcMask: 0,
+    dstMask: 0,
+    portMaskSrc: 0,
+    portMaskDst: 0,
+    spiMask: 0,
+    portSetSrc: 0,
+    portSetDst: 0,
+    spiSet: 0,
+    flags: 0,
+    protoMask: 0,
+    hashrnd: 0,
+    hmodulus: 0,
+    hoffset: 0,
+  }),
+  parse(cb) {
+    cb.parseGeneric();
+    const info = cb.info;
+    const id = cb.entry.id;
+    const num = cb.val.num ?? 0;
+    // A prefix that is not a valid length (a non-contiguous mask) leaves the mask all ones.
+    const plenMask = () => {
+      const h = cb.val.hlen ?? -1;
+      return h >= 0 && h <= 32 ? prefixMask(h) : 0xffffffff;
+    };
+    switch (id) {
+      case O.TYPE:
+        parseTuple(cb);
+        break;
+      case O.SADDR_MASK:
+        info.srcMask = plenMask();
+        break;
+      case O.DADDR_MASK:
+        info.dstMask = plenMask();
+        break;
+      case O.SPI:
+        info.spiSet = num;
+        break;
+      case O.SPORT:
+        info.portSetSrc = num;
+        break;
+      case O.DPORT:
+        info.portSetDst = num;
+        break;
+      case O.SPORT_MASK:
+        info.portMaskSrc = num;
+        break;
+      case O.DPORT_MASK:
+        info.portMaskDst = num;
+        break;
+      case O.SPI_MASK:
+        info.spiMask = num;
+        break;
+      case O.PROTO_MASK:
+        info.protoMask = num;
+        break;
+      case O.RND:
+        info.hashrnd = num;
+        break;
+      case O.MODULUS:
+        info.hmodulus = num;
+        break;
+      case O.OFFSET:
+        info.hoffset = num;
+        break;
+    }
+    if (id !== O.TYPE) info.flags |= bit(id);
+    cb.xflags |= bit(id);
+  },
+  final(cb) {
+    const x = cb.xflags;
+    if (!(x & bit(O.MODULUS))) throw paramError('--hmark-mod is mandatory');
+    if (!(x & bit(O.RND))) throw paramError('--hmark-rnd is mandatory');
+    if (x & bit(O.SPI_MASK) && x & (bit(O.SPORT_MASK) | bit(O.DPORT_MASK)))
+      throw paramError('you cannot use --hmark-spi-mask and --hmark-?port-mask,at the same time');
+    if (!(x & PKT_OPTS || x & bit(O.CT))) throw paramError('you have to specify --hmark-tuple at least');
+  },
+  check(info) {
+    if (info.hmodulus === 0) return { errno: 'EINVAL' };
+    const f = info.flags;
+    if (f & bit(O.SPI_MASK) && f & (bit(O.SPORT_MASK) | bit(O.DPORT_MASK))) return { errno: 'EINVAL' };
+    if (f & bit(O.SPI) && f & (bit(O.SPORT) | bit(O.DPORT))) return { errno: 'EINVAL' };
+    return undefined;
+  },
+  print(info) {
+    const f = info.flags;
+    let s = ' HMARK ';
+    if (f & bit(O.MODULUS)) s += `mod ${info.hmodulus} `;
+    if (f & bit(O.OFFSET)) s += `+ 0x${info.hoffset.toString(16)} `;
+    if (f & bit(O.CT)) s += 'ct, ';
+    if (f & bit(O.SADDR_MASK)) s += `src-prefix ${cidr(info.srcMask) >>> 0} `;
+    if (f & bit(O.DADDR_MASK)) s += `dst-prefix ${cidr(info.dstMask) >>> 0} `;
+    if (f & bit(O.SPORT_MASK)) s += `sport-mask 0x${info.portMaskSrc.toString(16)} `;
+    if (f & bit(O.DPORT_MASK)) s += `dport-mask 0x${info.portMaskDst.toString(16)} `;
+    if (f & bit(O.SPI_MASK)) s += `spi-mask 0x${info.spiMask.toString(16)} `;
+    if (f & bit(O.SPORT)) s += `sport 0x${info.portSetSrc.toString(16)} `;
+    if (f & bit(O.DPORT)) s += `dport 0x${info.portSetDst.toString(16)} `;
+    if (f & bit(O.SPI)) s += `spi 0x${info.spiSet.toString(16)} `;
+    if (f & bit(O.PROTO_MASK)) s += `proto-mask 0x${info.protoMask.toString(16)} `;
+    if (f & bit(O.RND)) s += `rnd 0x${info.hashrnd.toString(16)} `;
+    return s;
+  },
+  save(info) {
+    const f = info.flags;
+    let s = '';
+    if (f & bit(O.SADDR_MASK)) s += ` --hmark-src-prefix ${cidr(info.srcMask)}`;
+    if (f & bit(O.DADDR_MASK)) s += ` --hmark-dst-prefix ${cidr(info.dstMask)}`;
+    if (f & bit(O.SPORT_MASK)) s += ` --hmark-sport-mask ${hex(info.portMaskSrc, 4)}`;
+    if (f & bit(O.DPORT_MASK)) s += ` --hmark-dport-mask ${hex(info.portMaskDst, 4)}`;
+    if (f & bit(O.SPI_MASK)) s += ` --hmark-spi-mask ${hex(info.spiMask, 8)}`;
+    if (f & bit(O.SPORT)) s += ` --hmark-sport ${hex(info.portSetSrc, 4)}`;
+    if (f & bit(O.DPORT)) s += ` --hmark-dport ${hex(info.portSetDst, 4)}`;
+    if (f & bit(O.SPI)) s += ` --hmark-spi ${hex(info.spiSet, 8)}`;
+    if (f & bit(O.PROTO_MASK)) s += ` --hmark-proto-mask ${hex(info.protoMask, 2)}`;
+    if (f & bit(O.RND)) s += ` --hmark-rnd ${hex(info.hashrnd, 8)}`;
+    if (f & bit(O.MODULUS)) s += ` --hmark-mod ${info.hmodulus}`;
+    if (f & bit(O.OFFSET)) s += ` --hmark-offset ${info.hoffset}`;
+    if (f & bit(O.CT)) s += ' --hmark-tuple ct';
+    return s;
+  },
+});
