@@ -40,8 +40,12 @@ export interface ExecEnv {
   line?: number;
 }
 
-/** Builds the rules a command describes: one per source × destination address. */
-export function buildRules(p: ParsedCommand, table: string, chain: string): Rule[] {
+/**
+ * Builds the rules a command describes: one per source × destination
+ * address, in the form iptables-nft reads back from the kernel. Rules to be
+ * stored (`store`) also take the kernel's own changes.
+ */
+export function buildRules(p: ParsedCommand, table: string, chain: string, rs: Ruleset | undefined, store = true): Rule[] {
   const rules: Rule[] = [];
   const base = emptyRule();
   base.iniface = p.iniface === '+' ? '' : p.iniface;
@@ -51,11 +55,12 @@ export function buildRules(p: ParsedCommand, table: string, chain: string): Rule
   base.fragment = p.fragment;
   base.pkts = p.pcnt;
   base.bytes = p.bcnt;
-  const hooks = reachableHooks(table, chain);
+  const hooks = reachableHooks(rs, table, chain);
   const header = { proto: p.proto, invflags: p.invflags, fragment: p.fragment };
   const matches = p.matches.flatMap((m) => {
     runCheck(m, table, chain, hooks, header);
-    const info = m.def.kernelForm ? m.def.kernelForm(m.info) : m.info;
+    let info = m.def.kernelForm ? m.def.kernelForm(m.info) : m.info;
+    if (info !== null && store && m.def.storeForm) info = m.def.storeForm(info);
     return info === null ? [] : [{ name: m.def.realName ?? m.def.name, info }];
   });
   let target: RuleTarget;
@@ -63,7 +68,8 @@ export function buildRules(p: ParsedCommand, table: string, chain: string): Rule
     target = { kind: 'verdict', verdict: p.jumpto as 'ACCEPT' };
   } else if (p.target) {
     runCheck(p.target, table, chain, hooks, header);
-    const info = p.target.def.kernelForm ? p.target.def.kernelForm(p.target.info) : p.target.info;
+    let info = p.target.def.kernelForm ? p.target.def.kernelForm(p.target.info) : p.target.info;
+    if (store && p.target.def.storeForm) info = p.target.def.storeForm(info);
     target = { kind: 'ext', name: p.target.def.realName ?? p.target.def.name, info };
   } else if (p.jumpto !== '') {
     target = { kind: 'jump', chain: p.jumpto, goto: p.goto };
@@ -88,11 +94,67 @@ export function buildRules(p: ParsedCommand, table: string, chain: string): Rule
   return rules;
 }
 
-/** Built-in chains of the table (the hooks a user chain may be reached from is not tracked yet). */
-function reachableHooks(table: string, chain: string): readonly string[] {
+/**
+ * The built-in chains (hooks) from which `chain` is reached through jumps
+ * and gotos in `rs` as it stands: the chain itself when it is built in, none
+ * for a user chain nothing jumps to yet (the kernel checks such a chain's
+ * rules against hooks only once a jump makes it reachable).
+ */
+function reachableHooks(rs: Ruleset | undefined, table: string, chain: string): readonly string[] {
   const info = tableInfo(table);
   if (!info) return [];
-  return isBuiltinChain(table, chain) ? [chain] : info.chains;
+  if (isBuiltinChain(table, chain)) return [chain];
+  const t = rs?.tables[table as TableName];
+  if (!t) return [];
+  return info.chains.filter((h) => {
+    const base = t.builtins[h];
+    return base !== undefined && reachableFrom(t, base).has(chain);
+  });
+}
+
+/** Names of the user chains reachable from `start` through jumps and gotos. */
+function reachableFrom(t: Table, start: Chain): Set<string> {
+  const user = new Map(t.user.map((c) => [c.name, c]));
+  const seen = new Set<string>();
+  const todo = [start];
+  while (todo.length) {
+    const c = todo.pop()!;
+    for (const r of c.rules) {
+      if (r.target.kind !== 'jump' || seen.has(r.target.chain)) continue;
+      const next = user.get(r.target.chain);
+      if (!next) continue;
+      seen.add(next.name);
+      todo.push(next);
+    }
+  }
+  return seen;
+}
+
+/**
+ * Re-runs the extensions' insert-time checks for every rule of the user
+ * chains each hook reaches (nft_chain_validate): a jump can make a chain
+ * reachable from a hook one of its targets or matches refuses.
+ */
+function hookRefusal(t: Table): KernelReject | undefined {
+  for (const h of tableInfo(t.name)!.chains) {
+    const base = t.builtins[h];
+    if (!base) continue;
+    for (const name of reachableFrom(t, base)) {
+      const c = t.user.find((u) => u.name === name)!;
+      for (const r of c.rules) {
+        const ctx = { table: t.name, chain: name, hooks: [h], rule: { proto: r.proto, invflags: r.invflags, fragment: r.fragment } };
+        for (const m of r.matches) {
+          const err = findMatch(m.name)?.check?.(m.info, ctx);
+          if (err) return new KernelReject(err.errno, err.message);
+        }
+        if (r.target.kind === 'ext') {
+          const err = findTarget(r.target.name)?.check?.(r.target.info, ctx);
+          if (err) return new KernelReject(err.errno, err.message);
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 function runCheck(
@@ -166,6 +228,8 @@ export function validateTable(rs: Ruleset, table: TableName, blame: JumpAdded | 
   const t = rs.tables[table];
   if (!t || !blame) return;
   if (findLoop(t) !== undefined) throw new CommitFailure(blame.op, 'ELOOP', `rule in chain ${blame.chain}`, blame.line);
+  const refused = hookRefusal(t);
+  if (refused) throw new CommitFailure(blame.op, refused.errno, `rule in chain ${blame.chain}`, blame.line);
   // Extensions limited to some hooks must not be reachable from others through jumps.
   for (const [chain, hooks] of hooksReaching(t)) {
     const c = t.user.find((x) => x.name === chain)!;
@@ -261,7 +325,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
     case CMD.APPEND: {
       let rules: Rule[];
       try {
-        rules = buildRules(p, table, chain);
+        rules = buildRules(p, table, chain, rs);
       } catch (e) {
         kernelRejectToCommit(e, 'RULE_APPEND', chain, env.line);
       }
@@ -276,7 +340,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
     case CMD.INSERT: {
       let rules: Rule[];
       try {
-        rules = buildRules(p, table, chain);
+        rules = buildRules(p, table, chain, rs);
       } catch (e) {
         kernelRejectToCommit(e, 'RULE_INSERT', chain, env.line);
       }
@@ -295,7 +359,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
     case CMD.REPLACE: {
       let rules: Rule[];
       try {
-        rules = buildRules(p, table, chain);
+        rules = buildRules(p, table, chain, rs);
       } catch (e) {
         kernelRejectToCommit(e, 'RULE_REPLACE', chain, env.line);
       }
@@ -313,7 +377,7 @@ export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): Exe
       const fn = p.command === CMD.DELETE ? 'rule_delete' : 'rule_check';
       let rules: Rule[];
       try {
-        rules = buildRules(p, table, chain);
+        rules = buildRules(p, table, chain, rs, false);
       } catch (e) {
         if (e instanceof KernelReject) throw new CommandFailure(fn, 'ENOENT');
         throw e;

@@ -131,8 +131,8 @@ export function saveRuleBody(rule: Rule, counters: boolean, names: NameDb): stri
   if (counters) s += ` -c ${rule.pkts} ${rule.bytes}`;
   const t = rule.target;
   if (t.kind === 'ext') {
-    s += ` -j ${t.name}`;
     const def = findTarget(t.name);
+    s += ` -j ${def?.saveName?.(t.info) ?? t.name}`;
     if (def) s += def.save(t.info, ctx);
   } else if (t.kind === 'verdict') {
     s += ` -j ${t.verdict}`;

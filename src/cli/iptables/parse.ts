@@ -627,8 +627,8 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     throw paramError('\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n');
   if (!waitSet && waitIntervalSet) throw paramError('--wait-interval only makes sense with --wait\n');
 
-  for (const m of p.matches) finishExtension(m, header, p.table);
-  if (p.target) finishExtension(p.target, header, p.table);
+  for (const m of p.matches) finishExtension(m, header, p.table, warn);
+  if (p.target) finishExtension(p.target, header, p.table, warn);
 
   if (g.optind < args.length) throw paramError('unknown arguments found on commandline');
   if (!p.command) throw paramError('no command specified');
@@ -661,9 +661,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   return p;
 }
 
-function finishExtension(inst: ExtInstance, rule: RuleHeaderView, table: string): void {
+function finishExtension(inst: ExtInstance, rule: RuleHeaderView, table: string, warn: (s: string) => void): void {
   const def = inst.def;
-  def.final?.({ extName: def.name, info: inst.info, xflags: inst.xflags, rule, table });
+  def.final?.({ extName: def.name, info: inst.info, xflags: inst.xflags, rule, table, warn });
   if (!def.oldStyle) finalOptionCheck(def.name, inst.xflags, def.options);
 }
 

@@ -100,13 +100,42 @@ function parseHost(cb: OptionCall<unknown>, arg: string): number {
   return addrs[0]!;
 }
 
-/** Parses a prefix length or dotted mask for XTTYPE_PLEN/PLENMASK. */
+/**
+ * inet_aton as getaddrinfo(AI_NUMERICHOST) applies it: one to four parts,
+ * each a C number starting with a digit, the last filling the remaining
+ * bytes; nothing may follow.
+ */
+function inetAtonExact(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  const nums: number[] = [];
+  for (const p of parts) {
+    if (!/^[0-9]/.test(p)) return undefined;
+    const v = strtoulRange(p, 0, 0xffffffff);
+    if (v === undefined) return undefined;
+    nums.push(v);
+  }
+  const last = nums.pop()!;
+  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return undefined;
+  let v = 0;
+  for (const n of nums) v = v * 256 + n;
+  return (v * 2 ** (8 * (4 - nums.length)) + last) >>> 0;
+}
+
+/**
+ * Parses a prefix length or a mask for XTTYPE_PLEN/PLENMASK (xtopt_parse_plen
+ * and xtopt_parse_plenmask): a number 0-32, else any numeric address taken
+ * as a mask. A mask with holes gives the prefix length -1, which the
+ * uint8_t holding it turns into 255, and xtopt_parse_plenmask then leaves
+ * the mask all ones.
+ */
 function parsePlen(cb: OptionCall<unknown>, arg: string): { hlen: number; mask: number } {
   const n = strtoulRange(arg, 0, 32);
   if (n !== undefined) return { hlen: n, mask: prefixMask(n) };
-  if (/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/.test(arg)) {
-    const m = parseIPv4Numeric(arg, true);
-    if (m !== undefined) return { hlen: maskToPrefix(m), mask: m };
+  const m = inetAtonExact(arg);
+  if (m !== undefined) {
+    const bits = maskToPrefix(m);
+    return bits < 0 ? { hlen: 255, mask: 0xffffffff } : { hlen: bits, mask: prefixMask(bits) };
   }
   throw paramError(
     `${cb.extName}: bad value for option "--${cb.entry.name}", neither a valid network mask nor valid CIDR (0-32).\n`,

@@ -124,6 +124,8 @@ export interface FinalCall<I> {
   xflags: number;
   rule: RuleHeaderView;
   table: string;
+  /** Writes a warning to stderr (some final checks print one and go on). */
+  warn(text: string): void;
 }
 
 /** Read-only view of the IP part of a rule being parsed or printed. */
@@ -198,8 +200,23 @@ interface ExtensionBase<I> {
   print(info: I, ctx: PrintContext): string;
   /** The save form (options only, each preceded by a space), without the `-m name`/`-j name`. */
   save(info: I, ctx: SaveContext): string;
-  /** What survives a round trip through the kernel; identity when absent. */
+  /**
+   * What iptables-nft reads back after translating the extension to
+   * nf_tables and back; applied to stored rules and to rules built for
+   * comparison (-C, -D) alike. Identity when absent.
+   */
   kernelForm?: KernelForm<I>;
+  /**
+   * What the kernel itself changes when it stores the rule (e.g. a limit
+   * burst of 0 becomes 5); applied only to stored rules, so -C and -D of
+   * the rule as typed do not find it, as with the real kernel.
+   */
+  storeForm?: (info: I) => I;
+  /**
+   * The name save (-S, iptables-save) prints after -j when it differs from
+   * the stored one (libxtables' `alias`, e.g. NOTRACK stored as CT).
+   */
+  saveName?(info: I): string;
 }
 
 /** A kernel refusal at insert time, rendered by the command layer. */

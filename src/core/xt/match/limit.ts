@@ -45,7 +45,7 @@ function nftReadBack(info: LimitInfo): LimitInfo {
   const unit = mults[i - 1]! / LIMIT_SCALE;
   return {
     avg: Math.floor((LIMIT_SCALE * unit) / rate) >>> 0,
-    burst: info.burst === 0 ? DEFAULT_BURST : info.burst,
+    burst: info.burst,
   };
 }
 
@@ -77,4 +77,6 @@ export const limit = defineMatch<LimitInfo>({
     return s;
   },
   kernelForm: nftReadBack,
+  // the kernel fills in a burst of 0 as 5 when it stores the limit
+  storeForm: (info) => (info.burst === 0 ? { ...info, burst: DEFAULT_BURST } : info),
 });

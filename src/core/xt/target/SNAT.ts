@@ -1,0 +1,30 @@
+/**
+ * The SNAT target (revision 0, nf_nat_ipv4_multi_range_compat): rewrites
+ * the source address, and optionally the port, to --to-source. The nat
+ * table's POSTROUTING and INPUT hooks accept it.
+ */
+import { defineTarget } from '../index-types.js';
+import { emptyRange, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
+import { checkPlacement } from './target-util.js';
+
+const HOOKS = ['POSTROUTING', 'INPUT'];
+
+export const SNAT = defineTarget<NatRange>({
+  name: 'SNAT',
+  tables: ['nat'],
+  hooks: HOOKS,
+  options: [
+    { name: 'to-source', id: NAT_OPT.TO_SRC, type: 'string', mandatory: true },
+    { name: 'random', id: NAT_OPT.RANDOM, type: 'none' },
+    { name: 'random-fully', id: NAT_OPT.RANDOM_FULLY, type: 'none' },
+    { name: 'persistent', id: NAT_OPT.PERSISTENT, type: 'none' },
+  ],
+  init: emptyRange,
+  parse: parseNatCompat,
+  final(cb) {
+    cb.info.rangesize = 1;
+  },
+  check: (info, ctx) => checkPlacement(ctx, { table: 'nat', hooks: HOOKS }) ?? (info.rangesize !== 1 ? { errno: 'EINVAL' } : undefined),
+  print: (info) => natRender(info, 'to:', '', false),
+  save: (info) => natRender(info, '--to-source ', '--', false),
+});
