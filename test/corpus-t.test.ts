@@ -9,10 +9,21 @@
  */
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { nflabBackend } from './corpus/backend.js';
+import { kernelBackend, kernelUnavailableReason, nflabBackend } from './corpus/backend.js';
 import { corpusAvailable, T_DIR, T_KERNEL_RESULTS, T_KNOWN_DISAGREEMENTS } from './corpus/paths.js';
 import type { TComparison } from './corpus/t-corpus.js';
-import { compareFile, describeDisagreement, diffIds, lineId, percent, readKnownDisagreements, summarise } from './corpus/t-corpus.js';
+import {
+  compareFile,
+  describeDisagreement,
+  diffIds,
+  lineId,
+  percent,
+  readKnownDisagreements,
+  runTCorpus,
+  summarise,
+} from './corpus/t-corpus.js';
+import { pyReprList, pySplitlines } from './corpus/pyfmt.js';
+import { shellSplit } from './corpus/shell.js';
 import { loadTReference } from './corpus/t-reference.js';
 import { runTFile } from './corpus/t-runner.js';
 import { loadIpv4TFiles } from './corpus/tfile.js';
@@ -73,5 +84,41 @@ describe('upstream .t corpus: nflab vs real iptables 1.8.9 (nf_tables)', { skip:
       rep.agreeOnRealPassed >= MIN_AGREEMENT * rep.realPassed,
       `agreement ${percent(rep.agreeOnRealPassed, rep.realPassed)} is below ${MIN_AGREEMENT * 100}%`,
     );
+  });
+});
+
+/** .t files whose lines, between them, show every kind of reference outcome (and quoting, -t, variants). */
+const KERNEL_SAMPLE = ['iptables.t', 'libipt_LOG.t', 'libxt_LED.t', 'libxt_NFLOG.t', 'libxt_TCPMSS.t', 'libxt_recent.t', 'libxt_rateest.t'];
+
+describe('.t corpus runner self-checks', { skip: corpusAvailable() ? false : 'shared corpus not found' }, () => {
+  it('splits words like sh', () => {
+    assert.deepEqual(shellSplit(`-j LOG --log-prefix "test: " --x 'a b' c\\ d`), ['-j', 'LOG', '--log-prefix', 'test: ', '--x', 'a b', 'c d']);
+    assert.deepEqual(shellSplit(`  "" a"b"c  `), ['', 'abc']);
+  });
+
+  it('formats like Python', () => {
+    assert.equal(pyReprList(['-A INPUT -j X', `it's`, 'a"b\'c', 'back\\slash']), `['-A INPUT -j X', "it's", 'a"b\\'c', 'back\\\\slash']`);
+    assert.deepEqual(pySplitlines('a\r\nb\rc\n'), ['a', 'b', 'c']);
+  });
+
+  it('reads the reference: 87 files, 702 lines, 677 passed', () => {
+    const ref = loadTReference(T_KERNEL_RESULTS);
+    const files = [...ref.values()];
+    assert.equal(files.length, 87);
+    assert.equal(files.reduce((a, f) => a + f.tests, 0), 702);
+    assert.equal(files.reduce((a, f) => a + f.passed, 0), 677);
+    for (const f of files) assert.equal(f.failures.size, f.tests - f.passed, f.file);
+    assert.deepEqual(loadIpv4TFiles(T_DIR).map((t) => t.name).sort(), [...ref.keys()].sort());
+  });
+
+  const noKernel = kernelUnavailableReason();
+  it(`reproduces the reference exactly on the real iptables (${KERNEL_SAMPLE.length} files)`, { skip: noKernel ?? false }, async () => {
+    const tfiles = loadIpv4TFiles(T_DIR).filter((t) => KERNEL_SAMPLE.includes(t.name));
+    const ref = loadTReference(T_KERNEL_RESULTS);
+    for (const k of [...ref.keys()]) if (!KERNEL_SAMPLE.includes(k)) ref.delete(k);
+    const rep = await runTCorpus(kernelBackend('nflabtest'), tfiles, ref);
+    const bad = rep.comparisons.filter((c) => !c.agree);
+    assert.equal(bad.length, 0, bad.map((c) => describeDisagreement(c, true)).join('\n'));
+    assert.ok(rep.totalLines > rep.realPassed, 'the sample must contain lines the real one does not pass');
   });
 });

@@ -46,11 +46,14 @@ const md = [];
 const json = { backend: backendName };
 const progress = (s) => process.stderr.write(s);
 
-/** One rule-free line for an outcome. */
-function brief(pass, why) {
+/** One rule-free line for an outcome (`stderr`: the full error text, when known). */
+function brief(pass, why, stderr) {
   if (pass) return 'passes';
   const kind = tc.outcomeKind(pass, why);
-  if (why.startsWith('cannot load: ')) return `${kind}: \`${why.slice('cannot load: '.length)}\``;
+  if (why.startsWith('cannot load: ')) {
+    const first = stderr?.split('\n')[0];
+    return `${kind}: \`${first || why.slice('cannot load: '.length)}\``;
+  }
   const g = /; got (\[.*\])$/s.exec(why);
   if (g) return `${kind}: saved as \`${g[1]}\``;
   const d = why.indexOf(' | cannot delete: ');
@@ -90,7 +93,7 @@ if (only !== 'rulesets') {
   if (rep.disagreements.length > 0) {
     md.push(`### Disagreements (${rep.disagreements.length})`, '');
     for (const c of rep.comparisons.filter((x) => !x.agree)) {
-      md.push(`- \`${tc.lineId(c.file, c.lineno)}\`${c.got.chain ? ` (chain ${c.got.chain})` : ''}: real ${brief(c.realPass, c.realWhy)}; ${backendName} ${brief(c.got.pass, c.got.why)}`);
+      md.push(`- \`${tc.lineId(c.file, c.lineno)}\`${c.got.chain ? ` (chain ${c.got.chain})` : ''}: real ${brief(c.realPass, c.realWhy)}; ${backendName} ${brief(c.got.pass, c.got.why, c.got.stderr)}`);
     }
     md.push('');
     if (flag('--rule-text')) {
@@ -132,7 +135,17 @@ if (only !== 't') {
     const problems = rs.checkRuleset(c, run);
     if (problems === '') same++;
     else details.push(problems);
-    const headline = problems === '' ? 'same' : problems.split('\n').slice(1).filter((l) => /^\S/.test(l)).map((l) => l.replace(/:$/, '')).join('; ');
+    // Headline: our own problem sentences only, never diff lines (rulesets may be NonCommercial).
+    const restoreErr = run.restore.status !== 0 ? JSON.stringify(run.restore.stderr.split('\n')[0]).slice(1, -1) : undefined;
+    const headline =
+      problems === ''
+        ? 'same'
+        : problems
+            .split('\n')
+            .slice(1)
+            .filter((l) => /^(ip6?tables-(restore|save) |state after)/.test(l))
+            .map((l) => l.replace(/:$/, '').replace(/ \(the real one did\)$/, ''))
+            .join('; ') + (restoreErr ? `; nflab: \`${restoreErr.replace(/[`|]/g, '')}\`` : '');
     rows.push({ name: `${c.group}/${c.name}`, family: c.family, real, got: problems === '' ? 'same' : `DIFFERS: ${headline}`, ms });
     progress(`${c.group}/${c.name}: ${problems === '' ? 'same' : 'DIFFERS'} (${ms} ms)\n`);
   }

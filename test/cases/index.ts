@@ -3,9 +3,13 @@
  * CLI (test/diff/run.ts) both read this map.
  */
 import type { Case } from '../diff/types.js';
+import { errorCases } from './errors.js';
+import { formCases } from './forms.js';
 import { seedCases } from './seeds.js';
 
-/** Case lists by name ('seeds', 'errors', ...). */
+/** Case lists by name. */
 export const caseLists: Record<string, Case[]> = {
   seeds: seedCases,
+  errors: errorCases,
+  forms: formCases,
 };

@@ -143,6 +143,32 @@ const seed000: Case[] = [
     'iptables -A INPUT -p tcp --dport 80 -j ACCEPT',
     'iptables -L -v',
   ]),
+  kase('seed000/sysconfig-file', [
+    // /etc/sysconfig/iptables as CentOS ships it, plus the tutorial's multiport web line, loaded the way
+    // `service iptables start` does.
+    {
+      argv: ['iptables-restore'],
+      stdin: [
+        '# Firewall configuration written by system-config-firewall',
+        '# Manual customization of this file is not recommended.',
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        ':FORWARD ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        '-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT',
+        '-A INPUT -p icmp -j ACCEPT',
+        '-A INPUT -i lo -j ACCEPT',
+        '-A INPUT -m state --state NEW -m tcp -p tcp --dport 22 -j ACCEPT',
+        '-A INPUT -m state --state NEW -m tcp -p tcp -m multiport --dports 80,443 -j ACCEPT',
+        '-A INPUT -j REJECT --reject-with icmp-host-prohibited',
+        '-A FORWARD -j REJECT --reject-with icmp-host-prohibited',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    },
+    ...LISTINGS,
+    'iptables-save',
+  ]),
   kase('seed000/every-command', [
     // Section 6 of the tutorial: -A -D -C -R -I -L -F -Z -N -X -P.
     'iptables -A INPUT -p tcp --dport 22 -j ACCEPT',

@@ -6,6 +6,7 @@
  * therefore measures nflab AND, for checking the runner itself, the real kernel.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,22 +58,43 @@ export async function loadRunNflab(): Promise<RunNflab> {
   return cachedRunNflab;
 }
 
-/** nflab, run in-process; each lab is a fresh temporary directory. */
+/** Lab directories made by this process and not yet removed (removed on exit if a run stops half-way). */
+const openLabDirs = new Set<string>();
+let labExitHookInstalled = false;
+
+/**
+ * nflab, run in-process; each lab is a fresh temporary directory. An exception thrown by nflab becomes
+ * status 255 with `nflab threw: ...` on stderr.
+ */
 export function nflabBackend(): Backend {
   return {
     name: 'nflab',
     async newLab(): Promise<Lab> {
       const runNflab = await loadRunNflab();
       const dir = await mkdtemp(join(tmpdir(), 'nflab-corpus-'));
+      openLabDirs.add(dir);
+      if (!labExitHookInstalled) {
+        labExitHookInstalled = true;
+        process.on('exit', () => {
+          for (const d of openLabDirs) rmSync(d, { recursive: true, force: true });
+        });
+      }
       return {
         async run(argv: string[], stdin?: string): Promise<RunResult> {
           const opts: { lab: string; stdin?: string } = { lab: dir };
           if (stdin !== undefined) opts.stdin = stdin;
-          const r = await runNflab(argv, opts);
-          return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+          try {
+            const r = await runNflab(argv, opts);
+            return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+          } catch (e) {
+            // A crash is reported as a failed command so that one bad line does not hide the rest.
+            const what = e instanceof Error ? (e.stack ?? e.message) : String(e);
+            return { stdout: '', stderr: `nflab threw: ${what.split('\n').slice(0, 3).join(' <- ')}\n`, status: 255 };
+          }
         },
         async close(): Promise<void> {
           await rm(dir, { recursive: true, force: true });
+          openLabDirs.delete(dir);
         },
       };
     },
@@ -80,6 +102,16 @@ export function nflabBackend(): Backend {
 }
 
 let nsCounter = 0;
+
+/** Namespaces made by this process and not yet deleted (removed on exit if a run dies half-way). */
+const openNamespaces = new Set<string>();
+let exitHookInstalled = false;
+
+/** Delete every namespace this process still holds. */
+function deleteOpenNamespaces(): void {
+  for (const ns of openNamespaces) spawnSync('ip', ['netns', 'del', ns]);
+  openNamespaces.clear();
+}
 
 /**
  * The real iptables of this machine, one fresh network namespace per lab (needs root and iproute2).
@@ -92,14 +124,21 @@ export function kernelBackend(prefix = 'nflabcorpus'): Backend {
       const ns = `${prefix}-${process.pid}-${nsCounter++}`;
       const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
       if (add.status !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr}`);
+      openNamespaces.add(ns);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', deleteOpenNamespaces);
+      }
       return {
         run(argv: string[], stdin?: string): Promise<RunResult> {
           return new Promise((resolveRun, reject) => {
-            const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+            const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+              stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+            });
             const out: Buffer[] = [];
             const err: Buffer[] = [];
-            child.stdout.on('data', (b: Buffer) => out.push(b));
-            child.stderr.on('data', (b: Buffer) => err.push(b));
+            child.stdout!.on('data', (b: Buffer) => out.push(b));
+            child.stderr!.on('data', (b: Buffer) => err.push(b));
             child.on('error', reject);
             child.on('close', (code, signal) => {
               resolveRun({
@@ -108,11 +147,15 @@ export function kernelBackend(prefix = 'nflabcorpus'): Backend {
                 status: code ?? (signal ? 128 : 1),
               });
             });
-            child.stdin.end(stdin ?? '');
+            if (child.stdin) {
+              child.stdin.on('error', () => undefined); // the program may exit without reading it all
+              child.stdin.end(stdin);
+            }
           });
         },
         async close(): Promise<void> {
           spawnSync('ip', ['netns', 'del', ns]);
+          openNamespaces.delete(ns);
         },
       };
     },
@@ -127,4 +170,17 @@ export async function withLab<T>(backend: Backend, body: (lab: Lab) => Promise<T
   } finally {
     await lab.close();
   }
+}
+
+/**
+ * Why the real-kernel backend cannot run here (not root, no `ip`, no iptables), or undefined when it
+ * can. Suites use it to run their runner self-checks against the real iptables when possible.
+ */
+export function kernelUnavailableReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
+  const ip = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (ip.status !== 0) return 'iproute2 `ip netns` unavailable';
+  const v = spawnSync('iptables', ['-V'], { encoding: 'utf8' });
+  if (v.status !== 0 || !v.stdout.startsWith('iptables v1.8.9 (nf_tables)')) return 'iptables v1.8.9 (nf_tables) not installed';
+  return undefined;
 }

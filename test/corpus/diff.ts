@@ -40,12 +40,12 @@ function alignMiddle(a: string[], b: string[], aBase: number, bBase: number): Op
       ops.push({ kind: ' ', text: a[i]!, a: aBase + i, b: bBase + j });
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i * w + j + 1]! >= lcs[(i + 1) * w + j]!)) {
-      ops.push({ kind: '+', text: b[j]!, a: aBase + i, b: bBase + j });
-      j++;
-    } else {
+    } else if (i < n && (j >= m || lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!)) {
       ops.push({ kind: '-', text: a[i]!, a: aBase + i, b: bBase + j });
       i++;
+    } else {
+      ops.push({ kind: '+', text: b[j]!, a: aBase + i, b: bBase + j });
+      j++;
     }
   }
   return ops;

@@ -31,12 +31,14 @@ export interface ExpectRefused {
   status: number;
   /** Its stderr, lines joined with ' | ' (Python splitlines of the stripped text). */
   stderr: string;
-  /** What the real `*-save` showed afterwards (tables committed before the failing one stay). */
+  /** Exact stderr and what the real `*-save` showed afterwards (tables committed before the failing one stay). */
   after?: FailureState;
 }
 
-/** Tables and rule count the real `*-save` showed after a refused restore. */
+/** The exact stderr of a refused restore, and the tables / rule count the real `*-save` showed after it. */
 export interface FailureState {
+  /** The exact stderr (results.tsv keeps only its first three lines). */
+  stderr: string;
   /** Tables (`*name` lines) in save order. */
   tables: string[];
   /** Number of `-A` lines. */
@@ -61,26 +63,40 @@ export interface RulesetCase {
   expect: ExpectAccepted | ExpectRefused;
 }
 
+/** Pieces shared by several measured error messages. */
+const V = 'iptables-restore v1.8.9 (nf_tables): ';
+const TRY = "Try `iptables-restore -h' or 'iptables-restore --help' for more information.\n";
+const BADMAC = 'Invalid MAC address specified.';
+
 /**
- * What the real ip(6)tables-save showed after each refused restore, measured on the reference machine
+ * What the real tool printed on stderr, and what ip(6)tables-save showed afterwards, for each refused
+ * restore; measured on the reference machine
  * (Debian 12, iptables 1.8.9 nf_tables, one fresh netns per file; re-measure with
  * `node tools/corpus-report.mjs --backend kernel`). nf_tables restore commits table by table, so the
  * tables before the failing one remain.
  */
 export const FAILURE_STATES: Readonly<Record<string, FailureState>> = {
-  'is_parser_test.v4': { tables: [], rules: 0 },
-  'k8s_kubeproxy_TestOverallIPTablesRules.restore': { tables: [], rules: 0 },
-  'nn_ipv6_webserver.v6': { tables: ['mangle', 'filter'], rules: 27 },
-  'nn_openwrt_AA_raw.v4': { tables: [], rules: 0 },
-  'nn_private_root.v4': { tables: ['mangle', 'nat'], rules: 0 },
-  'nn_qubesos.v4': { tables: [], rules: 0 },
-  'nn_tum_i8_2013-10-20.v4': { tables: ['raw', 'nat'], rules: 23 },
-  'nn_tum_i8_2015-05-13.v4': { tables: ['raw', 'nat'], rules: 27 },
-  'nn_tum_i8_2016-06-27.v4': { tables: ['raw', 'nat'], rules: 27 },
-  'nn_tum_i8_2016-06-27.v6': { tables: [], rules: 0 },
-  'nn_ugent.v4': { tables: ['filter'], rules: 58 },
-  'nn_veroneau_net.v4': { tables: [], rules: 0 },
-  'nn_vsrv.v4': { tables: [], rules: 0 },
+  'is_parser_test.v4': { tables: [], rules: 0, stderr: `${V}unknown option "--something-else"\nError occurred at line: 12\n${TRY}` },
+  'k8s_kubeproxy_TestOverallIPTablesRules.restore': {
+    tables: [],
+    rules: 0,
+    stderr: `${V}\nline 14: RULE_APPEND failed (No such file or directory): rule in chain KUBE-FORWARD\n`,
+  },
+  'nn_ipv6_webserver.v6': { tables: ['mangle', 'filter'], rules: 27, stderr: 'ip6tables-restore: line 46 failed\n' },
+  'nn_openwrt_AA_raw.v4': { tables: [], rules: 0, stderr: 'iptables-restore: line 1 failed\n' },
+  'nn_private_root.v4': { tables: ['mangle', 'nat'], rules: 0, stderr: `${V}host/network \`<private_ip>' not found\nError occurred at line: 23\n${TRY}` },
+  'nn_qubesos.v4': { tables: [], rules: 0, stderr: 'iptables-restore: line 1 failed\n' },
+  'nn_tum_i8_2013-10-20.v4': { tables: ['raw', 'nat'], rules: 23, stderr: `${V}${BADMAC}\nError occurred at line: 1154\n${TRY}` },
+  'nn_tum_i8_2015-05-13.v4': { tables: ['raw', 'nat'], rules: 27, stderr: `${V}${BADMAC}\nError occurred at line: 1696\n${TRY}` },
+  'nn_tum_i8_2016-06-27.v4': { tables: ['raw', 'nat'], rules: 27, stderr: `${V}${BADMAC}\nError occurred at line: 1826\n${TRY}` },
+  'nn_tum_i8_2016-06-27.v6': {
+    tables: [],
+    rules: 0,
+    stderr: `ip6tables-restore v1.8.9 (nf_tables): ${BADMAC}\nError occurred at line: 2486\n${TRY.replace(/iptables/g, 'ip6tables')}`,
+  },
+  'nn_ugent.v4': { tables: ['filter'], rules: 58, stderr: `Bad argument \`192.168.122.0/255.255.255.0'\nError occurred at line: 71\n${TRY}` },
+  'nn_veroneau_net.v4': { tables: [], rules: 0, stderr: `Bad argument \`COMMIT'\nError occurred at line: 269\n${TRY}` },
+  'nn_vsrv.v4': { tables: [], rules: 0, stderr: `${V}iptables-restore: line 2 table name 'nat\r' invalid\nError occurred at line: 2\n${TRY}` },
 };
 
 /** Files in the corpus directories that are documentation, not rulesets. */
@@ -145,7 +161,10 @@ export function loadRulesetCases(): RulesetCase[] {
       if (!m) throw new Error(`results.tsv: ${name}: unknown result ${res}`);
       const expect: ExpectRefused = { kind: 'refused', status: Number(m[1]), stderr: row['nft_stderr'] ?? '' };
       const after = FAILURE_STATES[name];
-      if (after) expect.after = after;
+      if (after) {
+        if (tsvStderr(after.stderr) !== expect.stderr) throw new Error(`rulesets.ts: measured stderr of ${name} disagrees with results.tsv`);
+        expect.after = after;
+      }
       cases.push(makeCase(name, 'rulesets', join(RULESETS_DIR, name), expect));
     }
   }
@@ -166,13 +185,13 @@ export function withoutSaveComments(text: string): string {
     .join('\n');
 }
 
-/** stderr in the results.tsv form: stripped, Python-splitlines, joined with ' | '. */
+/** stderr in the results.tsv form: stripped, Python-splitlines, the first three lines joined with ' | '. */
 export function tsvStderr(stderr: string): string {
-  return pySplitlines(pyStrip(stderr)).join(' | ');
+  return pySplitlines(pyStrip(stderr)).slice(0, 3).join(' | ');
 }
 
 /** Tables and rule count of a save output. */
-export function saveState(saveText: string): FailureState {
+export function saveState(saveText: string): Omit<FailureState, 'stderr'> {
   const lines = saveText.split('\n');
   return { tables: lines.filter((l) => l.startsWith('*')).map((l) => l.slice(1)), rules: countRules(saveText) };
 }
@@ -218,11 +237,14 @@ export function checkRuleset(c: RulesetCase, run: RulesetRun): string {
     if (run.restore.status !== c.expect.status) {
       problems.push(`${c.restore} exit status: real ${c.expect.status}, nflab ${run.restore.status}`);
     }
-    if (gotErr !== c.expect.stderr || !run.restore.stderr.endsWith('\n')) {
-      problems.push(
-        `${c.restore} stderr (lines joined with ' | '):\n  real : ${c.expect.stderr}\n  nflab: ${gotErr}` +
-          (run.restore.stderr.endsWith('\n') ? '' : '\n  (nflab stderr does not end with a newline)'),
-      );
+    if (c.expect.after) {
+      if (run.restore.stderr !== c.expect.after.stderr) {
+        problems.push(
+          `${c.restore} stderr:\n  real : ${JSON.stringify(c.expect.after.stderr)}\n  nflab: ${JSON.stringify(run.restore.stderr)}`,
+        );
+      }
+    } else if (gotErr !== c.expect.stderr) {
+      problems.push(`${c.restore} stderr (first lines joined with ' | '):\n  real : ${c.expect.stderr}\n  nflab: ${gotErr}`);
     }
     if (c.expect.after) {
       const got = saveState(run.save.stdout);

@@ -13,6 +13,7 @@ import type { TFileReference } from './t-reference.js';
 import type { TLineOutcome, TFileResult } from './t-runner.js';
 import { runTFile } from './t-runner.js';
 import { shellSplit } from './shell.js';
+import { pySplitlines } from './pyfmt.js';
 import type { TFile, TTestLine } from './tfile.js';
 
 /** One test line: nflab's outcome next to the real one. */
@@ -216,5 +217,8 @@ export function describeDisagreement(c: TComparison, ruleText: boolean): string 
   }
   out.push(`  real : ${c.realPass ? 'pass' : c.realWhy}`);
   out.push(`  nflab: ${c.got.pass ? 'pass' : c.got.why}`);
+  if (c.got.stderr !== undefined && pySplitlines(c.got.stderr).length > 1) {
+    out.push(...pySplitlines(c.got.stderr).map((l) => `         | ${l}`));
+  }
   return out.join('\n');
 }

@@ -30,6 +30,8 @@ export interface TLineOutcome {
   chain?: string;
   /** The `-A` command (argv) of the chain where it went wrong, for reproduction. */
   argv?: string[];
+  /** Full stderr of the command that went wrong (the sentence quotes only its last line). */
+  stderr?: string;
 }
 
 /** One test line and what happened to it. */
@@ -94,13 +96,16 @@ function lastErrorLine(stderr: string): string {
 export async function runTestLine(lab: Lab, line: TTestLine): Promise<TLineOutcome> {
   let ok = true;
   let why = '';
+  let stderr = '';
   for (const chain of line.chains) {
     const ruleText = line.table === '' ? `${chain} ${line.rule}` : `${chain} -t ${line.table} ${line.rule}`;
     const ruleSave = `${chain} ${line.saved}`;
     const argv = ['iptables', '-A', ...shellSplit(ruleText)];
     const r = await lab.run(argv);
     if (r.status !== 0) {
-      if (line.expect !== 'FAIL') return { pass: false, why: `cannot load: ${lastErrorLine(r.stderr)}`, chain, argv };
+      if (line.expect !== 'FAIL') {
+        return { pass: false, why: `cannot load: ${lastErrorLine(r.stderr)}`, chain, argv, stderr: r.stderr };
+      }
       continue;
     }
     if (line.expect === 'FAIL') {
@@ -122,10 +127,11 @@ export async function runTestLine(lab: Lab, line: TTestLine): Promise<TLineOutco
     if (d.status !== 0) {
       ok = false;
       why += ' | cannot delete: ' + pyStrip(d.stderr);
+      stderr = d.stderr;
     }
     if (!ok) {
       await lab.run(['iptables', '-t', line.table === '' ? 'filter' : line.table, '-F']);
-      return { pass: false, why, chain, argv };
+      return stderr === '' ? { pass: false, why, chain, argv } : { pass: false, why, chain, argv, stderr };
     }
   }
   return { pass: true, why: '' };

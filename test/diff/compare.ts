@@ -93,8 +93,11 @@ function indent(text: string, maxLines: number): string {
   return shown.join('\n');
 }
 
-/** A readable report of one mismatching step: the command, both outputs, a diff. */
-export function formatMismatch(caseName: string, m: StepMismatch, maxLines = 40): string {
+/**
+ * A readable report of one mismatching step: the command, both outputs (unless
+ * `diffOnly`), and a diff.
+ */
+export function formatMismatch(caseName: string, m: StepMismatch, maxLines = 40, diffOnly = false): string {
   const out: string[] = [];
   out.push(`case ${JSON.stringify(caseName)}, step ${m.index + 1}${m.final ? ' (final dump)' : ''}: ${describeStep(m.step)}`);
   out.push(`  differs in: ${m.fields.join(', ')}`);
@@ -103,18 +106,23 @@ export function formatMismatch(caseName: string, m: StepMismatch, maxLines = 40)
     if (!m.fields.includes(f)) continue;
     const e = maskDates(m.expected[f]);
     const a = maskDates(m.actual[f]);
-    out.push(`  ${f} kernel:\n${indent(e, maxLines)}`);
-    out.push(`  ${f} nflab:\n${indent(a, maxLines)}`);
+    if (!diffOnly) {
+      out.push(`  ${f} kernel:\n${indent(e, maxLines)}`);
+      out.push(`  ${f} nflab:\n${indent(a, maxLines)}`);
+    }
     out.push(`  ${f} diff (-kernel +nflab):\n${indent(unifiedDiff(e, a), maxLines * 2)}`);
   }
   return out.join('\n');
 }
 
-/** A readable report of every mismatching step of a case ('' when it passed). */
-export function formatOutcome(o: CaseOutcome, maxLines = 40): string {
+/**
+ * A readable report of every mismatching step of a case ('' when it passed):
+ * the first `fullReports` mismatches with both outputs, the rest as diffs.
+ */
+export function formatOutcome(o: CaseOutcome, maxLines = 40, fullReports = 2): string {
   if (o.mismatches.length === 0) return '';
   const head = `case ${JSON.stringify(o.name)}: ${o.mismatches.length} of ${o.steps.length} steps differ\n  steps:\n${o.steps
     .map((s, i) => `    ${i + 1}. ${describeStep(s).split('\n')[0]}`)
     .join('\n')}`;
-  return [head, ...o.mismatches.map((m) => formatMismatch(o.name, m, maxLines))].join('\n\n');
+  return [head, ...o.mismatches.map((m, i) => formatMismatch(o.name, m, maxLines, i >= fullReports))].join('\n\n');
 }

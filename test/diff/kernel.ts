@@ -4,7 +4,7 @@
  * `ip netns exec NS argv...` (no shell). The namespace is deleted after the
  * case, also when a step fails, and at process exit for anything left over.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Backend, CaseEnv, Step, StepResult } from './types.js';
 
@@ -31,14 +31,34 @@ function ip(args: string[]): { status: number; stderr: string } {
   return { status: r.status ?? -1, stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
 
-function deleteNetns(name: string): void {
-  ip(['netns', 'del', name]);
+/** Runs `ip ARGS` without blocking the event loop. */
+function ipAsync(args: string[]): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { env: TOOL_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    child.on('error', (e) => (stderr += String(e)));
+    child.on('close', (code) => resolve({ status: code ?? -1, stderr }));
+  });
+}
+
+/** True when the case brings its own /etc files. */
+function hasFiles(env: CaseEnv | undefined): boolean {
+  return env?.hosts !== undefined || env?.networks !== undefined;
+}
+
+function removeHostsDir(name: string): void {
   rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
   try {
     rmdirSync('/etc/netns'); // only succeeds when nothing else is in it
   } catch {
     // still in use, or never made
   }
+}
+
+function deleteNetns(name: string): void {
+  ip(['netns', 'del', name]);
+  removeHostsDir(name);
   live.delete(name);
 }
 
@@ -56,6 +76,16 @@ function installExitHook(): void {
   }
 }
 
+/** The version line nflab reproduces; the reference tools must print exactly this. */
+export const EXPECTED_IPTABLES_VERSION = 'iptables v1.8.9 (nf_tables)';
+
+let probedVersion: string | undefined;
+
+/** What `iptables --version` printed in the probe namespace (after kernelUnavailableReason ran). */
+export function probedIptablesVersion(): string | undefined {
+  return probedVersion;
+}
+
 /** Why the kernel backend cannot run here, or undefined when it can (root and `ip netns` work). */
 export function kernelUnavailableReason(): string | undefined {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root';
@@ -69,6 +99,7 @@ export function kernelUnavailableReason(): string | undefined {
       timeout: STEP_TIMEOUT_MS,
     });
     if (r.status !== 0) return `iptables does not run in a namespace: ${r.stderr || String(r.error)}`;
+    probedVersion = r.stdout.trim();
   } finally {
     ip(['netns', 'del', probe]);
   }
@@ -76,47 +107,70 @@ export function kernelUnavailableReason(): string | undefined {
 }
 
 /** Runs one argv inside a namespace and captures what it printed. */
-function execIn(ns: string, step: Step): StepResult {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...step.argv], {
-    env: TOOL_ENV,
-    input: step.stdin ?? '',
-    encoding: 'utf8',
-    timeout: STEP_TIMEOUT_MS,
-    maxBuffer: 256 * 1024 * 1024,
+function execIn(ns: string, step: Step): Promise<StepResult> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...step.argv], { env: TOOL_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let note = '';
+    const timer = setTimeout(() => {
+      note = `[harness: killed after ${STEP_TIMEOUT_MS} ms]`;
+      child.kill('SIGKILL');
+    }, STEP_TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let done = false;
+    const finish = (code: number | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8') + note;
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, status: note === '' && code !== null ? code : -1 });
+    };
+    child.on('error', (e) => {
+      note += `[harness: ${String(e)}]`;
+      finish(null);
+    });
+    child.stdin.on('error', () => {
+      // the tool may exit without reading its input
+    });
+    child.stdin.end(step.stdin ?? '');
+    child.on('close', finish);
   });
-  if (r.error && r.status === null) {
-    return { stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}[harness: ${String(r.error)}]`, status: -1 };
-  }
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
 }
 
 /** The real iptables in a throw-away network namespace per case. */
 export class KernelBackend implements Backend {
   readonly name = 'kernel';
 
+  /** Runs the steps in a new namespace (with the case's /etc files, if any) and deletes it. */
   async run(steps: readonly Step[], env?: CaseEnv): Promise<StepResult[]> {
-    return this.runSync(steps, env);
-  }
-
-  /** Synchronous form of `run`. */
-  runSync(steps: readonly Step[], env?: CaseEnv): StepResult[] {
     installExitHook();
     const ns = `${NETNS_PREFIX}${process.pid}-${++counter}`;
-    const add = ip(['netns', 'add', ns]);
-    if (add.status !== 0) throw new Error(`ip netns add ${ns} failed: ${add.stderr.trim()}`);
     live.add(ns);
+    const add = await ipAsync(['netns', 'add', ns]);
+    if (add.status !== 0) {
+      live.delete(ns);
+      throw new Error(`ip netns add ${ns} failed: ${add.stderr.trim()}`);
+    }
     try {
-      if (env?.hosts !== undefined) {
+      if (hasFiles(env)) {
         // `ip netns exec` bind-mounts /etc/netns/NS/* over /etc/*.
         mkdirSync(`/etc/netns/${ns}`, { recursive: true });
-        writeFileSync(`/etc/netns/${ns}/hosts`, env.hosts);
+        if (env?.hosts !== undefined) writeFileSync(`/etc/netns/${ns}/hosts`, env.hosts);
+        if (env?.networks !== undefined) writeFileSync(`/etc/netns/${ns}/networks`, env.networks);
       }
-      return steps.map((step) => execIn(ns, step));
+      const results: StepResult[] = [];
+      for (const step of steps) results.push(await execIn(ns, step));
+      return results;
     } finally {
-      deleteNetns(ns);
+      await ipAsync(['netns', 'del', ns]);
+      if (hasFiles(env)) removeHostsDir(ns);
+      live.delete(ns);
     }
   }
 
+  /** Deletes any namespace still alive (only after an interrupted run). */
   close(): void {
     for (const name of [...live]) deleteNetns(name);
   }

@@ -2,9 +2,10 @@
  * The backend under test: nflab's iptables tools run in-process through
  * `runNflab`, one fresh temporary lab directory per case. The machine's
  * /etc/hosts is copied to <lab>/fs/etc/hosts first so that host names
- * resolve the same way on both sides.
+ * resolve the same way on both sides (and /etc/networks, which listings
+ * consult for network names).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, CaseEnv, Step, StepResult } from './types.js';
@@ -39,20 +40,40 @@ export function nflabUnavailableReason(): string | undefined {
   return existsSync(MAIN_URL) ? undefined : `nflab is not built (${MAIN_URL.pathname} missing)`;
 }
 
+/**
+ * Where lab directories go: NFLAB_DIFF_TMP, else /dev/shm when it exists (the
+ * lab store syncs every write, and on tmpfs that costs nothing), else the
+ * system temp dir.
+ */
+function labParent(): string {
+  const given = process.env['NFLAB_DIFF_TMP'];
+  if (given) return given;
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 /** nflab in a throw-away lab directory per case. */
 export class NflabBackend implements Backend {
   readonly name = 'nflab';
   /** Keep lab directories after the case (for debugging), from NFLAB_DIFF_KEEP_LABS=1. */
   private readonly keep = process.env['NFLAB_DIFF_KEEP_LABS'] === '1';
 
+  /** Runs the steps in-process on a new lab directory, removed afterwards. */
   async run(steps: readonly Step[], env?: CaseEnv): Promise<StepResult[]> {
     const runNflab = await loadRunNflab();
-    const lab = mkdtempSync(join(tmpdir(), 'nflab-diff-'));
+    const lab = mkdtempSync(join(labParent(), 'nflab-diff-'));
     try {
       mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
-      const hosts = join(lab, 'fs', 'etc', 'hosts');
-      if (env?.hosts !== undefined) writeFileSync(hosts, env.hosts);
-      else if (existsSync('/etc/hosts')) cpSync('/etc/hosts', hosts);
+      for (const file of ['hosts', 'networks'] as const) {
+        const dest = join(lab, 'fs', 'etc', file);
+        const given = env?.[file];
+        if (given !== undefined) writeFileSync(dest, given);
+        else if (existsSync(`/etc/${file}`)) cpSync(`/etc/${file}`, dest);
+      }
       const out: StepResult[] = [];
       for (const step of steps) {
         try {

@@ -7,6 +7,8 @@
  *
  * A filter selects cases whose "list:name" contains it (or matches it, when
  * written /like this/). Options:
+ *   -e 'LINE'         run these command lines as one ad-hoc case (repeatable;
+ *                     the hand-written cases are then skipped)
  *   --list            list the selected cases and exit
  *   --kernel          run on the kernel only and print every step's output
  *   --nflab           run on nflab only and print every step's output
@@ -23,8 +25,10 @@ import { writeFileSync } from 'node:fs';
 import { caseLists } from '../cases/index.js';
 import { FINAL_DUMP, compareResults, describeStep, formatOutcome, maskDates, type CaseOutcome } from './compare.js';
 import { DEFAULT_FUZZ_SEED, sampleSequences } from './grammar.js';
-import { KernelBackend, kernelUnavailableReason } from './kernel.js';
+import { EXPECTED_IPTABLES_VERSION, KernelBackend, kernelUnavailableReason, probedIptablesVersion } from './kernel.js';
 import { NflabBackend } from './nflab.js';
+import { kase } from './shell.js';
+import { DIFF_JOBS, mapConcurrent } from './pool.js';
 import type { Backend, Case, StepResult } from './types.js';
 
 interface Options {
@@ -38,10 +42,11 @@ interface Options {
   maxLines: number;
   json: string | undefined;
   summary: boolean;
+  lines: string[];
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`run.js: ${msg}\nusage: node dist/test/diff/run.js [--list|--kernel|--nflab|--show|--summary] [--fuzz N [--seed S] [--no-cases]] [--max-lines N] [--json FILE] [filter...]\n`);
+  process.stderr.write(`run.js: ${msg}\nusage: node dist/test/diff/run.js [-e LINE]... [--list|--kernel|--nflab|--show|--summary] [--fuzz N [--seed S] [--no-cases]] [--max-lines N] [--json FILE] [filter...]\n`);
   process.exit(2);
 }
 
@@ -57,6 +62,7 @@ function parseArgs(argv: string[]): Options {
     maxLines: 40,
     json: undefined,
     summary: false,
+    lines: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -75,6 +81,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--max-lines') o.maxLines = num();
     else if (a === '--json') o.json = argv[++i] ?? usage('--json needs a file');
     else if (a === '--summary') o.summary = true;
+    else if (a === '-e') o.lines.push(argv[++i] ?? usage('-e needs a command line'));
     else if (a === '-h' || a === '--help') usage('help');
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else o.filters.push(a);
@@ -87,6 +94,10 @@ function selected(o: Options): { list: string; c: Case }[] {
   const tests = o.filters.map((f) =>
     f.length > 2 && f.startsWith('/') && f.endsWith('/') ? new RegExp(f.slice(1, -1)) : { test: (s: string) => s.includes(f) },
   );
+  if (o.lines.length > 0) {
+    out.push({ list: 'adhoc', c: kase('command line', o.lines) });
+    return out;
+  }
   if (o.cases) {
     for (const [list, cases] of Object.entries(caseLists)) {
       for (const c of cases) {
@@ -119,14 +130,18 @@ async function main(): Promise<number> {
     process.stderr.write(`run.js: the kernel backend cannot run: ${why}\n`);
     return 2;
   }
+  if (o.only !== 'nflab' && probedIptablesVersion() !== EXPECTED_IPTABLES_VERSION) {
+    process.stderr.write(`run.js: warning: the reference is ${JSON.stringify(probedIptablesVersion())}, not ${EXPECTED_IPTABLES_VERSION}\n`);
+  }
   const kernel = new KernelBackend();
   const nflab = new NflabBackend();
 
+  const kernelRuns = o.only === 'nflab' ? [] : mapConcurrent(cases, DIFF_JOBS, ({ c }) => kernel.run([...c.steps, FINAL_DUMP], c.env));
   if (o.only !== undefined) {
     const backend: Backend = o.only === 'kernel' ? kernel : nflab;
-    for (const { list, c } of cases) {
+    for (const [i, { list, c }] of cases.entries()) {
       const steps = [...c.steps, FINAL_DUMP];
-      const results = await backend.run(steps, c.env);
+      const results = o.only === 'kernel' ? await kernelRuns[i]! : await backend.run(steps, c.env);
       process.stdout.write(`=== ${list}:${c.name}\n`);
       steps.forEach((s, i) => {
         process.stdout.write(`$ ${describeStep(s)}\n`);
@@ -139,9 +154,9 @@ async function main(): Promise<number> {
   const outcomes: (CaseOutcome & { list: string })[] = [];
   let failedSteps = 0;
   let totalSteps = 0;
-  for (const { list, c } of cases) {
+  for (const [i, { list, c }] of cases.entries()) {
     const steps = [...c.steps, FINAL_DUMP];
-    const expected = await kernel.run(steps, c.env);
+    const expected = await kernelRuns[i]!;
     const actual = await nflab.run(steps, c.env);
     const outcome = compareResults(c.name, steps, expected, actual);
     outcomes.push({ ...outcome, list });

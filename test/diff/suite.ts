@@ -6,10 +6,11 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatOutcome, runCase } from './compare.js';
-import { KernelBackend, kernelUnavailableReason } from './kernel.js';
+import { FINAL_DUMP, compareResults, formatOutcome } from './compare.js';
+import { EXPECTED_IPTABLES_VERSION, KernelBackend, kernelUnavailableReason, probedIptablesVersion } from './kernel.js';
 import { NflabBackend } from './nflab.js';
-import type { Case } from './types.js';
+import { DIFF_JOBS, mapConcurrent } from './pool.js';
+import type { Case, StepResult } from './types.js';
 
 let cachedReason: string | undefined | null = null;
 
@@ -31,7 +32,15 @@ export function inCI(): boolean {
  */
 export function guardKernel(title: string): string | undefined {
   const reason = diffUnavailableReason();
-  if (reason === undefined) return undefined;
+  if (reason === undefined) {
+    // A different iptables would make every case fail for the wrong reason: say so once, everywhere.
+    const version = probedIptablesVersion();
+    if (version === EXPECTED_IPTABLES_VERSION) return undefined;
+    it(`${title}: the reference iptables is ${EXPECTED_IPTABLES_VERSION}`, () => {
+      assert.fail(`the machine's iptables says ${JSON.stringify(version)}; the reference must be ${EXPECTED_IPTABLES_VERSION} (Debian 12).`);
+    });
+    return `wrong reference iptables: ${version}`;
+  }
   if (inCI()) {
     it(`${title}: kernel backend available (required under CI)`, () => {
       assert.fail(`the kernel-differential suite cannot run: ${reason}. CI must run as root with iproute2 and iptables installed.`);
@@ -46,14 +55,20 @@ export function diffSuite(title: string, cases: readonly Case[]): void {
     const skip = guardKernel(title);
     const kernel = new KernelBackend();
     const nflab = new NflabBackend();
+    // The kernel side of every case starts with the first test and runs a few at a time.
+    let kernelRuns: Promise<StepResult[]>[] | undefined;
     const seen = new Set<string>();
-    for (const c of cases) {
+    cases.forEach((c, index) => {
       if (seen.has(c.name)) throw new Error(`duplicate case name ${c.name}`);
       seen.add(c.name);
       it(c.name, skip === undefined ? {} : { skip }, async () => {
-        const outcome = await runCase(c, kernel, nflab);
+        kernelRuns ??= mapConcurrent(cases, DIFF_JOBS, (k) => kernel.run([...k.steps, FINAL_DUMP], k.env));
+        const steps = [...c.steps, FINAL_DUMP];
+        const expected = await kernelRuns[index]!;
+        const actual = await nflab.run(steps, c.env);
+        const outcome = compareResults(c.name, steps, expected, actual);
         if (outcome.mismatches.length > 0) assert.fail(formatOutcome(outcome));
       });
-    }
+    });
   });
 }

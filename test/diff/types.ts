@@ -37,6 +37,8 @@ export interface CaseEnv {
    * machine's /etc/hosts.
    */
   hosts?: string;
+  /** Content of /etc/networks (getnetbyname/getnetbyaddr), handled like `hosts`. */
+  networks?: string;
 }
 
 /**
