@@ -40,6 +40,7 @@ const HELP =
 /** The osf match (-m osf). */
 export const osf = defineMatch<OsfInfo>({
   name: 'osf',
+  hooks: ['PREROUTING', 'INPUT', 'FORWARD'],
   help: () => HELP,
   options: [
     { name: 'genre', id: 0, type: 'string', invert: true, mandatory: true },

@@ -108,6 +108,7 @@ const HELP =
 /** The owner match (-m owner), revision 1. */
 export const owner = defineMatch<OwnerInfo>({
   name: 'owner',
+  hooks: ['OUTPUT', 'POSTROUTING'],
   help: () => HELP,
   revision: 1,
   options: [

@@ -37,6 +37,7 @@ const HELP =
 /** The socket match (-m socket), revision 3. */
 export const socket = defineMatch<SocketInfo>({
   name: 'socket',
+  hooks: ['PREROUTING', 'INPUT'],
   help: () => HELP,
   revision: 3,
   options: [
