@@ -36,7 +36,7 @@ const firstRule = (out: string) => out.split('\n')[2]!;
  */
 async function expectRule(
   rule: string[],
-  expected: { save: string; list: string; listN?: string },
+  expected: { save: string; list: string; listN?: string; found?: boolean },
   table = 'filter',
   chain = 'INPUT',
 ): Promise<void> {
@@ -50,9 +50,10 @@ async function expectRule(
     const n = firstRule((await run('iptables', '-t', table, '-L', chain, '-n')).stdout);
     const listN = expected.listN ?? expected.list;
     assert.ok(n.endsWith(listN), `-L -n line ${JSON.stringify(n)} should end with ${JSON.stringify(listN)}`);
-    // The rule is found again by -C and removed by -D.
-    assert.equal((await run('iptables', '-t', table, '-C', chain, ...rule)).status, 0);
-    assert.equal((await run('iptables', '-t', table, '-D', chain, ...rule)).status, 0);
+    // The rule is found again by -C and removed by -D, unless the kernel changed it when storing it.
+    const found = expected.found ?? true;
+    assert.equal((await run('iptables', '-t', table, '-C', chain, ...rule)).status, found ? 0 : 1);
+    assert.equal((await run('iptables', '-t', table, '-D', chain, ...rule)).status, found ? 0 : 1);
   });
 }
 
@@ -77,6 +78,8 @@ describe('limit', () => {
     expectRule(['-m', 'limit', '--limit', '999/m', '--limit-burst', '0'], {
       save: '-A INPUT -m limit --limit 1000/min',
       list: ' limit: avg 1000/min burst 5',
+      // the kernel stored burst 5, so the rule as typed (burst 0) is not found: "Bad rule"
+      found: false,
     }));
   it('keeps a non-default burst and the tcp match before it', () =>
     expectRule(['-p', 'tcp', '--dport', '22', '-m', 'limit', '--limit', '3/min', '--limit-burst', '10', '-j', 'ACCEPT'], {

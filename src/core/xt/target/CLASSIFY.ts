@@ -4,6 +4,7 @@
  * in chains reached from OUTPUT, FORWARD and POSTROUTING.
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { checkPlacement, hex } from './target-util.js';
 
 /** struct xt_classify_target_info. */
@@ -49,6 +50,7 @@ function parseClass(s: string): number | undefined {
 
 export const CLASSIFY = defineTarget<ClassifyInfo>({
   name: 'CLASSIFY',
+  help: () => TARGET_HELP['CLASSIFY']!,
   hooks: HOOKS,
   options: [{ name: 'set-class', id: 0, type: 'string', mandatory: true }],
   init: () => ({ priority: 0 }),

@@ -5,6 +5,7 @@
  * optional shift.
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { markOperation } from './MARK.js';
 import { hex } from './target-util.js';
 
@@ -70,6 +71,7 @@ function shift(info: ConnmarkTargetInfo, dashes: string): string {
 
 export const CONNMARK = defineTarget<ConnmarkTargetInfo>({
   name: 'CONNMARK',
+  help: () => TARGET_HELP['CONNMARK']!,
   revision: 2,
   options: [
     { name: 'set-xmark', id: O.SET_XMARK, type: 'markmask32', excl: OP_ANY },

@@ -4,6 +4,7 @@
  * a helper, a timeout policy, the events to report, a zone.
  */
 import { defineTarget, IPT_INV, paramError, type CheckContext, type CheckError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { strtoulRange } from '../../util/cnum.js';
 import { checkPlacement, truncateBytes } from './target-util.js';
 
@@ -149,6 +150,7 @@ const emptyCt = (): CtInfo => ({ flags: 0, zone: 0, ctEvents: 0, expEvents: 0, h
 
 export const CT = defineTarget<CtInfo>({
   name: 'CT',
+  help: () => TARGET_HELP['CT']!,
   revision: 2,
   tables: ['raw'],
   options: [

@@ -5,6 +5,7 @@
  * accept it.
  */
 import { defineTarget } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_OPT, natRender, parseNatOption, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
 
@@ -12,6 +13,7 @@ const HOOKS = ['PREROUTING', 'OUTPUT'];
 
 export const DNAT = defineTarget<NatRange>({
   name: 'DNAT',
+  help: () => TARGET_HELP['DNAT']!,
   revision: 2,
   tables: ['nat'],
   hooks: HOOKS,

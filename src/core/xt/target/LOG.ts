@@ -5,6 +5,7 @@
  * MAC header. iptables-nft 1.8.9 keeps it as an xtables target.
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { saveString, truncateBytes } from './target-util.js';
 
 /** struct xt_log_info. */
@@ -42,6 +43,7 @@ const FLAG_WORDS: readonly [number, string][] = [
 
 export const LOG = defineTarget<LogInfo>({
   name: 'LOG',
+  help: () => TARGET_HELP['LOG']!,
   options: [
     { name: 'log-level', id: O.LEVEL, type: 'sysloglevel' },
     { name: 'log-prefix', id: O.PREFIX, type: 'string', min: 1 },

@@ -4,6 +4,7 @@
  * bits, then XOR the value", which is what iptables-save prints.
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { hex } from './target-util.js';
 
 /** struct xt_mark_tginfo2: nfmark = (nfmark & ~mask) ^ mark. */
@@ -26,6 +27,7 @@ export function markOperation(mark: number, mask: number): string {
 
 export const MARK = defineTarget<MarkTargetInfo>({
   name: 'MARK',
+  help: () => TARGET_HELP['MARK']!,
   revision: 2,
   options: [
     { name: 'set-xmark', id: O.SET_XMARK, type: 'markmask32', excl: ANY },

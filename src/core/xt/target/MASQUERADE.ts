@@ -4,6 +4,7 @@
  * POSTROUTING hook accepts it.
  */
 import { defineTarget } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
 
@@ -11,6 +12,7 @@ const HOOKS = ['POSTROUTING'];
 
 export const MASQUERADE = defineTarget<NatRange>({
   name: 'MASQUERADE',
+  help: () => TARGET_HELP['MASQUERADE']!,
   tables: ['nat'],
   hooks: HOOKS,
   options: [

@@ -5,6 +5,7 @@
  */
 import { formatIPv4, maskToPrefix } from '../../addr/ipv4.js';
 import { defineTarget } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
 
@@ -19,6 +20,7 @@ function netmapText(r: NatRange): string {
 
 export const NETMAP = defineTarget<NatRange>({
   name: 'NETMAP',
+  help: () => TARGET_HELP['NETMAP']!,
   tables: ['nat'],
   hooks: HOOKS,
   options: [{ name: 'to', id: 0, type: 'hostmask', mandatory: true }],

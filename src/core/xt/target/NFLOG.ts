@@ -5,6 +5,7 @@
  * the 63 of xt_nflog_info), and no --nflog-range (it is never stored).
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { saveString, truncateBytes, warnOn } from './target-util.js';
 
 /** struct xt_nflog_info, with the longer prefix of the nf_tables form. */
@@ -38,6 +39,7 @@ function render(info: NflogInfo, dashes: string): string {
 
 export const NFLOG = defineTarget<NflogInfo>({
   name: 'NFLOG',
+  help: () => TARGET_HELP['NFLOG']!,
   options: [
     { name: 'nflog-group', id: O.GROUP, type: 'uint16' },
     { name: 'nflog-prefix', id: O.PREFIX, type: 'string', min: 1 },

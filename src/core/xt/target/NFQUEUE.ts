@@ -5,6 +5,7 @@
  * CPU (--queue-cpu-fanout).
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 
 /** struct xt_NFQ_info_v3. */
 export interface NfqueueInfo {
@@ -31,6 +32,7 @@ function render(info: NfqueueInfo, label: (word: string) => string): string {
 
 export const NFQUEUE = defineTarget<NfqueueInfo>({
   name: 'NFQUEUE',
+  help: () => TARGET_HELP['NFQUEUE']!,
   revision: 3,
   options: [
     { name: 'queue-num', id: O.QUEUE_NUM, type: 'uint16', excl: [O.QUEUE_BALANCE] },

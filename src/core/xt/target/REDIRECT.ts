@@ -4,6 +4,7 @@
  * accept it; shifted port maps are refused by iptables itself.
  */
 import { defineTarget, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
 
@@ -11,6 +12,7 @@ const HOOKS = ['PREROUTING', 'OUTPUT'];
 
 export const REDIRECT = defineTarget<NatRange>({
   name: 'REDIRECT',
+  help: () => TARGET_HELP['REDIRECT']!,
   tables: ['nat'],
   hooks: HOOKS,
   options: [

@@ -4,6 +4,7 @@
  * OUTPUT hooks accept it, and tcp-reset needs a rule limited to `-p tcp`.
  */
 import { defineTarget, IPT_INV, paramError } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { checkPlacement } from './target-util.js';
 
 /** struct ipt_reject_info. */
@@ -47,6 +48,7 @@ export function rejectTypeName(value: number): string {
 
 export const REJECT = defineTarget<RejectInfo>({
   name: 'REJECT',
+  help: () => TARGET_HELP['REJECT']!,
   tables: ['filter'],
   hooks: ['INPUT', 'FORWARD', 'OUTPUT'],
   options: [{ name: 'reject-with', id: 0, type: 'string' }],

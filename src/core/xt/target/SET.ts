@@ -6,6 +6,7 @@
  */
 import { strtoulRange } from '../../util/cnum.js';
 import { defineTarget, paramError, type OptionCall } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 
 /** One set reference of xt_set_info_target_v3. */
 export interface SetRef {
@@ -70,6 +71,7 @@ const noRef = (): SetRef => ({ name: '', dirs: [] });
 
 export const SET = defineTarget<SetTargetInfo>({
   name: 'SET',
+  help: () => TARGET_HELP['SET']!,
   revision: 3,
   oldStyle: true,
   options: [

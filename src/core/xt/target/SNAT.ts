@@ -4,6 +4,7 @@
  * table's POSTROUTING and INPUT hooks accept it.
  */
 import { defineTarget } from '../index-types.js';
+import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
 
@@ -11,6 +12,7 @@ const HOOKS = ['POSTROUTING', 'INPUT'];
 
 export const SNAT = defineTarget<NatRange>({
   name: 'SNAT',
+  help: () => TARGET_HELP['SNAT']!,
   tables: ['nat'],
   hooks: HOOKS,
   options: [
