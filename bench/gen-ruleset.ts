@@ -219,7 +219,12 @@ function filterRule(rng: Rng, hook: Hook, serial: number, jumpTo: string | null)
       const opts = p.proto === 'tcp' && rng.chance(0.5) ? 'tcp-reset' : rng.pick(REJECTS_ANY);
       target = rng.chance(0.2) ? '-j REJECT' : `-j REJECT --reject-with ${opts}`;
     } else if (t < 0.97) {
-      if (rng.chance(0.6)) parts.push(`-m limit --limit ${rng.pick(LIMITS)}${rng.chance(0.5) ? ` --limit-burst ${rng.int(1, 50)}` : ''}`);
+      if (rng.chance(0.6)) {
+        // Legacy xt_limit refuses rate * burst above 2^32 in its units: keep slow rates' bursts small.
+        const rate = rng.pick(LIMITS);
+        const maxBurst = rate.endsWith('day') ? 2 : 50;
+        parts.push(`-m limit --limit ${rate}${rng.chance(0.5) ? ` --limit-burst ${rng.int(1, maxBurst)}` : ''}`);
+      }
       const bits = ['-j LOG'];
       if (rng.chance(0.8)) bits.push(`--log-prefix "${rng.pick(['DROP', 'ACCEPT', 'INVALID', 'SCAN', 'FW'])}-${serial % 1000}: "`);
       if (rng.chance(0.5)) bits.push(`--log-level ${rng.pick(LOG_LEVELS)}`);
@@ -341,12 +346,26 @@ function buildTable(rng: Rng, spec: TableSpec, count: number, serialBase: number
   }
   let serial = serialBase;
   let made = 0;
-  // Every user chain is reached by one jump from its built-in chain (keeps the graph acyclic and
-  // every chain's hook known); some chains also jump further down to a later chain of the same hook.
-  for (const u of users) {
-    const parent = builtins.find((b) => b.hook === u.hook) as ChainPlan;
-    parent.lines.push(`-A ${parent.name} ${spec.rule(rng, u.hook, serial++, u.name)}`);
-    made++;
+  // Two levels, as in kube-proxy or shorewall dumps: built-in chain -> dispatch chain -> leaf chain.
+  // The first third of each hook's chains are dispatch chains jumped to from the built-in chain; the
+  // rest are leaves, each jumped to from one dispatch chain. Leaves jump nowhere, which keeps the
+  // graph shallow (the kernel's loop check walks every path without memo, so deep DAGs explode).
+  const dispatchOf = new Map<ChainPlan, ChainPlan[]>();
+  for (const [hook, peers] of byHook) {
+    const parent = builtins.find((b) => b.hook === hook) as ChainPlan;
+    const nDispatch = Math.max(1, Math.ceil(peers.length / 3));
+    const dispatch = peers.slice(0, nDispatch);
+    for (const d of dispatch) {
+      parent.lines.push(`-A ${parent.name} ${spec.rule(rng, hook, serial++, d.name)}`);
+      made++;
+      dispatchOf.set(d, []);
+    }
+    for (const leaf of peers.slice(nDispatch)) {
+      const d = rng.pick(dispatch);
+      (dispatchOf.get(d) as ChainPlan[]).push(leaf);
+      d.lines.push(`-A ${d.name} ${spec.rule(rng, hook, serial++, leaf.name)}`);
+      made++;
+    }
   }
   const remaining = count - made;
   const builtinShare = Math.floor(remaining * 0.1);
@@ -356,12 +375,10 @@ function buildTable(rng: Rng, spec: TableSpec, count: number, serialBase: number
   }
   const left = remaining - builtinShare;
   for (let i = 0; i < left; i++) {
-    const idx = rng.int(0, users.length - 1);
-    const u = users[idx] as ChainPlan;
-    const peers = byHook.get(u.hook) as ChainPlan[];
-    const pos = peers.indexOf(u);
-    let jump: string | null = null;
-    if (pos + 1 < peers.length && rng.chance(0.03)) jump = (peers[rng.int(pos + 1, peers.length - 1)] as ChainPlan).name;
+    const u = users[rng.int(0, users.length - 1)] as ChainPlan;
+    const kids = dispatchOf.get(u);
+    // A dispatch chain now and then jumps again to one of its own leaves (a second entry point).
+    const jump = kids !== undefined && kids.length > 0 && rng.chance(0.03) ? rng.pick(kids).name : null;
     u.lines.push(`-A ${u.name} ${spec.rule(rng, u.hook, serial++, jump)}`);
   }
   const out: string[] = [`*${spec.name}`];

@@ -4,6 +4,7 @@
  * entry point in-process, for tests and scripts.
  */
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { basename, resolve } from 'node:path';
 import { createNameDb } from '../core/xt/namedb.js';
 import { runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
@@ -132,17 +133,30 @@ function runTool(lab: string, tool: string, argv: string[], opts: RunOptions): R
 
 /** Entry point of bin/nflab. */
 export async function main(args: string[]): Promise<void> {
-  const needsStdin = args.some((a) => a.endsWith('iptables-restore') || a.endsWith('iptables-nft-restore'));
   let stdin: string | undefined;
-  if (needsStdin && !process.stdin.isTTY) {
-    try {
-      stdin = readFileSync(0, 'utf8');
-    } catch {
-      stdin = '';
-    }
-  }
+  if (readsStdin(args) && !isatty(0)) stdin = await readAll(process.stdin);
   const r = await runNflab(args, { stdin, write: (fd, text) => void (fd === 1 ? process.stdout : process.stderr).write(text) });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   process.exitCode = r.status;
+}
+
+/** Whether the command line is a restore that reads its rules from standard input. */
+function readsStdin(args: string[]): boolean {
+  const i = args.findIndex((a) => /(^|\/)(ip6?tables(-nft)?-restore)$/.test(a));
+  if (i < 0) return false;
+  const rest = args.slice(i + 1);
+  for (let j = 0; j < rest.length; j++) {
+    const a = rest[j]!;
+    if (a === '-T' || a === '-M' || a === '--table' || a === '--modprobe') j++;
+    else if (!a.startsWith('-')) return false;
+  }
+  return true;
+}
+
+/** Reads a whole stream (a pipe may deliver its data late: never a non-blocking read). */
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }
