@@ -15,7 +15,7 @@ const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const bin = join(root, 'bin', 'nflab');
 
 function nflab(lab: string, args: string[], input?: string) {
-  const r = spawnSync(bin, ['--lab', lab, ...args], { input, encoding: 'utf8' });
+  const r = spawnSync(bin, ['--lab', lab, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -39,9 +39,10 @@ test('a restore killed at any moment leaves either the old or the new state', as
     // reset to the old state
     assert.equal(nflab(lab, ['iptables-restore'], '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n').status, 0);
     const child = spawn(bin, ['--lab', lab, 'iptables-restore', file], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
     await new Promise((r) => setTimeout(r, delay));
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    await exited;
     const now = nflab(lab, ['iptables-save']);
     assert.equal(now.status, 0, `state unreadable after kill at ${delay} ms: ${now.stderr}`);
     const body = now.stdout.replace(/^#.*\n/gm, '');

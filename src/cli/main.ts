@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { basename, resolve } from 'node:path';
 import { createNameDb } from '../core/xt/namedb.js';
-import { runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
+import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
 import type { LabContext } from './script/io.js';
 import { runRunCommand } from './script/run.js';
@@ -107,7 +107,11 @@ function runTool(lab: string, tool: string, argv: string[], opts: RunOptions): R
     if (tool === 'iptables') {
       r = runIptables(argv, state.ruleset, names);
     } else if (tool === 'iptables-save') {
-      r = runIptablesSave(argv, state.ruleset, names, new Date());
+      // Inside the lab (scripts, the shell), -f /path names the machine's file.
+      const cwd = opts.cwd ?? process.cwd();
+      r = runIptablesSave(argv, state.ruleset, names, new Date(), 'iptables-save', (f) =>
+        openForWriteIn(cwd)(opts.onMachine && f.startsWith('/') ? labFile(lab, f) : f),
+      );
     } else {
       r = runIptablesRestore(argv, state.ruleset, names, (file) => {
         if (file === undefined) return opts.stdin ?? '';

@@ -3,6 +3,7 @@
  * CLI (test/diff/run.ts) both read this map.
  */
 import type { Case } from '../diff/types.js';
+import { commitCases } from './commit.js';
 import { errorCases } from './errors.js';
 import { formCases } from './forms.js';
 import { seedCases } from './seeds.js';
@@ -12,4 +13,5 @@ export const caseLists: Record<string, Case[]> = {
   seeds: seedCases,
   errors: errorCases,
   forms: formCases,
+  commit: commitCases,
 };

@@ -115,13 +115,15 @@ function deleteOpenNamespaces(): void {
 
 /**
  * The real iptables of this machine, one fresh network namespace per lab (needs root and iproute2).
- * Namespaces are named `<prefix>-<pid>-<n>` and deleted by `close()`.
+ * Namespaces are named `<prefix><pid>-<n>` and deleted by `close()`; the prefix is
+ * $NFLAB_NETNS_PREFIX when set, else `prefix`, else `nflabt-`.
  */
-export function kernelBackend(prefix = 'nflabcorpus'): Backend {
+export function kernelBackend(prefix?: string): Backend {
+  const pfx = process.env['NFLAB_NETNS_PREFIX'] ?? (prefix !== undefined ? `${prefix}-` : 'nflabt-');
   return {
     name: 'kernel',
     async newLab(): Promise<Lab> {
-      const ns = `${prefix}-${process.pid}-${nsCounter++}`;
+      const ns = `${pfx}${process.pid}-${nsCounter++}`;
       const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
       if (add.status !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr}`);
       openNamespaces.add(ns);

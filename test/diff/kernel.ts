@@ -9,7 +9,7 @@ import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Backend, CaseEnv, Step, StepResult } from './types.js';
 
 /** Prefix of every namespace this harness creates (override with NFLAB_NETNS_PREFIX). */
-export const NETNS_PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'hA-';
+export const NETNS_PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-';
 
 /** Seconds a single step may take before it is killed. */
 const STEP_TIMEOUT_MS = 20_000;

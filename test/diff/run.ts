@@ -107,7 +107,8 @@ function selected(o: Options): { list: string; c: Case }[] {
     }
   }
   if (o.fuzz > 0) {
-    sampleSequences(o.seed, o.fuzz).forEach((c) => out.push({ list: 'fuzz', c }));
+    for (const c of sampleSequences(o.seed, o.fuzz))
+      if (tests.length === 0 || tests.some((t) => t.test(`fuzz:${c.name}`))) out.push({ list: 'fuzz', c });
   }
   return out;
 }

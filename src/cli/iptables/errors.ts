@@ -53,6 +53,8 @@ const NFT_MESSAGES: [NftFn | null, string, string][] = [
   ['chain_set', 'ENXIO', 'Bad table name'],
   [null, 'ELOOP', 'Loop found in table'],
   [null, 'EPERM', 'Permission denied (you must be root)'],
+  // errno 0: a function gave up without setting errno (e.g. -Z CHAIN N on a missing chain)
+  [null, '0', 'Incompatible with this kernel'],
   [null, 'ENOPROTOOPT', 'iptables who? (do you need to insmod?)'],
   [null, 'ENOMEM', 'Memory allocation problem'],
   [null, 'ENOENT', 'No chain/target/match by that name'],
@@ -68,19 +70,67 @@ export class CommandFailure extends Error {
   }
 }
 
-/** A kernel refusal while committing the batch. */
+/** One element of the commit batch the kernel refused. */
+export interface BatchError {
+  /** Batch operation, e.g. RULE_APPEND, CHAIN_DEL. */
+  op: string;
+  errno: string;
+  /** What the batch element was about, e.g. "rule in chain INPUT", "chain FOO". */
+  what: string;
+  /** iptables-restore line the batch element came from. */
+  line?: number;
+}
+
+/**
+ * The kernel refused the commit batch: every refused element, in batch
+ * order. iptables shows only the first; iptables-restore, whose elements
+ * carry line numbers, shows them all (as far as its 1024-byte buffer goes).
+ */
 export class CommitFailure extends Error {
-  constructor(
-    /** Batch operation, e.g. RULE_APPEND, CHAIN_DEL. */
-    readonly op: string,
-    readonly errno: string,
-    /** What the batch element was about, e.g. "rule in chain INPUT", "chain FOO". */
-    readonly what: string,
-    /** iptables-restore line the batch element came from. */
-    readonly line?: number,
-  ) {
+  readonly errors: BatchError[];
+  constructor(op: string, errno: string, what: string, line?: number) {
     super(`${op} ${errno}`);
+    this.errors = [{ op, errno, what, line }];
   }
+
+  /** A failure listing several refused elements (at least one). */
+  static of(errors: BatchError[]): CommitFailure {
+    const first = errors[0]!;
+    const f = new CommitFailure(first.op, first.errno, first.what, first.line);
+    f.errors.push(...errors.slice(1));
+    return f;
+  }
+
+  /** The first refused element. */
+  get first(): BatchError {
+    return this.errors[0]!;
+  }
+}
+
+/**
+ * The text nft_action builds from the kernel's error reports: one piece per
+ * refused element (" OP failed (strerror): what", or "\nline N: ..." when it
+ * has a line), only the first one when it has none, within a 1024-byte
+ * buffer filled with snprintf (a piece that no longer fits is cut short and
+ * overwritten by the next).
+ */
+export function commitErrorText(errors: readonly BatchError[]): string {
+  let out = '';
+  let tail = '';
+  let room = 1024;
+  for (const e of errors) {
+    const where = e.line !== undefined && e.line !== 0 ? `\nline ${e.line}:` : '';
+    const piece = `${where} ${e.op} failed (${STRERROR[e.errno] ?? e.errno}): ${e.what}`;
+    if (piece.length <= room) {
+      out += piece.length === room ? piece.slice(0, room - 1) : piece;
+      room -= piece.length;
+      tail = '';
+    } else {
+      tail = room > 0 ? piece.slice(0, room - 1) : '';
+    }
+    if (!where) break;
+  }
+  return out + tail;
 }
 
 /** nft_strerror. */
@@ -121,11 +171,7 @@ export function renderError(err: unknown, prog: ProgramInfo): { stderr: string; 
     return { stderr: `iptables: ${msg}.${dmesg}\n`, status: 1 };
   }
   if (err instanceof CommitFailure) {
-    const where = err.line !== undefined ? `\nline ${err.line}:` : '';
-    return {
-      stderr: `${prog.name} v${prog.version}: ${where} ${err.op} failed (${STRERROR[err.errno] ?? err.errno}): ${err.what}\n`,
-      status: 4,
-    };
+    return { stderr: `${prog.name} v${prog.version}: ${commitErrorText(err.errors)}\n`, status: 4 };
   }
   throw err;
 }

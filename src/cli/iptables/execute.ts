@@ -1,73 +1,192 @@
 /**
  * Carries out a parsed iptables command on a ruleset the way iptables-nft
- * 1.8.9 does: which tables and built-in chains come into existence, the
- * kernel's checks at commit, and the text -L, -S and -v print.
+ * 1.8.9 does. A command is queued and then "prepared" against the cache
+ * (nft_prepare: the userspace checks, in iptables' order, and the -v
+ * output), which produces a batch for the kernel; the kernel's own checks
+ * (checkentry, jumps, chain deletion, the table validation at commit) refuse
+ * batch elements, and any refusal aborts the whole batch at commit.
+ *
+ * Here the batch elements are applied to the working ruleset as they are
+ * prepared (the kernel processes them in order too); refused ones are
+ * recorded in the transaction (`Txn`) instead, and `Txn.commit` reports
+ * them. Userspace failures are thrown at once: they stop the preparation,
+ * so later elements never reach the kernel.
  */
-import { emptyRule, type Rule, type RuleTarget } from '../../core/netfilter/rule.js';
+import { emptyRule, type Rule, type RuleMatch, type RuleTarget } from '../../core/netfilter/rule.js';
 import {
   addUserChain,
   chainReferences,
-  findChain,
+  compareBytes,
+  fakeBuiltinChain,
   findRealChain,
+  incompatibleChains,
   initBuiltins,
-  listChains,
-  sortUserChains,
+  sortedUserChains,
+  userChains,
   type Chain,
   type Ruleset,
   type Table,
 } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
-import { CommitParamError, XtError, type ExtensionDef } from '../../core/xt/types.js';
+import { CommitParamError, IPT_INV, XtError, type ExtensionDef } from '../../core/xt/types.js';
 import { findMatch, findTarget } from '../../core/xt/registry.js';
-import { CommandFailure, CommitFailure } from './errors.js';
+import { CommandFailure, CommitFailure, type BatchError, type NftFn } from './errors.js';
 import { listHeader, listRule, saveRuleBody, verboseRule, type ListFormat } from './format.js';
+import { nftChainDebug, nftFlushDebug, nftRuleDebug, nftTableDebug } from './nftdebug.js';
 import { CMD, OPT, type ExtInstance, type ParsedCommand } from './parse.js';
 
-/** Output of one command. */
-export interface ExecOutput {
-  stdout: string;
-  /** Whether the ruleset was changed (and must be saved). */
-  changed: boolean;
-  /** Set when the command added rules: the commit must validate the table. */
-  jumpAdded?: JumpAdded;
+/** A rule a command wants in the kernel, with the kernel's insert-time refusal if any. */
+export interface BuiltRule {
+  rule: Rule;
+  /** The matches as sent to the kernel, before iptables-nft's read-back merges them (for -vv). */
+  sent: RuleMatch[];
+  /** errno the kernel answers the rule's NEWRULE with (checkentry and friends). */
+  reject?: string;
 }
 
-/** Context for running commands. */
-export interface ExecEnv {
-  names: NameDb;
-  /** Restore line number, for batch errors. */
+/** A rule added by the batch, for the commit-time table validation. */
+interface AddedRule {
+  seq: number;
+  table: TableName;
+  rule: Rule;
+  op: string;
+  chain: string;
   line?: number;
 }
 
 /**
- * Builds the rules a command describes: one per source × destination
- * address, in the form iptables-nft reads back from the kernel. Rules to be
- * stored (`store`) also take the kernel's own changes.
+ * One commit batch: a single iptables command, or one table block of
+ * iptables-restore (from `*table` to COMMIT). Holds the working ruleset,
+ * the text printed so far (which stays printed when the command fails),
+ * the built-in chains listing has faked into the cache, and the kernel's
+ * refusals.
  */
-export function buildRules(p: ParsedCommand, table: string, chain: string, rs: Ruleset | undefined, store = true): Rule[] {
-  const rules: Rule[] = [];
+export class Txn {
+  /** Everything printed on stdout so far. */
+  stdout = '';
+  /** Whether the batch changes anything (the state must then be saved). */
+  changed = false;
+  /** Built-in chains put into the cache by listing ("table/chain"), seen by later steps of the same batch. */
+  readonly fakes = new Set<string>();
+  /** -vv: the debug text of the batch elements, printed when the batch is sent. */
+  private debug = '';
+  private seq = 0;
+  private readonly refused: { seq: number; e: BatchError }[] = [];
+  private readonly added: AddedRule[] = [];
+  /** User chains this batch creates (not in the kernel before it). */
+  readonly created = new Set<Chain>();
+  /** Renames, applied at commit: until then the cache knows the chains by their old names. */
+  private readonly renames: { seq: number; table: TableName; chain: Chain; newname: string; line?: number }[] = [];
+
+  /**
+   * Tables the cache knows to exist: those in the kernel when the batch
+   * began, less those a restore's table flush deleted (a table the batch
+   * adds does not count).
+   */
+  readonly cacheTables: Set<TableName>;
+
+  constructor(
+    /** The working state; the caller keeps it only when the commit succeeds. */
+    readonly rs: Ruleset,
+    readonly names: NameDb,
+    /** iptables' -v count (2 and more print the nft debug lines). */
+    public verbose = 0,
+  ) {
+    this.cacheTables = new Set(Object.keys(rs.tables) as TableName[]);
+  }
+
+  /** Numbers the next batch element. */
+  nextSeq(): number {
+    this.changed = true;
+    return ++this.seq;
+  }
+
+  /** Records the kernel's refusal of a batch element. */
+  refuse(op: string, errno: string, what: string, line: number | undefined, seq = this.nextSeq()): void {
+    this.refused.push({ seq, e: { op, errno, what, line } });
+  }
+
+  /** Records a rule the batch adds (it takes part in the table validation at commit). */
+  addedRule(table: TableName, chain: string, rule: Rule, op: string, line: number | undefined, seq: number): void {
+    this.added.push({ seq, table, rule, op, chain, line });
+  }
+
+  /** Queues a chain rename (nft_chain_user_rename): done by the kernel at commit. */
+  rename(table: TableName, chain: Chain, newname: string, line: number | undefined): void {
+    this.renames.push({ seq: this.nextSeq(), table, chain, newname, line });
+  }
+
+  /** Appends nft debug text (-vv) for a batch element; `text` is only called with -vv. */
+  debugText(text: () => string): void {
+    if (this.verbose > 1) this.debug += text();
+  }
+
+  /**
+   * Sends the batch: prints the -vv debug text, validates every table rules
+   * were added to, and throws a CommitFailure listing the refused elements
+   * in batch order.
+   */
+  commit(): void {
+    this.stdout += this.debug;
+    this.debug = '';
+    const errs = [...this.refused];
+    for (const r of this.renames) {
+      // the rename names the chain by its kernel handle, which a chain of this batch does not have yet
+      const clash = this.rs.tables[r.table]?.user.some((c) => c.name === r.newname);
+      const errno = this.created.has(r.chain) ? 'ENOENT' : clash ? 'EEXIST' : undefined;
+      if (errno) errs.push({ seq: r.seq, e: { op: 'CHAIN_RENAME', errno, what: `chain ${r.newname}`, line: r.line } });
+      else renameChain(this.rs, r.table, r.chain, r.newname);
+    }
+    for (const table of new Set(this.added.map((a) => a.table))) errs.push(...validateTable(this.rs, table, this.added));
+    if (errs.length === 0) return;
+    errs.sort((a, b) => a.seq - b.seq);
+    throw CommitFailure.of(errs.map((x) => x.e));
+  }
+}
+
+/**
+ * Builds the rules a command describes: one per source × destination
+ * address, in the form iptables-nft reads back from the kernel, each with
+ * the kernel's insert-time verdict. Rules to be stored (`store`) also take
+ * the kernel's own changes. Userspace errors of the translation (an XtError
+ * from an extension's check) are thrown.
+ */
+export function buildRules(p: ParsedCommand, table: string, chain: string, rs: Ruleset | undefined, store = true): BuiltRule[] {
   const base = emptyRule();
-  base.iniface = p.iniface === '+' ? '' : p.iniface;
-  base.outiface = p.outiface === '+' ? '' : p.outiface;
+  // "-i +" matches every interface and gives no comparison; "! -i +" gives one
+  // that never matches, read back as "! -i +"
+  base.iniface = p.iniface === '+' && !(p.invflags & IPT_INV.VIA_IN) ? '' : p.iniface;
+  base.outiface = p.outiface === '+' && !(p.invflags & IPT_INV.VIA_OUT) ? '' : p.outiface;
   base.proto = p.proto;
   base.invflags = p.invflags;
   base.fragment = p.fragment;
   base.pkts = p.pcnt;
   base.bytes = p.bcnt;
-  const hooks = reachableHooks(rs, table, chain);
+  const hooks = insertHooks(table, chain);
   const header = { proto: p.proto, invflags: p.invflags, fragment: p.fragment };
-  const matches = p.matches.flatMap((m) => {
-    runCheck(m, table, chain, hooks, header);
+  let reject: string | undefined;
+  const note = (errno: string | undefined) => {
+    reject ??= errno;
+  };
+  const translated: RuleMatch[] = [];
+  for (const m of p.matches) {
+    note(runCheck(m, table, chain, hooks, header));
     let info = m.def.kernelForm ? m.def.kernelForm(m.info) : m.info;
     if (info !== null && store && m.def.storeForm) info = m.def.storeForm(info);
-    return info === null ? [] : [{ name: m.def.realName ?? m.def.name, info }];
-  });
+    if (info !== null) translated.push({ name: m.def.realName ?? m.def.name, info });
+  }
+  const matches = mergeNativeMatches(translated);
   let target: RuleTarget;
-  if (p.target && p.target.def.name === 'standard') {
+  if (p.target && p.target.def.name === 'standard' && p.jumpto === 'QUEUE') {
+    // add_action has no verdict for QUEUE: it goes as an xt target named
+    // "standard", which the kernel does not know (ENOENT)
+    target = { kind: 'ext', name: 'standard', info: p.target.info };
+    note('ENOENT');
+  } else if (p.target && p.target.def.name === 'standard') {
     target = { kind: 'verdict', verdict: p.jumpto as 'ACCEPT' };
   } else if (p.target) {
-    runCheck(p.target, table, chain, hooks, header);
+    note(runCheck(p.target, table, chain, hooks, header));
     let info = p.target.def.kernelForm ? p.target.def.kernelForm(p.target.info) : p.target.info;
     if (store && p.target.def.storeForm) info = p.target.def.storeForm(info);
     target = { kind: 'ext', name: p.target.def.realName ?? p.target.def.name, info };
@@ -76,10 +195,11 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
   } else {
     target = { kind: 'none' };
   }
+  const out: BuiltRule[] = [];
   const single = p.srcs.length === 1 && p.dsts.length === 1;
   for (const s of p.srcs) {
     for (const d of p.dsts) {
-      rules.push({
+      const rule: Rule = {
         ...base,
         src: s.addr,
         smsk: s.mask,
@@ -88,39 +208,72 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
         // several rules from one command must not share extension data
         matches: single ? matches : structuredClone(matches),
         target: single ? target : structuredClone(target),
-      });
+      };
+      out.push({ rule, sent: translated, reject: reject ?? headerReject(rule) });
     }
   }
-  return rules;
+  return out;
 }
 
 /**
- * The built-in chains (hooks) from which `chain` is reached through jumps
- * and gotos in `rs` as it stands: the chain itself when it is built in, none
- * for a user chain nothing jumps to yet (the kernel checks such a chain's
- * rules against hooks only once a jump makes it reachable).
+ * The kernel's view of the IP part: an inverted address with mask 0 is
+ * translated to a payload comparison of length 0, which the kernel refuses.
  */
-function reachableHooks(rs: Ruleset | undefined, table: string, chain: string): readonly string[] {
-  const info = tableInfo(table);
-  if (!info) return [];
-  if (isBuiltinChain(table, chain)) return [chain];
-  const t = rs?.tables[table as TableName];
-  if (!t) return [];
-  return info.chains.filter((h) => {
-    const base = t.builtins[h];
-    return base !== undefined && reachableFrom(t, base).has(chain);
-  });
+function headerReject(r: Rule): string | undefined {
+  if (r.invflags & IPT_INV.SRCIP && r.smsk === 0) return 'EINVAL';
+  if (r.invflags & IPT_INV.DSTIP && r.dmsk === 0) return 'EINVAL';
+  return undefined;
 }
 
+/**
+ * iptables-nft reads natively translated tcp and udp matches back into one
+ * instance per rule, at the place of the first one (nft_tcp_match): later
+ * native instances of the same match merge into it. Matches without the
+ * `nativeMerge` hook, and instances kept as xt matches, stay as they are.
+ */
+function mergeNativeMatches(matches: RuleMatch[]): RuleMatch[] {
+  const out: RuleMatch[] = [];
+  const firstNative = new Map<string, RuleMatch>();
+  for (const m of matches) {
+    const nm = findMatch(m.name)?.nativeMerge;
+    if (!nm || !nm.native(m.info)) {
+      out.push(m);
+      continue;
+    }
+    const first = firstNative.get(m.name);
+    if (first) {
+      first.info = nm.merge(first.info, m.info);
+      continue;
+    }
+    const copy = { name: m.name, info: m.info };
+    firstNative.set(m.name, copy);
+    out.push(copy);
+  }
+  return out;
+}
+
+/**
+ * The hooks an extension's insert-time check sees (nft_compat's hook mask):
+ * the chain's own hook for a built-in chain, none for a user chain. Hooks
+ * that reach a user chain through jumps are checked when the batch commits
+ * (`validateTable`).
+ */
+function insertHooks(table: string, chain: string): readonly string[] {
+  return isBuiltinChain(table, chain) ? [chain] : [];
+}
+
+/** Which rules take part in a validation (the table as it stood after some batch element). */
+type RuleFilter = (r: Rule) => boolean;
+
 /** Names of the user chains reachable from `start` through jumps and gotos. */
-function reachableFrom(t: Table, start: Chain): Set<string> {
+function reachableFrom(t: Table, start: Chain, include: RuleFilter): Set<string> {
   const user = new Map(t.user.map((c) => [c.name, c]));
   const seen = new Set<string>();
   const todo = [start];
   while (todo.length) {
     const c = todo.pop()!;
     for (const r of c.rules) {
-      if (r.target.kind !== 'jump' || seen.has(r.target.chain)) continue;
+      if (r.target.kind !== 'jump' || seen.has(r.target.chain) || !include(r)) continue;
       const next = user.get(r.target.chain);
       if (!next) continue;
       seen.add(next.name);
@@ -130,53 +283,16 @@ function reachableFrom(t: Table, start: Chain): Set<string> {
   return seen;
 }
 
-/**
- * Re-runs the extensions' insert-time checks for every rule of the user
- * chains each hook reaches (nft_chain_validate): a jump can make a chain
- * reachable from a hook one of its targets or matches refuses.
- */
-function hookRefusal(t: Table): KernelReject | undefined {
-  for (const h of tableInfo(t.name)!.chains) {
-    const base = t.builtins[h];
-    if (!base) continue;
-    for (const name of reachableFrom(t, base)) {
-      const c = t.user.find((u) => u.name === name)!;
-      for (const r of c.rules) {
-        const ctx = { table: t.name, chain: name, hooks: [h], rule: { proto: r.proto, invflags: r.invflags, fragment: r.fragment } };
-        for (const m of r.matches) {
-          const err = findMatch(m.name)?.check?.(m.info, ctx);
-          if (err) return new KernelReject(err.errno, err.message);
-        }
-        if (r.target.kind === 'ext') {
-          const err = findTarget(r.target.name)?.check?.(r.target.info, ctx);
-          if (err) return new KernelReject(err.errno, err.message);
-        }
-      }
-    }
-  }
-  return undefined;
-}
-
+/** Runs an extension's insert-time check; returns the kernel's errno, if it refuses. */
 function runCheck(
   inst: ExtInstance,
   table: string,
   chain: string,
   hooks: readonly string[],
   rule: { proto: number; invflags: number; fragment: boolean },
-): void {
+): string | undefined {
   const def: ExtensionDef = inst.def;
-  const err = def.check?.(inst.info, { table, chain, hooks, rule });
-  if (err) throw new KernelReject(err.errno, err.message);
-}
-
-/** A kernel checkentry refusal, turned into a batch error by the caller. */
-export class KernelReject extends Error {
-  constructor(
-    readonly errno: string,
-    readonly detail?: string,
-  ) {
-    super(errno);
-  }
+  return def.check?.(inst.info, { table, chain, hooks, rule })?.errno;
 }
 
 /** Rules compare equal when the kernel holds the same data for both (counters aside). */
@@ -196,385 +312,510 @@ export function sameRule(a: Rule, b: Rule): boolean {
   );
 }
 
-function checkJump(rs: Ruleset, table: TableName, rule: Rule, chain: string, op: string, line?: number): void {
-  const t = rule.target;
-  if (t.kind !== 'jump') return;
-  if (isBuiltinChain(table, t.chain)) {
-    const exists = rs.tables[table]?.builtins[t.chain as Hook] !== undefined;
-    throw new CommitFailure(op, exists ? 'EOPNOTSUPP' : 'ENOENT', `rule in chain ${chain}`, line);
-  }
-}
-
-function jumpTargetExists(rs: Ruleset, table: TableName, p: ParsedCommand): void {
-  if (p.target || p.jumpto === '') return;
-  if (isBuiltinChain(table, p.jumpto)) return;
-  if (!rs.tables[table]?.user.some((c) => c.name === p.jumpto))
-    throw new CommitParamError(`Chain '${p.jumpto}' does not exist`, 2);
-}
-
-/** The command that last added a rule, to blame if the commit finds the table invalid. */
-export interface JumpAdded {
-  op: string;
-  chain: string;
-  line?: number;
-}
+/** NFT_JUMP_STACK_SIZE: a chain reached through this many jumps is refused (EMLINK). */
+const JUMP_STACK_SIZE = 16;
 
 /**
- * The kernel's commit-time validation of a table: a jump loop reachable
- * from a base chain is refused with ELOOP, blamed on the rule that added
- * the last jump.
+ * Why the kernel finds the table invalid with the rules `include` admits,
+ * as an errno: a chain reached through 16 jumps or gotos (so any loop
+ * reachable from a base chain) gives EMLINK; an extension in a user chain
+ * refusing a hook the chain is reached from gives its own errno (EINVAL).
  */
-export function validateTable(rs: Ruleset, table: TableName, blame: JumpAdded | undefined): void {
-  const t = rs.tables[table];
-  if (!t || !blame) return;
-  if (findLoop(t) !== undefined) throw new CommitFailure(blame.op, 'ELOOP', `rule in chain ${blame.chain}`, blame.line);
-  const refused = hookRefusal(t);
-  if (refused) throw new CommitFailure(blame.op, refused.errno, `rule in chain ${blame.chain}`, blame.line);
-  // Extensions limited to some hooks must not be reachable from others through jumps.
-  for (const [chain, hooks] of hooksReaching(t)) {
-    const c = t.user.find((x) => x.name === chain)!;
-    for (const r of c.rules) {
-      const defs: (ExtensionDef | undefined)[] = r.matches.map((m) => findMatch(m.name));
-      if (r.target.kind === 'ext') defs.push(findTarget(r.target.name));
-      for (const d of defs) {
-        if (d?.hooks && [...hooks].some((h) => !d.hooks!.includes(h)))
-          throw new CommitFailure(blame.op, 'EINVAL', `rule in chain ${blame.chain}`, blame.line);
-      }
-    }
-  }
-}
-
-/** For each user chain reached by jumps, the built-in chains (hooks) it is reached from. */
-function hooksReaching(t: Table): Map<string, Set<string>> {
-  const reach = new Map<string, Set<string>>();
+function tableInvalid(t: Table, include: RuleFilter): string | undefined {
+  if (jumpDepthExceeded(t, include)) return 'EMLINK';
   const user = new Map(t.user.map((c) => [c.name, c]));
-  for (const [hook, base] of Object.entries(t.builtins)) {
-    const stack = [base!];
-    const seen = new Set<string>();
-    while (stack.length) {
-      const c = stack.pop()!;
+  for (const h of tableInfo(t.name)!.chains) {
+    const base = t.builtins[h];
+    if (!base) continue;
+    for (const name of reachableFrom(t, base, include)) {
+      const c = user.get(name)!;
       for (const r of c.rules) {
-        if (r.target.kind !== 'jump' || seen.has(r.target.chain)) continue;
-        const next = user.get(r.target.chain);
-        if (!next) continue;
-        seen.add(next.name);
-        let set = reach.get(next.name);
-        if (!set) reach.set(next.name, (set = new Set()));
-        set.add(hook);
-        stack.push(next);
+        if (!include(r)) continue;
+        const ctx = { table: t.name, chain: name, hooks: [h], rule: { proto: r.proto, invflags: r.invflags, fragment: r.fragment } };
+        const defs: (ExtensionDef | undefined)[] = r.matches.map((m) => findMatch(m.name));
+        for (const m of r.matches) {
+          const err = findMatch(m.name)?.check?.(m.info, ctx);
+          if (err) return err.errno;
+        }
+        if (r.target.kind === 'ext') {
+          const def = findTarget(r.target.name);
+          defs.push(def);
+          const err = def?.check?.(r.target.info, ctx);
+          if (err) return err.errno;
+        }
+        // Extensions limited to some hooks must not be reachable from others through jumps.
+        if (defs.some((d) => d?.hooks && !d.hooks.includes(h))) return 'EINVAL';
       }
     }
   }
-  return reach;
-}
-
-/** Detects a jump loop reachable from a base chain (the kernel's ELOOP). */
-function findLoop(t: Table): string | undefined {
-  const user = new Map(t.user.map((c) => [c.name, c]));
-  const state = new Map<string, number>();
-  let bad: string | undefined;
-  const visit = (c: Chain): boolean => {
-    const s = state.get(c.name);
-    if (s === 1) return true;
-    if (s === 2) return false;
-    state.set(c.name, 1);
-    for (const r of c.rules) {
-      if (r.target.kind !== 'jump') continue;
-      const next = user.get(r.target.chain);
-      if (next && visit(next)) {
-        bad ??= c.name;
-        return true;
-      }
-    }
-    state.set(c.name, 2);
-    return false;
-  };
-  for (const c of Object.values(t.builtins)) if (c && visit(c)) return bad;
   return undefined;
 }
 
-function kernelRejectToCommit(e: unknown, op: string, chain: string, line?: number): never {
-  if (e instanceof KernelReject) throw new CommitFailure(op, e.errno, `rule in chain ${chain}`, line);
-  throw e;
+/** Whether some chain is reached from a base chain through JUMP_STACK_SIZE jumps (loops included). */
+function jumpDepthExceeded(t: Table, include: RuleFilter): boolean {
+  const user = new Map(t.user.map((c) => [c.name, c]));
+  // longest jump path below each chain; Infinity on a loop
+  const depth = new Map<string, number>();
+  const onPath = new Set<string>();
+  const longest = (c: Chain): number => {
+    const known = depth.get(c.name);
+    if (known !== undefined) return known;
+    if (onPath.has(c.name)) return Infinity;
+    onPath.add(c.name);
+    let best = 0;
+    for (const r of c.rules) {
+      if (r.target.kind !== 'jump' || !include(r)) continue;
+      const next = user.get(r.target.chain);
+      if (next) best = Math.max(best, 1 + longest(next));
+      if (best >= JUMP_STACK_SIZE) break;
+    }
+    onPath.delete(c.name);
+    depth.set(c.name, best);
+    return best;
+  };
+  for (const c of Object.values(t.builtins)) if (c && longest(c) >= JUMP_STACK_SIZE) return true;
+  return false;
 }
 
-/** Runs a parsed command against `rs`, which it may modify. */
-export function executeCommand(p: ParsedCommand, rs: Ruleset, env: ExecEnv): ExecOutput {
+/**
+ * The kernel's validation of a table when the batch commits: when the table
+ * ends up invalid, the batch is replayed with validation after every rule,
+ * so the rule that made it invalid and every rule the batch adds to the
+ * table after it are refused.
+ */
+export function validateTable(rs: Ruleset, table: TableName, added: readonly AddedRule[]): { seq: number; e: BatchError }[] {
+  const t = rs.tables[table];
+  if (!t) return [];
+  const mine = added.filter((a) => a.table === table);
+  if (mine.length === 0 || tableInvalid(t, () => true) === undefined) return [];
+  const order = new Map(mine.map((a, i) => [a.rule, i]));
+  const upTo = (k: number): RuleFilter => (r) => (order.get(r) ?? -1) <= k;
+  // the first element after which the table is invalid (once invalid it stays so)
+  let lo = 0;
+  let hi = mine.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tableInvalid(t, upTo(mid)) !== undefined) hi = mid;
+    else lo = mid + 1;
+  }
+  const errno = tableInvalid(t, upTo(lo)) ?? 'EINVAL';
+  return mine.slice(lo).map((a) => ({ seq: a.seq, e: { op: a.op, errno, what: `rule in chain ${a.chain}`, line: a.line } }));
+}
+
+/** Context for running a command. */
+export interface ExecEnv {
+  /** Restore line number, for batch errors. */
+  line?: number;
+}
+
+/** The user chains of a table in cache order, built-in chains first (nft_chain_foreach). */
+function cacheChains(txn: Txn, table: TableName, sorted: boolean): Chain[] {
+  const t = txn.rs.tables[table];
+  const out: Chain[] = [];
+  for (const h of tableInfo(table)!.chains) {
+    const real = t?.builtins[h];
+    if (real) out.push(real);
+    else if (txn.fakes.has(`${table}/${h}`)) out.push(fakeBuiltinChain(h));
+  }
+  if (t) out.push(...(sorted ? sortedUserChains(t) : userChains(t)));
+  return out;
+}
+
+/** A chain as the cache knows it: in the kernel, or a built-in chain listing faked. */
+function cacheChain(txn: Txn, table: TableName, chain: string): Chain | undefined {
+  return findRealChain(txn.rs, table, chain) ?? (txn.fakes.has(`${table}/${chain}`) ? fakeBuiltinChain(chain as Hook) : undefined);
+}
+
+/** Creates the table and the named built-in chain (nft_xt_builtin_init), with their -vv lines. */
+function builtinInit(txn: Txn, table: TableName, chain: string | undefined): void {
+  const before = txn.rs.tables[table];
+  const had = new Set(before ? Object.keys(before.builtins) : []);
+  const t = initBuiltins(txn.rs, table, chain === undefined || isBuiltinChain(table, chain) ? chain : '');
+  // the table is added again by every element while the kernel has not got it yet
+  if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table));
+  for (const h of tableInfo(table)!.chains) {
+    const c = t.builtins[h];
+    if (c && !had.has(h)) {
+      txn.fakes.delete(`${table}/${h}`);
+      txn.debugText(() => nftChainDebug(table, c, true));
+    }
+  }
+}
+
+/** assert_chain_exists: a -j/-g word that names no target must name a chain (built-in names always pass). */
+function assertJumpTarget(txn: Txn, table: TableName, p: ParsedCommand): void {
+  if (p.target || p.jumpto === '') return;
+  if (isBuiltinChain(table, p.jumpto)) return;
+  if (!cacheChain(txn, table, p.jumpto)) throw new CommitParamError(`Chain '${p.jumpto}' does not exist`, 2);
+}
+
+/** The kernel's verdict on a new rule beyond its extensions: jumps to built-in chains. */
+function jumpReject(rs: Ruleset, table: TableName, rule: Rule): string | undefined {
+  const t = rule.target;
+  if (t.kind !== 'jump' || !isBuiltinChain(table, t.chain)) return undefined;
+  return rs.tables[table]?.builtins[t.chain as Hook] !== undefined ? 'EOPNOTSUPP' : 'ENOENT';
+}
+
+/** Queues a NEWRULE: the kernel refuses it or it goes into `c` at `apply`. */
+function newRule(txn: Txn, table: TableName, chain: string, b: BuiltRule, op: string, env: ExecEnv, apply: () => void): void {
+  const seq = txn.nextSeq();
+  txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }));
+  const errno = b.reject ?? jumpReject(txn.rs, table, b.rule);
+  if (errno) {
+    txn.refuse(op, errno, `rule in chain ${chain}`, env.line, seq);
+    return;
+  }
+  apply();
+  txn.addedRule(table, chain, b.rule, op, env.line, seq);
+}
+
+/** Runs a parsed command against the transaction's ruleset, which it may modify. */
+export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): void {
   const info = tableInfo(p.table);
   if (!info) throw new XtError(`table '${p.table}' does not exist`, 3);
   const table = info.name;
-  const names = env.names;
+  const rs = txn.rs;
+  const names = txn.names;
   const chain = p.chain ?? '';
-  let out = '';
   const verbose = (p.options & OPT.VERBOSE) !== 0;
-  let jumpAdded: JumpAdded | undefined;
-
-  const commitRules = (op: string, rules: Rule[], apply: (c: Chain, r: Rule) => void) => {
-    jumpTargetExists(rs, table, p);
-    for (const r of rules) {
-      if (verbose) out += verboseRule(r, names);
-      checkJump(rs, table, r, chain, op, env.line);
-      const c = findRealChain(rs, table, chain);
-      if (!c) throw new CommandFailure(op === 'RULE_INSERT' ? 'rule_insert' : 'other', 'ENOENT');
-      apply(c, r);
-      jumpAdded = { op, chain, line: env.line };
-    }
+  txn.verbose = Math.max(txn.verbose, p.verbose);
+  const print = (r: Rule) => {
+    if (verbose) txn.stdout += verboseRule(r, names);
   };
 
   switch (p.command) {
     case CMD.APPEND: {
-      let rules: Rule[];
-      try {
-        rules = buildRules(p, table, chain, rs);
-      } catch (e) {
-        kernelRejectToCommit(e, 'RULE_APPEND', chain, env.line);
+      for (const b of buildRules(p, table, chain, rs)) {
+        assertJumpTarget(txn, table, p);
+        builtinInit(txn, table, chain);
+        print(b.rule);
+        const c = findRealChain(rs, table, chain);
+        if (!c) throw new CommandFailure('other', 'ENOENT');
+        newRule(txn, table, chain, b, 'RULE_APPEND', env, () => c.rules.push(b.rule));
       }
-      initBuiltins(rs, table, isBuiltinChain(table, chain) ? chain : undefined);
-      if (!isBuiltinChain(table, chain) && !findRealChain(rs, table, chain)) {
-        jumpTargetExists(rs, table, p);
-        throw new CommandFailure('other', 'ENOENT');
-      }
-      commitRules('RULE_APPEND', rules, (c, r) => c.rules.push(r));
-      return { stdout: out, changed: true, jumpAdded };
+      return;
     }
     case CMD.INSERT: {
-      let rules: Rule[];
-      try {
-        rules = buildRules(p, table, chain, rs);
-      } catch (e) {
-        kernelRejectToCommit(e, 'RULE_INSERT', chain, env.line);
+      for (const b of buildRules(p, table, chain, rs)) {
+        assertJumpTarget(txn, table, p);
+        builtinInit(txn, table, chain);
+        const c = findRealChain(rs, table, chain);
+        if (!c) throw new CommandFailure('rule_insert', 'ENOENT');
+        const pos = p.rulenum - 1;
+        if (pos > 0 && pos >= c.rules.length) {
+          // iptables allows inserting at rule_count + 1: that is an append
+          if (pos > c.rules.length) throw new CommandFailure('rule_insert', 'E2BIG');
+          print(b.rule);
+          newRule(txn, table, chain, b, 'RULE_APPEND', env, () => c.rules.push(b.rule));
+          continue;
+        }
+        print(b.rule);
+        newRule(txn, table, chain, b, 'RULE_INSERT', env, () => c.rules.splice(pos, 0, b.rule));
       }
-      initBuiltins(rs, table, isBuiltinChain(table, chain) ? chain : undefined);
-      const c = findRealChain(rs, table, chain);
-      if (!c) {
-        jumpTargetExists(rs, table, p);
-        throw new CommandFailure('other', 'ENOENT');
-      }
-      const pos = p.rulenum - 1;
-      if (pos > c.rules.length) throw new CommandFailure('rule_insert', 'E2BIG');
-      // Every address pair is inserted at the same position, so they end up in reverse order.
-      commitRules('RULE_INSERT', rules, (ch, r) => ch.rules.splice(pos, 0, r));
-      return { stdout: out, changed: true, jumpAdded };
+      return;
     }
     case CMD.REPLACE: {
-      let rules: Rule[];
-      try {
-        rules = buildRules(p, table, chain, rs);
-      } catch (e) {
-        kernelRejectToCommit(e, 'RULE_REPLACE', chain, env.line);
+      for (const b of buildRules(p, table, chain, rs)) {
+        assertJumpTarget(txn, table, p);
+        const c = findRealChain(rs, table, chain);
+        if (!c) throw new CommandFailure('rule_replace', 'ENOENT');
+        if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
+        print(b.rule);
+        newRule(txn, table, chain, b, 'RULE_REPLACE', env, () => (c.rules[p.rulenum - 1] = b.rule));
       }
-      const c = findRealChain(rs, table, chain);
-      if (!c) {
-        jumpTargetExists(rs, table, p);
-        throw new CommandFailure('other', 'ENOENT');
-      }
-      if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
-      commitRules('RULE_REPLACE', rules, (ch, r) => (ch.rules[p.rulenum - 1] = r));
-      return { stdout: out, changed: true, jumpAdded };
+      return;
     }
     case CMD.DELETE:
     case CMD.CHECK: {
-      const fn = p.command === CMD.DELETE ? 'rule_delete' : 'rule_check';
-      let rules: Rule[];
-      try {
-        rules = buildRules(p, table, chain, rs, false);
-      } catch (e) {
-        if (e instanceof KernelReject) throw new CommandFailure(fn, 'ENOENT');
-        throw e;
-      }
-      const c = findRealChain(rs, table, chain);
-      if (!c) throw new CommandFailure('other', 'ENOENT');
-      for (const r of rules) {
-        if (verbose) out += verboseRule(r, names);
-        const idx = c.rules.findIndex((x) => sameRule(x, r));
+      const fn: NftFn = p.command === CMD.DELETE ? 'rule_delete' : 'rule_check';
+      for (const b of buildRules(p, table, chain, rs, false)) {
+        assertJumpTarget(txn, table, p);
+        const c = findRealChain(rs, table, chain);
+        if (!c) throw new CommandFailure(fn, 'ENOENT');
+        // a rule the kernel would refuse cannot be in the chain
+        const idx = b.reject ? -1 : c.rules.findIndex((x) => sameRule(x, b.rule));
         if (idx < 0) throw new CommandFailure(fn, 'ENOENT');
-        if (p.command === CMD.DELETE) c.rules.splice(idx, 1);
+        if (p.command === CMD.DELETE) {
+          txn.nextSeq();
+          c.rules.splice(idx, 1);
+        }
+        print(b.rule);
       }
-      return { stdout: out, changed: p.command === CMD.DELETE };
+      return;
     }
     case CMD.DELETE_NUM: {
       const c = findRealChain(rs, table, chain);
-      if (!c) throw new CommandFailure('other', 'ENOENT');
+      if (!c) throw new CommandFailure('rule_delete_num', 'ENOENT');
       if (p.rulenum > c.rules.length) throw new CommandFailure('rule_delete_num', 'E2BIG');
+      txn.nextSeq();
       c.rules.splice(p.rulenum - 1, 1);
-      return { stdout: out, changed: true };
+      return;
     }
-    case CMD.FLUSH: {
-      if (p.chain !== undefined || verbose) initBuiltins(rs, table, p.chain);
-      else if (!rs.tables[table]) return { stdout: '', changed: false };
-      if (p.chain !== undefined) {
-        const c = findRealChain(rs, table, chain);
-        if (!c) throw new CommandFailure('other', 'ENOENT');
-        c.rules = [];
-        return { stdout: out, changed: true };
-      }
-      for (const c of realChains(rs.tables[table]!)) {
-        if (verbose) out += `Flushing chain \`${c.name}'\n`;
-        c.rules = [];
-      }
-      return { stdout: out, changed: true };
-    }
+    case CMD.FLUSH:
+      flush(txn, table, p.chain, verbose);
+      return;
     case CMD.ZERO:
+      zeroChains(txn, table, p.chain, verbose, env);
+      return;
     case CMD.ZERO_NUM:
-      return { stdout: zero(p, rs, table, verbose), changed: true };
+      zeroRule(txn, table, chain, p.rulenum);
+      return;
     case CMD.NEW_CHAIN: {
-      if (isBuiltinChain(table, chain) || rs.tables[table]?.user.some((c) => c.name === chain))
-        throw new CommandFailure('chain_user_add', 'EEXIST');
-      addUserChain(rs, table, chain);
-      return { stdout: '', changed: true };
+      if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table));
+      const t = rs.tables[table];
+      if (isBuiltinChain(table, chain) || (t && findRealChain(rs, table, chain))) throw new CommandFailure('chain_user_add', 'EEXIST');
+      const seq = txn.nextSeq();
+      // a renamed base chain of that name is not in the cache, but in the kernel
+      if (incompatibleChains(t).some((c) => c.name === chain)) {
+        txn.refuse('CHAIN_USER_ADD', 'EEXIST', `chain ${chain}`, env.line, seq);
+        return;
+      }
+      const c = addUserChain(rs, table, chain);
+      txn.created.add(c);
+      txn.debugText(() => nftChainDebug(table, c, false));
+      return;
     }
     case CMD.DELETE_CHAIN:
-      return { stdout: deleteChains(p, rs, table, verbose), changed: true };
+      deleteChains(txn, table, p.chain, verbose, env);
+      return;
     case CMD.RENAME_CHAIN: {
       const newname = p.newname!;
-      if (isBuiltinChain(table, newname) || rs.tables[table]?.user.some((c) => c.name === newname))
-        throw new CommandFailure('chain_user_rename', 'EEXIST');
-      const t = rs.tables[table];
-      const c = t?.user.find((x) => x.name === chain);
-      if (!t || !c) throw new CommandFailure('chain_user_rename', 'ENOENT');
-      c.name = newname;
-      sortUserChains(t);
-      for (const ch of realChains(t))
-        for (const r of ch.rules) if (r.target.kind === 'jump' && r.target.chain === chain) r.target.chain = newname;
-      return { stdout: '', changed: true };
+      if (isBuiltinChain(table, newname) || findRealChain(rs, table, newname)) throw new CommandFailure('chain_user_rename', 'EEXIST');
+      // a built-in chain can be renamed too: it becomes a base chain iptables no longer recognises
+      const c = findRealChain(rs, table, chain);
+      if (!c) throw new CommandFailure('chain_user_rename', 'ENOENT');
+      txn.rename(table, c, newname, env.line);
+      return;
     }
     case CMD.SET_POLICY: {
       const policy = p.policy!;
       if (policy !== 'ACCEPT' && policy !== 'DROP') throw new CommandFailure('chain_set', 'EINVAL');
       if (!isBuiltinChain(table, chain)) throw new CommandFailure('chain_set', 'ENOENT');
-      const t = initBuiltins(rs, table, chain);
-      const c = t.builtins[chain as Hook]!;
+      builtinInit(txn, table, chain);
+      txn.nextSeq();
+      const c = rs.tables[table]!.builtins[chain as Hook]!;
+      // iptables-nft passes no counters with -P: -c is accepted and ignored
       c.policy = policy;
-      if (p.options & OPT.COUNTERS) {
-        c.pkts = p.pcnt;
-        c.bytes = p.bcnt;
-      }
-      return { stdout: '', changed: true };
+      txn.debugText(() => nftChainDebug(table, c, true));
+      return;
     }
     default:
       break;
   }
-  if (p.command & CMD.LIST) {
-    out += listEntries(p, rs, table, names);
-  } else if (p.command & CMD.LIST_RULES) {
-    out += listRules(p, rs, table, names);
-  }
-  if (p.command & (CMD.ZERO | CMD.ZERO_NUM)) {
-    out += zero(p, rs, table, verbose);
-    return { stdout: out, changed: true };
-  }
-  return { stdout: out, changed: false };
+  // (the listing functions print a note of their own first)
+  let listing = '';
+  if (p.command & CMD.LIST) listing = listEntries(p, txn, table);
+  else if (p.command & CMD.LIST_RULES) listing = listRules(p, txn, table);
+  txn.stdout += listing;
+  if (p.command & CMD.ZERO) zeroChains(txn, table, p.chain, verbose, env);
+  if (p.command & CMD.ZERO_NUM) zeroRule(txn, table, chain, p.rulenum);
 }
 
-function realChains(t: Table): Chain[] {
-  const info = tableInfo(t.name)!;
-  const out: Chain[] = [];
-  for (const h of info.chains) if (t.builtins[h]) out.push(t.builtins[h]!);
-  return out.concat(t.user);
-}
-
-function zero(p: ParsedCommand, rs: Ruleset, table: TableName, verbose: boolean): string {
+/** Renames a chain in the kernel; rules jumping to it follow. A built-in chain leaves its slot. */
+function renameChain(rs: Ruleset, table: TableName, c: Chain, newname: string): void {
   const t = rs.tables[table];
-  if (p.command & CMD.ZERO_NUM) {
-    const c = t && findRealChain(rs, table, p.chain!);
-    if (!c) throw new CommandFailure('rule_delete', 'ENOENT');
-    const r = c.rules[p.rulenum - 1];
-    if (r) {
-      r.pkts = 0;
-      r.bytes = 0;
-    }
-    return '';
+  if (!t) return;
+  const old = c.name;
+  if (c.policy !== null && t.builtins[old as Hook] === c) {
+    delete t.builtins[old as Hook];
+    t.user.push(c);
   }
-  let out = '';
-  const chains = p.chain !== undefined ? [t && findRealChain(rs, table, p.chain)] : t ? realChains(t) : [];
-  if (p.chain !== undefined && !chains[0]) throw new CommandFailure('other', 'ENOENT');
+  c.name = newname;
+  for (const ch of [...Object.values(t.builtins), ...t.user])
+    for (const r of ch!.rules) if (r.target.kind === 'jump' && r.target.chain === old) r.target.chain = newname;
+}
+
+/** -F: nft_rule_flush. */
+function flush(txn: Txn, table: TableName, chain: string | undefined, verbose: boolean): void {
+  const rs = txn.rs;
+  if (chain !== undefined || verbose) builtinInit(txn, table, chain);
+  // the whole-table flush is skipped when the cache knows no such table
+  else if (!txn.cacheTables.has(table) || !rs.tables[table]) return;
+  if (chain !== undefined) {
+    const c = findRealChain(rs, table, chain);
+    if (!c) throw new CommandFailure('other', 'ENOENT');
+    if (verbose) txn.stdout += `Flushing chain \`${chain}'\n`;
+    txn.nextSeq();
+    txn.debugText(() => nftFlushDebug(table, chain));
+    c.rules = [];
+    return;
+  }
+  for (const c of cacheChains(txn, table, verbose)) {
+    if (verbose) txn.stdout += `Flushing chain \`${c.name}'\n`;
+    txn.nextSeq();
+    c.rules = [];
+  }
+  // the table-wide flush of -F (no -v) reaches the chains iptables does not recognise too
+  if (!verbose) for (const c of incompatibleChains(rs.tables[table])) c.rules = [];
+}
+
+/**
+ * -Z [CHAIN]: nft_chain_zero_counters. A built-in chain gets a CHAIN_ZERO
+ * element (a NEWCHAIN that may create it): one listing faked is created in
+ * the kernel when its table exists, and refused (ENOENT) when it does not.
+ */
+function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbose: boolean, env: ExecEnv): void {
+  let chains: Chain[];
+  if (chain !== undefined) {
+    const c = cacheChain(txn, table, chain);
+    if (!c) throw new CommandFailure('other', 'ENOENT');
+    chains = [c];
+  } else {
+    chains = cacheChains(txn, table, true);
+  }
+  txn.changed = true;
   for (const c of chains) {
-    if (!c) continue;
-    if (verbose) out += `Zeroing chain \`${c.name}'\n`;
-    c.pkts = 0;
-    c.bytes = 0;
+    if (verbose) txn.stdout += `Zeroing chain \`${c.name}'\n`;
+    if (c.policy !== null) {
+      const seq = txn.nextSeq();
+      const t = txn.rs.tables[table];
+      if (!t) {
+        txn.refuse('CHAIN_ZERO', 'ENOENT', `chain ${c.name}`, env.line, seq);
+        continue;
+      }
+      const real = (t.builtins[c.name as Hook] ??= c);
+      txn.fakes.delete(`${table}/${c.name}`);
+      real.pkts = 0n;
+      real.bytes = 0n;
+    }
     for (const r of c.rules) {
-      r.pkts = 0;
-      r.bytes = 0;
+      r.pkts = 0n;
+      r.bytes = 0n;
     }
   }
-  return out;
 }
 
-function deleteChains(p: ParsedCommand, rs: Ruleset, table: TableName, verbose: boolean): string {
+/**
+ * -Z CHAIN N: nft_rule_zero_counters. A missing chain fails without setting
+ * errno, so the message depends on what the cache fetch left: ENOENT ("Bad
+ * rule"), except -- as observed with the real tools, not derived from their
+ * code -- when the table's built-in chain whose name sorts last exists and
+ * the missing chain's name sorts before it, which leaves errno 0
+ * ("Incompatible with this kernel"). A missing rule is no error at all.
+ */
+function zeroRule(txn: Txn, table: TableName, chain: string, rulenum: number): void {
+  const c = cacheChain(txn, table, chain);
+  if (!c) {
+    const last = [...tableInfo(table)!.chains].sort(compareBytes).pop()!;
+    const clean = txn.cacheTables.has(table) && txn.rs.tables[table]?.builtins[last] !== undefined && compareBytes(chain, last) < 0;
+    throw new CommandFailure('rule_delete', clean ? '0' : 'ENOENT');
+  }
+  const r = c.rules[rulenum - 1];
+  if (!r) return;
+  txn.nextSeq();
+  r.pkts = 0n;
+  r.bytes = 0n;
+}
+
+/**
+ * -X [CHAIN]: nft_chain_del. Built-in chains are deleted only when empty
+ * with policy ACCEPT (skipped otherwise, an error when named); the kernel
+ * refuses to delete a user chain that has rules or is jumped to.
+ */
+function deleteChains(txn: Txn, table: TableName, chain: string | undefined, verbose: boolean, env: ExecEnv): void {
+  const rs = txn.rs;
   const t = rs.tables[table];
-  let out = '';
   const del = (c: Chain, explicit: boolean) => {
     const builtin = c.policy !== null;
-    if (verbose && !builtin) out += `Deleting chain \`${c.name}'\n`;
+    if (verbose && !builtin) txn.stdout += `Deleting chain \`${c.name}'\n`;
     if (builtin) {
-      const mayDelete = c.policy === 'ACCEPT' && c.rules.length === 0;
-      if (!mayDelete) {
+      // nft_may_delete_chain: policy ACCEPT and no rules, as far as the cache shows
+      // them (-X CHAIN fetches no rules: the kernel then refuses a chain with rules)
+      if (c.policy !== 'ACCEPT' || (!explicit && c.rules.length > 0)) {
         if (explicit) throw new CommandFailure('chain_del', 'EBUSY');
+        return;
+      }
+      const seq = txn.nextSeq();
+      if (c.rules.length > 0) {
+        txn.refuse('CHAIN_DEL', 'EBUSY', `chain ${c.name}`, env.line, seq);
         return;
       }
       delete t!.builtins[c.name as Hook];
       return;
     }
-    if (c.rules.length > 0 || chainReferences(rs, table, c.name) > 0)
-      throw new CommitFailure('CHAIN_DEL', 'EBUSY', `chain ${c.name}`);
+    const seq = txn.nextSeq();
+    txn.debugText(() => nftChainDebug(table, c, false, chainReferences(rs, table, c.name)));
+    if (c.rules.length > 0 || chainReferences(rs, table, c.name) > 0) {
+      txn.refuse('CHAIN_DEL', 'EBUSY', `chain ${c.name}`, env.line, seq);
+      return;
+    }
     t!.user = t!.user.filter((x) => x !== c);
   };
-  if (p.chain !== undefined) {
-    const c = t && findRealChain(rs, table, p.chain);
+  if (chain !== undefined) {
+    const c = t && findRealChain(rs, table, chain);
     if (!c) throw new CommandFailure('chain_del', 'ENOENT');
-    if (c.policy !== null && c.rules.length > 0) throw new CommitFailure('CHAIN_DEL', 'EBUSY', `chain ${c.name}`);
     del(c, true);
-    return out;
+    return;
   }
-  if (!t) return out;
-  for (const c of realChains(t)) del(c, false);
-  return out;
+  if (!t) return;
+  for (const c of cacheChains(txn, table, verbose)) if (c.policy === null || t.builtins[c.name as Hook] === c) del(c, false);
 }
 
-function listEntries(p: ParsedCommand, rs: Ruleset, table: TableName, names: NameDb): string {
+/**
+ * Prepares a listing: fake built-in chains go into the cache
+ * (nft_xt_fake_builtin_chains), and listing a whole table that holds base
+ * chains iptables does not recognise starts with a note about them
+ * (nft_assert_table_compatible).
+ */
+function fakeBuiltins(txn: Txn, table: TableName, chain: string | undefined): void {
+  const t = txn.rs.tables[table];
+  for (const h of tableInfo(table)!.chains) {
+    if (chain !== undefined && chain !== h) continue;
+    if (!t?.builtins[h]) txn.fakes.add(`${table}/${h}`);
+  }
+  if (chain === undefined && incompatibleChains(t).length) txn.stdout += incompatibleNote(table);
+}
+
+/** The note iptables-nft prints before listing or saving a table with base chains it does not recognise. */
+export function incompatibleNote(table: TableName): string {
+  return `# Table \`${table}' contains incompatible base-chains, use 'nft' tool to list them.\n`;
+}
+
+function listEntries(p: ParsedCommand, txn: Txn, table: TableName): string {
   const f: ListFormat = {
     numeric: (p.options & OPT.NUMERIC) !== 0,
     verbose: (p.options & OPT.VERBOSE) !== 0,
     expanded: (p.options & OPT.EXPANDED) !== 0,
     lineNumbers: (p.options & OPT.LINENUMBERS) !== 0,
   };
-    const render = (c: Chain, withHeader: boolean) => {
+  const rs = txn.rs;
+  fakeBuiltins(txn, table, p.chain);
+  const render = (c: Chain, withHeader: boolean) => {
     let s = withHeader ? listHeader(c, chainReferences(rs, table, c.name), f) : '';
     c.rules.forEach((r, i) => {
       if (p.rulenum && p.rulenum !== i + 1) return;
-      s += listRule(r, i + 1, f, names);
+      s += listRule(r, i + 1, f, txn.names);
     });
     return s;
   };
   if (p.chain !== undefined) {
-    const c = findChain(rs, table, p.chain);
+    const c = cacheChain(txn, table, p.chain);
     if (!c) throw new XtError(`chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.`, 1);
     return render(c, !p.rulenum);
   }
-  return listChains(rs, table)
+  return cacheChains(txn, table, true)
     .map((c) => render(c, true))
     .join('\n');
 }
 
-function listRules(p: ParsedCommand, rs: Ruleset, table: TableName, names: NameDb): string {
+function listRules(p: ParsedCommand, txn: Txn, table: TableName): string {
   const counters = (p.options & OPT.VERBOSE) !== 0;
+  fakeBuiltins(txn, table, p.chain);
   const head = (c: Chain) =>
     c.policy !== null ? `-P ${c.name} ${c.policy}${counters ? ` -c ${c.pkts} ${c.bytes}` : ''}\n` : `-N ${c.name}\n`;
   const rulesOf = (c: Chain) => {
     let s = '';
     c.rules.forEach((r, i) => {
       if (p.rulenum && p.rulenum !== i + 1) return;
-      s += `-A ${c.name}${saveRuleBody(r, counters, names)}\n`;
+      s += `-A ${c.name}${saveRuleBody(r, counters, txn.names)}\n`;
     });
     return s;
   };
   if (p.chain !== undefined) {
-    const c = findChain(rs, table, p.chain);
+    const c = cacheChain(txn, table, p.chain);
     if (!c) throw new XtError(`chain \`${p.chain}' in table \`${table}' is incompatible, use 'nft' tool.`, 1);
     return (p.rulenum ? '' : head(c)) + rulesOf(c);
   }
-  const chains = listChains(rs, table);
+  const chains = cacheChains(txn, table, true);
   return chains.map(head).join('') + chains.map(rulesOf).join('');
 }
-

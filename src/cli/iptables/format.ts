@@ -24,15 +24,21 @@ export interface ListFormat {
 const padEnd = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 const padStart = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
-/** xtables_print_num in table form. */
-export function formatNum(n: number, kmg: boolean, notable = false): string {
+const U64 = 1n << 64n;
+
+/**
+ * xtables_print_num: exact, or rounded to K/M/G/T in steps of 1000. The
+ * rounding adds 500 in 64-bit arithmetic, so values near 2^64 wrap round
+ * (2^64-1 prints as "0K"), as in iptables.
+ */
+export function formatNum(n: bigint, kmg: boolean, notable = false): string {
   if (!kmg) return notable ? `${n} ` : `${padStart(String(n), 8)} `;
-  if (n <= 99999) return notable ? `${n} ` : `${padStart(String(n), 5)} `;
+  if (n <= 99999n) return notable ? `${n} ` : `${padStart(String(n), 5)} `;
   const units = ['K', 'M', 'G', 'T'];
   let v = n;
   for (let i = 0; i < units.length; i++) {
-    v = Math.floor((v + 500) / 1000);
-    if (v <= 9999 || i === units.length - 1) return notable ? `${v}${units[i]} ` : `${padStart(String(v), 4)}${units[i]} `;
+    v = ((v + 500n) % U64) / 1000n;
+    if (v <= 9999n || i === units.length - 1) return notable ? `${v}${units[i]} ` : `${padStart(String(v), 4)}${units[i]} `;
   }
   return `${v} `;
 }

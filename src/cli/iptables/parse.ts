@@ -166,9 +166,9 @@ export interface ParsedCommand {
   /** Word after -j/-g. */
   jumpto: string;
   goto: boolean;
-  /** -c packet and byte counters. */
-  pcnt: number;
-  bcnt: number;
+  /** -c packet and byte counters (64-bit). */
+  pcnt: bigint;
+  bcnt: bigint;
   /** Set when -V or -h printed something and nothing else is to be done. */
   output?: string;
 }
@@ -300,8 +300,8 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     matches: [],
     jumpto: '',
     goto: false,
-    pcnt: 0,
-    bcnt: 0,
+    pcnt: 0n,
+    bcnt: 0n,
   };
   let protocol: string | undefined;
   let protoUsed = false;
@@ -479,20 +479,23 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         p.output = env.help ? env.help(p.matches, p.target) : '';
         return p;
       }
+      // -p, -s, -d, -i, -o and -j take their word from argv[optind - 1], not
+      // optarg: with the argument attached ("-jACCEPT", "--jump=ACCEPT") that
+      // is the whole option word.
       case 'p': {
         setOption(OPT.PROTOCOL);
-        protocol = optarg!.toLowerCase();
+        protocol = args[g.optind - 1]!.toLowerCase();
         p.proto = parseProtocol(protocol, env.names);
         if (p.proto === 0 && p.invflags & IPT_INV.PROTO) throw paramError('rule would never match protocol');
         break;
       }
       case 's':
         setOption(OPT.SOURCE);
-        shost = optarg;
+        shost = args[g.optind - 1];
         break;
       case 'd':
         setOption(OPT.DESTINATION);
-        dhost = optarg;
+        dhost = args[g.optind - 1];
         break;
       case 'g':
         setOption(OPT.JUMP);
@@ -501,7 +504,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         break;
       case 'j': {
         setOption(OPT.JUMP);
-        p.jumpto = checkTargetName(optarg!);
+        p.jumpto = checkTargetName(args[g.optind - 1]!);
         const def = lookupTarget(p.jumpto);
         if (def) {
           p.target = { def, info: def.init(), xflags: 0, completed: false };
@@ -513,12 +516,12 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       case 'i':
         if (optarg === '') throw paramError('Empty interface is likely to be undesired');
         setOption(OPT.VIANAMEIN);
-        p.iniface = parseInterface(optarg!, warn);
+        p.iniface = parseInterface(args[g.optind - 1]!, warn);
         break;
       case 'o':
         if (optarg === '') throw paramError('Empty interface is likely to be undesired');
         setOption(OPT.VIANAMEOUT);
-        p.outiface = parseInterface(optarg!, warn);
+        p.outiface = parseInterface(args[g.optind - 1]!, warn);
         break;
       case 'f':
         setOption(OPT.FRAGMENT);
@@ -531,7 +534,8 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       case 'm': {
         if (invert) throw paramError('unexpected ! flag before --match');
         const def = findMatch(optarg!);
-        if (!def) throw new XtError(`Couldn't load match \`${optarg}':No such file or directory`, 2);
+        // the message ends with a newline of its own, so an empty line precedes the Try line
+        if (!def) throw new XtError(`Couldn't load match \`${optarg}':No such file or directory\n`, 2);
         loadMatch(def);
         break;
       }
@@ -583,6 +587,8 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       case '4':
         break;
       case '6':
+        // iptables-restore ignores an IPv6-only line: parsing just stops there
+        if (env.restore) return p;
         throw new XtError('', 2, true);
       case '\x01':
         if (optarg === '!') {
@@ -617,7 +623,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         }
         if (c === ':') throw paramError(`option "${args[g.optind - 1]}" requires an argument`);
         if (c === '?') throw paramError(`unknown option "${args[g.optind - 1]}"`);
-        throw paramError(`Unknown arg "${optarg}"`);
+        throw paramError(`Unknown arg "${optarg ?? '(null)'}"`);
       }
     }
     invert = false;
@@ -700,12 +706,18 @@ export function protoToName(proto: number, nolookup: boolean, names: NameDb): st
   return undefined;
 }
 
-/** sscanf("%llu"): leading whitespace, optional sign, decimal digits. */
-function scanULL(s: string): number | undefined {
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * sscanf("%llu") (strtoull): leading whitespace, optional sign, decimal
+ * digits; a value beyond 64 bits saturates, a minus sign negates modulo 2^64.
+ */
+function scanULL(s: string): bigint | undefined {
   const m = /^\s*([+-]?)(\d+)/.exec(s);
   if (!m) return undefined;
-  const v = Number(m[2]);
-  return m[1] === '-' ? Math.max(0, 18446744073709551616 - v) : v;
+  const v = BigInt(m[2]!);
+  if (v > U64_MAX) return U64_MAX;
+  return m[1] === '-' ? ((1n << 64n) - v) & U64_MAX : v;
 }
 
 function parseWait(optarg: string | undefined, args: string[], g: Getopt): void {
@@ -720,8 +732,10 @@ function parseWaitInterval(optarg: string | undefined, args: string[], g: Getopt
   if (arg === undefined && g.optind < args.length && args[g.optind]![0] !== '-' && args[g.optind]![0] !== '!')
     arg = args[g.optind++];
   if (arg === undefined) throw paramError('wait interval value required');
-  const usec = scanULL(arg);
-  if (usec === undefined) throw paramError('wait interval not numeric');
-  if (usec > 999999) throw paramError(`too long usec wait ${usec} > 999999 usec`);
+  // sscanf("%u"): strtoul's value cut to 32 bits
+  const scanned = scanULL(arg);
+  if (scanned === undefined) throw paramError('wait interval not numeric');
+  const usec = scanned & 0xffffffffn;
+  if (usec > 999999n) throw paramError(`too long usec wait ${usec} > 999999 usec`);
   warn('Ignoring deprecated --wait-interval option.\n');
 }

@@ -2,18 +2,19 @@
  * iptables-restore as iptables-nft 1.8.9 runs it: tables replaced whole
  * unless --noflush, commands queued and committed at each COMMIT (one
  * table at a time: a failure leaves earlier tables committed, exactly as
- * the real tool does), and every error message and exit status.
+ * the real tool does), and every error message and exit status. The
+ * commands of a table are carried out as they are read, but what they print
+ * and the userspace failures they meet only show at COMMIT, where
+ * iptables-nft prepares its batch (--test never prepares it).
  */
-import type { Ruleset } from '../../core/netfilter/ruleset.js';
-import { isBuiltinChain, tableInfo, type TableName } from '../../core/netfilter/tables.js';
+import { addUserChain, incompatibleChains, initBuiltins, sortedUserChains, type Ruleset } from '../../core/netfilter/ruleset.js';
+import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { CommitParamError, paramError, XtError } from '../../core/xt/types.js';
-import { CommandFailure, CommitFailure, nftStrerror, renderError } from './errors.js';
-import { executeCommand, validateTable, type JumpAdded } from './execute.js';
+import { CommandFailure, nftStrerror, renderError } from './errors.js';
+import { buildRules, executeCommand, Txn } from './execute.js';
 import { Getopt } from './getopt.js';
-import { assertValidChainName, parseCommand } from './parse.js';
-import { addUserChain, initBuiltins } from '../../core/netfilter/ruleset.js';
-import type { Hook } from '../../core/netfilter/tables.js';
+import { assertValidChainName, CMD, parseCommand } from './parse.js';
 
 /** Outcome of a restore: output, status, and the ruleset to keep. */
 export interface RestoreResult {
@@ -83,34 +84,41 @@ interface RestoreOptions {
   noflush: boolean;
   table?: string;
   file?: string;
+  /** What the argument parsing printed on stderr without failing (e.g. about -b). */
+  warnings?: string;
 }
 
-/** Parses iptables-restore's own arguments; returns an early result for -h, -V and errors. */
+const RESTORE_LONGOPTS = [
+  { name: 'counters', hasArg: 'no', val: 'c' },
+  { name: 'verbose', hasArg: 'no', val: 'v' },
+  { name: 'version', hasArg: 'no', val: 'V' },
+  { name: 'test', hasArg: 'no', val: 't' },
+  { name: 'help', hasArg: 'no', val: 'h' },
+  { name: 'noflush', hasArg: 'no', val: 'n' },
+  { name: 'modprobe', hasArg: 'required', val: 'M' },
+  { name: 'table', hasArg: 'required', val: 'T' },
+  { name: 'ipv4', hasArg: 'no', val: '4' },
+  { name: 'ipv6', hasArg: 'no', val: '6' },
+  { name: 'wait', hasArg: 'optional', val: 'w' },
+  { name: 'wait-interval', hasArg: 'optional', val: 'W' },
+] as const;
+
+/**
+ * Parses iptables-restore's own arguments (getopt_long with its messages,
+ * non-options permuted to the end); returns an early result for -h, -V and
+ * errors. --ipv4/--ipv6 exist as long options only and, handled by no case,
+ * end in the usage error like an unknown option.
+ */
 export function parseRestoreArgs(argv: string[], program: string): RestoreOptions | { stdout: string; stderr: string; status: number } {
-  const g = new Getopt(['iptables-restore', ...argv], 'bcvVthnM:T:wW', [
-    { name: 'counters', hasArg: 'no', val: 'c' },
-    { name: 'verbose', hasArg: 'no', val: 'v' },
-    { name: 'version', hasArg: 'no', val: 'V' },
-    { name: 'test', hasArg: 'no', val: 't' },
-    { name: 'help', hasArg: 'no', val: 'h' },
-    { name: 'noflush', hasArg: 'no', val: 'n' },
-    { name: 'modprobe', hasArg: 'required', val: 'M' },
-    { name: 'table', hasArg: 'required', val: 'T' },
-    { name: 'ipv4', hasArg: 'no', val: '4' },
-    { name: 'ipv6', hasArg: 'no', val: '6' },
-    { name: 'wait', hasArg: 'optional', val: 'w' },
-    { name: 'wait-interval', hasArg: 'optional', val: 'W' },
-  ]);
+  const g = new Getopt([program, ...argv], 'bcvVthnM:T:wW', RESTORE_LONGOPTS.map((o) => ({ ...o })));
   const o: RestoreOptions = { counters: false, verbose: 0, test: false, noflush: false };
   let stderr = '';
-  const operands: string[] = [];
   for (;;) {
     const { c, optarg } = g.next();
+    stderr += g.errors;
+    g.errors = '';
     if (c === null) break;
     switch (c) {
-      case '\x01':
-        operands.push(optarg!);
-        break;
       case 'b':
         stderr += '-b/--binary option is not implemented\n';
         break;
@@ -135,20 +143,21 @@ export function parseRestoreArgs(argv: string[], program: string): RestoreOption
       case 'T':
         o.table = optarg;
         break;
-      case '4':
-      case '6':
-        break;
       case 'w':
-      case 'W':
+      case 'W': {
+        // ignored, with a separate value word skipped (xs_has_arg)
+        const next = g.argv[g.optind];
+        if (optarg === undefined && next !== undefined && next[0] !== '-' && next[0] !== '!') g.optind++;
         break;
+      }
       default:
         return { stdout: '', stderr: stderr + `Try \`${program} -h' for more information.\n`, status: 1 };
     }
   }
-  // getopt without "-" permutes: operands may appear anywhere
-  const rest = [...operands, ...argv.slice(g.optind - 1)];
+  const rest = g.argv.slice(g.optind);
   if (rest.length === 1) o.file = rest[0];
   else if (rest.length > 1) return { stdout: '', stderr: stderr + 'Unknown arguments found on commandline\n', status: 1 };
+  if (stderr) o.warnings = stderr;
   return o;
 }
 
@@ -160,10 +169,24 @@ function restoreUsage(name: string): string {
   );
 }
 
-/** A failure found while executing queued commands, reported at COMMIT. */
+/** The first userspace failure while preparing a table's batch: reported at COMMIT. */
 interface Deferred {
   err: unknown;
   line: number;
+}
+
+/** sscanf("[%llu:%llu]") == 2 for a chain line's counters. */
+function parsePolicyCounters(s: string | undefined): [bigint, bigint] | undefined {
+  const m = s === undefined ? null : /^\[\s*([+-]?\d+):\s*([+-]?\d+)/.exec(s);
+  if (!m) return undefined;
+  const U64 = 1n << 64n;
+  const num = (t: string) => {
+    const neg = t.startsWith('-');
+    const v = BigInt(t.replace(/^[+-]/, ''));
+    if (v >= U64) return U64 - 1n;
+    return neg ? (U64 - v) % U64 : v;
+  };
+  return [num(m[1]!), num(m[2]!)];
 }
 
 /** Runs iptables-restore over `input` starting from `start`. */
@@ -176,14 +199,14 @@ export function iptablesRestore(
 ): RestoreResult {
   let committed = start;
   let changed = false;
-  let pending: Ruleset | undefined;
+  let txn: Txn | undefined;
   let curTable: TableName | undefined;
   let inTable = false;
   let deferred: Deferred | undefined;
-  let lastJump: JumpAdded | undefined;
   let stdout = '';
-  let warnings = '';
+  let warnings = opts.warnings ?? '';
   const prog = { name: program, version: VERSION };
+  const verbose = opts.verbose > 0;
 
   const finish = (stderr: string, status: number): RestoreResult => ({
     stdout,
@@ -198,7 +221,7 @@ export function iptablesRestore(
   };
 
   // fgets semantics: lines keep their newline; a final line without one still counts
-  const lines = input.split(/(?<=\n)/);
+  const lines = input.split(/(?<=\n)/).filter((l) => l !== '');
   let lineNo = 0;
   for (const raw of lines) {
     lineNo++;
@@ -206,25 +229,30 @@ export function iptablesRestore(
     try {
       if (buffer[0] === '\n') continue;
       if (buffer[0] === '#') {
-        if (opts.verbose) stdout += buffer;
+        if (verbose) stdout += buffer;
         continue;
       }
       if (inTable && buffer.startsWith('COMMIT') && (buffer.length === 6 || buffer[6] === '\n')) {
-        if (!deferred) {
-          try {
-            validateTable(pending!, curTable!, lastJump);
-          } catch (e) {
-            deferred = { err: e, line: lastJump?.line ?? lineNo };
-          }
-        }
-        if (deferred) return reportDeferred(deferred, lineNo);
-        lastJump = undefined;
-        if (!opts.test) {
-          committed = pending!;
-          changed = true;
-        }
-        pending = undefined;
         inTable = false;
+        if (opts.test) {
+          // nft_abort: the batch is dropped unprepared
+          txn = undefined;
+          deferred = undefined;
+          continue;
+        }
+        stdout += txn!.stdout;
+        txn!.stdout = '';
+        if (deferred) return reportDeferred(deferred, lineNo);
+        try {
+          txn!.commit();
+        } catch (e) {
+          stdout += txn!.stdout;
+          return fail(e, lineNo);
+        }
+        stdout += txn!.stdout;
+        committed = txn!.rs;
+        changed = true;
+        txn = undefined;
         continue;
       }
       if (buffer[0] === '*' && !inTable) {
@@ -235,13 +263,12 @@ export function iptablesRestore(
         curTable = info.name;
         if (opts.table !== undefined && opts.table !== table) continue;
         // Commands of this table touch only this table: share the others.
-        pending = { tables: { ...committed.tables } };
-        if (opts.noflush) {
-          const t = committed.tables[info.name];
-          if (t) pending.tables[info.name] = structuredClone(t);
-        } else {
-          delete pending.tables[info.name];
-        }
+        const pending: Ruleset = { tables: { ...committed.tables } };
+        const t = committed.tables[info.name];
+        if (t) pending.tables[info.name] = structuredClone(t);
+        txn = new Txn(pending, names);
+        deferred = undefined;
+        if (!opts.noflush) flushTable(txn, info.name, verbose);
         inTable = true;
         continue;
       }
@@ -252,36 +279,38 @@ export function iptablesRestore(
         assertValidChainName(chain);
         const policy = words[1];
         if (!policy) throw paramError(`${program}: line ${lineNo} policy invalid`);
-        if (deferred) continue;
+        const pending = txn!.rs;
         if (isBuiltinChain(curTable!, chain)) {
-          let pc = 0;
-          let bc = 0;
+          let counts: [bigint, bigint] = [0n, 0n];
           if (opts.counters) {
-            const m = words[2] !== undefined ? /^\[(\d+):(\d+)\]/.exec(words[2]) : null;
-            if (!m) throw paramError(`invalid policy counters for chain '${chain}'`);
-            pc = Number(m[1]);
-            bc = Number(m[2]);
+            const c = parsePolicyCounters(words[2]);
+            if (!c) throw paramError(`invalid policy counters for chain '${chain}'`);
+            counts = c;
           }
+          if (deferred) continue;
           if (policy !== 'ACCEPT' && policy !== 'DROP' && policy !== '-') {
             deferred = { err: new CommandFailure('chain_set', 'EINVAL'), line: lineNo };
             continue;
           }
-          const t = initBuiltins(pending!, curTable!, chain);
+          const t = initBuiltins(pending, curTable!, chain);
           const c = t.builtins[chain as Hook]!;
+          txn!.nextSeq();
           if (policy !== '-') c.policy = policy;
-          c.pkts = pc;
-          c.bytes = bc;
+          [c.pkts, c.bytes] = counts;
         } else {
-          const t = pending!.tables[curTable!];
+          if (deferred) continue;
+          txn!.nextSeq();
+          const t = pending.tables[curTable!];
           const existing = t?.user.find((c) => c.name === chain);
           if (existing) existing.rules = [];
-          else addUserChain(pending!, curTable!, chain);
+          else txn!.created.add(addUserChain(pending, curTable!, chain));
         }
         continue;
       }
       if (inTable) {
         let body = buffer;
         const argv: string[] = ['-t', curTable!];
+        if (!opts.noflush) for (let i = 0; i < opts.verbose; i++) argv.push('-v');
         if (body[0] === '[') {
           const close = body.indexOf(']');
           if (close < 0) throw paramError(`Bad line ${lineNo}: need ]`);
@@ -299,18 +328,25 @@ export function iptablesRestore(
         const parsed = parseCommand(argv, { names, restore: true, table: curTable!, program, version: VERSION }, (s) => {
           warnings += s;
         });
-        if (deferred) continue;
+        if (deferred) {
+          // still translated at once: its userspace errors show now
+          if (parsed.command & (CMD.APPEND | CMD.INSERT | CMD.REPLACE | CMD.DELETE | CMD.CHECK))
+            buildRules(parsed, parsed.table, parsed.chain ?? '', txn!.rs);
+          continue;
+        }
         try {
-          const r = executeCommand(parsed, pending!, { names, line: lineNo });
-          stdout += r.stdout;
-          if (r.jumpAdded) lastJump = r.jumpAdded;
+          executeCommand(parsed, txn!, { line: lineNo });
         } catch (e) {
-          // Errors found while building the rule are reported at once; the
-          // kernel's and the missing jump target only when the table commits.
+          // Errors of the translation are reported at once; those of the
+          // preparation (missing chains, rules, jump targets) only at COMMIT.
           if (e instanceof XtError && !(e instanceof CommitParamError)) throw e;
           deferred = { err: e, line: lineNo };
         }
+        continue;
       }
+      // a line outside any table (a rule before *table, a stray COMMIT or chain line): ret stays 0
+      if (opts.table !== undefined && curTable !== undefined && opts.table !== curTable) continue;
+      return finish(warnings + `${program}: line ${lineNo} failed\n`, 1);
     } catch (e) {
       if (e instanceof XtError) return fail(e, lineNo);
       throw e;
@@ -321,13 +357,38 @@ export function iptablesRestore(
 
   function reportDeferred(d: Deferred, commitLine: number): RestoreResult {
     const e = d.err;
-    if (e instanceof CommandFailure) return finish(warnings + `${program}: line ${d.line} failed: ${nftStrerror(e.fn, e.errno)}.\n`, 1);
-    if (e instanceof CommitFailure) {
-      const r = renderError(new CommitFailure(e.op, e.errno, e.what, d.line), prog);
-      return finish(warnings + r.stderr, r.status);
+    if (e instanceof CommandFailure) {
+      const msg = nftStrerror(e.fn, e.errno);
+      return finish(warnings + `${program}: line ${d.line} failed${e.errno === '0' ? '' : `: ${msg}.`}\n`, 1);
     }
     const r = renderError(e, { ...prog, line: commitLine });
     return finish(warnings + r.stderr, r.status);
   }
 }
 
+/**
+ * The flush that starts a table's block (nft_cmd_table_flush): the table
+ * deleted whole; with -v, every chain flushed and deleted one by one
+ * instead, printing each, which keeps the table and any built-in chain
+ * whose policy is not ACCEPT.
+ */
+function flushTable(txn: Txn, table: TableName, verbose: boolean): void {
+  const rs = txn.rs;
+  txn.nextSeq();
+  if (!verbose) {
+    delete rs.tables[table];
+    txn.cacheTables.delete(table);
+    return;
+  }
+  const t = initBuiltins(rs, table);
+  const info = tableInfo(table)!;
+  const builtins = info.chains.map((h) => t.builtins[h]!);
+  for (const c of [...builtins, ...sortedUserChains(t)]) {
+    txn.stdout += `Flushing chain \`${c.name}'\n`;
+    c.rules = [];
+  }
+  for (const c of sortedUserChains(t)) txn.stdout += `Deleting chain \`${c.name}'\n`;
+  // chains iptables does not recognise are not in its cache, so they stay
+  t.user = incompatibleChains(t);
+  for (const h of info.chains) if (t.builtins[h]!.policy === 'ACCEPT') delete t.builtins[h];
+}

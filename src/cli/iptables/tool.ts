@@ -4,11 +4,12 @@
  * state is to be kept.
  */
 import '../../core/xt/all.js';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Ruleset } from '../../core/netfilter/ruleset.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { renderError } from './errors.js';
-import { executeCommand, validateTable } from './execute.js';
-import { tableInfo } from '../../core/netfilter/tables.js';
+import { executeCommand, Txn } from './execute.js';
 import { Getopt } from './getopt.js';
 import { iptablesHelp } from './help.js';
 import { parseCommand } from './parse.js';
@@ -30,43 +31,96 @@ export function runIptables(argv: string[], current: Ruleset, names: NameDb, pro
   let warnings = '';
   // The state is re-read from disk for every invocation and saved only on
   // success, so the command may work on it in place.
-  const rs = current;
+  const txn = new Txn(current, names);
   try {
     const parsed = parseCommand(argv, { names, restore: false, table: 'filter', program, version: VERSION, help: iptablesHelp }, (s) => {
       warnings += s;
     });
     if (parsed.output !== undefined) return { stdout: parsed.output, stderr: warnings, status: 0 };
-    const out = executeCommand(parsed, rs, { names });
-    if (out.jumpAdded) validateTable(rs, tableInfo(parsed.table)!.name, out.jumpAdded);
-    return { stdout: out.stdout, stderr: warnings, status: 0, ruleset: out.changed ? rs : undefined };
+    executeCommand(parsed, txn);
+    txn.commit();
+    return { stdout: txn.stdout, stderr: warnings, status: 0, ruleset: txn.changed ? current : undefined };
   } catch (e) {
+    // what was printed before the failure stays printed
     const r = renderError(e, { name: program, version: VERSION });
-    return { stdout: '', stderr: warnings + r.stderr, status: r.status };
+    return { stdout: txn.stdout, stderr: warnings + r.stderr, status: r.status };
   }
 }
 
-/** `iptables-save ARGS`. */
-export function runIptablesSave(argv: string[], current: Ruleset, names: NameDb, now: Date, program = 'iptables-save'): ToolResult {
-  const g = new Getopt([program, ...argv], 'bcdt:M:f:V', [
-    { name: 'binary', hasArg: 'no', val: 'b' },
-    { name: 'counters', hasArg: 'no', val: 'c' },
-    { name: 'dump', hasArg: 'no', val: 'd' },
-    { name: 'table', hasArg: 'required', val: 't' },
-    { name: 'modprobe', hasArg: 'required', val: 'M' },
-    { name: 'file', hasArg: 'required', val: 'f' },
-    { name: 'version', hasArg: 'no', val: 'V' },
-  ]);
+/**
+ * Opens a file for writing as fopen(path, "w") does (created or truncated at
+ * once): a writer for the text to go there, or the strerror text of the
+ * failure (e.g. "No such file or directory").
+ */
+export type OpenForWrite = (file: string) => { write(text: string): void } | { error: string };
+
+/** strerror texts for the errors opening a file can give. */
+const OPEN_ERRORS: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  EROFS: 'Read-only file system',
+  ENAMETOOLONG: 'File name too long',
+};
+
+/** An OpenForWrite on the real filesystem, relative paths taken from `cwd`. */
+export function openForWriteIn(cwd: string): OpenForWrite {
+  return (file) => {
+    const path = resolve(cwd, file);
+    try {
+      writeFileSync(path, '');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      return { error: OPEN_ERRORS[code] ?? (e as Error).message };
+    }
+    return { write: (text) => appendFileSync(path, text) };
+  };
+}
+
+const SAVE_LONGOPTS = [
+  { name: 'counters', hasArg: 'no', val: 'c' },
+  { name: 'version', hasArg: 'no', val: 'V' },
+  { name: 'dump', hasArg: 'no', val: 'd' },
+  { name: 'table', hasArg: 'required', val: 't' },
+  { name: 'modprobe', hasArg: 'required', val: 'M' },
+  { name: 'file', hasArg: 'required', val: 'f' },
+] as const;
+
+/**
+ * `iptables-save ARGS` (xtables_save_main): getopt's own messages, -f FILE
+ * sending the dump (and anything else printed on stdout) to FILE, -d
+ * exiting 0 whatever happened. `openFile` opens -f's file (default: the
+ * real filesystem, relative to the process's directory).
+ */
+export function runIptablesSave(
+  argv: string[],
+  current: Ruleset,
+  names: NameDb,
+  now: Date,
+  program = 'iptables-save',
+  openFile?: OpenForWrite,
+): ToolResult {
+  const g = new Getopt([program, ...argv], 'bcdt:M:f:V', SAVE_LONGOPTS.map((o) => ({ ...o })));
   let counters = false;
+  let dump = false;
   let table: string | undefined;
   let stderr = '';
-  const operands: string[] = [];
+  let out: { write(text: string): void } | undefined;
+  // stdout goes to the -f file once one is open
+  const finish = (stdout: string, status: number): ToolResult => {
+    if (out) {
+      out.write(stdout);
+      return { stdout: '', stderr, status };
+    }
+    return { stdout, stderr, status };
+  };
   for (;;) {
     const { c, optarg } = g.next();
+    stderr += g.errors;
+    g.errors = '';
     if (c === null) break;
     switch (c) {
-      case '\x01':
-        operands.push(optarg!);
-        break;
       case 'b':
         stderr += '-b/--binary option is not implemented\n';
         break;
@@ -77,19 +131,33 @@ export function runIptablesSave(argv: string[], current: Ruleset, names: NameDb,
         table = optarg;
         break;
       case 'M':
+        break;
+      case 'f': {
+        const f = (openFile ?? openForWriteIn(process.cwd()))(optarg!);
+        if ('error' in f) {
+          stderr += `Failed to open file, error: ${f.error}\n`;
+          return finish('', 1);
+        }
+        out = f;
+        break;
+      }
       case 'd':
-      case 'f':
+        dump = true;
         break;
       case 'V':
-        return { stdout: `${program} v${VERSION}\n`, stderr, status: 0 };
+        return finish(`${program} v${VERSION}\n`, 0);
       default:
-        return { stdout: '', stderr: stderr + `Look at manual page \`${program}.8' for more information.\n`, status: 1 };
+        stderr += `Look at manual page \`${program}.8' for more information.\n`;
+        return finish('', 1);
     }
   }
-  if (operands.length || g.optind < argv.length + 1)
-    return { stdout: '', stderr: stderr + 'Unknown arguments found on commandline\n', status: 1 };
+  if (g.optind < g.argv.length) {
+    stderr += 'Unknown arguments found on commandline\n';
+    return finish('', 1);
+  }
   const r = iptablesSave(current, { counters, table }, names, now);
-  return { stdout: r.stdout, stderr: stderr + r.stderr, status: r.status };
+  stderr += r.stderr;
+  return finish(r.stdout, dump ? 0 : r.status);
 }
 
 /** `iptables-restore ARGS` with the given input (a file's contents or stdin). */

@@ -16,7 +16,18 @@ interface DiskRule {
   f?: 1;
   m?: [string, unknown][];
   t?: Rule['target'];
-  c?: [number, number];
+  c?: [DiskCounter, DiskCounter];
+}
+
+/** A 64-bit counter on disk: a JSON number while exact, a decimal string beyond 2^53. */
+type DiskCounter = number | string;
+
+function counterToDisk(v: bigint): DiskCounter {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+function counterFromDisk(v: DiskCounter): bigint {
+  return BigInt(v);
 }
 
 function ruleToDisk(r: Rule): DiskRule {
@@ -30,7 +41,7 @@ function ruleToDisk(r: Rule): DiskRule {
   if (r.fragment) d.f = 1;
   if (r.matches.length) d.m = r.matches.map((m) => [m.name, m.info]);
   if (r.target.kind !== 'none') d.t = r.target;
-  if (r.pkts || r.bytes) d.c = [r.pkts, r.bytes];
+  if (r.pkts || r.bytes) d.c = [counterToDisk(r.pkts), counterToDisk(r.bytes)];
   return d;
 }
 
@@ -45,16 +56,16 @@ function ruleFromDisk(d: DiskRule): Rule {
   if (d.f) r.fragment = true;
   if (d.m) r.matches = d.m.map(([name, info]) => ({ name, info }));
   if (d.t) r.target = d.t;
-  if (d.c) [r.pkts, r.bytes] = d.c;
+  if (d.c) [r.pkts, r.bytes] = [counterFromDisk(d.c[0]), counterFromDisk(d.c[1])];
   return r;
 }
 
 function chainToDisk(c: Chain): unknown {
-  return { n: c.name, p: c.policy, c: [c.pkts, c.bytes], r: c.rules.map(ruleToDisk) };
+  return { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], r: c.rules.map(ruleToDisk) };
 }
 
 function chainFromDisk(d: any): Chain {
-  return { name: d.n, policy: d.p, pkts: d.c[0], bytes: d.c[1], rules: (d.r as DiskRule[]).map(ruleFromDisk) };
+  return { name: d.n, policy: d.p, pkts: counterFromDisk(d.c[0]), bytes: counterFromDisk(d.c[1]), rules: (d.r as DiskRule[]).map(ruleFromDisk) };
 }
 
 /** Converts a ruleset to its stored JSON value. */

@@ -45,10 +45,10 @@ export interface Rule {
   matches: RuleMatch[];
   /** The target. */
   target: RuleTarget;
-  /** Packet counter. */
-  pkts: number;
-  /** Byte counter. */
-  bytes: number;
+  /** Packet counter (64-bit, as the kernel keeps it). */
+  pkts: bigint;
+  /** Byte counter (64-bit). */
+  bytes: bigint;
 }
 
 /** A fresh rule that matches everything and does nothing. */
@@ -65,8 +65,8 @@ export function emptyRule(): Rule {
     fragment: false,
     matches: [],
     target: { kind: 'none' },
-    pkts: 0,
-    bytes: 0,
+    pkts: 0n,
+    bytes: 0n,
   };
 }
 

@@ -12,9 +12,9 @@ export interface Chain {
   name: string;
   /** Policy of a built-in chain; null for user chains. */
   policy: 'ACCEPT' | 'DROP' | null;
-  /** Policy counters (built-in chains). */
-  pkts: number;
-  bytes: number;
+  /** Policy counters (built-in chains), 64-bit. */
+  pkts: bigint;
+  bytes: bigint;
   rules: Rule[];
 }
 
@@ -23,7 +23,17 @@ export interface Table {
   name: TableName;
   /** Built-in chains that exist, keyed by hook name. */
   builtins: Partial<Record<Hook, Chain>>;
-  /** User chains, kept sorted by name (byte order) as iptables lists them. */
+  /**
+   * User chains in the kernel's order: creation order (a rename keeps the
+   * place). iptables sorts them by name for listing and saving
+   * (`listChains`); a few operations (-X, -Z without -v) walk them in this
+   * order, which shows in which chain an error names.
+   *
+   * An entry with a policy is a built-in chain renamed with -E: it stays a
+   * base chain in the kernel, but iptables-nft no longer recognises it
+   * (`incompatibleChains`): listing and saving skip it and mention that the
+   * table "contains incompatible base-chains".
+   */
   user: Chain[];
 }
 
@@ -57,7 +67,7 @@ export function cloneRuleset(rs: Ruleset): Ruleset {
 }
 
 function newChain(name: string, builtin: boolean): Chain {
-  return { name, policy: builtin ? 'ACCEPT' : null, pkts: 0, bytes: 0, rules: [] };
+  return { name, policy: builtin ? 'ACCEPT' : null, pkts: 0n, bytes: 0n, rules: [] };
 }
 
 /** Creates the table if missing (nft_xt_builtin_table_init). */
@@ -99,20 +109,41 @@ export function listChains(rs: Ruleset, name: TableName): Chain[] {
   const t = rs.tables[name];
   const out: Chain[] = [];
   for (const hook of info.chains) out.push(t?.builtins[hook] ?? newChain(hook, true));
-  if (t) out.push(...t.user);
+  if (t) out.push(...sortedUserChains(t));
   return out;
+}
+
+/** The user chains iptables knows, in kernel order (renamed base chains left out). */
+export function userChains(t: Table): Chain[] {
+  return t.user.filter((c) => c.policy === null);
+}
+
+/** Base chains renamed with -E, which iptables-nft no longer recognises (see Table.user). */
+export function incompatibleChains(t: Table | undefined): Chain[] {
+  return t ? t.user.filter((c) => c.policy !== null) : [];
+}
+
+/** User chains sorted by name in byte order (nft_cache_sort_chains). */
+export function sortedUserChains(t: Table): Chain[] {
+  return userChains(t).sort((a, b) => compareBytes(a.name, b.name));
+}
+
+/** A fresh built-in chain as iptables-nft fakes it for listing (policy ACCEPT, zero counters). */
+export function fakeBuiltinChain(hook: Hook): Chain {
+  return newChain(hook, true);
 }
 
 /** Finds a chain, built-in (real or fake) or user. */
 export function findChain(rs: Ruleset, name: TableName, chain: string): Chain | undefined {
-  return listChains(rs, name).find((c) => c.name === chain);
+  if (tableInfo(name)!.chains.includes(chain as Hook)) return rs.tables[name]?.builtins[chain as Hook] ?? newChain(chain, true);
+  return rs.tables[name]?.user.find((c) => c.name === chain && c.policy === null);
 }
 
 /** Finds a chain that exists in the kernel (fake built-ins excluded). */
 export function findRealChain(rs: Ruleset, name: TableName, chain: string): Chain | undefined {
   const t = rs.tables[name];
   if (!t) return undefined;
-  return t.builtins[chain as Hook] ?? t.user.find((c) => c.name === chain);
+  return t.builtins[chain as Hook] ?? t.user.find((c) => c.name === chain && c.policy === null);
 }
 
 /** Number of rules in the table that jump or go to `chain`. */
@@ -126,24 +157,17 @@ export function chainReferences(rs: Ruleset, name: TableName, chain: string): nu
   return n;
 }
 
-/** Inserts a user chain keeping the list sorted by byte order. */
+/** Adds a user chain at the end of the kernel's chain list. */
 export function addUserChain(rs: Ruleset, name: TableName, chain: string): Chain {
   const t = ensureTable(rs, name);
   const c = newChain(chain, false);
-  let i = 0;
-  while (i < t.user.length && compareBytes(t.user[i]!.name, chain) < 0) i++;
-  t.user.splice(i, 0, c);
+  t.user.push(c);
   return c;
 }
 
 /** strcmp order. */
 export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Re-sorts user chains after a rename. */
-export function sortUserChains(t: Table): void {
-  t.user.sort((a, b) => compareBytes(a.name, b.name));
 }
 
 /** Tables that exist, in iptables-nft's table order. */

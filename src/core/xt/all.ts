@@ -9,5 +9,6 @@ import './groups/proto.js';
 import './groups/conn.js';
 import './groups/rate.js';
 import './groups/targets.js';
+import './groups/ip6.js';
 
 register(tcp, standard);

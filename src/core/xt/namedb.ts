@@ -4,6 +4,7 @@
  * lists. Never touches the network, so listings never hang.
  */
 import { formatIPv4, parseIPv4Numeric, type IPv4 } from '../addr/ipv4.js';
+import { formatIPv6, ip6Equal, parseHosts6, type IPv6 } from '../addr/ipv6.js';
 import { PROTOCOLS_TEXT, SERVICES_TEXT } from './netdb-data.js';
 
 /** Host, service and protocol lookups for one machine. */
@@ -24,6 +25,10 @@ export interface NameDb {
   networkAddr(name: string): IPv4 | undefined;
   /** Network name for an address in /etc/networks (getnetbyaddr). */
   networkName(addr: IPv4): string | undefined;
+  /** IPv6 addresses for a host name (getaddrinfo with AF_INET6 over /etc/hosts); absent means none. */
+  hostAddrs6?(name: string): IPv6[];
+  /** Canonical name for an IPv6 address (getnameinfo over /etc/hosts); absent means none. */
+  hostName6?(addr: IPv6): string | undefined;
 }
 
 /** Debian's default /etc/networks. */
@@ -103,6 +108,8 @@ export function parseNetworks(text: string): { names: string[]; addr: IPv4 }[] {
 /** Builds a NameDb over the given /etc/hosts and /etc/networks texts. */
 export function createNameDb(hostsText = '', networksText = DEFAULT_NETWORKS): NameDb {
   const hosts = parseHosts(hostsText);
+  let hosts6: ReturnType<typeof parseHosts6> | undefined;
+  const v6 = () => (hosts6 ??= parseHosts6(hostsText));
   const networks = parseNetworks(networksText);
   return {
     networkAddr(name) {
@@ -126,6 +133,17 @@ export function createNameDb(hostsText = '', networksText = DEFAULT_NETWORKS): N
     hostName(addr) {
       return hosts.find((h) => h.addr === addr)?.names[0];
     },
+    hostAddrs6(name) {
+      const lower = name.toLowerCase();
+      const out: IPv6[] = [];
+      for (const h of v6()) {
+        if (h.names.some((n) => n.toLowerCase() === lower) && !out.some((a) => ip6Equal(a, h.addr))) out.push(h.addr);
+      }
+      return out;
+    },
+    hostName6(addr) {
+      return v6().find((h) => ip6Equal(h.addr, addr))?.names[0];
+    },
     servicePort(name, proto) {
       for (const s of services()) {
         if ((proto === undefined || s.proto === proto) && s.names.includes(name)) return s.port;
@@ -142,6 +160,11 @@ export function createNameDb(hostsText = '', networksText = DEFAULT_NETWORKS): N
       return protocols().find((p) => p.num === num)?.names[0];
     },
   };
+}
+
+/** Formats an IPv6 address for -L without -n (xtables_ip6addr_to_anyname): the host name if known, else numeric. */
+export function addr6ToAnyName(names: NameDb, addr: IPv6): string {
+  return names.hostName6?.(addr) ?? formatIPv6(addr);
 }
 
 /** Formats an address for -L without -n: the host name if known, else numeric. */

@@ -5,6 +5,8 @@
  */
 import { maskToPrefix, parseIPv4Numeric, prefixMask } from '../addr/ipv4.js';
 import { strtoulPrefix, strtoulRange } from '../util/cnum.js';
+import { ip6Bytes, ip6Ones, parseIPv6 } from '../addr/ipv6.js';
+import { parseHostMask6, parsePlenMask6, resolveHost6 } from './addr6-opts.js';
 import type { NameDb } from './namedb.js';
 import { paramError, XtError, type OptionCall, type OptionEntry, type OptType } from './types.js';
 
@@ -56,9 +58,11 @@ export const CHAIN_PROTOS: readonly [string, number][] = [
   ['udp', 17],
   ['udplite', 136],
   ['icmp', 1],
+  ['ipv6-icmp', 58],
   ['icmpv6', 58],
   ['esp', 50],
   ['ah', 51],
+  ['mobility-header', 135],
   ['ipv6-mh', 135],
   ['mh', 135],
   ['all', 0],
@@ -87,8 +91,26 @@ export function portByName(names: NameDb, name: string): number {
   return names.servicePort(name) ?? -1;
 }
 
+/**
+ * getaddrinfo(AF_INET) on an IPv6 literal: EAI_ADDRFAMILY ("Address family
+ * for hostname not supported"), except a v4-mapped one (::ffff:a.b.c.d),
+ * which yields its IPv4 address. Returns undefined for anything that is not
+ * an IPv6 literal. Every XTTYPE_HOST-like parser should ask this first.
+ */
+export function ipv4FromIPv6Literal(arg: string): number | undefined {
+  const scoped = arg.includes('%');
+  const v6 = parseIPv6(arg.replace(/%[^%]*$/, ''));
+  if (v6 === undefined) return undefined;
+  const b = ip6Bytes(v6);
+  const mapped = b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (!mapped || scoped) throw paramError('getaddrinfo: Address family for hostname not supported\n');
+  return ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0;
+}
+
 /** Resolves a host for XTTYPE_HOST: numeric or from /etc/hosts, exactly one address. */
 function parseHost(cb: OptionCall<unknown>, arg: string): number {
+  const mapped = ipv4FromIPv6Literal(arg);
+  if (mapped !== undefined) return mapped;
   const numeric = parseIPv4Numeric(arg);
   if (numeric !== undefined && /^[0-9.]+$/.test(arg) && arg.split('.').length === 4) return numeric;
   const addrs = cb.names.hostAddrs(arg);
@@ -163,6 +185,31 @@ function parseTyped(cb: OptionCall<unknown>): void {
   const e = cb.entry;
   const arg = cb.arg ?? '';
   const val = cb.val;
+  if (cb.family === 'ipv6') {
+    switch (e.type) {
+      case 'host':
+        val.addr6 = resolveHost6(cb.names, arg);
+        val.hmask6 = ip6Ones();
+        val.hlen = 128;
+        return;
+      case 'hostmask': {
+        const r = parseHostMask6(cb.names, cb.extName, e.name, arg);
+        val.addr6 = r.addr;
+        val.hmask6 = r.mask;
+        val.hlen = r.hlen;
+        return;
+      }
+      case 'plen':
+      case 'plenmask': {
+        const p = parsePlenMask6(cb.extName, e.name, arg);
+        val.hlen = p.hlen;
+        val.hmask6 = p.mask;
+        return;
+      }
+      default:
+        break;
+    }
+  }
   switch (e.type) {
     case 'none':
       return;

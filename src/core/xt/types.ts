@@ -4,7 +4,11 @@
  * and, later, the kernel half (the per-packet function). Everything here is
  * plain data and pure functions so the engine runs in a browser too.
  */
+import type { IPv6 } from '../addr/ipv6.js';
 import type { NameDb } from './namedb.js';
+
+/** Address family a rule belongs to: iptables ('ipv4') or ip6tables ('ipv6'). */
+export type Family = 'ipv4' | 'ipv6';
 
 /**
  * Argument types understood by the generic option parser; each mirrors a
@@ -79,6 +83,9 @@ export interface ParsedValue {
   addr?: number;
   hmask?: number;
   hlen?: number;
+  /** The same for IPv6 (the option was parsed for ip6tables). */
+  addr6?: IPv6;
+  hmask6?: IPv6;
   /** Six bytes for ethermac. */
   mac?: number[];
   /** String value. */
@@ -115,6 +122,8 @@ export interface OptionCall<I> {
   table: string;
   /** Writes a warning to stderr (iptables prints some and goes on). */
   warn(text: string): void;
+  /** The program's family (ip6tables: 'ipv6'); absent means 'ipv4'. */
+  family?: Family;
 }
 
 /** What the final check sees, like xt_fcheck_call. */
@@ -126,6 +135,8 @@ export interface FinalCall<I> {
   table: string;
   /** Writes a warning to stderr (some final checks print one and go on). */
   warn(text: string): void;
+  /** The program's family; absent means 'ipv4'. */
+  family?: Family;
 }
 
 /** Read-only view of the IP part of a rule being parsed or printed. */
@@ -146,11 +157,15 @@ export interface PrintContext {
   names: NameDb;
   /** The rule's IP part. */
   rule: RuleHeaderView;
+  /** The rule's family; absent means 'ipv4'. */
+  family?: Family;
 }
 
 /** Options for the save renderer (-S and iptables-save). */
 export interface SaveContext {
   rule: RuleHeaderView;
+  /** The rule's family; absent means 'ipv4'. */
+  family?: Family;
 }
 
 /** Insert-time validation context (the kernel's checkentry). */
@@ -162,6 +177,8 @@ export interface CheckContext {
   /** Hooks from which the chain can be reached (names of built-in chains). */
   hooks: readonly string[];
   rule: RuleHeaderView;
+  /** The rule's family; absent means 'ipv4'. */
+  family?: Family;
 }
 
 /** Common parts of match and target definitions. */
@@ -172,6 +189,11 @@ interface ExtensionBase<I> {
   realName?: string;
   /** Revision printed nowhere but kept for completeness. */
   revision?: number;
+  /**
+   * The family the extension exists in (libipt_* are 'ipv4', libip6t_*
+   * 'ipv6'); absent means both, like libxt_* with NFPROTO_UNSPEC.
+   */
+  family?: Family;
   /** Tables the extension may be used in; absent means all. */
   tables?: readonly string[];
   /** Built-in chains (hooks) the extension may be reached from; absent means all. */
@@ -185,8 +207,11 @@ interface ExtensionBase<I> {
    * itself and the generic final checks (mandatory, exclusions) do not run.
    */
   oldStyle?: boolean;
-  /** Fresh extension data. */
-  init(): I;
+  /**
+   * Fresh extension data; `family` (absent: 'ipv4') lets extensions whose
+   * defaults depend on it (address masks) start from the right ones.
+   */
+  init(family?: Family): I;
   /** Handles one option occurrence; defaults to the generic parser alone. */
   parse?(cb: OptionCall<I>): void;
   /** Checks the whole set of options once parsing ends (x6_fcheck). */
@@ -217,6 +242,23 @@ interface ExtensionBase<I> {
    * the stored one (libxtables' `alias`, e.g. NOTRACK stored as CT).
    */
   saveName?(info: I): string;
+  /**
+   * iptables-nft reads natively translated instances of this match back
+   * into a single match per rule, at the place of the first one (tcp, udp):
+   * see NativeMerge. Absent for matches whose instances stay separate.
+   */
+  nativeMerge?: NativeMerge<I>;
+}
+
+/**
+ * How natively translated instances of a match combine when iptables-nft
+ * reads a rule back. Both functions see kernel forms (after kernelForm).
+ */
+export interface NativeMerge<I> {
+  /** Whether the instance was translated into native expressions (else it stays an xt match). */
+  native(info: I): boolean;
+  /** The first native instance with what a later native instance's expressions write into it. */
+  merge(first: I, later: I): I;
 }
 
 /** A kernel refusal at insert time, rendered by the command layer. */

@@ -103,6 +103,11 @@ export const addrtype = defineMatch<AddrtypeInfo>({
     const has = (h: string) => hook === h;
     if (f & ADDRTYPE.LIMIT_IFACE_OUT && (has('PREROUTING') || has('INPUT'))) return { errno: 'EINVAL' };
     if (f & ADDRTYPE.LIMIT_IFACE_IN && (has('POSTROUTING') || has('OUTPUT'))) return { errno: 'EINVAL' };
+    if (ctx.family === 'ipv6') {
+      // IPv6 routes know no BLACKHOLE, PROHIBIT and later types, nor BROADCAST
+      const both = info.source | info.dest;
+      if (both & (1 << 6) || both >= 1 << 8 || both & (1 << 3)) return { errno: 'EINVAL' };
+    }
     return undefined;
   },
   print(info) {

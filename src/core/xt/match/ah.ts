@@ -12,6 +12,7 @@ export type AhInfo = SpiRangeInfo;
 /** The ah match definition (IPv4). */
 export const ah = defineMatch<AhInfo>({
   name: 'ah',
+  family: 'ipv4',
   help: () => PROTO_HELP['ah']!,
   options: [{ name: 'ahspi', id: 0, type: 'uint32rc', invert: true }],
   init: () => ({ spis: [0, 0xffffffff], invflags: 0 }),

@@ -11,6 +11,7 @@ import { addrToAnyName, type NameDb } from '../namedb.js';
 import { isBuiltinChain } from '../../netfilter/tables.js';
 import { requireHooks } from '../protocheck.js';
 import { paramError, XtError, type CheckContext, type CheckError } from '../types.js';
+import { ipv4FromIPv6Literal } from '../options.js';
 
 /** Characters xtables_save_string leaves unquoted. */
 const PLAIN = /^[_\-0-9a-zA-Z]+$/;
@@ -66,6 +67,8 @@ export function inetAtonExact(s: string): IPv4 | undefined {
  * host names, and the two error texts glibc gives.
  */
 export function resolveHost(names: NameDb, arg: string): IPv4 {
+  const mapped = ipv4FromIPv6Literal(arg);
+  if (mapped !== undefined) return mapped;
   const numeric = inetAtonExact(arg);
   if (numeric !== undefined) return numeric;
   const addrs = arg === '' ? [] : names.hostAddrs(arg);

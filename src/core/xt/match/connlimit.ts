@@ -3,13 +3,15 @@
  * destination) address, grouped by a prefix, has open, compared with a
  * limit ("above" or "upto", which is stored as an inverted "above").
  */
+import { ip6Ones, type IPv6 } from '../../addr/ipv6.js';
+import { parsePlenMask6 } from '../addr6-opts.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { parsePlenMask } from './conn-util.js';
 
-/** xt_connlimit_info for IPv4. */
+/** xt_connlimit_info. */
 export interface ConnlimitInfo {
-  /** v4_mask as an unsigned 32-bit number. */
-  mask: number;
+  /** v4_mask as an unsigned 32-bit number, or v6_mask as four words in ip6tables rules. */
+  mask: number | IPv6;
   limit: number;
   /** XT_CONNLIMIT_INVERT (1) and XT_CONNLIMIT_DADDR (2). */
   flags: number;
@@ -18,11 +20,12 @@ export interface ConnlimitInfo {
 /** connlimit flag bits. */
 export const CONNLIMIT = { INVERT: 1, DADDR: 2 } as const;
 
-/** count_bits4: 32 minus the position of the highest clear bit, as iptables counts. */
-function countBits(mask: number): number {
+/** count_bits4/count_bits6: the width minus the positions of the highest clear bits, as iptables counts. */
+function countBits(mask: number | IPv6): number {
+  const words = typeof mask === 'number' ? [mask] : mask;
   let bits = 0;
-  for (let m = ~mask >>> 0; m !== 0; m >>>= 1) bits++;
-  return 32 - bits;
+  for (const w of words) for (let m = ~w >>> 0; m !== 0; m >>>= 1) bits++;
+  return 32 * words.length - bits;
 }
 
 /** What `iptables -m connlimit -h` adds after the general help. */
@@ -47,7 +50,7 @@ export const connlimit = defineMatch<ConnlimitInfo>({
     { name: 'connlimit-saddr', id: 3, type: 'none', excl: [4] },
     { name: 'connlimit-daddr', id: 4, type: 'none', excl: [3] },
   ],
-  init: () => ({ mask: 0xffffffff, limit: 0, flags: 0 }),
+  init: (family) => ({ mask: family === 'ipv6' ? ip6Ones() : 0xffffffff, limit: 0, flags: 0 }),
   parse(cb) {
     cb.parseGeneric();
     const info = cb.info;
@@ -61,7 +64,10 @@ export const connlimit = defineMatch<ConnlimitInfo>({
         if (cb.invert) info.flags |= CONNLIMIT.INVERT;
         break;
       case 2:
-        info.mask = parsePlenMask(cb.extName, cb.entry.name, cb.arg ?? '').mask;
+        info.mask =
+          cb.family === 'ipv6'
+            ? parsePlenMask6(cb.extName, cb.entry.name, cb.arg ?? '').mask
+            : parsePlenMask(cb.extName, cb.entry.name, cb.arg ?? '').mask;
         break;
       case 3:
         info.flags &= ~CONNLIMIT.DADDR;

@@ -5,18 +5,23 @@
  * packet direction. The state match is an alias of it (see state.ts).
  */
 import { defineMatch, paramError, type NameDb } from '../index-types.js';
+import type { IPv6 } from '../../addr/ipv6.js';
+import { dumpAddr6, parseHostMask6 } from '../addr6-opts.js';
 import { badValue, dumpAddr, NO_NAMES, parseHostMask } from './conn-util.js';
 
-/** xt_conntrack_mtinfo3 for IPv4: addresses and masks as unsigned 32-bit numbers. */
+/**
+ * xt_conntrack_mtinfo3: addresses and masks are unsigned 32-bit numbers in
+ * iptables rules and four-word IPv6 values in ip6tables rules.
+ */
 export interface ConntrackInfo {
-  origsrcAddr: number;
-  origsrcMask: number;
-  origdstAddr: number;
-  origdstMask: number;
-  replsrcAddr: number;
-  replsrcMask: number;
-  repldstAddr: number;
-  repldstMask: number;
+  origsrcAddr: number | IPv6;
+  origsrcMask: number | IPv6;
+  origdstAddr: number | IPv6;
+  origdstMask: number | IPv6;
+  replsrcAddr: number | IPv6;
+  replsrcMask: number | IPv6;
+  repldstAddr: number | IPv6;
+  repldstMask: number | IPv6;
   expiresMin: number;
   expiresMax: number;
   l4proto: number;
@@ -182,7 +187,9 @@ export function dumpConntrack(info: ConntrackInfo, prefix: string, names: NameDb
   for (const a of ADDR_OPTS) {
     if (!(f & a.flag)) continue;
     s += `${inv(a.flag)} ${prefix}ct${a.key}`;
-    s += dumpAddr(names, info[`${a.key}Addr`], info[`${a.key}Mask`], numeric);
+    const addr = info[`${a.key}Addr`];
+    const mask = info[`${a.key}Mask`];
+    s += typeof addr === 'number' ? dumpAddr(names, addr, mask as number, numeric) : dumpAddr6(names, addr, mask as IPv6, numeric);
   }
   for (const p of PORT_OPTS) {
     if (!(f & p.flag)) continue;
@@ -252,7 +259,10 @@ export const conntrack = defineMatch<ConntrackInfo>({
     };
     const addr = ADDR_OPTS.find((a) => a.id === id);
     if (addr) {
-      const hm = parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
+      const hm =
+        cb.family === 'ipv6'
+          ? parseHostMask6(cb.names, cb.extName, cb.entry.name, arg)
+          : parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
       info[`${addr.key}Addr`] = hm.addr;
       info[`${addr.key}Mask`] = hm.mask;
       mark(addr.flag);

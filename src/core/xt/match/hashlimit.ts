@@ -229,7 +229,7 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     { name: 'hashlimit-rate-match', id: O.RATEMATCH, type: 'none' },
     { name: 'hashlimit-rate-interval', id: O.INTERVAL, type: 'string' },
   ],
-  init: () => ({
+  init: (family) => ({
     name: '',
     avg: 0,
     burst: String(DEFAULT_BURST),
@@ -239,8 +239,8 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     gcInterval: GC_INTERVAL,
     expire: 0,
     interval: 0,
-    srcmask: 32,
-    dstmask: 32,
+    srcmask: family === 'ipv6' ? 128 : 32,
+    dstmask: family === 'ipv6' ? 128 : 32,
     mult: 0,
   }),
   parse(cb) {
@@ -322,11 +322,12 @@ export const hashlimit = defineMatch<HashlimitInfo>({
       if (info.interval === 0) info.interval = info.mode & HL_MODE.BYTES ? 1 : mult;
     }
   },
-  check(info) {
+  check(info, ctx) {
     const bad = checkProcName(info.name, 255);
     if (bad) return bad;
     if (info.gcInterval === 0 || info.expire === 0) return { errno: 'EINVAL' };
-    if (info.srcmask > 32 || info.dstmask > 32) return { errno: 'EINVAL' };
+    const plen = ctx.family === 'ipv6' ? 128 : 32;
+    if (info.srcmask > plen || info.dstmask > plen) return { errno: 'EINVAL' };
     const avg = BigInt(info.avg);
     if (info.mode & HL_MODE.RATE_MATCH) {
       if (avg === 0n || avg > U32_MAX) return { errno: 'ERANGE' };
@@ -340,7 +341,7 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     }
     return undefined;
   },
-  print(info) {
+  print(info, ctx) {
     const avg = BigInt(info.avg);
     const burst = BigInt(info.burst);
     let s = info.mode & HL_MODE.INVERT ? ' limit: above' : ' limit: up to';
@@ -360,15 +361,16 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     if (info.max !== 0) s += ` htable-max ${info.max}`;
     if (info.gcInterval !== GC_INTERVAL) s += ` htable-gcinterval ${info.gcInterval}`;
     if (info.expire !== quantum) s += ` htable-expire ${info.expire}`;
-    if (info.srcmask !== 32) s += ` srcmask ${info.srcmask}`;
-    if (info.dstmask !== 32) s += ` dstmask ${info.dstmask}`;
+    const plen = ctx.family === 'ipv6' ? 128 : 32;
+    if (info.srcmask !== plen) s += ` srcmask ${info.srcmask}`;
+    if (info.dstmask !== plen) s += ` dstmask ${info.dstmask}`;
     if (info.mode & HL_MODE.RATE_MATCH) {
       s += ' rate-match';
       if (info.interval !== 1) s += ` rate-interval ${info.interval}`;
     }
     return s;
   },
-  save(info) {
+  save(info, ctx) {
     const avg = BigInt(info.avg);
     const burst = BigInt(info.burst);
     let s = info.mode & HL_MODE.INVERT ? ' --hashlimit-above' : ' --hashlimit-upto';
@@ -388,8 +390,9 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     if (info.max !== 0) s += ` --hashlimit-htable-max ${info.max}`;
     if (info.gcInterval !== GC_INTERVAL) s += ` --hashlimit-htable-gcinterval ${info.gcInterval}`;
     if (info.expire !== quantum) s += ` --hashlimit-htable-expire ${info.expire}`;
-    if (info.srcmask !== 32) s += ` --hashlimit-srcmask ${info.srcmask}`;
-    if (info.dstmask !== 32) s += ` --hashlimit-dstmask ${info.dstmask}`;
+    const plen = ctx.family === 'ipv6' ? 128 : 32;
+    if (info.srcmask !== plen) s += ` --hashlimit-srcmask ${info.srcmask}`;
+    if (info.dstmask !== plen) s += ` --hashlimit-dstmask ${info.dstmask}`;
     if (info.mode & HL_MODE.RATE_MATCH) {
       s += ' --hashlimit-rate-match';
       if (info.interval !== 1) s += ` --hashlimit-rate-interval ${info.interval}`;

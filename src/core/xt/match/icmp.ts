@@ -21,6 +21,7 @@ const INV = 0x01;
 /** The icmp match definition (-m icmp, -p icmp). */
 export const icmp = defineMatch<IcmpInfo>({
   name: 'icmp',
+  family: 'ipv4',
   help: () => PROTO_HELP['icmp']!,
   options: [{ name: 'icmp-type', id: 0, type: 'string', mandatory: true, invert: true }],
   init: () => ({ type: 0xff, code: [0, 0xff], invflags: 0 }),

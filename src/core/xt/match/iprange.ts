@@ -3,15 +3,16 @@
  * an inclusive range "a.b.c.d-e.f.g.h".
  */
 import { formatIPv4, parseIPv4Numeric } from '../../addr/ipv4.js';
+import { formatIPv6, ip6Bytes, parseIPv6, type IPv6 } from '../../addr/ipv6.js';
 import { defineMatch, paramError, type OptionCall } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
 
-/** xt_iprange_mtinfo data (IPv4 addresses as unsigned 32-bit numbers). */
+/** xt_iprange_mtinfo data (IPv4 addresses as unsigned 32-bit numbers, IPv6 ones as four words). */
 export interface IprangeInfo {
-  srcMin: number;
-  srcMax: number;
-  dstMin: number;
-  dstMax: number;
+  srcMin: number | IPv6;
+  srcMax: number | IPv6;
+  dstMin: number | IPv6;
+  dstMax: number | IPv6;
   /** IPRANGE_* flags. */
   flags: number;
 }
@@ -24,11 +25,36 @@ function warn(cb: OptionCall<unknown>, text: string): void {
   (cb as { warn?: (s: string) => void }).warn?.(text);
 }
 
-function parseRange(cb: OptionCall<IprangeInfo>, optname: string): [number, number] {
+/** Orders two addresses as memcmp does on their network-order bytes. */
+function compareAddr(a: number | IPv6, b: number | IPv6): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = ip6Bytes(a as IPv6);
+  const y = ip6Bytes(b as IPv6);
+  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return 0;
+}
+
+/** An address in the rule's family, as -L and save print it. */
+function addrText(a: number | IPv6): string {
+  return typeof a === 'number' ? formatIPv4(a) : formatIPv6(a);
+}
+
+function parseRange(cb: OptionCall<IprangeInfo>, optname: string): [number | IPv6, number | IPv6] {
   const arg = cb.arg!;
   const dash = arg.indexOf('-');
   const from = dash < 0 ? arg : arg.slice(0, dash);
   const to = dash < 0 ? arg : arg.slice(dash + 1);
+  if (cb.family === 'ipv6') {
+    const addr6 = (s: string) => {
+      const a = parseIPv6(s);
+      if (a === undefined) throw paramError(`iprange: Bad value for "${optname}" option: "${s}"`);
+      return a;
+    };
+    const lo6 = addr6(from);
+    const hi6 = addr6(to);
+    if (dash >= 0 && compareAddr(lo6, hi6) > 0) warn(cb, `xt_iprange: range ${from}-${to} is reversed and will never match\n`);
+    return [lo6, hi6];
+  }
   const addr = (s: string) => {
     const a = parseIPv4Numeric(s);
     if (a === undefined) throw paramError(`iprange: Bad value for "${optname}" option: "${s}"`);
@@ -69,17 +95,17 @@ export const iprange = defineMatch<IprangeInfo>({
   print(info) {
     let s = '';
     if (info.flags & IPRANGE.SRC)
-      s += ` source IP range${info.flags & IPRANGE.SRC_INV ? ' !' : ''} ${formatIPv4(info.srcMin)}-${formatIPv4(info.srcMax)}`;
+      s += ` source IP range${info.flags & IPRANGE.SRC_INV ? ' !' : ''} ${addrText(info.srcMin)}-${addrText(info.srcMax)}`;
     if (info.flags & IPRANGE.DST)
-      s += ` destination IP range${info.flags & IPRANGE.DST_INV ? ' !' : ''} ${formatIPv4(info.dstMin)}-${formatIPv4(info.dstMax)}`;
+      s += ` destination IP range${info.flags & IPRANGE.DST_INV ? ' !' : ''} ${addrText(info.dstMin)}-${addrText(info.dstMax)}`;
     return s;
   },
   save(info) {
     let s = '';
     if (info.flags & IPRANGE.SRC)
-      s += `${info.flags & IPRANGE.SRC_INV ? ' !' : ''} --src-range ${formatIPv4(info.srcMin)}-${formatIPv4(info.srcMax)}`;
+      s += `${info.flags & IPRANGE.SRC_INV ? ' !' : ''} --src-range ${addrText(info.srcMin)}-${addrText(info.srcMax)}`;
     if (info.flags & IPRANGE.DST)
-      s += `${info.flags & IPRANGE.DST_INV ? ' !' : ''} --dst-range ${formatIPv4(info.dstMin)}-${formatIPv4(info.dstMax)}`;
+      s += `${info.flags & IPRANGE.DST_INV ? ' !' : ''} --dst-range ${addrText(info.dstMin)}-${addrText(info.dstMax)}`;
     return s;
   },
 });

@@ -40,6 +40,7 @@ const HELP =
 /** The osf match (-m osf). */
 export const osf = defineMatch<OsfInfo>({
   name: 'osf',
+  family: 'ipv4',
   hooks: ['PREROUTING', 'INPUT', 'FORWARD'],
   help: () => HELP,
   options: [

@@ -4,6 +4,8 @@
  * exact list of up to four policy elements separated by --next.
  */
 import { formatIPv4, maskToListSuffix } from '../../addr/ipv4.js';
+import { formatIPv6, ip6MaskToNumeric, type IPv6 } from '../../addr/ipv6.js';
+import { parseHostMask6 } from '../addr6-opts.js';
 import { defineMatch, paramError, type NameDb } from '../index-types.js';
 import { createNameDb } from '../namedb.js';
 import { hooksOnly, parseHostMask } from './conn-util.js';
@@ -13,10 +15,11 @@ const PROTOCOLS = createNameDb();
 
 /** One xt_policy_elem (IPv4). */
 export interface PolicyElem {
-  saddr: number;
-  smask: number;
-  daddr: number;
-  dmask: number;
+  /** Tunnel addresses: numbers in iptables rules, four words in ip6tables rules. */
+  saddr: number | IPv6;
+  smask: number | IPv6;
+  daddr: number | IPv6;
+  dmask: number | IPv6;
   spi: number;
   reqid: number;
   proto: number;
@@ -82,8 +85,8 @@ function entry(prefix: string, e: PolicyElem, numeric: boolean, names: NameDb | 
     const mode = e.mode === MODE_TRANSPORT ? 'transport' : e.mode === MODE_TUNNEL ? 'tunnel' : '???';
     s += `${inv(e.invert.mode)} ${prefix}mode ${mode}`;
   }
-  if (e.match.daddr) s += `${inv(e.invert.daddr)} ${prefix}tunnel-dst ${formatIPv4(e.daddr)}${maskToListSuffix(e.dmask)}`;
-  if (e.match.saddr) s += `${inv(e.invert.saddr)} ${prefix}tunnel-src ${formatIPv4(e.saddr)}${maskToListSuffix(e.smask)}`;
+  if (e.match.daddr) s += `${inv(e.invert.daddr)} ${prefix}tunnel-dst ${addrMaskText(e.daddr, e.dmask)}`;
+  if (e.match.saddr) s += `${inv(e.invert.saddr)} ${prefix}tunnel-src ${addrMaskText(e.saddr, e.smask)}`;
   return s;
 }
 
@@ -166,7 +169,10 @@ export const policy = defineMatch<PolicyInfo>({
         const src = cb.entry.id === 7;
         const e = elem(info);
         if (src ? e.match.saddr : e.match.daddr) throw double(cb.entry.name);
-        const hm = parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
+        const hm =
+          cb.family === 'ipv6'
+            ? parseHostMask6(cb.names, cb.extName, cb.entry.name, arg)
+            : parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
         if (src) {
           e.match.saddr = true;
           e.invert.saddr = cb.invert;
@@ -255,3 +261,9 @@ export const policy = defineMatch<PolicyInfo>({
     return s;
   },
 });
+
+/** A tunnel address with its mask suffix, in the rule's family. */
+function addrMaskText(addr: number | IPv6, mask: number | IPv6): string {
+  if (typeof addr === 'number') return `${formatIPv4(addr)}${maskToListSuffix(mask as number)}`;
+  return `${formatIPv6(addr)}${ip6MaskToNumeric(mask as IPv6)}`;
+}

@@ -17,6 +17,7 @@ export interface RealmInfo {
 /** The realm match definition. */
 export const realm = defineMatch<RealmInfo>({
   name: 'realm',
+  family: 'ipv4',
   hooks: ['POSTROUTING', 'FORWARD', 'OUTPUT', 'INPUT'],
   help: () => PROTO_HELP['realm']!,
   options: [{ name: 'realm', id: 0, type: 'string', mandatory: true, invert: true }],

@@ -5,6 +5,7 @@
  * --hitcount sightings.
  */
 import { formatIPv4 } from '../../addr/ipv4.js';
+import { formatIPv6, ip6Ones, type IPv6 } from '../../addr/ipv6.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { checkProcName } from './hashlimit.js';
 import { RATE_HELP } from '../rate-help.js';
@@ -25,6 +26,13 @@ export interface RecentInfo {
   side: number;
   /** Mask applied to addresses before they are stored or looked up. */
   mask: number;
+  /** The mask of an ip6tables rule (absent: all ones, what init leaves). */
+  mask6?: IPv6;
+}
+
+/** The mask in the rule's family, as recent prints it. */
+function maskText(info: RecentInfo, family: string | undefined): string {
+  return family === 'ipv6' ? formatIPv6(info.mask6 ?? ip6Ones()) : formatIPv4(info.mask);
 }
 
 /** XT_RECENT_* bits of checkSet. */
@@ -111,7 +119,8 @@ export const recent = defineMatch<RecentInfo>({
         info.side = RECENT_SIDE.DEST;
         break;
       case O.MASK:
-        info.mask = cb.val.addr!;
+        if (cb.family === 'ipv6') info.mask6 = cb.val.addr6!;
+        else info.mask = cb.val.addr!;
         break;
     }
   },
@@ -128,7 +137,7 @@ export const recent = defineMatch<RecentInfo>({
     if (info.hitCount >= MAX_NSTAMPS) return { errno: 'EINVAL' };
     return checkProcName(info.name, NAME_LEN);
   },
-  print(info) {
+  print(info, ctx) {
     let s = info.invert ? ' !' : '';
     s += ' recent:';
     if (info.checkSet & RECENT.SET) s += ' SET';
@@ -142,9 +151,9 @@ export const recent = defineMatch<RecentInfo>({
     s += ` name: ${info.name}`;
     if (info.side === RECENT_SIDE.SOURCE) s += ' side: source';
     if (info.side === RECENT_SIDE.DEST) s += ' side: dest';
-    return s + ` mask: ${formatIPv4(info.mask)}`;
+    return s + ` mask: ${maskText(info, ctx.family)}`;
   },
-  save(info) {
+  save(info, ctx) {
     let s = info.invert ? ' !' : '';
     if (info.checkSet & RECENT.SET) s += ' --set';
     if (info.checkSet & RECENT.CHECK) s += ' --rcheck';
@@ -154,7 +163,7 @@ export const recent = defineMatch<RecentInfo>({
     if (info.checkSet & RECENT.REAP) s += ' --reap';
     if (info.hitCount) s += ` --hitcount ${signed32(info.hitCount)}`;
     if (info.checkSet & RECENT.TTL) s += ' --rttl';
-    s += ` --name ${info.name} --mask ${formatIPv4(info.mask)}`;
+    s += ` --name ${info.name} --mask ${maskText(info, ctx.family)}`;
     if (info.side === RECENT_SIDE.SOURCE) s += ' --rsource';
     if (info.side === RECENT_SIDE.DEST) s += ' --rdest';
     return s;

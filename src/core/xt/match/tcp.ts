@@ -86,6 +86,21 @@ export function printPorts(
   return ` ${label}s:${inv}${portName(names, min, proto, numeric)}:${portName(names, max, proto, numeric)}`;
 }
 
+/**
+ * What a port range looks like once iptables-nft has stored it as payload
+ * comparisons and read it back: a range starting at 0 becomes "<= hi"
+ * (inverted: "> hi", read back as hi+1..65535 without inversion); the
+ * whole range stores nothing (undefined).
+ */
+export function nativeRange(r: [number, number], inv: boolean): { range: [number, number]; inv: boolean } | undefined {
+  const [lo, hi] = r;
+  if (lo === 0 && hi === 0xffff) return undefined;
+  if (lo !== hi && lo === 0) {
+    return inv ? { range: [Math.min(hi + 1, 0xffff), 0xffff], inv: false } : { range: [0, hi], inv: false };
+  }
+  return { range: [lo, hi], inv };
+}
+
 /** Save form of a port range option, empty when it matches all. */
 export function savePorts(opt: string, range: [number, number], invert: boolean): string {
   const [min, max] = range;
@@ -158,6 +173,51 @@ export const tcp = defineMatch<TcpInfo>({
     if (native && ctx.rule.proto !== 6) throw paramError("TCP match requires '-p tcp'");
     return undefined;
   },
+  kernelForm(info) {
+    // The native form: ports as payload comparisons, flags as a masked compare.
+    const native = !(info.invflags & ~(TCP_INV.SRCPT | TCP_INV.DSTPT | TCP_INV.FLAGS)) && info.option === 0 && !tcpAllZero(info);
+    if (!native) return info;
+    const out: TcpInfo = { spts: [0, 0xffff], dpts: [0, 0xffff], option: 0, flgMask: 0, flgCmp: 0, invflags: 0 };
+    const s = nativeRange(info.spts, (info.invflags & TCP_INV.SRCPT) !== 0);
+    const d = nativeRange(info.dpts, (info.invflags & TCP_INV.DSTPT) !== 0);
+    if (s) {
+      out.spts = s.range;
+      if (s.inv) out.invflags |= TCP_INV.SRCPT;
+    }
+    if (d) {
+      out.dpts = d.range;
+      if (d.inv) out.invflags |= TCP_INV.DSTPT;
+    }
+    if (info.flgMask) {
+      out.flgMask = info.flgMask;
+      out.flgCmp = info.flgCmp;
+      out.invflags |= info.invflags & TCP_INV.FLAGS;
+    }
+    // nothing emitted: the match does not come back
+    return s || d || info.flgMask ? out : null;
+  },
+  nativeMerge: {
+    // add_nft_tcp: ports and flags become payload expressions unless the match
+    // has --tcp-option, an inversion nf_tables cannot express, or nothing set
+    native: (info) => !(info.invflags & ~(TCP_INV.SRCPT | TCP_INV.DSTPT | TCP_INV.FLAGS)) && info.option === 0 && !tcpAllZero(info),
+    merge(first, later) {
+      const out: TcpInfo = { ...first, spts: [...first.spts], dpts: [...first.dpts] };
+      if (!isAllPorts(later.spts)) {
+        out.spts = [...later.spts];
+        out.invflags |= later.invflags & TCP_INV.SRCPT;
+      }
+      if (!isAllPorts(later.dpts)) {
+        out.dpts = [...later.dpts];
+        out.invflags |= later.invflags & TCP_INV.DSTPT;
+      }
+      if (later.flgMask) {
+        out.flgMask = later.flgMask;
+        out.flgCmp = later.flgCmp;
+        out.invflags |= later.invflags & TCP_INV.FLAGS;
+      }
+      return out;
+    },
+  },
   print(info, { names, numeric }) {
     let s = ' tcp';
     s += printPorts(names, 'spt', info.spts, (info.invflags & TCP_INV.SRCPT) !== 0, numeric, 'tcp');
@@ -180,6 +240,15 @@ export const tcp = defineMatch<TcpInfo>({
     return s;
   },
 });
+
+/** A port range that matches every port (no expression is generated for it). */
+export function isAllPorts(r: [number, number]): boolean {
+  return r[0] === 0 && r[1] === 0xffff;
+}
+
+function tcpAllZero(info: TcpInfo): boolean {
+  return isAllPorts(info.spts) && isAllPorts(info.dpts) && info.option === 0 && info.flgMask === 0 && info.flgCmp === 0 && info.invflags === 0;
+}
 
 function hex2(n: number): string {
   return n.toString(16).toUpperCase().padStart(2, '0');

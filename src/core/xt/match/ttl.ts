@@ -17,6 +17,7 @@ const ANY = [0, 1, 2];
 /** The ttl match definition (IPv4). */
 export const ttl = defineMatch<TtlInfo>({
   name: 'ttl',
+  family: 'ipv4',
   help: () => PROTO_HELP['ttl']!,
   options: [
     { name: 'ttl-lt', id: 1, type: 'uint8', excl: ANY },

@@ -3,7 +3,7 @@
  * implicitly by -p udp. iptables-nft turns it into native payload
  * comparisons, which changes a few forms on the way back (see kernelForm).
  */
-import { printPorts, savePorts } from './tcp.js';
+import { nativeRange, printPorts, savePorts } from './tcp.js';
 import { requireProto } from '../protocheck.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
@@ -28,21 +28,6 @@ function isAll(r: [number, number]): boolean {
 /** Nothing set at all: iptables-nft keeps such a match as an xt match ("-m udp"). */
 function allZero(info: UdpInfo): boolean {
   return isAll(info.spts) && isAll(info.dpts) && info.invflags === 0;
-}
-
-/**
- * What a port range looks like once iptables-nft has stored it as payload
- * comparisons and read it back: a range starting at 0 becomes "<= hi"
- * (inverted: "> hi", read back as hi+1..65535 without inversion); the
- * whole range stores nothing (undefined).
- */
-function nativeRange(r: [number, number], inv: boolean): { range: [number, number]; inv: boolean } | undefined {
-  const [lo, hi] = r;
-  if (lo === 0 && hi === 0xffff) return undefined;
-  if (lo !== hi && lo === 0) {
-    return inv ? { range: [Math.min(hi + 1, 0xffff), 0xffff], inv: false } : { range: [0, hi], inv: false };
-  }
-  return { range: [lo, hi], inv };
 }
 
 /** The udp match definition (-m udp, -p udp). */
@@ -90,6 +75,21 @@ export const udp = defineMatch<UdpInfo>({
       if (d.inv) out.invflags |= UDP_INV.DSTPT;
     }
     return out;
+  },
+  nativeMerge: {
+    native: (info) => !allZero(info) && info.invflags <= UDP_INV.MASK,
+    merge(first, later) {
+      const out: UdpInfo = { ...first, spts: [...first.spts], dpts: [...first.dpts] };
+      if (!isAll(later.spts)) {
+        out.spts = [...later.spts];
+        out.invflags |= later.invflags & UDP_INV.SRCPT;
+      }
+      if (!isAll(later.dpts)) {
+        out.dpts = [...later.dpts];
+        out.invflags |= later.invflags & UDP_INV.DSTPT;
+      }
+      return out;
+    },
   },
   print(info, { names, numeric }) {
     let s = ' udp';

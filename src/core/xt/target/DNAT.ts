@@ -13,6 +13,7 @@ const HOOKS = ['PREROUTING', 'OUTPUT'];
 
 export const DNAT = defineTarget<NatRange>({
   name: 'DNAT',
+  family: 'ipv4',
   help: () => TARGET_HELP['DNAT']!,
   revision: 2,
   tables: ['nat'],

@@ -25,6 +25,7 @@ function removes(info: EcnTargetInfo): boolean {
 /** The ECN target definition (IPv4). */
 export const ECN = defineTarget<EcnTargetInfo>({
   name: 'ECN',
+  family: 'ipv4',
   help: () => PROTO_HELP['ECN']!,
   options: [
     { name: 'ecn-tcp-remove', id: 0, type: 'none', excl: [1, 2] },

@@ -12,6 +12,7 @@ const HOOKS = ['POSTROUTING'];
 
 export const MASQUERADE = defineTarget<NatRange>({
   name: 'MASQUERADE',
+  family: 'ipv4',
   help: () => TARGET_HELP['MASQUERADE']!,
   tables: ['nat'],
   hooks: HOOKS,

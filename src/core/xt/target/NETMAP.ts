@@ -20,6 +20,7 @@ function netmapText(r: NatRange): string {
 
 export const NETMAP = defineTarget<NatRange>({
   name: 'NETMAP',
+  family: 'ipv4',
   help: () => TARGET_HELP['NETMAP']!,
   tables: ['nat'],
   hooks: HOOKS,

@@ -12,6 +12,7 @@ const HOOKS = ['PREROUTING', 'OUTPUT'];
 
 export const REDIRECT = defineTarget<NatRange>({
   name: 'REDIRECT',
+  family: 'ipv4',
   help: () => TARGET_HELP['REDIRECT']!,
   tables: ['nat'],
   hooks: HOOKS,

@@ -48,6 +48,7 @@ export function rejectTypeName(value: number): string {
 
 export const REJECT = defineTarget<RejectInfo>({
   name: 'REJECT',
+  family: 'ipv4',
   help: () => TARGET_HELP['REJECT']!,
   tables: ['filter'],
   hooks: ['INPUT', 'FORWARD', 'OUTPUT'],

@@ -12,6 +12,7 @@ const HOOKS = ['POSTROUTING', 'INPUT'];
 
 export const SNAT = defineTarget<NatRange>({
   name: 'SNAT',
+  family: 'ipv4',
   help: () => TARGET_HELP['SNAT']!,
   tables: ['nat'],
   hooks: HOOKS,

@@ -4,6 +4,7 @@
  * addresses, and marks it. Valid only in mangle PREROUTING.
  */
 import { formatIPv4 } from '../../addr/ipv4.js';
+import { formatIPv6, type IPv6 } from '../../addr/ipv6.js';
 import { IPT_INV, defineTarget } from '../index-types.js';
 import { baseChainOf } from '../match/rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
@@ -12,7 +13,7 @@ import { RATE_HELP } from '../rate-help.js';
 export interface TproxyInfo {
   markMask: number;
   markValue: number;
-  laddr: number;
+  laddr: number | IPv6;
   lport: number;
 }
 
@@ -35,7 +36,7 @@ export const TPROXY = defineTarget<TproxyInfo>({
     cb.parseGeneric();
     const info = cb.info;
     if (cb.entry.id === O.PORT) info.lport = cb.val.num!;
-    else if (cb.entry.id === O.ADDR) info.laddr = cb.val.addr!;
+    else if (cb.entry.id === O.ADDR) info.laddr = cb.family === 'ipv6' ? cb.val.addr6! : cb.val.addr!;
     else {
       info.markValue = cb.val.value!;
       info.markMask = cb.val.mask!;
@@ -49,8 +50,14 @@ export const TPROXY = defineTarget<TproxyInfo>({
     if ((proto !== 6 && proto !== 17) || ctx.rule.invflags & IPT_INV.PROTO) return { errno: 'EINVAL' };
     return undefined;
   },
-  print: (info) =>
-    ` TPROXY redirect ${formatIPv4(info.laddr)}:${info.lport} mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
-  save: (info) =>
-    ` --on-port ${info.lport} --on-ip ${formatIPv4(info.laddr)} --tproxy-mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
+  print: (info, ctx) =>
+    ` TPROXY redirect ${laddrText(info.laddr, ctx.family)}:${info.lport} mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
+  save: (info, ctx) =>
+    ` --on-port ${info.lport} --on-ip ${laddrText(info.laddr, ctx.family)} --tproxy-mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
 });
+
+/** The local address in the rule's family (an IPv6 rule without --on-ip has ::). */
+function laddrText(a: number | IPv6, family: string | undefined): string {
+  if (typeof a !== 'number') return formatIPv6(a);
+  return family === 'ipv6' ? formatIPv6([0, 0, 0, a]) : formatIPv4(a);
+}

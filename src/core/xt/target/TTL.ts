@@ -18,6 +18,7 @@ const ANY = [0, 1, 2];
 /** The TTL target definition (IPv4). */
 export const TTL = defineTarget<TtlTargetInfo>({
   name: 'TTL',
+  family: 'ipv4',
   help: () => PROTO_HELP['TTL']!,
   options: [
     { name: 'ttl-set', id: 0, type: 'uint8', excl: ANY },
