@@ -83,6 +83,21 @@ const COMMANDS_V_OPTIONS: string[] = [
 
 const IPT_OPTSTRING = '-:A:C:D:R:I:L::S::M:F::Z::N:X::E:P:Vh::o:p:s:d:j:i:fbvw::W::nt:m:xc:g:46';
 
+/** Long options of each extension, built once (val = kind:name:id). */
+const EXT_LONG_OPTS = new WeakMap<ExtensionDef, LongOption[]>();
+function extensionLongOpts(def: ExtensionDef): LongOption[] {
+  let opts = EXT_LONG_OPTS.get(def);
+  if (!opts) {
+    const prefix = def.kind === 'match' ? 'm' : 't';
+    opts = def.options.map((o) => ({ name: o.name, hasArg: optionHasArg(o), val: `${prefix}:${def.name}:${o.id}` }));
+    EXT_LONG_OPTS.set(def, opts);
+  }
+  return opts;
+}
+
+/** Merged option tables by the sequence of extensions loaded (rules repeat their shapes). */
+const MERGED_OPTS = new Map<string, LongOption[]>();
+
 const ORIGINAL_OPTS: LongOption[] = [
   ['append', 'required', 'A'],
   ['delete', 'required', 'D'],
@@ -312,7 +327,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   let waitSet = false;
   let waitIntervalSet = false;
   // Extension options, newest first, after the original options.
-  let extOpts: LongOption[] = [];
+  let mergedKey = '';
   const g = new Getopt(args, IPT_OPTSTRING, ORIGINAL_OPTS);
   const header: RuleHeaderView = {
     get proto() {
@@ -345,10 +360,14 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     }
   };
   const mergeOptions = (def: ExtensionDef) => {
-    const prefix = def.kind === 'match' ? 'm' : 't';
-    const mine = def.options.map((o) => ({ name: o.name, hasArg: optionHasArg(o), val: `${prefix}:${def.name}:${o.id}` }));
-    extOpts = [...mine, ...extOpts];
-    g.longopts = [...ORIGINAL_OPTS, ...extOpts];
+    // newest extension first, right after iptables' own options (xtables_options_xfrm)
+    mergedKey = `${def.kind}:${def.name}|${mergedKey}`;
+    let merged = MERGED_OPTS.get(mergedKey);
+    if (!merged) {
+      merged = [...ORIGINAL_OPTS, ...extensionLongOpts(def), ...g.longopts.slice(ORIGINAL_OPTS.length)];
+      MERGED_OPTS.set(mergedKey, merged);
+    }
+    g.longopts = merged;
   };
   const loadMatch = (def: MatchDef): ExtInstance => {
     const already = p.matches.some((m) => m.def === def);

@@ -221,7 +221,7 @@ export function iptablesRestore(
   };
 
   // fgets semantics: lines keep their newline; a final line without one still counts
-  const lines = input.split(/(?<=\n)/).filter((l) => l !== '');
+  const lines = splitLinesKeepingNewline(input);
   let lineNo = 0;
   for (const raw of lines) {
     lineNo++;
@@ -391,4 +391,20 @@ function flushTable(txn: Txn, table: TableName, verbose: boolean): void {
   // chains iptables does not recognise are not in its cache, so they stay
   t.user = incompatibleChains(t);
   for (const h of info.chains) if (t.builtins[h]!.policy === 'ACCEPT') delete t.builtins[h];
+}
+
+/** Splits text into lines that keep their newline, as fgets returns them. */
+function splitLinesKeepingNewline(input: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < input.length) {
+    const j = input.indexOf('\n', i);
+    if (j < 0) {
+      out.push(input.slice(i));
+      break;
+    }
+    out.push(input.slice(i, j + 1));
+    i = j + 1;
+  }
+  return out;
 }

@@ -80,6 +80,42 @@ export function rulesetToDisk(rs: Ruleset): unknown {
   return tables;
 }
 
+/**
+ * Writes the same JSON as JSON.stringify(rulesetToDisk(rs)) in pieces of a
+ * few hundred rules, so a large ruleset is never held twice in memory.
+ */
+export function writeRulesetJson(rs: Ruleset, emit: (chunk: string) => void): void {
+  const chain = (c: Chain) => {
+    emit(`{"n":${JSON.stringify(c.name)},"p":${JSON.stringify(c.policy)},"c":${JSON.stringify([counterToDisk(c.pkts), counterToDisk(c.bytes)])},"r":[`);
+    for (let i = 0; i < c.rules.length; i += 500) {
+      const part = c.rules.slice(i, i + 500).map((r) => JSON.stringify(ruleToDisk(r)));
+      emit((i ? ',' : '') + part.join(','));
+    }
+    emit(']}');
+  };
+  emit('{');
+  let firstTable = true;
+  for (const [name, t] of Object.entries(rs.tables)) {
+    if (!t) continue;
+    emit(`${firstTable ? '' : ','}${JSON.stringify(name)}:{"b":{`);
+    firstTable = false;
+    let first = true;
+    for (const [hook, c] of Object.entries(t.builtins)) {
+      if (!c) continue;
+      emit(`${first ? '' : ','}${JSON.stringify(hook)}:`);
+      first = false;
+      chain(c);
+    }
+    emit('},"u":[');
+    t.user.forEach((c, i) => {
+      if (i) emit(',');
+      chain(c);
+    });
+    emit(']}');
+  }
+  emit('}');
+}
+
 /** Rebuilds a ruleset from its stored JSON value; throws on a malformed value. */
 export function rulesetFromDisk(v: unknown): Ruleset {
   if (!v || typeof v !== 'object') throw new Error('ruleset is not an object');

@@ -9,7 +9,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { dirname, join } from 'node:path';
 import { emptyRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../../core/xt/namedb.js';
-import { rulesetFromDisk, rulesetToDisk } from './persist.js';
+import { rulesetFromDisk, writeRulesetJson } from './persist.js';
 
 /** Version of the state file format. */
 const STATE_VERSION = 2;
@@ -88,11 +88,28 @@ export function acquireLock(lab: string): () => void {
 
 /** Writes a file atomically: temporary file, fsync, rename. */
 export function writeFileAtomic(path: string, data: string): void {
+  writeFileAtomicChunks(path, (write) => write(data));
+}
+
+/** Like writeFileAtomic, with the content produced in pieces. */
+export function writeFileAtomicChunks(path: string, produce: (write: (chunk: string) => void) => void): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, data);
+    let pending: string[] = [];
+    let size = 0;
+    const flush = () => {
+      if (pending.length) writeSync(fd, pending.join(''));
+      pending = [];
+      size = 0;
+    };
+    produce((chunk) => {
+      pending.push(chunk);
+      size += chunk.length;
+      if (size > 1 << 20) flush();
+    });
+    flush();
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -132,7 +149,11 @@ export function loadState(lab: string): LabState {
 
 /** Saves the lab's state atomically. */
 export function saveState(lab: string, state: LabState): void {
-  writeFileAtomic(join(lab, 'state.json'), JSON.stringify({ version: STATE_VERSION, ruleset: rulesetToDisk(state.ruleset) }));
+  writeFileAtomicChunks(join(lab, 'state.json'), (write) => {
+    write(`{"version":${STATE_VERSION},"ruleset":`);
+    writeRulesetJson(state.ruleset, write);
+    write('}');
+  });
 }
 
 /** Reads a machine file, or undefined when it does not exist. */

@@ -417,6 +417,7 @@ export function finalOptionCheck(extName: string, xflags: number, table: readonl
     if (e.mandatory && !(xflags & (1 << e.id)))
       throw paramError(`${extName}: option "--${e.name}" must be specified\n`);
     if (!(xflags & (1 << e.id))) continue;
+    if (!e.also?.length && !e.excl?.length) continue;
     for (let i = 0; i < 32; i++) {
       if (i === e.id) continue;
       const other = table.find((o) => o.id === i);
