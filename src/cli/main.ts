@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { basename, resolve } from 'node:path';
+import { emptyRuleset } from '../core/netfilter/ruleset.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
@@ -44,6 +45,8 @@ Commands (run on the lab's machine):
   iptables ARGS...           iptables v1.8.9 (nf_tables)
   iptables-save [-c] [-t T]  dump the rules
   iptables-restore [FILE]    load rules (stdin when no file)
+  ip6tables, ip6tables-save, ip6tables-restore
+                             the same for the IPv6 rules
   service iptables ACTION    the iptables init script (start, stop, restart, save, status, ...)
   systemctl VERB iptables    the iptables.service unit (start, stop, restart, status, enable, ...)
   run FILE [ARGS...]         run a shell-style script of these commands (stops at the first failure)
@@ -60,8 +63,13 @@ const LAB_COMMANDS: Record<string, (argv: string[], ctx: LabContext) => Promise<
   systemctl: runSystemctl,
 };
 
-/** Machine programs that operate on the lab's kernel state. */
-const TOOLS = new Set(['iptables', 'iptables-nft', 'iptables-save', 'iptables-nft-save', 'iptables-restore', 'iptables-nft-restore']);
+/** Machine programs that operate on the lab's kernel state (the -nft names are the same programs). */
+const TOOLS = new Set(
+  ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'].flatMap((t) => [
+    t,
+    t.replace('tables', 'tables-nft'),
+  ]),
+);
 
 /** Runs one nflab command line and returns its output and exit status. */
 export async function runNflab(args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -95,25 +103,34 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
     });
   }
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
-  return runTool(dir, tool.replace('-nft', ''), rest.slice(1), opts);
+  return runTool(dir, tool, rest.slice(1), opts);
 }
 
-function runTool(lab: string, tool: string, argv: string[], opts: RunOptions): RunResult {
+/**
+ * Runs iptables, iptables-save or iptables-restore (or their ip6tables
+ * counterparts, over the IPv6 rule set) as `invoked` (a -nft name is the
+ * same program; save and restore print the name they were invoked by).
+ */
+function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions): RunResult {
+  const tool = invoked.replace('-nft', '');
+  const v6 = tool.startsWith('ip6tables');
   const release = acquireLock(lab);
   try {
     const state = loadState(lab);
     const names = createNameDb(readLabFile(lab, '/etc/hosts') ?? '', readLabFile(lab, '/etc/networks'));
     let r: ToolResult;
-    if (tool === 'iptables') {
-      r = runIptables(argv, state.ruleset, names);
-    } else if (tool === 'iptables-save') {
+    const family = v6 ? 'ipv6' : 'ipv4';
+    const ruleset = v6 ? (state.ruleset6 ?? emptyRuleset()) : state.ruleset;
+    if (tool === 'iptables' || tool === 'ip6tables') {
+      r = runIptables(argv, ruleset, names, tool, family);
+    } else if (tool.endsWith('-save')) {
       // Inside the lab (scripts, the shell), -f /path names the machine's file.
       const cwd = opts.cwd ?? process.cwd();
-      r = runIptablesSave(argv, state.ruleset, names, new Date(), 'iptables-save', (f) =>
+      r = runIptablesSave(argv, ruleset, names, new Date(), invoked, (f) =>
         openForWriteIn(cwd)(opts.onMachine && f.startsWith('/') ? labFile(lab, f) : f),
       );
     } else {
-      r = runIptablesRestore(argv, state.ruleset, names, (file) => {
+      r = runIptablesRestore(argv, ruleset, names, (file) => {
         if (file === undefined) return opts.stdin ?? '';
         // Commands run inside the lab (scripts, the shell) name the machine's files.
         const path = opts.onMachine && file.startsWith('/') ? labFile(lab, file) : resolve(opts.cwd ?? process.cwd(), file);
@@ -123,9 +140,9 @@ function runTool(lab: string, tool: string, argv: string[], opts: RunOptions): R
           const err = e as NodeJS.ErrnoException;
           return { error: `Can't open ${file}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}\n` };
         }
-      });
+      }, invoked, family);
     }
-    if (r.ruleset) saveState(lab, { ...state, ruleset: r.ruleset });
+    if (r.ruleset) saveState(lab, v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset });
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   } catch (e) {
     if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };

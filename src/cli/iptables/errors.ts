@@ -168,7 +168,8 @@ export function renderError(err: unknown, prog: ProgramInfo): { stderr: string; 
   if (err instanceof CommandFailure) {
     const msg = nftStrerror(err.fn, err.errno);
     const dmesg = err.errno === 'EINVAL' ? " Run `dmesg' for more information." : '';
-    return { stderr: `iptables: ${msg}.${dmesg}\n`, status: 1 };
+    // iptables or ip6tables: the program's own name
+    return { stderr: `${prog.name.startsWith('ip6') ? 'ip6tables' : 'iptables'}: ${msg}.${dmesg}\n`, status: 1 };
   }
   if (err instanceof CommitFailure) {
     return { stderr: `${prog.name} v${prog.version}: ${commitErrorText(err.errors)}\n`, status: 4 };

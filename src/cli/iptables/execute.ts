@@ -12,7 +12,8 @@
  * them. Userspace failures are thrown at once: they stop the preparation,
  * so later elements never reach the kernel.
  */
-import { emptyRule, type Rule, type RuleMatch, type RuleTarget } from '../../core/netfilter/rule.js';
+import { ip6Equal, ip6IsZero, type IPv6 } from '../../core/addr/ipv6.js';
+import { emptyRule, ruleFamily, type Rule, type RuleMatch, type RuleTarget } from '../../core/netfilter/rule.js';
 import {
   addUserChain,
   chainReferences,
@@ -29,7 +30,7 @@ import {
 } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
-import { CommitParamError, IPT_INV, XtError, type ExtensionDef } from '../../core/xt/types.js';
+import { CommitParamError, IPT_INV, XtError, type ExtensionDef, type Family } from '../../core/xt/types.js';
 import { findMatch, findTarget } from '../../core/xt/registry.js';
 import { CommandFailure, CommitFailure, type BatchError, type NftFn } from './errors.js';
 import { listHeader, listRule, saveRuleBody, verboseRule, type ListFormat } from './format.js';
@@ -92,6 +93,8 @@ export class Txn {
     readonly names: NameDb,
     /** iptables' -v count (2 and more print the nft debug lines). */
     public verbose = 0,
+    /** The family of the rule set: iptables ('ipv4') or ip6tables ('ipv6'). */
+    readonly family: Family = 'ipv4',
   ) {
     this.cacheTables = new Set(Object.keys(rs.tables) as TableName[]);
   }
@@ -165,18 +168,19 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
   base.bytes = p.bcnt;
   const hooks = insertHooks(table, chain);
   const header = { proto: p.proto, invflags: p.invflags, fragment: p.fragment };
+  const family = p.family;
   let reject: string | undefined;
   const note = (errno: string | undefined) => {
     reject ??= errno;
   };
   const translated: RuleMatch[] = [];
   for (const m of p.matches) {
-    note(runCheck(m, table, chain, hooks, header));
+    note(runCheck(m, table, chain, hooks, header, family));
     let info = m.def.kernelForm ? m.def.kernelForm(m.info) : m.info;
     if (info !== null && store && m.def.storeForm) info = m.def.storeForm(info);
     if (info !== null) translated.push({ name: m.def.realName ?? m.def.name, info });
   }
-  const matches = mergeNativeMatches(translated);
+  const matches = mergeNativeMatches(translated, family);
   let target: RuleTarget;
   if (p.target && p.target.def.name === 'standard' && p.jumpto === 'QUEUE') {
     // add_action has no verdict for QUEUE: it goes as an xt target named
@@ -186,7 +190,7 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
   } else if (p.target && p.target.def.name === 'standard') {
     target = { kind: 'verdict', verdict: p.jumpto as 'ACCEPT' };
   } else if (p.target) {
-    note(runCheck(p.target, table, chain, hooks, header));
+    note(runCheck(p.target, table, chain, hooks, header, family));
     let info = p.target.def.kernelForm ? p.target.def.kernelForm(p.target.info) : p.target.info;
     if (store && p.target.def.storeForm) info = p.target.def.storeForm(info);
     target = { kind: 'ext', name: p.target.def.realName ?? p.target.def.name, info };
@@ -196,6 +200,27 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
     target = { kind: 'none' };
   }
   const out: BuiltRule[] = [];
+  if (family === 'ipv6') {
+    // ipv6_post_parse never copies -c into the counters iptables-nft sends: IPv6 rules start at 0
+    base.pkts = 0n;
+    base.bytes = 0n;
+    const single6 = p.srcs6.length === 1 && p.dsts6.length === 1;
+    for (const s of p.srcs6) {
+      for (const d of p.dsts6) {
+        const rule: Rule = {
+          ...base,
+          src6: s.addr,
+          smsk6: s.mask,
+          dst6: d.addr,
+          dmsk6: d.mask,
+          matches: single6 ? matches : structuredClone(matches),
+          target: single6 ? target : structuredClone(target),
+        };
+        out.push({ rule, sent: translated, reject: reject ?? headerReject(rule) });
+      }
+    }
+    return out;
+  }
   const single = p.srcs.length === 1 && p.dsts.length === 1;
   for (const s of p.srcs) {
     for (const d of p.dsts) {
@@ -220,8 +245,9 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
  * translated to a payload comparison of length 0, which the kernel refuses.
  */
 function headerReject(r: Rule): string | undefined {
-  if (r.invflags & IPT_INV.SRCIP && r.smsk === 0) return 'EINVAL';
-  if (r.invflags & IPT_INV.DSTIP && r.dmsk === 0) return 'EINVAL';
+  const zero = (m: number, m6: IPv6 | undefined) => (m6 ? ip6IsZero(m6) : m === 0);
+  if (r.invflags & IPT_INV.SRCIP && zero(r.smsk, r.smsk6)) return 'EINVAL';
+  if (r.invflags & IPT_INV.DSTIP && zero(r.dmsk, r.dmsk6)) return 'EINVAL';
   return undefined;
 }
 
@@ -231,11 +257,11 @@ function headerReject(r: Rule): string | undefined {
  * native instances of the same match merge into it. Matches without the
  * `nativeMerge` hook, and instances kept as xt matches, stay as they are.
  */
-function mergeNativeMatches(matches: RuleMatch[]): RuleMatch[] {
+function mergeNativeMatches(matches: RuleMatch[], family: Family): RuleMatch[] {
   const out: RuleMatch[] = [];
   const firstNative = new Map<string, RuleMatch>();
   for (const m of matches) {
-    const nm = findMatch(m.name)?.nativeMerge;
+    const nm = findMatch(m.name, family)?.nativeMerge;
     if (!nm || !nm.native(m.info)) {
       out.push(m);
       continue;
@@ -290,9 +316,15 @@ function runCheck(
   chain: string,
   hooks: readonly string[],
   rule: { proto: number; invflags: number; fragment: boolean },
+  family: Family,
 ): string | undefined {
   const def: ExtensionDef = inst.def;
-  return def.check?.(inst.info, { table, chain, hooks, rule })?.errno;
+  return def.check?.(inst.info, { table, chain, hooks, rule, family })?.errno;
+}
+
+/** Two optional IPv6 values are equal (both absent counts as equal). */
+function same6(a: IPv6 | undefined, b: IPv6 | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : ip6Equal(a, b);
 }
 
 /** Rules compare equal when the kernel holds the same data for both (counters aside). */
@@ -302,6 +334,10 @@ export function sameRule(a: Rule, b: Rule): boolean {
     a.smsk === b.smsk &&
     a.dst === b.dst &&
     a.dmsk === b.dmsk &&
+    same6(a.src6, b.src6) &&
+    same6(a.smsk6, b.smsk6) &&
+    same6(a.dst6, b.dst6) &&
+    same6(a.dmsk6, b.dmsk6) &&
     a.iniface === b.iniface &&
     a.outiface === b.outiface &&
     a.proto === b.proto &&
@@ -331,14 +367,15 @@ function tableInvalid(t: Table, include: RuleFilter): string | undefined {
       const c = user.get(name)!;
       for (const r of c.rules) {
         if (!include(r)) continue;
-        const ctx = { table: t.name, chain: name, hooks: [h], rule: { proto: r.proto, invflags: r.invflags, fragment: r.fragment } };
-        const defs: (ExtensionDef | undefined)[] = r.matches.map((m) => findMatch(m.name));
+        const family = ruleFamily(r);
+        const ctx = { table: t.name, chain: name, hooks: [h], rule: { proto: r.proto, invflags: r.invflags, fragment: r.fragment }, family };
+        const defs: (ExtensionDef | undefined)[] = r.matches.map((m) => findMatch(m.name, family));
         for (const m of r.matches) {
-          const err = findMatch(m.name)?.check?.(m.info, ctx);
+          const err = findMatch(m.name, family)?.check?.(m.info, ctx);
           if (err) return err.errno;
         }
         if (r.target.kind === 'ext') {
-          const def = findTarget(r.target.name);
+          const def = findTarget(r.target.name, family);
           defs.push(def);
           const err = def?.check?.(r.target.info, ctx);
           if (err) return err.errno;
@@ -432,12 +469,12 @@ function builtinInit(txn: Txn, table: TableName, chain: string | undefined): voi
   const had = new Set(before ? Object.keys(before.builtins) : []);
   const t = initBuiltins(txn.rs, table, chain === undefined || isBuiltinChain(table, chain) ? chain : '');
   // the table is added again by every element while the kernel has not got it yet
-  if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table));
+  if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table, txn.family));
   for (const h of tableInfo(table)!.chains) {
     const c = t.builtins[h];
     if (c && !had.has(h)) {
       txn.fakes.delete(`${table}/${h}`);
-      txn.debugText(() => nftChainDebug(table, c, true));
+      txn.debugText(() => nftChainDebug(table, c, true, 0, txn.family));
     }
   }
 }
@@ -459,7 +496,7 @@ function jumpReject(rs: Ruleset, table: TableName, rule: Rule): string | undefin
 /** Queues a NEWRULE: the kernel refuses it or it goes into `c` at `apply`. */
 function newRule(txn: Txn, table: TableName, chain: string, b: BuiltRule, op: string, env: ExecEnv, apply: () => void): void {
   const seq = txn.nextSeq();
-  txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }));
+  txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }, txn.family));
   const errno = b.reject ?? jumpReject(txn.rs, table, b.rule);
   if (errno) {
     txn.refuse(op, errno, `rule in chain ${chain}`, env.line, seq);
@@ -561,7 +598,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       zeroRule(txn, table, chain, p.rulenum);
       return;
     case CMD.NEW_CHAIN: {
-      if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table));
+      if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table, txn.family));
       const t = rs.tables[table];
       if (isBuiltinChain(table, chain) || (t && findRealChain(rs, table, chain))) throw new CommandFailure('chain_user_add', 'EEXIST');
       const seq = txn.nextSeq();
@@ -572,7 +609,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       }
       const c = addUserChain(rs, table, chain);
       txn.created.add(c);
-      txn.debugText(() => nftChainDebug(table, c, false));
+      txn.debugText(() => nftChainDebug(table, c, false, 0, txn.family));
       return;
     }
     case CMD.DELETE_CHAIN:
@@ -596,7 +633,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       const c = rs.tables[table]!.builtins[chain as Hook]!;
       // iptables-nft passes no counters with -P: -c is accepted and ignored
       c.policy = policy;
-      txn.debugText(() => nftChainDebug(table, c, true));
+      txn.debugText(() => nftChainDebug(table, c, true, 0, txn.family));
       return;
     }
     default:
@@ -734,7 +771,7 @@ function deleteChains(txn: Txn, table: TableName, chain: string | undefined, ver
       return;
     }
     const seq = txn.nextSeq();
-    txn.debugText(() => nftChainDebug(table, c, false, chainReferences(rs, table, c.name)));
+    txn.debugText(() => nftChainDebug(table, c, false, chainReferences(rs, table, c.name), txn.family));
     if (c.rules.length > 0 || chainReferences(rs, table, c.name) > 0) {
       txn.refuse('CHAIN_DEL', 'EBUSY', `chain ${c.name}`, env.line, seq);
       return;

@@ -4,9 +4,10 @@
  * extension print forms) and the save form used by -S and iptables-save.
  */
 import { formatIPv4, maskToListSuffix, maskToSave } from '../../core/addr/ipv4.js';
+import { formatIPv6, ip6IsZero, ip6MaskToCidr, ip6MaskToNumeric, ip6SaveForm, type IPv6 } from '../../core/addr/ipv6.js';
 import type { Chain } from '../../core/netfilter/ruleset.js';
-import { targetName, type Rule } from '../../core/netfilter/rule.js';
-import { addrToAnyName, type NameDb } from '../../core/xt/namedb.js';
+import { ruleFamily, targetName, type Rule } from '../../core/netfilter/rule.js';
+import { addr6ToAnyName, addrToAnyName, type NameDb } from '../../core/xt/namedb.js';
 import { findMatch, findTarget } from '../../core/xt/registry.js';
 import { IPT_INV, type RuleHeaderView } from '../../core/xt/types.js';
 import { protoToName } from './parse.js';
@@ -73,6 +74,18 @@ function addrForList(names: NameDb, addr: number, mask: number, numeric: boolean
   return a + (mask === 0 ? '/0' : maskToListSuffix(mask));
 }
 
+/** ipv6_addr_to_string: "anywhere" for the address :: unless numeric, else address and mask suffix. */
+function addr6ForList(names: NameDb, addr: IPv6, mask: IPv6, numeric: boolean): string {
+  if (ip6IsZero(addr) && !numeric) return 'anywhere';
+  return (numeric ? formatIPv6(addr) : addr6ToAnyName(names, addr)) + ip6MaskToNumeric(mask);
+}
+
+/** The source and destination columns' text of a rule, in its family. */
+function ruleAddrs(rule: Rule, names: NameDb, numeric: boolean): [string, string] {
+  if (rule.src6) return [addr6ForList(names, rule.src6, rule.smsk6!, numeric), addr6ForList(names, rule.dst6!, rule.dmsk6!, numeric)];
+  return [addrForList(names, rule.src, rule.smsk, numeric), addrForList(names, rule.dst, rule.dmsk, numeric)];
+}
+
 /** Read-only header view of a stored rule, for extension renderers. */
 export function headerOf(rule: Rule): RuleHeaderView {
   return { proto: rule.proto, invflags: rule.invflags, fragment: rule.fragment };
@@ -87,22 +100,25 @@ export function listRule(rule: Rule, num: number, f: ListFormat, names: NameDb):
   s += rule.invflags & IPT_INV.PROTO ? '!' : ' ';
   const pname = protoToName(rule.proto, f.numeric, names);
   s += padEnd(f.numeric || pname === undefined ? String(rule.proto) : pname, 4) + ' ';
-  s += (rule.invflags & IPT_INV.FRAG ? '!' : '-') + (rule.fragment ? 'f' : '-') + ' ';
+  // ip6tables prints a fixed "--" (print_fragment's fake)
+  s += (rule.invflags & IPT_INV.FRAG && !rule.src6 ? '!' : '-') + (rule.fragment ? 'f' : '-') + ' ';
   if (f.verbose) {
     const any = f.numeric ? '*' : 'any';
     s += ` ${padEnd((rule.invflags & IPT_INV.VIA_IN ? '!' : '') + (rule.iniface || any), 6)} `;
     s += `${padEnd((rule.invflags & IPT_INV.VIA_OUT ? '!' : '') + (rule.outiface || any), 6)} `;
   }
-  s += (rule.invflags & IPT_INV.SRCIP ? '!' : ' ') + padEnd(addrForList(names, rule.src, rule.smsk, f.numeric), 19) + ' ';
-  s += (rule.invflags & IPT_INV.DSTIP ? '!' : ' ') + padEnd(addrForList(names, rule.dst, rule.dmsk, f.numeric), 19) + ' ';
+  const [src, dst] = ruleAddrs(rule, names, f.numeric);
+  s += (rule.invflags & IPT_INV.SRCIP ? '!' : ' ') + padEnd(src, 19) + ' ';
+  s += (rule.invflags & IPT_INV.DSTIP ? '!' : ' ') + padEnd(dst, 19) + ' ';
   if (rule.target.kind === 'jump' && rule.target.goto) s += '[goto] ';
-  const ctx = { numeric: f.numeric, names, rule: headerOf(rule) };
+  const family = ruleFamily(rule);
+  const ctx = { numeric: f.numeric, names, rule: headerOf(rule), family };
   for (const m of rule.matches) {
-    const def = findMatch(m.name);
+    const def = findMatch(m.name, family);
     if (def) s += def.print(m.info, ctx);
   }
   if (rule.target.kind === 'ext') {
-    const def = findTarget(rule.target.name);
+    const def = findTarget(rule.target.name, family);
     if (def) s += def.print(rule.target.info, ctx);
   }
   return s + '\n';
@@ -117,10 +133,16 @@ function saveIface(letter: string, iface: string, invert: boolean): string {
 export function saveRuleBody(rule: Rule, counters: boolean, names: NameDb): string {
   let s = '';
   const inv = rule.invflags;
-  if (rule.smsk !== 0 || inv & IPT_INV.SRCIP || rule.src !== 0)
-    s += `${inv & IPT_INV.SRCIP ? ' !' : ''} -s ${formatIPv4(rule.src)}/${maskToSave(rule.smsk)}`;
-  if (rule.dmsk !== 0 || inv & IPT_INV.DSTIP || rule.dst !== 0)
-    s += `${inv & IPT_INV.DSTIP ? ' !' : ''} -d ${formatIPv4(rule.dst)}/${maskToSave(rule.dmsk)}`;
+  if (rule.src6) {
+    // save_ipv6_addr: nothing for a /0 that is not inverted
+    if (ip6MaskToCidr(rule.smsk6!) !== 0 || inv & IPT_INV.SRCIP) s += `${inv & IPT_INV.SRCIP ? ' !' : ''} -s ${ip6SaveForm(rule.src6, rule.smsk6!)}`;
+    if (ip6MaskToCidr(rule.dmsk6!) !== 0 || inv & IPT_INV.DSTIP) s += `${inv & IPT_INV.DSTIP ? ' !' : ''} -d ${ip6SaveForm(rule.dst6!, rule.dmsk6!)}`;
+  } else {
+    if (rule.smsk !== 0 || inv & IPT_INV.SRCIP || rule.src !== 0)
+      s += `${inv & IPT_INV.SRCIP ? ' !' : ''} -s ${formatIPv4(rule.src)}/${maskToSave(rule.smsk)}`;
+    if (rule.dmsk !== 0 || inv & IPT_INV.DSTIP || rule.dst !== 0)
+      s += `${inv & IPT_INV.DSTIP ? ' !' : ''} -d ${formatIPv4(rule.dst)}/${maskToSave(rule.dmsk)}`;
+  }
   s += saveIface('i', rule.iniface, (inv & IPT_INV.VIA_IN) !== 0);
   s += saveIface('o', rule.outiface, (inv & IPT_INV.VIA_OUT) !== 0);
   if (rule.proto > 0) {
@@ -128,16 +150,17 @@ export function saveRuleBody(rule: Rule, counters: boolean, names: NameDb): stri
     s += `${inv & IPT_INV.PROTO ? ' !' : ''} -p ${pname ?? rule.proto}`;
   }
   if (rule.fragment) s += `${inv & IPT_INV.FRAG ? ' !' : ''} -f`;
-  const ctx = { rule: headerOf(rule) };
+  const family = ruleFamily(rule);
+  const ctx = { rule: headerOf(rule), family };
   for (const m of rule.matches) {
-    const def = findMatch(m.name);
+    const def = findMatch(m.name, family);
     s += ` -m ${m.name}`;
     if (def) s += def.save(m.info, ctx);
   }
   if (counters) s += ` -c ${rule.pkts} ${rule.bytes}`;
   const t = rule.target;
   if (t.kind === 'ext') {
-    const def = findTarget(t.name);
+    const def = findTarget(t.name, family);
     s += ` -j ${def?.saveName?.(t.info) ?? t.name}`;
     if (def) s += def.save(t.info, ctx);
   } else if (t.kind === 'verdict') {
@@ -154,15 +177,17 @@ export function verboseRule(rule: Rule, names: NameDb): string {
   let s = `${targetName(rule.target)} `;
   s += inv & IPT_INV.PROTO ? '!' : ' ';
   s += `${protoToName(rule.proto, true, names) ?? rule.proto} `;
-  s += `opt ${inv & IPT_INV.FRAG ? '!' : '-'}${rule.fragment ? 'f' : '-'} `;
+  s += `opt ${inv & IPT_INV.FRAG && !rule.src6 ? '!' : '-'}${rule.fragment ? 'f' : '-'} `;
   s += `in ${inv & IPT_INV.VIA_IN ? '!' : ''}${rule.iniface || '*'} `;
   s += `out ${inv & IPT_INV.VIA_OUT ? '!' : ''}${rule.outiface || '*'} `;
-  s += `${inv & IPT_INV.SRCIP ? '!' : ' '}${addrForList(names, rule.src, rule.smsk, true)} `;
-  s += `${inv & IPT_INV.DSTIP ? '!' : ' '}-> ${addrForList(names, rule.dst, rule.dmsk, true)}`;
+  const [src, dst] = ruleAddrs(rule, names, true);
+  s += `${inv & IPT_INV.SRCIP ? '!' : ' '}${src} `;
+  s += `${inv & IPT_INV.DSTIP ? '!' : ' '}-> ${dst}`;
   s += '  ';
   if (rule.target.kind === 'jump' && rule.target.goto) s += '[goto] ';
-  const ctx = { numeric: true, names, rule: headerOf(rule) };
-  for (const m of rule.matches) s += findMatch(m.name)?.print(m.info, ctx) ?? '';
-  if (rule.target.kind === 'ext') s += findTarget(rule.target.name)?.print(rule.target.info, ctx) ?? '';
+  const family = ruleFamily(rule);
+  const ctx = { numeric: true, names, rule: headerOf(rule), family };
+  for (const m of rule.matches) s += findMatch(m.name, family)?.print(m.info, ctx) ?? '';
+  if (rule.target.kind === 'ext') s += findTarget(rule.target.name, family)?.print(rule.target.info, ctx) ?? '';
   return s + '\n';
 }

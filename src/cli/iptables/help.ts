@@ -9,7 +9,27 @@ import type { ExtInstance } from './parse.js';
  * and for each loaded match (xtables_printhelp).
  */
 export function iptablesHelp(matches: ExtInstance[], target?: ExtInstance): string {
-  let s = USAGE;
+  return withSections(USAGE, matches, target);
+}
+
+/**
+ * The general part of `ip6tables -h`: iptables' with the program's name,
+ * -4 and -6 the other way round, and no -f.
+ */
+function usage6(): string {
+  return USAGE.replace(/(^|Usage: |\n {7})iptables /g, '$1ip6tables ')
+    .replace('Nothing (line is ignored by ip6tables-restore)', 'Error (line is ignored by ip6tables-restore)')
+    .replace('Error (line is ignored by iptables-restore)', 'Nothing (line is ignored by iptables-restore)')
+    .replace('[!] --fragment\t-f\t\tmatch second or further fragments only\n', '');
+}
+
+/** Help for `ip6tables -h`. */
+export function ip6tablesHelp(matches: ExtInstance[], target?: ExtInstance): string {
+  return withSections(usage6(), matches, target);
+}
+
+function withSections(usage: string, matches: ExtInstance[], target?: ExtInstance): string {
+  let s = usage;
   const section = (i: ExtInstance) => '\n' + (i.def.help ? i.def.help() : `${i.def.name} does not take any options\n`);
   if (target) s += section(target);
   for (const m of matches) s += section(m);

@@ -12,15 +12,19 @@
  * positions (inserted, replaced and deleted rules, and the rule dumps of
  * commands that fetch the rule cache), chain "use" counts other than 0.
  */
+import { ip6Bytes, type IPv6 } from '../../core/addr/ipv6.js';
 import type { Rule } from '../../core/netfilter/rule.js';
 import type { Chain } from '../../core/netfilter/ruleset.js';
 import { tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import { findMatch, findTarget } from '../../core/xt/registry.js';
-import { IPT_INV } from '../../core/xt/types.js';
+import { IPT_INV, type Family } from '../../core/xt/types.js';
+
+/** The nf_tables family name of a rule set: "ip" or "ip6". */
+const nftFamily = (family: Family) => (family === 'ipv6' ? 'ip6' : 'ip');
 
 /** "table filter ip flags 0 use 0 handle 0": a table being added. */
-export function nftTableDebug(table: TableName): string {
-  return `table ${table} ip flags 0 use 0 handle 0\n`;
+export function nftTableDebug(table: TableName, family: Family = 'ipv4'): string {
+  return `table ${table} ${nftFamily(family)} flags 0 use 0 handle 0\n`;
 }
 
 const HOOK_NAMES: Record<Hook, string> = {
@@ -32,13 +36,14 @@ const HOOK_NAMES: Record<Hook, string> = {
 };
 
 /** A chain being added or changed: built-in chains with their hook, priority, policy and counters. */
-export function nftChainDebug(table: TableName, c: Chain, builtin: boolean, use = 0): string {
-  if (!builtin) return `ip ${table} ${c.name} use ${use}\n`;
+export function nftChainDebug(table: TableName, c: Chain, builtin: boolean, use = 0, family: Family = 'ipv4'): string {
+  const fam = nftFamily(family);
+  if (!builtin) return `${fam} ${table} ${c.name} use ${use}\n`;
   const hook = c.name as Hook;
   const type = table === 'nat' ? 'nat' : table === 'mangle' && hook === 'OUTPUT' ? 'route' : 'filter';
   const prio = tableInfo(table)!.priority(hook);
   return (
-    `ip ${table} ${c.name} use ${use} type ${type} hook ${HOOK_NAMES[hook]} prio ${prio} ` +
+    `${fam} ${table} ${c.name} use ${use} type ${type} hook ${HOOK_NAMES[hook]} prio ${prio} ` +
     `policy ${(c.policy ?? 'ACCEPT').toLowerCase()} packets ${c.pkts} bytes ${c.bytes}\n`
   );
 }
@@ -89,21 +94,23 @@ function iface(x: Exprs, key: string, name: string, inv: boolean): void {
   }
 }
 
-function addr(x: Exprs, offset: number, a: number, mask: number, inv: boolean): void {
-  const m = be32(mask);
+function addr(x: Exprs, offset: number, a: number | IPv6, mask: number | IPv6, inv: boolean): void {
+  const m = typeof mask === 'number' ? be32(mask) : ip6Bytes(mask);
+  const bytes = typeof a === 'number' ? be32(a) : ip6Bytes(a);
+  const size = m.length;
   let i = 0;
   let bitwise = false;
-  for (; i < 4; i++) {
+  for (; i < size; i++) {
     if (m[i] !== 0xff) {
       bitwise = m[i] !== 0;
       break;
     }
   }
-  for (let j = i + 1; !bitwise && j < 4; j++) bitwise = m[j] !== 0;
-  const len = bitwise ? 4 : i;
+  for (let j = i + 1; !bitwise && j < size; j++) bitwise = m[j] !== 0;
+  const len = bitwise ? size : i;
   x.payload('network', offset, len);
   if (bitwise) x.bitwise(m);
-  x.cmp(inv ? 'neq' : 'eq', be32(a).slice(0, len));
+  x.cmp(inv ? 'neq' : 'eq', bytes.slice(0, len));
 }
 
 /** add_nft_tcpudp: ports as payload comparisons (single ports of both ends in one 4-byte load). */
@@ -132,8 +139,8 @@ const LIMIT_MULT = [10000 * 24 * 60 * 60, 10000 * 60 * 60, 10000 * 60, 10000];
 const LIMIT_UNITS: Record<number, string> = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day' };
 
 /** One match: natively translated ones (tcp, udp, mark, limit) or an xt match expression. */
-function match(x: Exprs, name: string, info: any): void {
-  const def = findMatch(name);
+function match(x: Exprs, name: string, info: any, family: Family): void {
+  const def = findMatch(name, family);
   if (def?.nativeMerge?.native(info) && (name === 'tcp' || name === 'udp')) {
     const inv = info.invflags as number;
     if (name === 'tcp' && info.flgMask) {
@@ -170,7 +177,7 @@ export function nftFlushDebug(table: TableName, chain: string): string {
 }
 
 /** nftnl_rule_snprintf of a rule being added to `chain` (no handle, no position). */
-export function nftRuleDebug(table: TableName, chain: string, r: Rule): string {
+export function nftRuleDebug(table: TableName, chain: string, r: Rule, family: Family = 'ipv4'): string {
   const x = new Exprs();
   const inv = r.invflags;
   if (r.iniface) iface(x, 'iifname', r.iniface, (inv & IPT_INV.VIA_IN) !== 0);
@@ -179,14 +186,20 @@ export function nftRuleDebug(table: TableName, chain: string, r: Rule): string {
     x.meta('l4proto');
     x.cmp(inv & IPT_INV.PROTO ? 'neq' : 'eq', [r.proto]);
   }
-  if (r.src || r.smsk || inv & IPT_INV.SRCIP) addr(x, 12, r.src, r.smsk, (inv & IPT_INV.SRCIP) !== 0);
-  if (r.dst || r.dmsk || inv & IPT_INV.DSTIP) addr(x, 16, r.dst, r.dmsk, (inv & IPT_INV.DSTIP) !== 0);
+  if (r.src6 && r.smsk6 && r.dst6 && r.dmsk6) {
+    const set = (a: IPv6, m: IPv6) => a.some((w) => w !== 0) || m.some((w) => w !== 0);
+    if (set(r.src6, r.smsk6) || inv & IPT_INV.SRCIP) addr(x, 8, r.src6, r.smsk6, (inv & IPT_INV.SRCIP) !== 0);
+    if (set(r.dst6, r.dmsk6) || inv & IPT_INV.DSTIP) addr(x, 24, r.dst6, r.dmsk6, (inv & IPT_INV.DSTIP) !== 0);
+  } else {
+    if (r.src || r.smsk || inv & IPT_INV.SRCIP) addr(x, 12, r.src, r.smsk, (inv & IPT_INV.SRCIP) !== 0);
+    if (r.dst || r.dmsk || inv & IPT_INV.DSTIP) addr(x, 16, r.dst, r.dmsk, (inv & IPT_INV.DSTIP) !== 0);
+  }
   if (r.fragment) {
     x.payload('network', 6, 2);
     x.bitwise(be16(0x1fff));
     x.cmp(inv & IPT_INV.FRAG ? 'eq' : 'neq', [0, 0]);
   }
-  for (const m of r.matches) match(x, m.name, m.info);
+  for (const m of r.matches) match(x, m.name, m.info, family);
   x.add(`counter pkts ${r.pkts} bytes ${r.bytes} `);
   const t = r.target;
   if (t.kind === 'verdict') x.add(`immediate reg 0 ${t.verdict.toLowerCase()} `);
@@ -198,6 +211,6 @@ export function nftRuleDebug(table: TableName, chain: string, r: Rule): string {
     s += `group ${info.group} snaplen ${info.flags & 1 ? info.len : 0} qthreshold ${info.threshold} `;
     x.add(s);
   } else if (t.kind === 'ext' && t.name === 'standard') x.add(`target name ${t.info?.verdict ?? ''} rev 0 `);
-  else if (t.kind === 'ext') x.add(`target name ${t.name} rev ${findTarget(t.name)?.revision ?? 0} `);
-  return `ip ${table} ${chain}\n${x.lines.map((l) => l + '\n').join('')}\n`;
+  else if (t.kind === 'ext') x.add(`target name ${t.name} rev ${findTarget(t.name, family)?.revision ?? 0} `);
+  return `${nftFamily(family)} ${table} ${chain}\n${x.lines.map((l) => l + '\n').join('')}\n`;
 }

@@ -5,6 +5,7 @@
  * makes before anything reaches the kernel.
  */
 import { parseIPv4Numeric, prefixMask, type IPv4 } from '../../core/addr/ipv4.js';
+import { Ip6ParseError, ip6ParseMultiple, type AddrMask6 } from '../../core/addr/ipv6.js';
 import { strtoulRange } from '../../core/util/cnum.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { finalOptionCheck, genericParse, optionHasArg, parseProtocol, CHAIN_PROTOS } from '../../core/xt/options.js';
@@ -14,6 +15,7 @@ import {
   paramError,
   XtError,
   type ExtensionDef,
+  type Family,
   type MatchDef,
   type OptionCall,
   type RuleHeaderView,
@@ -174,6 +176,10 @@ export interface ParsedCommand {
   outiface: string;
   srcs: AddrMask[];
   dsts: AddrMask[];
+  /** The program's family: ip6tables fills srcs6/dsts6 instead of srcs/dsts. */
+  family: Family;
+  srcs6: AddrMask6[];
+  dsts6: AddrMask6[];
   /** Loaded matches, in order. */
   matches: ExtInstance[];
   /** Loaded target extension, if -j named one (standard verdicts included). */
@@ -204,6 +210,8 @@ export interface ParseEnv {
   help?: (matches: ExtInstance[], target?: ExtInstance) => string;
   /** Program version string, e.g. "1.8.9 (nf_tables)". */
   version: string;
+  /** ip6tables ('ipv6') or iptables ('ipv4', the default). */
+  family?: Family;
 }
 
 /** xtables_parse_interface: length check and the weird-character warning. */
@@ -223,16 +231,21 @@ function checkTargetName(name: string): string {
 }
 
 /** Looks a target up the way xtables_find_target does (standard verdicts → "standard"). */
-export function lookupTarget(name: string): TargetDef | undefined {
-  if (name === '' || STANDARD_VERDICTS.includes(name)) return findTarget('standard');
-  return findTarget(name);
+export function lookupTarget(name: string, family: Family = 'ipv4'): TargetDef | undefined {
+  if (name === '' || STANDARD_VERDICTS.includes(name)) return findTarget('standard', family);
+  return findTarget(name, family);
 }
 
-/** assert_valid_chain_name. */
-export function assertValidChainName(name: string): void {
+/**
+ * assert_valid_chain_name (target names of the program's family may not be
+ * used). A restore announces its chain lines' names first
+ * (xtables_announce_chain), after which only the standard verdicts clash.
+ */
+export function assertValidChainName(name: string, family: Family = 'ipv4', announced = false): void {
   if (name.length >= 29) throw paramError(`chain name \`${name}' too long (must be under 29 chars)`);
   if (name[0] === '-' || name[0] === '!') throw paramError(`chain name not allowed to start with \`${name[0]}'`);
-  if (lookupTarget(name)) throw paramError('chain name may not clash with target name');
+  const clash = announced ? name === '' || STANDARD_VERDICTS.includes(name) : lookupTarget(name, family) !== undefined;
+  if (clash) throw paramError('chain name may not clash with target name');
   if (/\s/.test(name)) throw paramError(`Invalid chain name \`${name}'`);
 }
 
@@ -296,6 +309,19 @@ export function parseAddressList(names: NameDb, spec: string): AddrMask[] {
   return out;
 }
 
+/** Protocols that are IPv6 extension headers (routing, fragment, AH, destination options). */
+const EXT_HEADERS = [43, 44, 51, 60];
+
+/** xtables_ip6parse_multiple over the lab's names, with iptables' messages. */
+export function parseAddressList6(names: NameDb, spec: string): AddrMask6[] {
+  try {
+    return ip6ParseMultiple(spec, (name) => names.hostAddrs6?.(name) ?? []);
+  } catch (e) {
+    if (e instanceof Ip6ParseError) throw paramError(e.message);
+    throw e;
+  }
+}
+
 /** Parses an iptables command line (argv without the program name). */
 export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) => void): ParsedCommand {
   const args = ['iptables', ...argv];
@@ -312,6 +338,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     outiface: '',
     srcs: [],
     dsts: [],
+    family: env.family ?? 'ipv4',
+    srcs6: [],
+    dsts6: [],
     matches: [],
     jumpto: '',
     goto: false,
@@ -329,6 +358,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   // Extension options, newest first, after the original options.
   let mergedKey = '';
   const g = new Getopt(args, IPT_OPTSTRING, ORIGINAL_OPTS);
+  const family = p.family;
   const header: RuleHeaderView = {
     get proto() {
       return p.proto;
@@ -361,7 +391,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   };
   const mergeOptions = (def: ExtensionDef) => {
     // newest extension first, right after iptables' own options (xtables_options_xfrm)
-    mergedKey = `${def.kind}:${def.name}|${mergedKey}`;
+    mergedKey = `${def.kind}:${def.name}${def.family === 'ipv6' ? '/6' : ''}|${mergedKey}`;
     let merged = MERGED_OPTS.get(mergedKey);
     if (!merged) {
       merged = [...ORIGINAL_OPTS, ...extensionLongOpts(def), ...g.longopts.slice(ORIGINAL_OPTS.length)];
@@ -373,7 +403,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     const already = p.matches.some((m) => m.def === def);
     // A new instance of a match takes the options that follow from the earlier ones.
     for (const m of p.matches) if (m.def === def) m.completed = true;
-    const inst: ExtInstance = { def, info: def.init(), xflags: 0, completed: false };
+    const inst: ExtInstance = { def, info: def.init(family), xflags: 0, completed: false };
     p.matches.push(inst);
     if (!already) mergeOptions(def);
     return inst;
@@ -383,9 +413,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     const num = strtoulRange(protocol, 0, 255);
     if (num !== undefined) {
       const name = protoToName(num, (p.options & OPT.NUMERIC) !== 0, env.names);
-      return name ? findMatch(name) : undefined;
+      return name ? findMatch(name, family) : undefined;
     }
-    return findMatch(protocol);
+    return findMatch(protocol, family);
   };
   const callOption = (inst: ExtInstance, id: number, optarg: string | undefined) => {
     const def = inst.def;
@@ -405,6 +435,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       names: env.names,
       table: p.table,
       warn,
+      family,
     };
     if (def.parse) def.parse(cb);
     else genericParse(cb);
@@ -469,7 +500,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         }
         break;
       case 'N':
-        assertValidChainName(optarg!);
+        assertValidChainName(optarg!, family);
         addCommand(CMD.NEW_CHAIN, CMD.NONE);
         p.chain = optarg;
         break;
@@ -492,7 +523,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         break;
       case 'h': {
         if (p.matches.length === 0 && protocol !== undefined) {
-          const m = findMatch(protocol);
+          const m = findMatch(protocol, family);
           if (m) loadMatch(m);
         }
         p.output = env.help ? env.help(p.matches, p.target) : '';
@@ -506,6 +537,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         protocol = args[g.optind - 1]!.toLowerCase();
         p.proto = parseProtocol(protocol, env.names);
         if (p.proto === 0 && p.invflags & IPT_INV.PROTO) throw paramError('rule would never match protocol');
+        // ipv6_proto_parse: extension headers are no upper-layer protocol
+        if (family === 'ipv6' && EXT_HEADERS.includes(p.proto) && !(p.invflags & IPT_INV.PROTO))
+          warn(`Warning: never matched protocol: ${protocol}. use extension match instead.\n`);
         break;
       }
       case 's':
@@ -524,9 +558,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
       case 'j': {
         setOption(OPT.JUMP);
         p.jumpto = checkTargetName(args[g.optind - 1]!);
-        const def = lookupTarget(p.jumpto);
+        const def = lookupTarget(p.jumpto, family);
         if (def) {
-          p.target = { def, info: def.init(), xflags: 0, completed: false };
+          p.target = { def, info: def.init(family), xflags: 0, completed: false };
           if (def.name === 'standard') p.target.info = { verdict: p.jumpto };
           mergeOptions(def);
         }
@@ -543,6 +577,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         p.outiface = parseInterface(args[g.optind - 1]!, warn);
         break;
       case 'f':
+        if (family === 'ipv6') throw paramError("`-f' is not supported in IPv6, use -m frag instead");
         setOption(OPT.FRAGMENT);
         p.fragment = true;
         break;
@@ -552,9 +587,11 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         break;
       case 'm': {
         if (invert) throw paramError('unexpected ! flag before --match');
-        const def = findMatch(optarg!);
+        const def = findMatch(optarg!, family);
         // the message ends with a newline of its own, so an empty line precedes the Try line
-        if (!def) throw new XtError(`Couldn't load match \`${optarg}':No such file or directory\n`, 2);
+        // xtables_find_match looks icmpv6 and ipv6-icmp up as icmp6, and names that when it fails
+        const tried = optarg === 'icmpv6' || optarg === 'ipv6-icmp' ? 'icmp6' : optarg;
+        if (!def) throw new XtError(`Couldn't load match \`${tried}':No such file or directory\n`, 2);
         loadMatch(def);
         break;
       }
@@ -604,9 +641,10 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         break;
       }
       case '4':
-        break;
       case '6':
-        // iptables-restore ignores an IPv6-only line: parsing just stops there
+        if ((c === '4') === (family === 'ipv4')) break;
+        // a restore ignores a line of the other family: parsing just stops
+        // there and the command adds no rule (no addresses were parsed)
         if (env.restore) return p;
         throw new XtError('', 2, true);
       case '\x01':
@@ -652,24 +690,32 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     throw paramError('\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n');
   if (!waitSet && waitIntervalSet) throw paramError('--wait-interval only makes sense with --wait\n');
 
-  for (const m of p.matches) finishExtension(m, header, p.table, warn);
-  if (p.target) finishExtension(p.target, header, p.table, warn);
+  for (const m of p.matches) finishExtension(m, header, p.table, warn, family);
+  if (p.target) finishExtension(p.target, header, p.table, warn, family);
 
   if (g.optind < args.length) throw paramError('unknown arguments found on commandline');
   if (!p.command) throw paramError('no command specified');
   if (invert) throw paramError('nothing appropriate following !');
 
-  // ipv4_post_parse
+  // ipv4_post_parse / ipv6_post_parse
+  const any = family === 'ipv6' ? '::0/0' : '0.0.0.0/0';
   if (p.command & (CMD.REPLACE | CMD.INSERT | CMD.DELETE | CMD.APPEND | CMD.CHECK)) {
-    if (!(p.options & OPT.DESTINATION)) dhost = '0.0.0.0/0';
-    if (!(p.options & OPT.SOURCE)) shost = '0.0.0.0/0';
+    if (!(p.options & OPT.DESTINATION)) dhost = any;
+    if (!(p.options & OPT.SOURCE)) shost = any;
   }
-  if (shost !== undefined) p.srcs = parseAddressList(env.names, shost);
-  if (dhost !== undefined) p.dsts = parseAddressList(env.names, dhost);
-  if ((p.srcs.length > 1 || p.dsts.length > 1) && p.invflags & (IPT_INV.SRCIP | IPT_INV.DSTIP))
+  if (family === 'ipv6') {
+    if (shost !== undefined) p.srcs6 = parseAddressList6(env.names, shost);
+    if (dhost !== undefined) p.dsts6 = parseAddressList6(env.names, dhost);
+  } else {
+    if (shost !== undefined) p.srcs = parseAddressList(env.names, shost);
+    if (dhost !== undefined) p.dsts = parseAddressList(env.names, dhost);
+  }
+  const nsrc = family === 'ipv6' ? p.srcs6.length : p.srcs.length;
+  const ndst = family === 'ipv6' ? p.dsts6.length : p.dsts.length;
+  if ((nsrc > 1 || ndst > 1) && p.invflags & (IPT_INV.SRCIP | IPT_INV.DSTIP))
     throw paramError('! not allowed with multiple source or destination IP addresses');
 
-  if (p.command === CMD.REPLACE && (p.srcs.length !== 1 || p.dsts.length !== 1))
+  if (p.command === CMD.REPLACE && (nsrc !== 1 || ndst !== 1))
     throw paramError('Replacement rule does not specify a unique address');
 
   genericOptCheck(p.command, p.options);
@@ -686,9 +732,9 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
   return p;
 }
 
-function finishExtension(inst: ExtInstance, rule: RuleHeaderView, table: string, warn: (s: string) => void): void {
+function finishExtension(inst: ExtInstance, rule: RuleHeaderView, table: string, warn: (s: string) => void, family: Family): void {
   const def = inst.def;
-  def.final?.({ extName: def.name, info: inst.info, xflags: inst.xflags, rule, table, warn });
+  def.final?.({ extName: def.name, info: inst.info, xflags: inst.xflags, rule, table, warn, family });
   if (!def.oldStyle) finalOptionCheck(def.name, inst.xflags, def.options);
 }
 

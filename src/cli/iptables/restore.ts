@@ -10,7 +10,7 @@
 import { addUserChain, incompatibleChains, initBuiltins, sortedUserChains, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
-import { CommitParamError, paramError, XtError } from '../../core/xt/types.js';
+import { CommitParamError, paramError, XtError, type Family } from '../../core/xt/types.js';
 import { CommandFailure, nftStrerror, renderError } from './errors.js';
 import { buildRules, executeCommand, Txn } from './execute.js';
 import { Getopt } from './getopt.js';
@@ -196,6 +196,7 @@ export function iptablesRestore(
   opts: RestoreOptions,
   names: NameDb,
   program = 'iptables-restore',
+  family: Family = 'ipv4',
 ): RestoreResult {
   let committed = start;
   let changed = false;
@@ -266,7 +267,7 @@ export function iptablesRestore(
         const pending: Ruleset = { tables: { ...committed.tables } };
         const t = committed.tables[info.name];
         if (t) pending.tables[info.name] = structuredClone(t);
-        txn = new Txn(pending, names);
+        txn = new Txn(pending, names, 0, family);
         deferred = undefined;
         if (!opts.noflush) flushTable(txn, info.name, verbose);
         inTable = true;
@@ -276,7 +277,7 @@ export function iptablesRestore(
         const words = buffer.slice(1).split(/[ \t\n]/).filter((w) => w !== '');
         const chain = words[0];
         if (!chain) throw paramError(`${program}: line ${lineNo} chain name invalid`);
-        assertValidChainName(chain);
+        assertValidChainName(chain, family, true);
         const policy = words[1];
         if (!policy) throw paramError(`${program}: line ${lineNo} policy invalid`);
         const pending = txn!.rs;
@@ -325,7 +326,7 @@ export function iptablesRestore(
           if (opts.counters) argv.push('--set-counters', pcnt, bcnt);
         }
         argv.push(...splitRestoreLine(body));
-        const parsed = parseCommand(argv, { names, restore: true, table: curTable!, program, version: VERSION }, (s) => {
+        const parsed = parseCommand(argv, { names, restore: true, table: curTable!, program, version: VERSION, family }, (s) => {
           warnings += s;
         });
         if (deferred) {

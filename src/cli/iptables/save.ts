@@ -43,9 +43,14 @@ export interface SaveResult {
   status: number;
 }
 
-/** iptables-save [-c] [-t TABLE]. */
-export function iptablesSave(rs: Ruleset, opts: { counters: boolean; table?: string }, names: NameDb, now: Date): SaveResult {
-  const program = 'iptables-save';
+/** iptables-save [-c] [-t TABLE] (`program` names the tool in the header: ip6tables-save for the IPv6 rules). */
+export function iptablesSave(
+  rs: Ruleset,
+  opts: { counters: boolean; table?: string },
+  names: NameDb,
+  now: Date,
+  program = 'iptables-save',
+): SaveResult {
   if (opts.table !== undefined) {
     const info = tableInfo(opts.table);
     if (!info) return { stdout: '', stderr: `Table \`${opts.table}' does not exist\n`, status: 1 };

@@ -8,10 +8,11 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Ruleset } from '../../core/netfilter/ruleset.js';
 import type { NameDb } from '../../core/xt/namedb.js';
+import type { Family } from '../../core/xt/types.js';
 import { renderError } from './errors.js';
 import { executeCommand, Txn } from './execute.js';
 import { Getopt } from './getopt.js';
-import { iptablesHelp } from './help.js';
+import { ip6tablesHelp, iptablesHelp } from './help.js';
 import { parseCommand } from './parse.js';
 import { iptablesRestore, parseRestoreArgs } from './restore.js';
 import { iptablesSave } from './save.js';
@@ -26,14 +27,15 @@ export interface ToolResult {
 
 const VERSION = '1.8.9 (nf_tables)';
 
-/** `iptables ARGS`. */
-export function runIptables(argv: string[], current: Ruleset, names: NameDb, program = 'iptables'): ToolResult {
+/** `iptables ARGS`, or `ip6tables ARGS` with `family` 'ipv6' (over the IPv6 rule set). */
+export function runIptables(argv: string[], current: Ruleset, names: NameDb, program = 'iptables', family: Family = 'ipv4'): ToolResult {
   let warnings = '';
   // The state is re-read from disk for every invocation and saved only on
   // success, so the command may work on it in place.
-  const txn = new Txn(current, names);
+  const txn = new Txn(current, names, 0, family);
   try {
-    const parsed = parseCommand(argv, { names, restore: false, table: 'filter', program, version: VERSION, help: iptablesHelp }, (s) => {
+    const help = family === 'ipv6' ? ip6tablesHelp : iptablesHelp;
+    const parsed = parseCommand(argv, { names, restore: false, table: 'filter', program, version: VERSION, help, family }, (s) => {
       warnings += s;
     });
     if (parsed.output !== undefined) return { stdout: parsed.output, stderr: warnings, status: 0 };
@@ -155,23 +157,24 @@ export function runIptablesSave(
     stderr += 'Unknown arguments found on commandline\n';
     return finish('', 1);
   }
-  const r = iptablesSave(current, { counters, table }, names, now);
+  const r = iptablesSave(current, { counters, table }, names, now, program);
   stderr += r.stderr;
   return finish(r.stdout, dump ? 0 : r.status);
 }
 
-/** `iptables-restore ARGS` with the given input (a file's contents or stdin). */
+/** `iptables-restore ARGS` (ip6tables-restore with `family` 'ipv6') with the given input (a file's contents or stdin). */
 export function runIptablesRestore(
   argv: string[],
   current: Ruleset,
   names: NameDb,
   readInput: (file: string | undefined) => string | { error: string },
   program = 'iptables-restore',
+  family: Family = 'ipv4',
 ): ToolResult {
   const opts = parseRestoreArgs(argv, program);
   if ('status' in opts) return opts;
   const input = readInput(opts.file);
   if (typeof input !== 'string') return { stdout: '', stderr: input.error, status: 1 };
-  const r = iptablesRestore(current, input, opts, names, program);
+  const r = iptablesRestore(current, input, opts, names, program, family);
   return { stdout: r.stdout, stderr: r.stderr, status: r.status, ruleset: r.changed ? r.ruleset : undefined };
 }

@@ -2,6 +2,7 @@
  * The on-disk form of a ruleset: the same data as in memory with default
  * fields left out, so large rulesets load and save quickly.
  */
+import { ip6IsZero, ip6Zero, type IPv6 } from '../../core/addr/ipv6.js';
 import { emptyRule, type Rule } from '../../core/netfilter/rule.js';
 import type { Chain, Ruleset, Table } from '../../core/netfilter/ruleset.js';
 
@@ -9,6 +10,9 @@ import type { Chain, Ruleset, Table } from '../../core/netfilter/ruleset.js';
 interface DiskRule {
   s?: [number, number];
   d?: [number, number];
+  /** IPv6 source and destination (ip6tables rules), when not ::/0. */
+  s6?: [IPv6, IPv6];
+  d6?: [IPv6, IPv6];
   i?: string;
   o?: string;
   p?: number;
@@ -34,6 +38,8 @@ function ruleToDisk(r: Rule): DiskRule {
   const d: DiskRule = {};
   if (r.src || r.smsk) d.s = [r.src, r.smsk];
   if (r.dst || r.dmsk) d.d = [r.dst, r.dmsk];
+  if (r.src6 && (!ip6IsZero(r.src6) || !ip6IsZero(r.smsk6!))) d.s6 = [r.src6, r.smsk6!];
+  if (r.dst6 && (!ip6IsZero(r.dst6) || !ip6IsZero(r.dmsk6!))) d.d6 = [r.dst6, r.dmsk6!];
   if (r.iniface) d.i = r.iniface;
   if (r.outiface) d.o = r.outiface;
   if (r.proto) d.p = r.proto;
@@ -45,10 +51,14 @@ function ruleToDisk(r: Rule): DiskRule {
   return d;
 }
 
-function ruleFromDisk(d: DiskRule): Rule {
+function ruleFromDisk(d: DiskRule, v6: boolean): Rule {
   const r = emptyRule();
   if (d.s) [r.src, r.smsk] = d.s;
   if (d.d) [r.dst, r.dmsk] = d.d;
+  if (v6) {
+    [r.src6, r.smsk6] = d.s6 ?? [ip6Zero(), ip6Zero()];
+    [r.dst6, r.dmsk6] = d.d6 ?? [ip6Zero(), ip6Zero()];
+  }
   if (d.i) r.iniface = d.i;
   if (d.o) r.outiface = d.o;
   if (d.p) r.proto = d.p;
@@ -64,8 +74,14 @@ function chainToDisk(c: Chain): unknown {
   return { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], r: c.rules.map(ruleToDisk) };
 }
 
-function chainFromDisk(d: any): Chain {
-  return { name: d.n, policy: d.p, pkts: counterFromDisk(d.c[0]), bytes: counterFromDisk(d.c[1]), rules: (d.r as DiskRule[]).map(ruleFromDisk) };
+function chainFromDisk(d: any, v6: boolean): Chain {
+  return {
+    name: d.n,
+    policy: d.p,
+    pkts: counterFromDisk(d.c[0]),
+    bytes: counterFromDisk(d.c[1]),
+    rules: (d.r as DiskRule[]).map((r) => ruleFromDisk(r, v6)),
+  };
 }
 
 /** Converts a ruleset to its stored JSON value. */
@@ -116,14 +132,17 @@ export function writeRulesetJson(rs: Ruleset, emit: (chunk: string) => void): vo
   emit('}');
 }
 
-/** Rebuilds a ruleset from its stored JSON value; throws on a malformed value. */
-export function rulesetFromDisk(v: unknown): Ruleset {
+/**
+ * Rebuilds a ruleset from its stored JSON value (`v6`: the ip6tables rule
+ * set, whose rules all get IPv6 addresses); throws on a malformed value.
+ */
+export function rulesetFromDisk(v: unknown, v6 = false): Ruleset {
   if (!v || typeof v !== 'object') throw new Error('ruleset is not an object');
   const rs: Ruleset = { tables: {} };
   for (const [name, raw] of Object.entries(v as Record<string, any>)) {
     const t: Table = { name: name as Table['name'], builtins: {}, user: [] };
-    for (const [hook, c] of Object.entries(raw.b as Record<string, unknown>)) t.builtins[hook as keyof Table['builtins']] = chainFromDisk(c);
-    t.user = (raw.u as unknown[]).map(chainFromDisk);
+    for (const [hook, c] of Object.entries(raw.b as Record<string, unknown>)) t.builtins[hook as keyof Table['builtins']] = chainFromDisk(c, v6);
+    t.user = (raw.u as unknown[]).map((c) => chainFromDisk(c, v6));
     rs.tables[t.name] = t;
   }
   return rs;

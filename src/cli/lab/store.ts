@@ -19,6 +19,8 @@ export interface LabState {
   version: number;
   /** The IPv4 rule set. */
   ruleset: Ruleset;
+  /** The IPv6 rule set (ip6tables); absent in labs that never used it. */
+  ruleset6?: Ruleset;
 }
 
 /** A lab whose state file cannot be read. */
@@ -137,11 +139,13 @@ export function loadState(lab: string): LabState {
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
-  const st = parsed as { version?: unknown; ruleset?: unknown };
+  const st = parsed as { version?: unknown; ruleset?: unknown; ruleset6?: unknown };
   if (!st || typeof st !== 'object' || st.version !== STATE_VERSION)
     throw new LabDamaged(`nflab: lab state ${path} is damaged (unknown format); not touching it`);
   try {
-    return { version: STATE_VERSION, ruleset: rulesetFromDisk(st.ruleset) };
+    const state: LabState = { version: STATE_VERSION, ruleset: rulesetFromDisk(st.ruleset) };
+    if (st.ruleset6 !== undefined) state.ruleset6 = rulesetFromDisk(st.ruleset6, true);
+    return state;
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
@@ -152,6 +156,10 @@ export function saveState(lab: string, state: LabState): void {
   writeFileAtomicChunks(join(lab, 'state.json'), (write) => {
     write(`{"version":${STATE_VERSION},"ruleset":`);
     writeRulesetJson(state.ruleset, write);
+    if (state.ruleset6 && Object.keys(state.ruleset6.tables).length) {
+      write(',"ruleset6":');
+      writeRulesetJson(state.ruleset6, write);
+    }
     write('}');
   });
 }

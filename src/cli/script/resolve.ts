@@ -15,6 +15,12 @@ export const MACHINE_PROGRAMS: ReadonlySet<string> = new Set([
   'iptables-nft',
   'iptables-nft-save',
   'iptables-nft-restore',
+  'ip6tables',
+  'ip6tables-save',
+  'ip6tables-restore',
+  'ip6tables-nft',
+  'ip6tables-nft-save',
+  'ip6tables-nft-restore',
   'service',
   'systemctl',
 ]);

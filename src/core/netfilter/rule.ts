@@ -3,6 +3,7 @@
  * with their data, one target, and counters.
  */
 import type { IPv4 } from '../addr/ipv4.js';
+import type { IPv6 } from '../addr/ipv6.js';
 
 /** A match within a rule: the extension's name and its data. */
 export interface RuleMatch {
@@ -31,6 +32,14 @@ export interface Rule {
   /** Destination address and mask. */
   dst: IPv4;
   dmsk: IPv4;
+  /**
+   * Source and destination of an ip6tables rule (present exactly in IPv6
+   * rules, which leave the IPv4 fields at 0).
+   */
+  src6?: IPv6;
+  smsk6?: IPv6;
+  dst6?: IPv6;
+  dmsk6?: IPv6;
   /** Input interface as given, '' for any; a trailing '+' is a wildcard. */
   iniface: string;
   /** Output interface as given, '' for any. */
@@ -82,4 +91,9 @@ export function targetName(t: RuleTarget): string {
     case 'none':
       return '';
   }
+}
+
+/** The family a rule belongs to: IPv6 rules carry IPv6 addresses. */
+export function ruleFamily(r: Rule): 'ipv4' | 'ipv6' {
+  return r.src6 !== undefined ? 'ipv6' : 'ipv4';
 }

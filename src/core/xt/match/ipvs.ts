@@ -5,13 +5,16 @@
  * ENOENT ("No such file or directory"); nflab does the same.
  */
 import { defineMatch, paramError } from '../index-types.js';
+import type { IPv6 } from '../../addr/ipv6.js';
+import { dumpAddr6, parseHostMask6 } from '../addr6-opts.js';
 import { badValue, dumpAddr, NO_NAMES, parseHostMask } from './conn-util.js';
 import type { NameDb } from '../namedb.js';
 
 /** xt_ipvs_mtinfo (IPv4). */
 export interface IpvsInfo {
-  vaddr: number;
-  vmask: number;
+  /** Virtual address and mask: numbers in iptables rules, four words in ip6tables rules. */
+  vaddr: number | IPv6;
+  vmask: number | IPv6;
   vport: number;
   l4proto: number;
   fwdMethod: number;
@@ -41,7 +44,11 @@ function dump(info: IpvsInfo, prefix: string, names: NameDb, numeric: boolean): 
   let s = '';
   if (info.bitmask === IPVS.PROPERTY) s += `${inv(IPVS.PROPERTY)} ${prefix}ipvs`;
   if (info.bitmask & IPVS.PROTO) s += `${inv(IPVS.PROTO)} ${prefix}vproto ${info.l4proto}`;
-  if (info.bitmask & IPVS.VADDR) s += `${inv(IPVS.VADDR)} ${prefix}vaddr${dumpAddr(names, info.vaddr, info.vmask, numeric)}`;
+  if (info.bitmask & IPVS.VADDR) s += `${inv(IPVS.VADDR)} ${prefix}vaddr${
+      typeof info.vaddr === 'number'
+        ? dumpAddr(names, info.vaddr, info.vmask as number, numeric)
+        : dumpAddr6(names, info.vaddr, info.vmask as IPv6, numeric)
+    }`;
   if (info.bitmask & IPVS.VPORT) s += `${inv(IPVS.VPORT)} ${prefix}vport ${info.vport}`;
   if (info.bitmask & IPVS.DIR) s += ` ${prefix}vdir ${info.invert & IPVS.DIR ? 'REPLY' : 'ORIGINAL'}`;
   if (info.bitmask & IPVS.METHOD) {
@@ -92,7 +99,10 @@ export const ipvs = defineMatch<IpvsInfo>({
         info.l4proto = cb.val.num!;
         break;
       case 2: {
-        const hm = parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
+        const hm =
+          cb.family === 'ipv6'
+            ? parseHostMask6(cb.names, cb.extName, cb.entry.name, arg)
+            : parseHostMask(cb.names, cb.extName, cb.entry.name, arg);
         info.vaddr = hm.addr;
         info.vmask = hm.mask;
         break;

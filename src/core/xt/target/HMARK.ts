@@ -4,13 +4,15 @@
  * the conntrack tuple), modulo --hmark-mod plus --hmark-offset.
  */
 import { prefixMask } from '../../addr/ipv4.js';
+import { formatIPv6, ip6MaskToCidr, ip6Ones, ip6Zero, type IPv6 } from '../../addr/ipv6.js';
 import { defineTarget, paramError, type OptionCall } from '../index-types.js';
 import { RATE_HELP } from '../rate-help.js';
 
-/** xt_hmark_info (IPv4), ports and SPI in host order. */
+/** xt_hmark_info, ports and SPI in host order. */
 export interface HmarkInfo {
-  srcMask: number;
-  dstMask: number;
+  /** Address masks: numbers in iptables rules, four words in ip6tables rules. */
+  srcMask: number | IPv6;
+  dstMask: number | IPv6;
   portMaskSrc: number;
   portMaskDst: number;
   spiMask: number;
@@ -55,8 +57,8 @@ function applyTupleWord(cb: OptionCall<HmarkInfo>, word: string): boolean {
   const is = (kw: string) => word.length > 0 && kw.startsWith(word.toLowerCase());
   let id: number;
   if (is('ct')) id = O.CT;
-  else if (is('src')) (info.srcMask = 0xffffffff), (id = O.SADDR_MASK);
-  else if (is('dst')) (info.dstMask = 0xffffffff), (id = O.DADDR_MASK);
+  else if (is('src')) (info.srcMask = cb.family === 'ipv6' ? ip6Ones() : 0xffffffff), (id = O.SADDR_MASK);
+  else if (is('dst')) (info.dstMask = cb.family === 'ipv6' ? ip6Ones() : 0xffffffff), (id = O.DADDR_MASK);
   else if (is('sport')) (info.portMaskSrc = 0xffff), (id = O.SPORT_MASK);
   else if (is('dport')) (info.portMaskDst = 0xffff), (id = O.DPORT_MASK);
   else if (is('proto')) (info.protoMask = 0xffff), (id = O.PROTO_MASK);
@@ -79,10 +81,21 @@ function parseTuple(cb: OptionCall<HmarkInfo>): void {
   if (!applyTupleWord(cb, arg)) throw paramError(`Bad type "${arg}"`);
 }
 
-/** The prefix length of a mask as xtables_ipmask_to_cidr gives it (-1 if not a prefix). */
-function cidr(mask: number): number {
+/** The prefix length of a mask as xtables_ipmask_to_cidr (or ip6mask_to_cidr) gives it (-1 if not a prefix). */
+function cidr(mask: number | IPv6): number {
+  if (typeof mask !== 'number') return ip6MaskToCidr(mask);
   for (let i = 32; i >= 0; i--) if ((i === 0 ? 0 : (0xffffffff << (32 - i)) >>> 0) === mask) return i;
   return -1;
+}
+
+/**
+ * A prefix as the -L form prints it: the IPv4 length as %u; for IPv6
+ * xtables_ip6mask_to_numeric past its '/' (nothing for /128).
+ */
+function prefixText(mask: number | IPv6): string {
+  if (typeof mask === 'number') return String(cidr(mask) >>> 0);
+  const l = ip6MaskToCidr(mask);
+  return l === 128 ? '' : l === -1 ? formatIPv6(mask) : String(l);
 }
 
 const hex = (n: number, width: number) => `0x${n.toString(16).padStart(width, '0')}`;
@@ -106,9 +119,9 @@ export const HMARK = defineTarget<HmarkInfo>({
     { name: 'hmark-mod', id: O.MODULUS, type: 'uint32', min: 1, mandatory: true },
     { name: 'hmark-offset', id: O.OFFSET, type: 'uint32' },
   ],
-  init: () => ({
-    srcMask: 0,
-    dstMask: 0,
+  init: (family) => ({
+    srcMask: family === 'ipv6' ? ip6Zero() : 0,
+    dstMask: family === 'ipv6' ? ip6Zero() : 0,
     portMaskSrc: 0,
     portMaskDst: 0,
     spiMask: 0,
@@ -136,10 +149,10 @@ export const HMARK = defineTarget<HmarkInfo>({
         parseTuple(cb);
         break;
       case O.SADDR_MASK:
-        info.srcMask = plenMask();
+        info.srcMask = cb.family === 'ipv6' ? cb.val.hmask6! : plenMask();
         break;
       case O.DADDR_MASK:
-        info.dstMask = plenMask();
+        info.dstMask = cb.family === 'ipv6' ? cb.val.hmask6! : plenMask();
         break;
       case O.SPI:
         info.spiSet = num;
@@ -196,8 +209,8 @@ export const HMARK = defineTarget<HmarkInfo>({
     if (f & bit(O.MODULUS)) s += `mod ${info.hmodulus} `;
     if (f & bit(O.OFFSET)) s += `+ 0x${info.hoffset.toString(16)} `;
     if (f & bit(O.CT)) s += 'ct, ';
-    if (f & bit(O.SADDR_MASK)) s += `src-prefix ${cidr(info.srcMask) >>> 0} `;
-    if (f & bit(O.DADDR_MASK)) s += `dst-prefix ${cidr(info.dstMask) >>> 0} `;
+    if (f & bit(O.SADDR_MASK)) s += `src-prefix ${prefixText(info.srcMask)} `;
+    if (f & bit(O.DADDR_MASK)) s += `dst-prefix ${prefixText(info.dstMask)} `;
     if (f & bit(O.SPORT_MASK)) s += `sport-mask 0x${info.portMaskSrc.toString(16)} `;
     if (f & bit(O.DPORT_MASK)) s += `dport-mask 0x${info.portMaskDst.toString(16)} `;
     if (f & bit(O.SPI_MASK)) s += `spi-mask 0x${info.spiMask.toString(16)} `;
