@@ -5,10 +5,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { formatIPv4, maskToListSuffix, maskToPrefix, maskToSave, parseIPv4Numeric } from '../src/core/addr/ipv4.js';
+import { formatIPv4, inetAton, maskToListSuffix, maskToPrefix, maskToSave, parseIPv4Numeric } from '../src/core/addr/ipv4.js';
 import { strtoulRange } from '../src/core/util/cnum.js';
 import { Getopt } from '../src/cli/iptables/getopt.js';
-import { inetAton, parseAddressList } from '../src/cli/iptables/parse.js';
+import { parseAddressList } from '../src/cli/iptables/parse.js';
 import { createNameDb } from '../src/core/xt/namedb.js';
 
 test('strtoul semantics: hex, octal, whitespace, sign, range', () => {

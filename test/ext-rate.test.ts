@@ -73,6 +73,9 @@ const param = (args: string[], msg: string) => expectError(args, `${PFX}${msg}\n
 const kernel = (args: string[], what: string, chain = 'INPUT') =>
   expectError(args, `${PFX} RULE_APPEND failed (${what}): rule in chain ${chain}\n`, 4);
 
+/** The warning iptables prints when it loads an extension this kernel has no module for. */
+const missing = (ext: string) => `Warning: Extension ${ext} revision 0 not supported, missing kernel module?\n`;
+
 describe('limit', () => {
   it('reads the rate back from the nft limit expression, burst 0 becoming 5', () =>
     expectRule(['-m', 'limit', '--limit', '999/m', '--limit-burst', '0'], {
@@ -272,8 +275,8 @@ describe('IDLETIMER, LED, AUDIT', () => {
     await kernel(['-A', 'INPUT', '-j', 'IDLETIMER', '--timeout', '5', '--label', 'power'], 'Invalid argument');
   });
   it('LED has no kernel module', async () => {
-    await param(['-A', 'INPUT', '-j', 'LED', '--led-trigger-id', '01234567890123456'], 'Argument must have a maximum length of 16 characters\n');
-    await kernel(['-A', 'INPUT', '-j', 'LED', '--led-trigger-id', 'foo'], 'No such file or directory');
+    await expectError(['-A', 'INPUT', '-j', 'LED', '--led-trigger-id', '01234567890123456'], `${missing('LED')}${PFX}Argument must have a maximum length of 16 characters\n\n${TRY}`, 2);
+    await expectError(['-A', 'INPUT', '-j', 'LED', '--led-trigger-id', 'foo'], `${missing('LED')}${PFX} RULE_APPEND failed (No such file or directory): rule in chain INPUT\n`, 4);
   });
   it('AUDIT types are case-insensitive', async () => {
     await expectRule(['-j', 'AUDIT', '--type', 'REJECT'], { save: '-A INPUT -j AUDIT --type reject', list: ' AUDIT reject' });
@@ -328,9 +331,10 @@ describe('SYNPROXY, TEE, TPROXY', () => {
 
 describe('CLUSTERIP, SECMARK, CONNSECMARK', () => {
   it('CLUSTERIP checks its options, then the kernel lacks the module', async () => {
-    await param(['-A', 'INPUT', '-j', 'CLUSTERIP', '--new'], 'CLUSTERIP target: Invalid parameter combination');
-    await param(['-A', 'INPUT', '-j', 'CLUSTERIP', '--new', '--hashmode', 'sourceip', '--clustermac', '00:AA:7B:47:F7:D7', '--total-nodes', '2', '--local-node', '1'], 'MAC has to be a multicast ethernet address');
-    await kernel(['-A', 'INPUT', '-d', '10.0.0.1', '-j', 'CLUSTERIP', '--new', '--hashmode', 'sourceip', '--clustermac', '01:AA:7B:47:F7:D7', '--total-nodes', '2', '--local-node', '1', '--hash-init', '1'], 'No such file or directory');
+    const warn = missing('CLUSTERIP');
+    await expectError(['-A', 'INPUT', '-j', 'CLUSTERIP', '--new'], `${warn}${PFX}CLUSTERIP target: Invalid parameter combination\n${TRY}`, 2);
+    await expectError(['-A', 'INPUT', '-j', 'CLUSTERIP', '--new', '--hashmode', 'sourceip', '--clustermac', '00:AA:7B:47:F7:D7', '--total-nodes', '2', '--local-node', '1'], `${warn}${PFX}MAC has to be a multicast ethernet address\n${TRY}`, 2);
+    await expectError(['-A', 'INPUT', '-d', '10.0.0.1', '-j', 'CLUSTERIP', '--new', '--hashmode', 'sourceip', '--clustermac', '01:AA:7B:47:F7:D7', '--total-nodes', '2', '--local-node', '1', '--hash-init', '1'], `${warn}${PFX} RULE_APPEND failed (No such file or directory): rule in chain INPUT\n`, 4);
   });
   it('SECMARK is refused: EINVAL outside mangle/security, ENOENT inside', async () => {
     await kernel(['-A', 'INPUT', '-j', 'SECMARK', '--selctx', 'foo'], 'Invalid argument');

@@ -4,7 +4,7 @@
  * merging, implicit protocol matches, inversion, and the checks iptables
  * makes before anything reaches the kernel.
  */
-import { parseIPv4Numeric, prefixMask, type IPv4 } from '../../core/addr/ipv4.js';
+import { parseIPv4Numeric, prefixMask, type IPv4, inetAton } from '../../core/addr/ipv4.js';
 import { Ip6ParseError, ip6ParseMultiple, type AddrMask6 } from '../../core/addr/ipv6.js';
 import { strtoulRange } from '../../core/util/cnum.js';
 import type { NameDb } from '../../core/xt/namedb.js';
@@ -262,26 +262,6 @@ function hostNetwork(names: NameDb, name: string): IPv4[] {
   throw paramError(`host/network \`${name}' not found`);
 }
 
-/** inet_aton: 1 to 4 parts, each a C number, the last filling the remaining bytes. */
-export function inetAton(s: string): IPv4 | undefined {
-  if (s === '' || /[^0-9a-fA-FxX.]/.test(s)) return undefined;
-  const parts = s.split('.');
-  if (parts.length > 4) return undefined;
-  const nums: number[] = [];
-  for (const p of parts) {
-    if (p === '') return undefined;
-    const v = strtoulRange(p, 0, 0xffffffff);
-    if (v === undefined) return undefined;
-    nums.push(v);
-  }
-  const last = nums.pop()!;
-  if (nums.some((n) => n > 255)) return undefined;
-  const lastBytes = 4 - nums.length;
-  if (last >= 2 ** (8 * lastBytes)) return undefined;
-  let v = 0;
-  for (const n of nums) v = v * 256 + n;
-  return (v * 2 ** (8 * lastBytes) + last) >>> 0;
-}
 
 /** xtables_ipparse_multiple: comma lists, masks, names expanding to several addresses. */
 export function parseAddressList(names: NameDb, spec: string): AddrMask[] {
@@ -399,7 +379,15 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
     }
     g.longopts = merged;
   };
+  // xtables warns once per extension the kernel cannot load (compat revision probe)
+  const warnedMissing = new Set<ExtensionDef>();
+  const warnIfMissing = (def: ExtensionDef) => {
+    if (!def.kernelMissing || warnedMissing.has(def)) return;
+    warnedMissing.add(def);
+    warn(`Warning: Extension ${def.realName ?? def.name} revision ${def.revision ?? 0} not supported, missing kernel module?\n`);
+  };
   const loadMatch = (def: MatchDef): ExtInstance => {
+    warnIfMissing(def);
     const already = p.matches.some((m) => m.def === def);
     // A new instance of a match takes the options that follow from the earlier ones.
     for (const m of p.matches) if (m.def === def) m.completed = true;
@@ -560,6 +548,7 @@ export function parseCommand(argv: string[], env: ParseEnv, warn: (s: string) =>
         p.jumpto = checkTargetName(args[g.optind - 1]!);
         const def = lookupTarget(p.jumpto, family);
         if (def) {
+          warnIfMissing(def);
           p.target = { def, info: def.init(family), xflags: 0, completed: false };
           if (def.name === 'standard') p.target.info = { verdict: p.jumpto };
           mergeOptions(def);

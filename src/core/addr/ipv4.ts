@@ -4,7 +4,7 @@
  * per-part strtoul semantics, short network forms ("10" is 10.0.0.0),
  * prefix lengths and dotted (possibly non-contiguous) masks.
  */
-import { strtoulRange } from '../util/cnum.js';
+import { strtoulPrefix, strtoulRange } from '../util/cnum.js';
 
 /** An IPv4 address or mask held as an unsigned 32-bit integer. */
 export type IPv4 = number;
@@ -105,4 +105,29 @@ function parsePlainDotted(s: string): IPv4 | undefined {
   }
   if (parts !== 3 || digits === 0) return undefined;
   return (value * 256 + part) >>> 0;
+}
+
+/**
+ * inet_aton in its exact form (as getaddrinfo uses it): one to four parts,
+ * each a C number (hex, octal, decimal), the last filling the remaining
+ * bytes; nothing may follow.
+ */
+export function inetAton(s: string): IPv4 | undefined {
+  if (s === '') return undefined;
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  const nums: number[] = [];
+  for (const p of parts) {
+    if (!/^[0-9]/.test(p)) return undefined;
+    const v = strtoulPrefix(p, 0, 0xffffffff);
+    if (!v || v.end !== p.length) return undefined;
+    nums.push(v.value);
+  }
+  const last = nums.pop()!;
+  if (nums.some((n) => n > 255)) return undefined;
+  const lastBytes = 4 - nums.length;
+  if (last >= 2 ** (8 * lastBytes)) return undefined;
+  let v = 0;
+  for (const n of nums) v = v * 256 + n;
+  return (v * 2 ** (8 * lastBytes) + last) >>> 0;
 }

@@ -3,7 +3,7 @@
  * (xtables_option_parse, xtables_options_fcheck): typed arguments, once-only
  * and inversion rules, exclusions and requirements, with the same messages.
  */
-import { maskToPrefix, parseIPv4Numeric, prefixMask } from '../addr/ipv4.js';
+import { maskToPrefix, parseIPv4Numeric, prefixMask, inetAton } from '../addr/ipv4.js';
 import { strtoulPrefix, strtoulRange } from '../util/cnum.js';
 import { ip6Bytes, ip6Ones, parseIPv6 } from '../addr/ipv6.js';
 import { parseHostMask6, parsePlenMask6, resolveHost6 } from './addr6-opts.js';
@@ -122,27 +122,6 @@ function parseHost(cb: OptionCall<unknown>, arg: string): number {
   return addrs[0]!;
 }
 
-/**
- * inet_aton as getaddrinfo(AI_NUMERICHOST) applies it: one to four parts,
- * each a C number starting with a digit, the last filling the remaining
- * bytes; nothing may follow.
- */
-function inetAtonExact(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length > 4) return undefined;
-  const nums: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]/.test(p)) return undefined;
-    const v = strtoulRange(p, 0, 0xffffffff);
-    if (v === undefined) return undefined;
-    nums.push(v);
-  }
-  const last = nums.pop()!;
-  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return undefined;
-  let v = 0;
-  for (const n of nums) v = v * 256 + n;
-  return (v * 2 ** (8 * (4 - nums.length)) + last) >>> 0;
-}
 
 /**
  * Parses a prefix length or a mask for XTTYPE_PLEN/PLENMASK (xtopt_parse_plen
@@ -154,7 +133,7 @@ function inetAtonExact(s: string): number | undefined {
 function parsePlen(cb: OptionCall<unknown>, arg: string): { hlen: number; mask: number } {
   const n = strtoulRange(arg, 0, 32);
   if (n !== undefined) return { hlen: n, mask: prefixMask(n) };
-  const m = inetAtonExact(arg);
+  const m = inetAton(arg);
   if (m !== undefined) {
     const bits = maskToPrefix(m);
     return bits < 0 ? { hlen: 255, mask: 0xffffffff } : { hlen: bits, mask: prefixMask(bits) };

@@ -200,6 +200,11 @@ interface ExtensionBase<I> {
   hooks?: readonly string[];
   /** Option table. */
   options: readonly OptionEntry[];
+  /**
+   * The kernel nflab reproduces lacks this extension (no module): iptables
+   * warns when it loads it, and the kernel refuses rules that use it.
+   */
+  kernelMissing?: boolean;
   /** The extension's section of `iptables -h`. */
   help?: () => string;
   /**

@@ -5,7 +5,7 @@
  * acceptance rules, 64-bit numbers kept as decimal strings, and access to
  * warning sinks that the command layer may provide.
  */
-import { formatIPv4, maskToListSuffix, prefixMask, type IPv4 } from '../../addr/ipv4.js';
+import { formatIPv4, maskToListSuffix, prefixMask, type IPv4, inetAton } from '../../addr/ipv4.js';
 import { strtoulPrefix } from '../../util/cnum.js';
 import { addrToAnyName, type NameDb } from '../namedb.js';
 import { isBuiltinChain } from '../../netfilter/tables.js';
@@ -37,31 +37,6 @@ export function printMarkMask(value: number, mask: number): string {
 }
 
 /**
- * inet_aton in its exact form (as getaddrinfo uses it): one to four parts,
- * each a C number (hex, octal, decimal), the last filling the remaining
- * bytes; nothing may follow.
- */
-export function inetAtonExact(s: string): IPv4 | undefined {
-  if (s === '') return undefined;
-  const parts = s.split('.');
-  if (parts.length > 4) return undefined;
-  const nums: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]/.test(p)) return undefined;
-    const v = strtoulPrefix(p, 0, 0xffffffff);
-    if (!v || v.end !== p.length) return undefined;
-    nums.push(v.value);
-  }
-  const last = nums.pop()!;
-  if (nums.some((n) => n > 255)) return undefined;
-  const lastBytes = 4 - nums.length;
-  if (last >= 2 ** (8 * lastBytes)) return undefined;
-  let v = 0;
-  for (const n of nums) v = v * 256 + n;
-  return (v * 2 ** (8 * lastBytes) + last) >>> 0;
-}
-
-/**
  * getaddrinfo(name) for IPv4 as xtopt_parse_host uses it on the reference
  * machine (/etc/hosts, then a DNS that cannot be reached): numeric forms,
  * host names, and the two error texts glibc gives.
@@ -69,7 +44,7 @@ export function inetAtonExact(s: string): IPv4 | undefined {
 export function resolveHost(names: NameDb, arg: string): IPv4 {
   const mapped = ipv4FromIPv6Literal(arg);
   if (mapped !== undefined) return mapped;
-  const numeric = inetAtonExact(arg);
+  const numeric = inetAton(arg);
   if (numeric !== undefined) return numeric;
   const addrs = arg === '' ? [] : names.hostAddrs(arg);
   if (addrs.length > 1) throw paramError(`${arg} resolves to more than one address\n`);
@@ -106,7 +81,7 @@ function maskToCidr(mask: number): number {
 export function parsePlenMask(extName: string, optName: string, arg: string): { hlen: number; mask: number } {
   const v = strtoulPrefix(arg, 0, 32);
   if (v && v.end === arg.length) return { hlen: v.value, mask: prefixMask(v.value) };
-  const m = inetAtonExact(arg);
+  const m = inetAton(arg);
   if (m === undefined)
     throw paramError(
       `${extName}: bad value for option "--${optName}", neither a valid network mask nor valid CIDR (0-32).\n`,

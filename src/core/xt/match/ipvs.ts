@@ -78,6 +78,7 @@ const HELP =
 /** The ipvs match (-m ipvs). */
 export const ipvs = defineMatch<IpvsInfo>({
   name: 'ipvs',
+  kernelMissing: true,
   help: () => HELP,
   options: [
     { name: 'ipvs', id: 0, type: 'none', invert: true },

@@ -42,6 +42,7 @@ function fields(info: ClusteripInfo) {
 /** The CLUSTERIP target extension. */
 export const CLUSTERIP = defineTarget<ClusteripInfo>({
   name: 'CLUSTERIP',
+  kernelMissing: true,
   family: 'ipv4',
   help: () => RATE_HELP['CLUSTERIP']!,
   options: [

@@ -30,6 +30,7 @@ function quotedId(info: LedInfo): string {
 /** The LED target extension. */
 export const LED = defineTarget<LedInfo>({
   name: 'LED',
+  kernelMissing: true,
   help: () => RATE_HELP['LED']!,
   options: [
     { name: 'led-trigger-id', id: O.ID, type: 'string', mandatory: true, max: ID_SIZE - PREFIX.length - 1 },
