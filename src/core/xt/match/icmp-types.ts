@@ -100,3 +100,30 @@ export function parseIcmpType(
   if (t.lo !== t.hi) throw paramError(`${what} type range not supported`);
   return { type: t.lo, code };
 }
+
+/**
+ * The -L text of an ICMP or ICMPv6 type/code match after its label: the
+ * type's name when one fits (unless numeric), else "type T code C",
+ * "type T codes L-H" or just "type T", with the inversion and any unknown
+ * inversion bits as iptables prints them.
+ */
+export function icmpTypeCodeText(
+  names: readonly IcmpName[],
+  info: { type: number; code: [number, number]; invflags: number },
+  invBit: number,
+  numeric: boolean,
+): string {
+  const inv = (info.invflags & invBit) !== 0;
+  const [lo, hi] = info.code;
+  const named = numeric ? undefined : names.find((e) => e.type === info.type && e.codeMin === lo && e.codeMax === hi);
+  let s = '';
+  if (named) s += ` ${inv ? '!' : ''}${named.name}`;
+  else {
+    if (inv) s += ' !';
+    s += `type ${info.type}`;
+    if (lo === hi) s += ` code ${lo}`;
+    else if (lo !== 0 || hi !== 0xff) s += ` codes ${lo}-${hi}`;
+  }
+  if (info.invflags & ~invBit) s += ` Unknown invflags: 0x${(info.invflags & ~invBit).toString(16).toUpperCase()}`;
+  return s;
+}

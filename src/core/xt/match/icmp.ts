@@ -4,7 +4,7 @@
  */
 import { requireProto } from '../protocheck.js';
 import { defineMatch } from '../index-types.js';
-import { ICMP_NAMES, parseIcmpType } from './icmp-types.js';
+import { ICMP_NAMES, parseIcmpType, icmpTypeCodeText } from './icmp-types.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** ipt_icmp data. */
@@ -36,19 +36,7 @@ export const icmp = defineMatch<IcmpInfo>({
     return requireProto(ctx, 1);
   },
   print(info, { numeric }) {
-    const inv = (info.invflags & INV) !== 0;
-    let s = ' icmp';
-    const [lo, hi] = info.code;
-    const named = numeric ? undefined : ICMP_NAMES.find((e) => e.type === info.type && e.codeMin === lo && e.codeMax === hi);
-    if (named) s += ` ${inv ? '!' : ''}${named.name}`;
-    else {
-      if (inv) s += ' !';
-      s += `type ${info.type}`;
-      if (lo === hi) s += ` code ${lo}`;
-      else if (lo !== 0 || hi !== 0xff) s += ` codes ${lo}-${hi}`;
-    }
-    if (info.invflags & ~INV) s += ` Unknown invflags: 0x${(info.invflags & ~INV).toString(16).toUpperCase()}`;
-    return s;
+    return ' icmp' + icmpTypeCodeText(ICMP_NAMES, info, INV, numeric);
   },
   save(info) {
     let s = info.invflags & INV ? ' !' : '';

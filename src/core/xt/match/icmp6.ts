@@ -6,7 +6,7 @@
 import { requireProto } from '../protocheck.js';
 import { defineMatch } from '../index-types.js';
 import { IP6_HELP } from '../ip6-help.js';
-import { parseIcmpType, type IcmpName } from './icmp-types.js';
+import { icmpTypeCodeText, parseIcmpType, type IcmpName } from './icmp-types.js';
 
 /** struct ip6t_icmp. */
 export interface Icmp6Info {
@@ -71,19 +71,7 @@ export const icmp6 = defineMatch<Icmp6Info>({
     return requireProto(ctx, 58);
   },
   print(info, { numeric }) {
-    const inv = (info.invflags & INV) !== 0;
-    const [lo, hi] = info.code;
-    let s = ' ipv6-icmp';
-    const named = numeric ? undefined : ICMP6_NAMES.find((e) => e.type === info.type && e.codeMin === lo && e.codeMax === hi);
-    if (named) s += ` ${inv ? '!' : ''}${named.name}`;
-    else {
-      if (inv) s += ' !';
-      s += `type ${info.type}`;
-      if (lo === hi) s += ` code ${lo}`;
-      else if (lo !== 0 || hi !== 0xff) s += ` codes ${lo}-${hi}`;
-    }
-    if (info.invflags & ~INV) s += ` Unknown invflags: 0x${(info.invflags & ~INV).toString(16).toUpperCase()}`;
-    return s;
+    return ' ipv6-icmp' + icmpTypeCodeText(ICMP6_NAMES, info, INV, numeric);
   },
   save(info) {
     let s = info.invflags & INV ? ' !' : '';
