@@ -5,14 +5,25 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const bin = join(root, 'bin', 'nflab');
+
+/** Temporary labs, removed when the file's tests end. */
+const labs: string[] = [];
+function tempLab(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  labs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of labs) rmSync(dir, { recursive: true, force: true });
+});
 
 function nflab(lab: string, args: string[], input?: string) {
   const r = spawnSync(bin, ['--lab', lab, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -27,7 +38,7 @@ function bigRuleset(n: number, action: string): string {
 }
 
 test('a restore killed at any moment leaves either the old or the new state', async () => {
-  const lab = mkdtempSync(join(tmpdir(), 'nflab-kill-'));
+  const lab = tempLab('nflab-kill-');
   const file = join(lab, 'big.rules');
   writeFileSync(file, bigRuleset(20000, 'DROP'));
   assert.equal(nflab(lab, ['iptables', '-A', 'INPUT', '-j', 'ACCEPT']).status, 0);
@@ -56,7 +67,7 @@ test('a restore killed at any moment leaves either the old or the new state', as
 });
 
 test('failing commands and restores leave the state file byte for byte unchanged', () => {
-  const lab = mkdtempSync(join(tmpdir(), 'nflab-fail-'));
+  const lab = tempLab('nflab-fail-');
   assert.equal(nflab(lab, ['iptables', '-N', 'WEB']).status, 0);
   assert.equal(nflab(lab, ['iptables', '-A', 'WEB', '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT']).status, 0);
   assert.equal(nflab(lab, ['iptables', '-A', 'INPUT', '-j', 'WEB']).status, 0);
@@ -83,7 +94,7 @@ test('failing commands and restores leave the state file byte for byte unchanged
 });
 
 test('concurrent invocations on one lab are serialised: no update is lost', async () => {
-  const lab = mkdtempSync(join(tmpdir(), 'nflab-conc-'));
+  const lab = tempLab('nflab-conc-');
   assert.equal(nflab(lab, ['iptables', '-N', 'C']).status, 0);
   const n = 12;
   const runs = Array.from({ length: n }, (_, i) =>
@@ -100,7 +111,7 @@ test('concurrent invocations on one lab are serialised: no update is lost', asyn
 });
 
 test('a damaged state file is reported, never silently reset', () => {
-  const lab = mkdtempSync(join(tmpdir(), 'nflab-dmg-'));
+  const lab = tempLab('nflab-dmg-');
   assert.equal(nflab(lab, ['iptables', '-A', 'INPUT', '-j', 'ACCEPT']).status, 0);
   writeFileSync(join(lab, 'state.json'), '{"version":2,"ruleset":{"filter":');
   const r = nflab(lab, ['iptables', '-L']);
@@ -110,7 +121,7 @@ test('a damaged state file is reported, never silently reset', () => {
 });
 
 test('a lab holding only machine files is created around them', () => {
-  const lab = mkdtempSync(join(tmpdir(), 'nflab-fs-'));
+  const lab = tempLab('nflab-fs-');
   spawnSync('mkdir', ['-p', join(lab, 'fs', 'etc')]);
   writeFileSync(join(lab, 'fs', 'etc', 'hosts'), '127.0.0.1 localhost\n192.0.2.7 webserver\n');
   const r = nflab(lab, ['iptables', '-A', 'INPUT', '-s', 'webserver', '-j', 'ACCEPT']);

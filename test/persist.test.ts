@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNflab } from '../src/cli/main.js';
@@ -27,4 +27,5 @@ test('streamed state JSON equals the plain conversion and reads back whole', asy
   const save = await runNflab(['--lab', lab, 'iptables-save', '-c']);
   assert.match(save.stdout, /^\[18446744073709551615:1\] -A INPUT -j DROP$/m);
   assert.equal(save.stdout.split('\n').filter((l) => l.includes('-A web')).length, 1203);
+  rmSync(lab, { recursive: true, force: true });
 });
