@@ -95,8 +95,13 @@ function installWrappers(): () => void {
     noteLiveHeap('after JSON.parse');
     return r;
   } as typeof JSON.parse;
+  let heapNoted = false;
   JSON.stringify = function (value: unknown, replacer?: unknown, space?: string | number) {
-    noteLiveHeap('before JSON.stringify');
+    // the state file is written in many small pieces: note the live heap once, at the first
+    if (!heapNoted) {
+      heapNoted = true;
+      noteLiveHeap('when the state is first serialised');
+    }
     const t0 = performance.now();
     const r = origStringify(value, replacer as (number | string)[] | null, space);
     count('JSON.stringify', performance.now() - t0, r?.length ?? 0);

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
@@ -107,6 +107,17 @@ test('concurrent invocations on one lab are serialised: no update is lost', asyn
   assert.deepEqual(codes, Array(n).fill(0));
   const rules = nflab(lab, ['iptables', '-S', 'C']).stdout.split('\n').filter((l) => l.startsWith('-A C'));
   assert.equal(rules.length, n);
+  assert.equal(existsSync(join(lab, '.lock')), false);
+});
+
+test('a lock left empty by a process killed before writing its pid is taken over', () => {
+  const lab = tempLab('nflab-lock-');
+  assert.equal(nflab(lab, ['iptables', '-N', 'L']).status, 0);
+  writeFileSync(join(lab, '.lock'), '');
+  utimesSync(join(lab, '.lock'), new Date(Date.now() - 5000), new Date(Date.now() - 5000));
+  const r = nflab(lab, ['iptables', '-A', 'L', '-j', 'ACCEPT']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(nflab(lab, ['iptables', '-S', 'L']).stdout, '-N L\n-A L -j ACCEPT\n');
   assert.equal(existsSync(join(lab, '.lock')), false);
 });
 

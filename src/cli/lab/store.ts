@@ -5,7 +5,7 @@
  * on one lab are serialised by a lock file, so a crash or a failing
  * command never leaves a half-written state.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { emptyRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../../core/xt/namedb.js';
@@ -50,6 +50,15 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** How long ago the lock file was last written (Infinity when it is gone). */
+function lockAgeMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
 /** Holds the lab's lock; waits for other invocations, takes over locks of dead processes. */
 export function acquireLock(lab: string): () => void {
   mkdirSync(lab, { recursive: true });
@@ -74,10 +83,13 @@ export function acquireLock(lab: string): () => void {
       } catch {
         continue;
       }
-      if (Number.isInteger(holder) && holder > 0 && !pidAlive(holder)) {
-        // The holder died (killed mid-write): its lock is stale. Remove it only if unchanged.
+      // A lock without a live holder is stale: its process died, possibly
+      // before it could even write its pid (an empty lock file older than a second).
+      const unreadable = !(Number.isInteger(holder) && holder > 0);
+      if (unreadable ? lockAgeMs(path) > 1000 : !pidAlive(holder)) {
         try {
-          if (Number(readFileSync(path, 'utf8')) === holder) unlinkSync(path);
+          const now = Number(readFileSync(path, 'utf8'));
+          if (now === holder || (unreadable && !(now > 0))) unlinkSync(path);
         } catch {
           /* someone else took it over */
         }
