@@ -82,7 +82,7 @@ let nsSerial = 0;
 
 /** Creates a fresh network namespace named with the helper tag, the pid and a counter. */
 export function createNetns(): string {
-  const name = `hC-bench-${process.pid}-${nsSerial++}`;
+  const name = `nflab-bench-${process.pid}-${nsSerial++}`;
   const r = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip netns add ${name} failed: ${r.stderr}`);
   liveNamespaces.add(name);

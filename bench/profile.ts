@@ -296,7 +296,7 @@ export async function runProfile(file: string, rules: number, distRoot: string):
   const t0 = performance.now();
   const nflab = (await import(pathToFileURL(join(distRoot, 'src/cli/main.js')).href)) as NflabModule;
   console.log(`load nflab modules: ${fmtMs(performance.now() - t0).trim()}`);
-  const lab = mkdtempSync(join(tmpdir(), 'hC-bench-profile-'));
+  const lab = mkdtempSync(join(tmpdir(), 'nflab-bench-profile-'));
   try {
     await profiledRun('iptables-restore (fresh lab)', nflab, ['iptables-restore'], lab, text, distRoot);
     await profiledRun('iptables-save', nflab, ['iptables-save'], lab, undefined, distRoot);

@@ -280,7 +280,7 @@ function report(inputs: Input[], cells: Cell[], checks: Map<string, string>): vo
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const scratch = mkdtempSync(join(tmpdir(), 'hC-bench-'));
+  const scratch = mkdtempSync(join(tmpdir(), 'nflab-bench-'));
   try {
     const genFile = opts.genOut ?? join(scratch, `generated-${opts.rules}-seed${opts.seed}.v4`);
     const t0 = performance.now();
