@@ -199,45 +199,29 @@ export function buildRules(p: ParsedCommand, table: string, chain: string, rs: R
   } else {
     target = { kind: 'none' };
   }
-  const out: BuiltRule[] = [];
   if (family === 'ipv6') {
     // ipv6_post_parse never copies -c into the counters iptables-nft sends: IPv6 rules start at 0
     base.pkts = 0n;
     base.bytes = 0n;
-    const single6 = p.srcs6.length === 1 && p.dsts6.length === 1;
-    for (const s of p.srcs6) {
-      for (const d of p.dsts6) {
-        const rule: Rule = {
-          ...base,
-          src6: s.addr,
-          smsk6: s.mask,
-          dst6: d.addr,
-          dmsk6: d.mask,
-          matches: single6 ? matches : structuredClone(matches),
-          target: single6 ? target : structuredClone(target),
-        };
-        out.push({ rule, sent: translated, reject: reject ?? headerReject(rule) });
-      }
-    }
-    return out;
   }
-  const single = p.srcs.length === 1 && p.dsts.length === 1;
-  for (const s of p.srcs) {
-    for (const d of p.dsts) {
-      const rule: Rule = {
-        ...base,
-        src: s.addr,
-        smsk: s.mask,
-        dst: d.addr,
-        dmsk: d.mask,
-        // several rules from one command must not share extension data
-        matches: single ? matches : structuredClone(matches),
-        target: single ? target : structuredClone(target),
-      };
-      out.push({ rule, sent: translated, reject: reject ?? headerReject(rule) });
-    }
+  // one rule per source x destination address, in that order
+  const addrs: Partial<Rule>[] = [];
+  if (family === 'ipv6') {
+    for (const s of p.srcs6) for (const d of p.dsts6) addrs.push({ src6: s.addr, smsk6: s.mask, dst6: d.addr, dmsk6: d.mask });
+  } else {
+    for (const s of p.srcs) for (const d of p.dsts) addrs.push({ src: s.addr, smsk: s.mask, dst: d.addr, dmsk: d.mask });
   }
-  return out;
+  const single = addrs.length === 1;
+  return addrs.map((a) => {
+    const rule: Rule = {
+      ...base,
+      ...a,
+      // several rules from one command must not share extension data
+      matches: single ? matches : structuredClone(matches),
+      target: single ? target : structuredClone(target),
+    };
+    return { rule, sent: translated, reject: reject ?? headerReject(rule) };
+  });
 }
 
 /**
