@@ -11,6 +11,8 @@ export interface RuleMatch {
   name: string;
   /** Extension data, plain JSON. */
   info: any;
+  /** Kernel state of this instance (see the extension's runtime), created on first use. */
+  rt?: any;
 }
 
 /** What a rule does when it matches. */
@@ -20,7 +22,7 @@ export type RuleTarget =
   /** -j CHAIN or -g CHAIN to a user chain. */
   | { kind: 'jump'; chain: string; goto: boolean }
   /** A target extension. */
-  | { kind: 'ext'; name: string; info: any }
+  | { kind: 'ext'; name: string; info: any; rt?: any }
   /** No -j at all: the rule only counts. */
   | { kind: 'none' };
 

@@ -6,6 +6,7 @@
  */
 import type { IPv6 } from '../addr/ipv6.js';
 import type { NameDb } from './namedb.js';
+import type { PacketContext } from './packet.js';
 
 /** Address family a rule belongs to: iptables ('ipv4') or ip6tables ('ipv6'). */
 export type Family = 'ipv4' | 'ipv6';
@@ -253,6 +254,12 @@ interface ExtensionBase<I> {
    * see NativeMerge. Absent for matches whose instances stay separate.
    */
   nativeMerge?: NativeMerge<I>;
+  /**
+   * Per-rule kernel state (a rate limiter's credit, a quota's remainder,
+   * nth's counter), created when the rule is committed and kept with it;
+   * must be JSON-serialisable. Absent: the extension keeps none.
+   */
+  runtime?(info: I): any;
 }
 
 /**
@@ -277,11 +284,23 @@ export interface CheckError {
 /** A match extension (-m NAME, or loaded implicitly by -p). */
 export interface MatchDef<I = any> extends ExtensionBase<I> {
   kind: 'match';
+  /**
+   * The kernel half: whether the packet matches. `rt` is the rule's
+   * runtime state (see runtime). Set `ctx.hotdrop` to drop the packet.
+   * Absent: the match is not implemented in the packet path yet.
+   */
+  match?(info: I, ctx: PacketContext, rt: any): boolean;
 }
 
 /** A target extension (-j NAME). */
 export interface TargetDef<I = any> extends ExtensionBase<I> {
   kind: 'target';
+  /**
+   * The kernel half: what the target does to the packet and its verdict
+   * (see verdict.ts: NF_DROP, NF_ACCEPT, NF_STOLEN, XT_CONTINUE ...).
+   * Absent: the target is not implemented in the packet path yet.
+   */
+  target?(info: I, ctx: PacketContext, rt: any): number;
 }
 
 /** Either kind of extension. */
