@@ -48,8 +48,11 @@ export interface KernelServices {
    * Sends a locally generated IPv4 datagram (a REJECT reply, ...): it is
    * routed and goes through OUTPUT and POSTROUTING like any local packet.
    * `parent` is the packet that caused it (for the log of what happened).
+   * `attachCt`: the new packet takes the parent's connection, as
+   * nf_ct_attach does for a REJECT's TCP reset (RELATED in the opposite
+   * direction), so conntrack does not track it on its own.
    */
-  sendLocal(datagram: Uint8Array, parent: Skb): void;
+  sendLocal(datagram: Uint8Array, parent: Skb, attachCt?: boolean): void;
 }
 
 /** One packet at one rule of one chain: the argument of every kernel half. */

@@ -1,0 +1,328 @@
+/**
+ * Running a packet through a table's chain, as nf_tables runs iptables-nft
+ * rules: the IP part of each rule, its matches in order, then the counter
+ * and the target; user chains by jump (with return) or goto; the policy
+ * at the end of a built-in chain. Rule sets are compiled once into a form
+ * that needs no lookups per packet; counters accumulate as plain numbers
+ * and are written back into the rules by `flushCounters`.
+ */
+import type { Rule, RuleMatch } from './rule.js';
+import type { Chain, Ruleset } from './ruleset.js';
+import type { Hook, TableName } from './tables.js';
+import { findMatch, findTarget } from '../xt/registry.js';
+import type { MatchDef, TargetDef } from '../xt/types.js';
+import type { PacketContext } from '../xt/packet.js';
+import { NF_ACCEPT, NF_DROP, NF_QUEUE, XT_CONTINUE, XT_RETURN } from '../xt/verdict.js';
+import { IPT_INV } from '../xt/types.js';
+
+const T_NONE = 0;
+const T_VERDICT = 1;
+const T_JUMP = 2;
+const T_GOTO = 3;
+const T_EXT = 4;
+
+/** A match of a compiled rule. */
+interface CompiledMatch {
+  def: MatchDef;
+  info: any;
+  /** The stored match, which keeps the runtime state (`rt`). */
+  holder: RuleMatch;
+}
+
+/** A rule ready for the packet path. */
+export interface CompiledRule {
+  /** The stored rule (its counters receive the pending counts). */
+  rule: Rule;
+  /** Position in its chain, from 1. */
+  index: number;
+  src: number;
+  smsk: number;
+  dst: number;
+  dmsk: number;
+  /** Input interface ('' any); `inPrefix` when it ended in '+'. */
+  inIface: string;
+  inPrefix: boolean;
+  outIface: string;
+  outPrefix: boolean;
+  proto: number;
+  invflags: number;
+  fragment: boolean;
+  matches: CompiledMatch[];
+  tkind: number;
+  /** T_VERDICT: the verdict number. */
+  verdict: number;
+  /** T_JUMP, T_GOTO: the chain. */
+  jump: CompiledChain | null;
+  /** T_EXT: the target. */
+  tdef: TargetDef | null;
+  tinfo: any;
+  /** The stored target, which keeps the runtime state. */
+  tholder: { rt?: any } | null;
+  /** Counts not yet written back to the rule. */
+  pkts: number;
+  bytes: number;
+}
+
+/** A chain ready for the packet path. */
+export interface CompiledChain {
+  name: string;
+  /** The stored chain (policy counters). */
+  chain: Chain;
+  /** Verdict of the policy (built-in chains), or XT_RETURN for user chains. */
+  policy: number;
+  rules: CompiledRule[];
+  /** Policy counts not yet written back. */
+  pkts: number;
+  bytes: number;
+}
+
+/** A table ready for the packet path: its base chains by hook. */
+export interface CompiledTable {
+  name: TableName;
+  hooks: Partial<Record<Hook, CompiledChain>>;
+  /** Every chain, for writing counters back. */
+  chains: CompiledChain[];
+}
+
+/** An extension the packet path cannot run faithfully yet; reported, never guessed. */
+export class UnsupportedInPath extends Error {
+  constructor(
+    /** 'match' or 'target'. */
+    readonly kind: 'match' | 'target',
+    /** The extension's name. */
+    readonly extName: string,
+  ) {
+    super(`the packet path does not implement ${kind === 'match' ? '-m' : '-j'} ${extName} yet`);
+  }
+}
+
+function compileRule(r: Rule, index: number, chains: Map<string, CompiledChain>): CompiledRule {
+  const matches: CompiledMatch[] = r.matches.map((m) => {
+    const def = findMatch(m.name, 'ipv4');
+    if (!def || !def.match) throw new UnsupportedInPath('match', m.name);
+    if (def.runtime && m.rt === undefined) m.rt = def.runtime(m.info);
+    return { def, info: m.info, holder: m };
+  });
+  const c: CompiledRule = {
+    rule: r,
+    index,
+    src: r.src >>> 0,
+    smsk: r.smsk >>> 0,
+    dst: r.dst >>> 0,
+    dmsk: r.dmsk >>> 0,
+    inIface: r.iniface.endsWith('+') ? r.iniface.slice(0, -1) : r.iniface,
+    inPrefix: r.iniface.endsWith('+'),
+    outIface: r.outiface.endsWith('+') ? r.outiface.slice(0, -1) : r.outiface,
+    outPrefix: r.outiface.endsWith('+'),
+    proto: r.proto,
+    invflags: r.invflags,
+    fragment: r.fragment,
+    matches,
+    tkind: T_NONE,
+    verdict: NF_ACCEPT,
+    jump: null,
+    tdef: null,
+    tinfo: null,
+    tholder: null,
+    pkts: 0,
+    bytes: 0,
+  };
+  const t = r.target;
+  switch (t.kind) {
+    case 'verdict':
+      c.tkind = T_VERDICT;
+      c.verdict = t.verdict === 'ACCEPT' ? NF_ACCEPT : t.verdict === 'DROP' ? NF_DROP : t.verdict === 'QUEUE' ? NF_QUEUE : XT_RETURN;
+      break;
+    case 'jump':
+      c.tkind = t.goto ? T_GOTO : T_JUMP;
+      c.jump = chains.get(t.chain) ?? null;
+      break;
+    case 'ext': {
+      const def = findTarget(t.name, 'ipv4');
+      if (!def || !def.target) throw new UnsupportedInPath('target', t.name);
+      if (def.runtime && t.rt === undefined) t.rt = def.runtime(t.info);
+      c.tkind = T_EXT;
+      c.tdef = def;
+      c.tinfo = t.info;
+      c.tholder = t;
+      break;
+    }
+    case 'none':
+      break;
+  }
+  return c;
+}
+
+/**
+ * Compiles every table of an IPv4 rule set. Throws UnsupportedInPath when
+ * a rule uses an extension whose kernel half does not exist.
+ */
+export function compileRuleset(rs: Ruleset): Partial<Record<TableName, CompiledTable>> {
+  const out: Partial<Record<TableName, CompiledTable>> = {};
+  for (const [name, t] of Object.entries(rs.tables) as [TableName, NonNullable<Ruleset['tables'][TableName]>][]) {
+    const byName = new Map<string, CompiledChain>();
+    const all: CompiledChain[] = [];
+    const hooks: Partial<Record<Hook, CompiledChain>> = {};
+    for (const [hook, ch] of Object.entries(t.builtins) as [Hook, Chain][]) {
+      const cc: CompiledChain = { name: hook, chain: ch, policy: ch.policy === 'DROP' ? NF_DROP : NF_ACCEPT, rules: [], pkts: 0, bytes: 0 };
+      hooks[hook] = cc;
+      byName.set(hook, cc);
+      all.push(cc);
+    }
+    for (const ch of t.user) {
+      // a renamed base chain keeps its hook in the kernel but no name iptables can jump to
+      const cc: CompiledChain = { name: ch.name, chain: ch, policy: XT_RETURN, rules: [], pkts: 0, bytes: 0 };
+      if (ch.policy === null) byName.set(ch.name, cc);
+      all.push(cc);
+    }
+    for (const cc of all) cc.rules = cc.chain.rules.map((r, i) => compileRule(r, i + 1, byName));
+    out[name] = { name, hooks, chains: all };
+  }
+  return out;
+}
+
+/** Writes the pending counts of a compiled table into its rules and policies. */
+export function flushCounters(t: CompiledTable): void {
+  for (const cc of t.chains) {
+    if (cc.pkts) {
+      cc.chain.pkts += BigInt(cc.pkts);
+      cc.chain.bytes += BigInt(cc.bytes);
+      cc.pkts = cc.bytes = 0;
+    }
+    for (const r of cc.rules) {
+      if (r.pkts) {
+        r.rule.pkts += BigInt(r.pkts);
+        r.rule.bytes += BigInt(r.bytes);
+        r.pkts = r.bytes = 0;
+      }
+    }
+  }
+}
+
+/**
+ * Receives what the traversal does, for TRACE and `nflab trace`: called
+ * only for packets being traced.
+ */
+export interface TraversalObserver {
+  /** A rule matched; `verdict` is what its target gave (XT_CONTINUE for a rule without a terminal target). */
+  rule(table: TableName, chain: string, rule: CompiledRule, verdict: number, jumpTo: string | null): void;
+  /** The traversal left a user chain at its end (implicit return). */
+  returned(table: TableName, chain: string): void;
+  /** A base chain's policy decided. */
+  policy(table: TableName, chain: string, verdict: number): void;
+}
+
+function ifaceMatches(name: string, want: string, prefix: boolean): boolean {
+  return prefix ? name.startsWith(want) : name === want;
+}
+
+/** Whether the IP part of a rule matches (ip_packet_match). */
+function ipPartMatches(r: CompiledRule, ctx: PacketContext): boolean {
+  const d = ctx.skb.data;
+  const inv = r.invflags;
+  if (r.smsk !== 0) {
+    const s = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+    if ((((s ^ r.src) & r.smsk) === 0) === ((inv & IPT_INV.SRCIP) !== 0)) return false;
+  } else if (inv & IPT_INV.SRCIP) return false;
+  if (r.dmsk !== 0) {
+    const s = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    if ((((s ^ r.dst) & r.dmsk) === 0) === ((inv & IPT_INV.DSTIP) !== 0)) return false;
+  } else if (inv & IPT_INV.DSTIP) return false;
+  if (r.inIface !== '' || r.inPrefix) {
+    if (ifaceMatches(ctx.in, r.inIface, r.inPrefix) === ((inv & IPT_INV.VIA_IN) !== 0)) return false;
+  }
+  if (r.outIface !== '' || r.outPrefix) {
+    if (ifaceMatches(ctx.out, r.outIface, r.outPrefix) === ((inv & IPT_INV.VIA_OUT) !== 0)) return false;
+  }
+  if (r.proto !== 0) {
+    if ((d[9] === r.proto) === ((inv & IPT_INV.PROTO) !== 0)) return false;
+  }
+  if (r.fragment) {
+    if ((ctx.fragoff !== 0) === ((inv & IPT_INV.FRAG) !== 0)) return false;
+  }
+  return true;
+}
+
+/** Maximum nesting of jumps, as nf_tables' jump stack (NFT_JUMP_STACK_SIZE). */
+const JUMP_STACK = 16;
+
+/**
+ * Runs the packet through a base chain and returns the final verdict
+ * (NF_ACCEPT, NF_DROP, NF_STOLEN, NF_QUEUE). `obs` receives the steps when
+ * the packet is traced.
+ */
+export function runChain(base: CompiledChain, ctx: PacketContext, obs: TraversalObserver | null): number {
+  const len = ctx.skb.data.length;
+  const stackChain: CompiledChain[] = [];
+  const stackPos: number[] = [];
+  let chain = base;
+  let pos = 0;
+  for (;;) {
+    const rules = chain.rules;
+    let verdict = XT_CONTINUE;
+    let next: CompiledChain | null = null;
+    let isGoto = false;
+    while (pos < rules.length) {
+      const r = rules[pos++]!;
+      if (!ipPartMatches(r, ctx)) continue;
+      let ok = true;
+      const ms = r.matches;
+      for (let i = 0; i < ms.length; i++) {
+        const m = ms[i]!;
+        if (!m.def.match!(m.info, ctx, m.holder.rt)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ctx.hotdrop) {
+        if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, NF_DROP, null);
+        return NF_DROP;
+      }
+      if (!ok) continue;
+      r.pkts++;
+      r.bytes += len;
+      switch (r.tkind) {
+        case T_NONE:
+          if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, XT_CONTINUE, null);
+          continue;
+        case T_VERDICT:
+          verdict = r.verdict;
+          break;
+        case T_JUMP:
+        case T_GOTO:
+          next = r.jump;
+          isGoto = r.tkind === T_GOTO;
+          break;
+        case T_EXT:
+          verdict = r.tdef!.target!(r.tinfo, ctx, r.tholder!.rt);
+          break;
+      }
+      if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, next ? XT_CONTINUE : verdict, next ? next.name : null);
+      if (next || verdict !== XT_CONTINUE) break;
+    }
+    if (next) {
+      if (!isGoto) {
+        if (stackChain.length >= JUMP_STACK) return NF_DROP;
+        stackChain.push(chain);
+        stackPos.push(pos);
+      }
+      chain = next;
+      pos = 0;
+      continue;
+    }
+    if (verdict === XT_CONTINUE || verdict === XT_RETURN) {
+      // end of the chain or RETURN: back to the caller, or the policy of a base chain
+      if (stackChain.length) {
+        if (obs && ctx.skb.trace && verdict === XT_CONTINUE) obs.returned(ctx.table, chain.name);
+        chain = stackChain.pop()!;
+        pos = stackPos.pop()!;
+        continue;
+      }
+      base.pkts++;
+      base.bytes += len;
+      if (obs && ctx.skb.trace) obs.policy(ctx.table, base.name, base.policy);
+      return base.policy;
+    }
+    return verdict;
+  }
+}
