@@ -4,8 +4,11 @@
  * TCP sequence numbers, TCP and IP options, the socket's UID or the decoded
  * MAC header. iptables-nft 1.8.9 keeps it as an xtables target.
  */
+import { formatLogLine, type LinkLayer } from '../../path/log-format.js';
 import { defineTarget, paramError } from '../index-types.js';
+import type { KernelServices } from '../packet.js';
 import { TARGET_HELP } from '../target-help.js';
+import { XT_CONTINUE } from '../verdict.js';
 import { saveString, truncateBytes } from './target-util.js';
 
 /** struct xt_log_info. */
@@ -90,4 +93,30 @@ export const LOG = defineTarget<LogInfo>({
     for (const [bit, word] of FLAG_WORDS) if (info.logflags & bit) s += ` --log-${word}`;
     return s;
   },
+  target(info, ctx) {
+    // The IPv6 line (nf_log_ip6_packet) is not produced yet.
+    if (ctx.family !== 'ipv4') return XT_CONTINUE;
+    const line = formatLogLine(ctx.skb, {
+      prefix: info.prefix,
+      logflags: info.logflags,
+      indev: ctx.in,
+      outdev: ctx.out,
+      link: ctx.in === '' ? 'ether' : linkLayerOf(ctx.kernel, ctx.in),
+    });
+    // The kernel log takes every line: nf_log_syslog applies no rate limit.
+    ctx.kernel.printk(info.level, line);
+    return XT_CONTINUE;
+  },
 });
+
+/**
+ * How the named device frames packets: the loopback device has its own
+ * link type (its all-zero header is always printed as MAC=), the other
+ * kinds of link nflab models are Ethernet.
+ */
+function linkLayerOf(kernel: KernelServices, name: string): LinkLayer {
+  const links: { name: string; kind: string }[] | undefined = kernel.net?.links;
+  const link = links?.find((l) => l.name === name);
+  if (link) return link.kind === 'loopback' ? 'loopback' : 'ether';
+  return name === 'lo' ? 'loopback' : 'ether';
+}
