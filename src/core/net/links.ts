@@ -1,0 +1,290 @@
+/**
+ * Link operations with their kernel side effects: creating dummy, veth and
+ * bridge devices, deleting them, bringing them up and down (carrier, kernel
+ * routes, neighbours, IPv6), and changing address, MTU and bridge master.
+ *
+ * New links get deterministic MAC addresses instead of the kernel's random
+ * ones: locally administered 02:6e:6c:xx:xx:xx, where xx:xx:xx counts up
+ * from the counter kept in the state (NetState.macCounter).
+ */
+import { destroyAddresses4 } from './addr4.js';
+import { netError, type NetError } from './errors.js';
+import { fibAddIfaddr, fibSyncDownDev } from './fib.js';
+import { ipv6LinkDown, ipv6LinkReady } from './ipv6.js';
+import { neighFlushDev } from './neigh.js';
+import { linkByIndex, linkByName } from './state.js';
+import { addDeviceSysctls, removeDeviceSysctls } from './sysctl.js';
+import type { Link, LinkKind, NetState } from './types.js';
+
+/** Longest interface name the kernel accepts (IFNAMSIZ - 1). */
+export const IFNAMSIZ_MAX = 15;
+
+/** The next deterministic MAC address (see the module comment). */
+export function nextMac(net: NetState): string {
+  const n = ++net.macCounter;
+  const hex = (v: number): string => v.toString(16).padStart(2, '0');
+  return `02:6e:6c:${hex((n >>> 16) & 255)}:${hex((n >>> 8) & 255)}:${hex(n & 255)}`;
+}
+
+function newLink(net: NetState, name: string, kind: LinkKind): Link {
+  return {
+    index: net.nextIfindex++,
+    name,
+    kind,
+    mac: nextMac(net),
+    macSet: false,
+    mtu: 1500,
+    up: false,
+    carrier: kind === 'dummy',
+    everUp: false,
+    txqlen: 1000,
+    group: 0,
+    inet: [],
+    inet6: [],
+    v6Ready: 0,
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+  };
+}
+
+function register(net: NetState, link: Link): void {
+  net.links.push(link);
+  addDeviceSysctls(net, link.name, link.mtu);
+}
+
+/** A name the kernel accepts for a device (dev_valid_name). */
+export function validIfname(name: string): boolean {
+  if (name === '' || name.length > IFNAMSIZ_MAX) return false;
+  if (name === '.' || name === '..') return false;
+  return !/[/:\s]/.test(name);
+}
+
+/** The first free name made from a "%d" pattern (dev_alloc_name). */
+function allocName(net: NetState, pattern: string): string {
+  for (let i = 0; ; i++) {
+    const name = pattern.replace('%d', String(i));
+    if (!linkByName(net, name)) return name;
+  }
+}
+
+/**
+ * Creates a link (rtnl_newlink). A veth pair registers its peer first, so
+ * the peer gets the lower index; without a peer name the kernel picks the
+ * first free "vethN".
+ */
+export function addLink(net: NetState, name: string, kind: Exclude<LinkKind, 'loopback'>, peerName?: string): NetError | undefined {
+  if (name.length > IFNAMSIZ_MAX) return netError('EINVAL', 'Attribute failed policy validation');
+  if (!validIfname(name)) return netError('EINVAL');
+  if (linkByName(net, name)) return netError('EEXIST');
+  if (kind !== 'veth') {
+    register(net, newLink(net, name, kind));
+    return undefined;
+  }
+  if (peerName !== undefined && peerName.length > IFNAMSIZ_MAX) return netError('EINVAL', 'Attribute failed policy validation');
+  const pname = peerName ?? allocName(net, 'veth%d');
+  if (!validIfname(pname)) return netError('EINVAL');
+  if (linkByName(net, pname)) return netError('EEXIST');
+  if (pname === name) {
+    // The peer registers, then the device itself fails: the index is spent.
+    net.nextIfindex++;
+    net.macCounter++;
+    return netError('EEXIST');
+  }
+  const peer = newLink(net, pname, 'veth');
+  const dev = newLink(net, name, 'veth');
+  peer.peer = dev.index;
+  dev.peer = peer.index;
+  register(net, peer);
+  register(net, dev);
+  return undefined;
+}
+
+/** Deletes a link; a veth takes its peer along; lo cannot go (EOPNOTSUPP). */
+export function deleteLink(net: NetState, link: Link): NetError | undefined {
+  if (link.kind === 'loopback') return netError('EOPNOTSUPP');
+  const victims = [link];
+  if (link.kind === 'veth' && link.peer !== undefined) {
+    const peer = linkByIndex(net, link.peer);
+    if (peer) victims.push(peer);
+  }
+  for (const v of victims) unregister(net, v);
+  return undefined;
+}
+
+function unregister(net: NetState, link: Link): void {
+  if (link.up) setLinkUp(net, link, false);
+  if (link.kind === 'bridge') {
+    for (const port of net.links) if (port.master === link.index) releasePort(net, port);
+  }
+  if (link.master !== undefined) releasePort(net, link);
+  destroyAddresses4(net, link);
+  fibSyncDownDev(net, link, true);
+  neighFlushDev(net, link.index, true);
+  net.links = net.links.filter((l) => l !== link);
+  removeDeviceSysctls(net, link.name);
+}
+
+/** The carrier a link would have now, from its own and its neighbours' state. */
+function computeCarrier(net: NetState, link: Link): boolean {
+  switch (link.kind) {
+    case 'loopback':
+    case 'dummy':
+      return true;
+    case 'veth': {
+      const peer = link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;
+      return link.up && peer !== undefined && peer.up;
+    }
+    case 'bridge':
+      return link.up && net.links.some((p) => p.master === link.index && p.up && p.carrier);
+  }
+}
+
+/**
+ * Recomputes carriers after a change and applies what follows from each
+ * change: neighbours evicted on carrier loss, IPv6 configured on carrier
+ * gain. `first` is the link whose own change comes first (NETDEV_UP).
+ */
+function settleCarriers(net: NetState, first?: Link): void {
+  const order = first ? [first, ...net.links.filter((l) => l !== first)] : [...net.links];
+  for (let pass = 0; pass < 3; pass++) {
+    let changed = false;
+    for (const l of order) {
+      const c = computeCarrier(net, l);
+      if (c === l.carrier) continue;
+      l.carrier = c;
+      changed = true;
+      if (!c && l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
+    }
+    if (!changed) break;
+  }
+  for (const l of order) ipv6LinkReady(net, l);
+}
+
+/** Sets a link administratively up or down, with everything that follows. */
+export function setLinkUp(net: NetState, link: Link, up: boolean): void {
+  if (link.up === up) return;
+  if (up) {
+    link.up = true;
+    link.everUp = true;
+    if (link.kind === 'loopback') {
+      addLoopbackAddress(net, link);
+      for (const k of Object.keys(net.sysctl)) if (k.startsWith('net.ipv4.conf.lo.')) net.sysctlSet[k] = true;
+    }
+    for (const ifa of [...link.inet]) fibAddIfaddr(net, link, ifa);
+    settleCarriers(net, link);
+    return;
+  }
+  link.up = false;
+  fibSyncDownDev(net, link, false);
+  neighFlushDev(net, link.index, true);
+  ipv6LinkDown(link);
+  settleCarriers(net);
+}
+
+/** lo coming up always (re)adds 127.0.0.1/8 (inetdev_event NETDEV_UP). */
+function addLoopbackAddress(net: NetState, link: Link): void {
+  const lo = 0x7f000001;
+  if (link.inet.some((a) => a.local === lo && a.prefixlen === 8)) return;
+  const ifa = { local: lo, address: lo, prefixlen: 8, broadcast: 0, scope: 254, label: link.name, secondary: false };
+  let at = 0;
+  for (let i = 0; i < link.inet.length; i++) if (!link.inet[i]!.secondary && ifa.scope <= link.inet[i]!.scope) at = i + 1;
+  link.inet.splice(at, 0, ifa);
+  fibAddIfaddr(net, link, ifa);
+}
+
+/** Whether a MAC address is a valid unicast Ethernet address (is_valid_ether_addr). */
+function validEtherAddr(mac: string): boolean {
+  if (mac === '00:00:00:00:00:00') return false;
+  return (parseInt(mac.slice(0, 2), 16) & 1) === 0;
+}
+
+/** Sets the hardware address (dev_set_mac_address); lo refuses (EOPNOTSUPP). */
+export function setLinkMac(net: NetState, link: Link, mac: string): NetError | undefined {
+  if (link.kind === 'loopback') return netError('EOPNOTSUPP');
+  const m = mac.toLowerCase();
+  if (!validEtherAddr(m)) return netError('EADDRNOTAVAIL');
+  link.mac = m;
+  link.macSet = true;
+  if (link.master !== undefined) {
+    const br = linkByIndex(net, link.master);
+    if (br) recalcBridgeId(net, br);
+  }
+  return undefined;
+}
+
+/** The MTU limits of each kind of link (min_mtu, max_mtu; 0 is no limit). */
+function mtuLimits(link: Link): [number, number] {
+  switch (link.kind) {
+    case 'veth':
+    case 'bridge':
+      return [68, 65535];
+    default:
+      return [0, 0];
+  }
+}
+
+/** Sets the MTU (dev_set_mtu) within the link's limits. */
+export function setLinkMtu(net: NetState, link: Link, mtu: number): NetError | undefined {
+  const [min, max] = mtuLimits(link);
+  if (mtu < min) return netError('EINVAL', 'mtu less than device minimum');
+  if (max > 0 && mtu > max) return netError('EINVAL', 'mtu greater than device maximum');
+  applyMtu(net, link, mtu);
+  if (link.kind === 'bridge') link.mtuSet = true;
+  if (link.master !== undefined) {
+    const br = linkByIndex(net, link.master);
+    if (br) adjustBridgeMtu(net, br);
+  }
+  return undefined;
+}
+
+function applyMtu(net: NetState, link: Link, mtu: number): void {
+  link.mtu = mtu;
+  const key = `net.ipv6.conf.${link.name}.mtu`;
+  if (key in net.sysctl) net.sysctl[key] = String(mtu);
+}
+
+function adjustBridgeMtu(net: NetState, br: Link): void {
+  if (br.mtuSet) return;
+  const ports = net.links.filter((p) => p.master === br.index);
+  const mtu = ports.length === 0 ? 1500 : Math.min(...ports.map((p) => p.mtu));
+  if (mtu !== br.mtu) applyMtu(net, br, mtu);
+}
+
+/** The bridge follows the lowest port MAC unless its address was set by hand. */
+function recalcBridgeId(net: NetState, br: Link): void {
+  if (br.macSet) return;
+  let best: string | undefined;
+  for (const p of net.links) if (p.master === br.index && (best === undefined || p.mac < best)) best = p.mac;
+  br.mac = best ?? '00:00:00:00:00:00';
+}
+
+/**
+ * Makes `port` a port of `bridge` (do_set_master): EOPNOTSUPP when the master
+ * is no bridge, EINVAL for loopback or a port without a valid address.
+ */
+export function setLinkMaster(net: NetState, port: Link, bridge: Link): NetError | undefined {
+  if (port.master === bridge.index) return undefined;
+  if (bridge.kind !== 'bridge') return netError('EOPNOTSUPP');
+  if (port.master !== undefined) releasePort(net, port);
+  if (port.kind === 'loopback' || !validEtherAddr(port.mac)) return netError('EINVAL');
+  if (port.kind === 'bridge') return netError('ELOOP', 'Can not enslave a bridge to a bridge');
+  if (port === bridge) return netError('ELOOP');
+  port.master = bridge.index;
+  recalcBridgeId(net, bridge);
+  adjustBridgeMtu(net, bridge);
+  settleCarriers(net);
+  return undefined;
+}
+
+/** Removes `port` from its bridge (nomaster). */
+export function releasePort(net: NetState, port: Link): void {
+  if (port.master === undefined) return;
+  const br = linkByIndex(net, port.master);
+  delete port.master;
+  if (!br) return;
+  recalcBridgeId(net, br);
+  adjustBridgeMtu(net, br);
+  settleCarriers(net);
+}
