@@ -8,6 +8,8 @@ import { defineTarget } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_OPT, natRender, parseNatOption, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
+import { natSetupInfo } from '../../conntrack/nat.js';
+import { NF_ACCEPT } from '../verdict.js';
 
 const HOOKS = ['PREROUTING', 'OUTPUT'];
 
@@ -28,4 +30,6 @@ export const DNAT = defineTarget<NatRange>({
   check: (_info, ctx) => checkPlacement(ctx, { table: 'nat', hooks: HOOKS }),
   print: (info) => natRender(info, 'to:', '', false),
   save: (info) => natRender(info, '--to-destination ', '--', false),
+  // xt_dnat_target_v2: the stored range is a nf_nat_range2.
+  target: (info, ctx) => (ctx.skb.ct ? natSetupInfo(ctx.kernel, ctx.skb.ct, info, 'DST') : NF_ACCEPT),
 });

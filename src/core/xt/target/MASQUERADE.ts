@@ -7,6 +7,7 @@ import { defineTarget } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
+import { natMasquerade } from '../../conntrack/nat-masq.js';
 
 const HOOKS = ['POSTROUTING'];
 
@@ -34,4 +35,5 @@ export const MASQUERADE = defineTarget<NatRange>({
   },
   print: (info) => natRender(info, 'masq ports: ', '', true),
   save: (info) => natRender(info, '--to-ports ', '--', true),
+  target: (info, ctx) => natMasquerade(ctx.kernel, ctx.skb, info, ctx.out),
 });

@@ -8,6 +8,7 @@ import { defineTarget } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
+import { natNetmap } from '../../conntrack/nat-masq.js';
 
 const HOOKS = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
 
@@ -45,4 +46,5 @@ export const NETMAP = defineTarget<NatRange>({
   },
   print: (info) => ` to:${netmapText(info)}`,
   save: (info) => ` --to ${netmapText(info)}`,
+  target: (info, ctx) => natNetmap(ctx.kernel, ctx.skb, info, ctx.hook),
 });

@@ -7,6 +7,7 @@ import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_FLAG, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
+import { natRedirect } from '../../conntrack/nat-masq.js';
 
 const HOOKS = ['PREROUTING', 'OUTPUT'];
 
@@ -34,4 +35,5 @@ export const REDIRECT = defineTarget<NatRange>({
   },
   print: (info) => natRender(info, 'redir ports ', '', true),
   save: (info) => natRender(info, '--to-ports ', '--', true),
+  target: (info, ctx) => natRedirect(ctx.kernel, ctx.skb, info, ctx.hook),
 });

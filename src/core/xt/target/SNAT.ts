@@ -7,6 +7,8 @@ import { defineTarget } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { emptyRange, NAT_OPT, natRender, parseNatCompat, type NatRange } from './nat-range.js';
 import { checkPlacement } from './target-util.js';
+import { natSetupInfo } from '../../conntrack/nat.js';
+import { NF_ACCEPT } from '../verdict.js';
 
 const HOOKS = ['POSTROUTING', 'INPUT'];
 
@@ -30,4 +32,6 @@ export const SNAT = defineTarget<NatRange>({
   check: (info, ctx) => checkPlacement(ctx, { table: 'nat', hooks: HOOKS }) ?? (info.rangesize !== 1 ? { errno: 'EINVAL' } : undefined),
   print: (info) => natRender(info, 'to:', '', false),
   save: (info) => natRender(info, '--to-source ', '--', false),
+  // xt_snat_target_v0: the compat range (its base port stays 0).
+  target: (info, ctx) => (ctx.skb.ct ? natSetupInfo(ctx.kernel, ctx.skb.ct, info, 'SRC') : NF_ACCEPT),
 });
