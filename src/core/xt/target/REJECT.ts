@@ -3,8 +3,13 @@
  * ICMP error or a TCP reset. Only the filter table's INPUT, FORWARD and
  * OUTPUT hooks accept it, and tcp-reset needs a rule limited to `-p tcp`.
  */
+import { icmpSend } from '../../path/icmp-send.js';
+import { nfChecksumOk, sendRejectReset } from '../../path/tcp-reset.js';
+import type { Skb } from '../../path/skb.js';
 import { defineTarget, IPT_INV, paramError } from '../index-types.js';
+import type { KernelServices } from '../packet.js';
 import { TARGET_HELP } from '../target-help.js';
+import { NF_DROP } from '../verdict.js';
 import { checkPlacement } from './target-util.js';
 
 /** struct ipt_reject_info. */
@@ -77,4 +82,56 @@ export const REJECT = defineTarget<RejectInfo>({
   },
   print: (info) => ` reject-with ${rejectTypeName(info.with)}`,
   save: (info) => ` --reject-with ${rejectTypeName(info.with)}`,
+  target(info, ctx) {
+    if (info.with === REJECT_WITH.TCP_RESET) sendRejectReset(ctx.kernel, ctx.skb);
+    else {
+      const code = UNREACH_CODE[info.with];
+      if (code !== undefined) sendUnreach(ctx.kernel, ctx.skb, code);
+    }
+    return NF_DROP;
+  },
 });
+
+/** The destination unreachable code each reply type sends. */
+const UNREACH_CODE: Readonly<Record<number, number>> = {
+  [REJECT_WITH.NET_UNREACHABLE]: 0,
+  [REJECT_WITH.HOST_UNREACHABLE]: 1,
+  [REJECT_WITH.PROT_UNREACHABLE]: 2,
+  [REJECT_WITH.PORT_UNREACHABLE]: 3,
+  [REJECT_WITH.NET_PROHIBITED]: 9,
+  [REJECT_WITH.HOST_PROHIBITED]: 10,
+  [REJECT_WITH.ADMIN_PROHIBITED]: 13,
+};
+
+/**
+ * Whether nf_send_unreach checks the packet's checksum before answering:
+ * not for UDP without a checksum, nor for protocols whose checksum is not
+ * a plain one over the whole payload (GRE, AH, ESP, SCTP, UDP-Lite, DCCP).
+ */
+function verifiesChecksum(d: Uint8Array, thoff: number, proto: number): boolean {
+  switch (proto) {
+    case 17:
+      return thoff + 8 > d.length || d[thoff + 6] !== 0 || d[thoff + 7] !== 0;
+    case 47:
+    case 51:
+    case 50:
+    case 132:
+    case 136:
+    case 33:
+      return false;
+  }
+  return true;
+}
+
+/**
+ * nf_send_unreach: an ICMP destination unreachable with `code` about the
+ * packet, unless it is a non-first fragment or fails its checksum.
+ */
+function sendUnreach(kernel: KernelServices, skb: Skb, code: number): void {
+  const d = skb.data;
+  if (((d[6]! << 8) | d[7]!) & 0x1fff) return;
+  const thoff = (d[0]! & 15) * 4;
+  const proto = d[9]!;
+  if (verifiesChecksum(d, thoff, proto) && !nfChecksumOk(skb, thoff, proto)) return;
+  icmpSend(kernel, skb, 3, code, 0);
+}
