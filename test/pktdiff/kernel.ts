@@ -123,7 +123,7 @@ async function probe(): Promise<string | undefined> {
   installExitHook();
   try {
     await addNetns(name);
-    const veth = await runCommand(['ip', '-n', name, 'link', 'add', 'a', 'type', 'veth', 'peer', 'name', 'b']);
+    const veth = await runCommand(['ip', '-n', name, 'link', 'add', 'probe0', 'type', 'veth', 'peer', 'name', 'probe1']);
     if (veth.status !== 0) return `cannot create a veth pair: ${veth.stderr.trim()}`;
   } catch (e) {
     return String(e);
