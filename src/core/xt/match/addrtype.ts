@@ -5,6 +5,9 @@
  */
 import { baseHook } from '../protocheck.js';
 import { defineMatch, paramError } from '../index-types.js';
+import { fibTableLookup, isErrorType } from '../../net/fib.js';
+import { linkByName } from '../../net/state.js';
+import { SCOPE_UNIVERSE, type Link, type NetState, type RouteType } from '../../net/types.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** xt_addrtype_info_v1 data. */
@@ -126,4 +129,40 @@ export const addrtype = defineMatch<AddrtypeInfo>({
     if (info.flags & ADDRTYPE.LIMIT_IFACE_OUT) s += ' --limit-iface-out';
     return s;
   },
+  match(info, ctx) {
+    const net = ctx.kernel.net as NetState;
+    let dev: Link | undefined;
+    if (info.flags & ADDRTYPE.LIMIT_IFACE_IN) dev = linkByName(net, ctx.in);
+    else if (info.flags & ADDRTYPE.LIMIT_IFACE_OUT) dev = linkByName(net, ctx.out);
+    const d = ctx.skb.data;
+    if (info.source) {
+      const a = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+      const hit = (info.source & (1 << devAddrType(net, dev, a))) !== 0;
+      if (hit === ((info.flags & ADDRTYPE.INVERT_SOURCE) !== 0)) return false;
+    }
+    if (info.dest) {
+      const a = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+      const hit = (info.dest & (1 << devAddrType(net, dev, a))) !== 0;
+      if (hit === ((info.flags & ADDRTYPE.INVERT_DEST) !== 0)) return false;
+    }
+    return true;
+  },
 });
+
+/** RTN_* numbers of the route types. */
+const RTN: Record<RouteType, number> = { unicast: 1, local: 2, broadcast: 3, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8 };
+
+/**
+ * inet_dev_addr_type: 0.0.0.0/8 and 255.255.255.255 are BROADCAST,
+ * 224.0.0.0/4 MULTICAST; else the type of the route the local/main trie
+ * gives. No route, an error route (the lookup fails), or a route through
+ * another device than `dev` all count as UNICAST.
+ */
+function devAddrType(net: NetState, dev: Link | undefined, addr: number): number {
+  if (addr >>> 24 === 0 || addr === 0xffffffff) return RTN.broadcast;
+  if (addr >>> 28 === 0xe) return RTN.multicast;
+  const r = fibTableLookup(net, addr, SCOPE_UNIVERSE, 0, false);
+  if (!r || isErrorType(r.type)) return RTN.unicast;
+  if (dev !== undefined && r.oif !== dev.index) return RTN.unicast;
+  return RTN[r.type];
+}

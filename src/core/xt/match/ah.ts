@@ -3,7 +3,7 @@
  */
 import { requireProto } from '../protocheck.js';
 import { defineMatch } from '../index-types.js';
-import { saveSpis, spiText, takeSpis, unknownInv, type SpiRangeInfo } from './spi.js';
+import { saveSpis, spiMatch, spiText, takeSpis, unknownInv, type SpiRangeInfo } from './spi.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** ipt_ah data. */
@@ -27,4 +27,6 @@ export const ah = defineMatch<AhInfo>({
   save(info) {
     return saveSpis('ahspi', info.spis, (info.invflags & 1) !== 0);
   },
+  // struct ip_auth_hdr: 12 bytes, the SPI at offset 4
+  match: (info, ctx) => spiMatch(info, ctx, 12, 4),
 });

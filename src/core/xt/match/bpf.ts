@@ -5,6 +5,8 @@
  * lab machine does not have, so they are always refused.
  */
 import { defineMatch, paramError } from '../index-types.js';
+import { PacketType } from '../../path/skb.js';
+import { runClassicBpf, type BpfPacket } from './cbpf.js';
 import { RATE_HELP } from '../rate-help.js';
 
 /** One classic BPF instruction (struct sock_filter). */
@@ -193,4 +195,35 @@ export const bpf = defineMatch<BpfInfo>({
   // iptables prints this without a leading space and ends it with a NUL byte.
   print: (info) => `match bpf ${formatProgram(info.program)}\0`,
   save: (info) => ` --bytecode "${info.program.length},${formatProgram(info.program)}"`,
+  // bytecode mode only: a pinned object never gets past the command line
+  match(info, ctx) {
+    const skb = ctx.skb;
+    // skb->dev: the input device up to FORWARD, the output device from POSTROUTING on, none yet in OUTPUT
+    const devName = ctx.hook === 'OUTPUT' ? '' : ctx.hook === 'POSTROUTING' ? ctx.out : ctx.in;
+    const dev = devName === '' ? undefined : findLink(ctx.kernel.net, devName);
+    const pkt: BpfPacket = {
+      data: skb.data,
+      mac: skb.mac,
+      protocol: 0x0800,
+      pktType: skb.pktType === PacketType.OUTGOING ? PacketType.HOST : skb.pktType,
+      ifindex: devName === '' ? -1 : dev?.index ?? 0,
+      hatype: dev?.kind === 'loopback' ? 772 : 1,
+      mark: skb.mark,
+      random: () => ctx.kernel.random32(),
+    };
+    return runClassicBpf(info.program, pkt) !== 0;
+  },
 });
+
+/** What the match reads of a link of the machine's network state. */
+interface LinkView {
+  name: string;
+  index: number;
+  kind: string;
+}
+
+/** The lab machine's link called `name`, when the network state has one. */
+function findLink(net: unknown, name: string): LinkView | undefined {
+  const links = (net as { links?: LinkView[] } | undefined)?.links;
+  return links?.find((l) => l.name === name);
+}

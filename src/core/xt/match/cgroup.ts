@@ -68,4 +68,11 @@ export const cgroup = defineMatch<CgroupInfo>({
     if (info.hasClassid) s += `${info.invertClassid ? ' !' : ''} --cgroup ${info.classid}`;
     return s;
   },
+  match(info, ctx) {
+    // no socket: no match, negated or not
+    if (ctx.skb.owner === null) return false;
+    // every lab socket lives in the root cgroup (the only path that resolves) with classid 0
+    if (info.hasPath) return !info.invertPath;
+    return (info.classid >>> 0 === 0) !== info.invertClassid;
+  },
 });

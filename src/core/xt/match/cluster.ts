@@ -4,6 +4,10 @@
  * mask of them). It is always saved as --cluster-local-nodemask.
  */
 import { defineMatch, paramError } from '../index-types.js';
+import type { Conn } from '../../conntrack/types.js';
+import { PacketType } from '../../path/skb.js';
+import { hostOrder32, jhash1word, reciprocalScale } from '../jhash.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_cluster_match_info. */
 export interface ClusterInfo {
@@ -82,4 +86,24 @@ export const cluster = defineMatch<ClusterInfo>({
   save: (info) =>
     `${info.flags & F_INV ? ' !' : ''} --cluster-local-nodemask 0x${hex8(info.nodeMask)}` +
     ` --cluster-total-nodes ${info.totalNodes} --cluster-hash-seed 0x${hex8(info.hashSeed)}`,
+  match(info, ctx) {
+    const skb = ctx.skb;
+    // a unicast destination reached through a multicast MAC is taken as meant for this host
+    if (skb.pktType === PacketType.MULTICAST && skb.data[16]! >> 4 !== 0xe) skb.pktType = PacketType.HOST;
+    let ct = skb.untracked ? null : skb.ct;
+    if (ct === null) return false;
+    if (ct.master !== 0) ct = findConn(ctx, ct.master) ?? ct;
+    // the original source address as a little-endian CPU reads it, hashed with the seed
+    const hash = reciprocalScale(jhash1word(hostOrder32(ct.orig.src), info.hashSeed), info.totalNodes);
+    return ((((1 << hash) & info.nodeMask) >>> 0) !== 0) !== ((info.flags & F_INV) !== 0);
+  },
 });
+
+/** The connection with id `id`, if it is still in the table. */
+function findConn(ctx: PacketContext, id: number): Conn | undefined {
+  let found: Conn | undefined;
+  ctx.kernel.conntrack.forEach((c) => {
+    if (c.id === id) found = c;
+  });
+  return found;
+}

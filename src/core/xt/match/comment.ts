@@ -48,4 +48,5 @@ export const comment = defineMatch<CommentInfo>({
   },
   print: (info) => ` /* ${info.comment} */`,
   save: (info) => ` --comment${saveString(info.comment)}`,
+  match: () => true,
 });

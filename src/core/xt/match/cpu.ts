@@ -27,4 +27,6 @@ export const cpu = defineMatch<CpuInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --cpu ${info.cpu}`;
   },
+  // the lab machine handles every packet on CPU 0
+  match: (info) => (info.cpu === 0) !== (info.invert !== 0),
 });

@@ -5,6 +5,7 @@
 import { printPorts } from './tcp.js';
 import { requireProto } from '../protocheck.js';
 import { defineMatch, paramError } from '../index-types.js';
+import type { PacketContext } from '../packet.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** xt_dccp_info data. */
@@ -114,4 +115,63 @@ export const dccp = defineMatch<DccpInfo>({
       s += `${info.invflags & DCCP_FLAGS.OPTION ? ' !' : ''} --dccp-option ${info.option}`;
     return s;
   },
+  match(info, ctx) {
+    if (ctx.fragoff !== 0) return false;
+    const d = ctx.skb.data;
+    const t = ctx.thoff;
+    // struct dccp_hdr: 12 bytes
+    if (d.length < t + 12) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    const check = (bit: number, cond: () => boolean) => !(info.flags & bit) || ((info.invflags & bit) !== 0) !== cond();
+    const sp = (d[t]! << 8) | d[t + 1]!;
+    const dp = (d[t + 2]! << 8) | d[t + 3]!;
+    const type = (d[t + 8]! >> 1) & 0x0f;
+    return (
+      check(DCCP_FLAGS.SRC_PORTS, () => sp >= info.spts[0] && sp <= info.spts[1]) &&
+      check(DCCP_FLAGS.DEST_PORTS, () => dp >= info.dpts[0] && dp <= info.dpts[1]) &&
+      check(DCCP_FLAGS.TYPE, () => (info.typemask & (1 << type)) !== 0) &&
+      check(DCCP_FLAGS.OPTION, () => findOption(info.option, ctx, type))
+    );
+  },
 });
+
+/** __dccp_hdr_len: generic header (12, or 16 with extended sequence numbers) plus the type's own part. */
+function dccpHeaderLen(d: Uint8Array, t: number, type: number): number {
+  const base = d[t + 8]! & 0x01 ? 16 : 12;
+  if (type === 2) return base; // DATA
+  if (type === 3 || type === 4 || type === 5 || type === 6 || type === 8 || type === 9) return base + 8;
+  if (type === 0) return base + 4; // REQUEST
+  return base + 12; // RESPONSE, RESET and the rest
+}
+
+/** dccp_find_option: whether option `kind` is among the options (a short header drops the packet). */
+function findOption(kind: number, ctx: PacketContext, type: number): boolean {
+  const d = ctx.skb.data;
+  const t = ctx.thoff;
+  const hlen = dccpHeaderLen(d, t, type);
+  const doff = d[t + 4]! * 4;
+  if (doff < hlen) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  const optlen = doff - hlen;
+  if (optlen === 0) return false;
+  const o = t + hlen;
+  if (d.length < o + optlen) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  for (let i = 0; i < optlen; ) {
+    const b = d[o + i]!;
+    if (b === kind) return true;
+    if (b < 2) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= optlen) break;
+    i += d[o + i + 1]! || 1;
+  }
+  return false;
+}

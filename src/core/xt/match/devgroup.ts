@@ -70,4 +70,21 @@ export const devgroup = defineMatch<DevgroupInfo>({
   save(info) {
     return show(info, '--', false);
   },
+  match(info, ctx) {
+    if (info.flags & DEVGROUP.MATCH_SRC) {
+      const hit = ((groupOf(ctx.kernel.net, ctx.in) ^ info.srcGroup) & info.srcMask) === 0;
+      if (hit === ((info.flags & DEVGROUP.INVERT_SRC) !== 0)) return false;
+    }
+    if (info.flags & DEVGROUP.MATCH_DST) {
+      const hit = ((groupOf(ctx.kernel.net, ctx.out) ^ info.dstGroup) & info.dstMask) === 0;
+      if (hit === ((info.flags & DEVGROUP.INVERT_DST) !== 0)) return false;
+    }
+    return true;
+  },
 });
+
+/** The group of the link called `name` (0, "default", when the network state does not know it). */
+function groupOf(net: unknown, name: string): number {
+  const links = (net as { links?: { name: string; group: number }[] } | undefined)?.links;
+  return links?.find((l) => l.name === name)?.group ?? 0;
+}

@@ -39,4 +39,5 @@ export const dscp = defineMatch<DscpInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --dscp ${hex02(info.dscp)}`;
   },
+  match: (info, ctx) => (ctx.skb.data[1]! >> 2 === info.dscp) !== (info.invert !== 0),
 });

@@ -60,4 +60,17 @@ export const ecn = defineMatch<EcnInfo>({
     if (info.operation & ECN_OP.IP) s += `${inv(ECN_OP.IP)} --ecn-ip-ect ${info.ipEct}`;
     return s;
   },
+  match(info, ctx) {
+    const d = ctx.skb.data;
+    if (info.operation & ECN_OP.IP && ((d[1]! & 0x03) === info.ipEct) === ((info.invert & ECN_OP.IP) !== 0)) return false;
+    if (info.operation & (ECN_OP.ECE | ECN_OP.CWR)) {
+      // read at the transport offset even in a later fragment, as xt_ecn does; too short: no match
+      const t = ctx.thoff;
+      if (d.length < t + 20) return false;
+      const flags = d[t + 13]!;
+      if (info.operation & ECN_OP.ECE && ((flags & 0x40) !== 0) === ((info.invert & ECN_OP.ECE) !== 0)) return false;
+      if (info.operation & ECN_OP.CWR && ((flags & 0x80) !== 0) === ((info.invert & ECN_OP.CWR) !== 0)) return false;
+    }
+    return true;
+  },
 });

@@ -3,7 +3,7 @@
  */
 import { requireProto } from '../protocheck.js';
 import { defineMatch } from '../index-types.js';
-import { saveSpis, spiText, takeSpis, unknownInv, type SpiRangeInfo } from './spi.js';
+import { saveSpis, spiMatch, spiText, takeSpis, unknownInv, type SpiRangeInfo } from './spi.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** xt_esp data. */
@@ -27,4 +27,6 @@ export const esp = defineMatch<EspInfo>({
   save(info) {
     return saveSpis('espspi', info.spis, (info.invflags & 1) !== 0);
   },
+  // struct ip_esp_hdr: SPI and sequence number, 8 bytes
+  match: (info, ctx) => spiMatch(info, ctx, 8, 0),
 });

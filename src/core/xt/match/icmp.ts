@@ -45,4 +45,18 @@ export const icmp = defineMatch<IcmpInfo>({
     if (info.code[0] !== 0 || info.code[1] !== 0xff) s += `/${info.code[0]}`;
     return s;
   },
+  match(info, ctx) {
+    if (ctx.fragoff !== 0) return false;
+    const d = ctx.skb.data;
+    const t = ctx.thoff;
+    // the whole 8-byte struct icmphdr must be there
+    if (d.length < t + 8) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    const type = d[t]!;
+    const code = d[t + 1]!;
+    const hit = info.type === 0xff || (type === info.type && code >= info.code[0] && code <= info.code[1]);
+    return hit !== ((info.invflags & INV) !== 0);
+  },
 });

@@ -108,4 +108,18 @@ export const iprange = defineMatch<IprangeInfo>({
       s += `${info.flags & IPRANGE.DST_INV ? ' !' : ''} --dst-range ${addrText(info.dstMin)}-${addrText(info.dstMax)}`;
     return s;
   },
+  match(info, ctx) {
+    const d = ctx.skb.data;
+    if (info.flags & IPRANGE.SRC) {
+      const a = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+      const out = a < (info.srcMin as number) || a > (info.srcMax as number);
+      if (out !== ((info.flags & IPRANGE.SRC_INV) !== 0)) return false;
+    }
+    if (info.flags & IPRANGE.DST) {
+      const a = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+      const out = a < (info.dstMin as number) || a > (info.dstMax as number);
+      if (out !== ((info.flags & IPRANGE.DST_INV) !== 0)) return false;
+    }
+    return true;
+  },
 });

@@ -34,4 +34,10 @@ export const length = defineMatch<LengthInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --length ${lengthText(info)}`;
   },
+  match(info, ctx) {
+    // the IP header's total length field, not the buffer's length
+    const d = ctx.skb.data;
+    const len = (d[2]! << 8) | d[3]!;
+    return (len >= info.min && len <= info.max) !== (info.invert !== 0);
+  },
 });

@@ -38,4 +38,12 @@ export const mac = defineMatch<MacInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --mac-source ${formatMac(info.srcaddr)}`;
   },
+  match(info, ctx) {
+    // no Ethernet header (a local packet, the loopback device): no match, inverted or not
+    const m = ctx.skb.mac;
+    if (m === null || m.length < 14 || ctx.skb.indev === 'lo') return false;
+    const a = info.srcaddr;
+    const same = m[6] === a[0] && m[7] === a[1] && m[8] === a[2] && m[9] === a[3] && m[10] === a[4] && m[11] === a[5];
+    return same !== (info.invert !== 0);
+  },
 });

@@ -34,4 +34,6 @@ export const mark = defineMatch<MarkInfo>({
   },
   print: (info) => ` mark match${info.invert ? ' !' : ''}${printMarkMask(info.mark, info.mask)}`,
   save: (info) => `${info.invert ? ' !' : ''} --mark${printMarkMask(info.mark, info.mask)}`,
+  // meta mark, an "and" with the mask unless it is all ones, then cmp eq/neq
+  match: (info, ctx) => ((ctx.skb.mark & info.mask) >>> 0 === info.mark >>> 0) !== info.invert,
 });

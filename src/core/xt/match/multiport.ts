@@ -112,4 +112,27 @@ export const multiport = defineMatch<MultiportInfo>({
     const kind = KIND[info.flags];
     return `${info.invert ? ' !' : ''}${kind ? ` --${kind} ` : ''}${portList(info, String)}`;
   },
+  match(info, ctx) {
+    if (ctx.fragoff !== 0) return false;
+    const d = ctx.skb.data;
+    const t = ctx.thoff;
+    if (d.length < t + 4) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    return portsMatch(info, (d[t]! << 8) | d[t + 1]!, (d[t + 2]! << 8) | d[t + 3]!);
+  },
 });
+
+/** ports_match_v1: the first slot (port or range) that matches decides. */
+function portsMatch(info: MultiportInfo, src: number, dst: number): boolean {
+  const inv = info.invert !== 0;
+  for (let i = 0; i < info.count; i++) {
+    const s = info.ports[i]!;
+    const e = info.pflags[i] ? info.ports[++i]! : s;
+    const hitS = src >= s && src <= e;
+    const hitD = dst >= s && dst <= e;
+    if (info.flags === 0 ? hitS : info.flags === 1 ? hitD : info.flags === 2 ? hitS || hitD : false) return !inv;
+  }
+  return inv;
+}

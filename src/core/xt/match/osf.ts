@@ -76,4 +76,7 @@ export const osf = defineMatch<OsfInfo>({
     if (info.flags & F_LOG) s += ` --log ${info.loglevel}`;
     return s;
   },
+  // No fingerprints are loaded (nfnl_osf never ran), so no genre is ever
+  // recognised; nf_osf_match ignores the inversion flag altogether.
+  match: () => false,
 });

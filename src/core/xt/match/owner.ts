@@ -173,4 +173,20 @@ export const owner = defineMatch<OwnerInfo>({
     item(info, '--uid-owner', OWNER.UID, undefined) +
     item(info, '--gid-owner', OWNER.GID, undefined) +
     item(info, '--suppl-groups', OWNER.SUPPL_GROUPS, undefined),
+  match(info, ctx) {
+    const o = ctx.skb.owner;
+    // no socket: matches only when every option given is negated
+    if (o === null) return (info.match ^ info.invert) === 0;
+    if (info.match & info.invert & OWNER.SOCKET) return false;
+    if (info.match & OWNER.UID) {
+      const inRange = o.uid >= info.uidMin && o.uid <= info.uidMax;
+      if (inRange !== ((info.invert & OWNER.UID) === 0)) return false;
+    }
+    if (info.match & OWNER.GID) {
+      // the lab's sockets carry no supplementary groups
+      const inRange = o.gid >= info.gidMin && o.gid <= info.gidMax;
+      if (inRange !== ((info.invert & OWNER.GID) === 0)) return false;
+    }
+    return true;
+  },
 });

@@ -86,4 +86,8 @@ export const physdev = defineMatch<PhysdevInfo>({
   },
   print: (info) => ` PHYSDEV match${render(info)}`,
   save: (info) => render(info),
+  // A lab machine bridges no IP traffic through netfilter: every packet is
+  // one that crossed no bridge, which matches only when each option given is
+  // negated.
+  match: (info) => (info.bitmask & ~info.invert & 0x1f) === 0,
 });

@@ -3,6 +3,7 @@
  * multicast, to another host).
  */
 import { defineMatch, paramError } from '../index-types.js';
+import { PacketType } from '../../path/skb.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** xt_pkttype_info data. */
@@ -46,5 +47,16 @@ export const pkttype = defineMatch<PkttypeInfo>({
   },
   save(info) {
     return `${info.invert ? ' !' : ''} --pkt-type ${typeName(info.pkttype)}`;
+  },
+  match(info, ctx) {
+    let type: number = ctx.skb.pktType;
+    if (type === PacketType.OUTGOING) {
+      // a packet this host sends carries PACKET_HOST through the hooks
+      type = PacketType.HOST;
+    } else if (type === PacketType.LOOPBACK) {
+      // looped back: multicast or broadcast by its destination address
+      type = ctx.skb.data[16]! >> 4 === 0xe ? PacketType.MULTICAST : PacketType.BROADCAST;
+    }
+    return (type === info.pkttype) !== (info.invert !== 0);
   },
 });

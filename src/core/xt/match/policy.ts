@@ -260,6 +260,10 @@ export const policy = defineMatch<PolicyInfo>({
     });
     return s;
   },
+  // The lab machine has no IPsec states or policies: no packet was
+  // decapsulated or will be encapsulated, which only "--pol none" matches,
+  // whatever the elements say.
+  match: (info) => (info.flags & POLICY.NONE) !== 0,
 });
 
 /** A tunnel address with its mask suffix, in the rule's family. */

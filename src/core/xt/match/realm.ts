@@ -38,4 +38,6 @@ export const realm = defineMatch<RealmInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --realm${formatValMask(info.id, info.mask, RT_REALMS)}`;
   },
+  // the route's tclassid: lab routes carry no realm, so it is 0
+  match: (info) => (info.id >>> 0 === 0) !== (info.invert !== 0),
 });

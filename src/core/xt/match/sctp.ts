@@ -5,6 +5,7 @@
 import { parsePortRange, printPorts } from './tcp.js';
 import { requireProto } from '../protocheck.js';
 import { defineMatch, paramError } from '../index-types.js';
+import type { PacketContext } from '../packet.js';
 import { PROTO_HELP } from '../proto-help.js';
 
 /** One xt_sctp_flag_info entry. */
@@ -229,4 +230,60 @@ export const sctp = defineMatch<SctpInfo>({
       s += `${info.invflags & SCTP_FLAGS.CHUNK_TYPES ? ' !' : ''} --chunk-types${chunkList(info, false)}`;
     return s;
   },
+  match(info, ctx) {
+    if (ctx.fragoff !== 0) return false;
+    const d = ctx.skb.data;
+    const t = ctx.thoff;
+    // the 12-byte common header
+    if (d.length < t + 12) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    const check = (bit: number, cond: () => boolean) => !(info.flags & bit) || ((info.invflags & bit) !== 0) !== cond();
+    const sp = (d[t]! << 8) | d[t + 1]!;
+    const dp = (d[t + 2]! << 8) | d[t + 3]!;
+    return (
+      check(SCTP_FLAGS.SRC_PORTS, () => sp >= info.spts[0] && sp <= info.spts[1]) &&
+      check(SCTP_FLAGS.DEST_PORTS, () => dp >= info.dpts[0] && dp <= info.dpts[1]) &&
+      check(SCTP_FLAGS.CHUNK_TYPES, () => chunksMatch(info, ctx, t + 12))
+    );
+  },
 });
+
+/** match_flags: the flags of a chunk whose type has a flag entry must fit it. */
+function flagsMatch(info: SctpInfo, type: number, flags: number): boolean {
+  for (let i = 0; i < info.flagCount; i++) {
+    const f = info.flagInfo[i]!;
+    if (f.chunktype === type) return (flags & f.flagMask) === f.flag;
+  }
+  return true;
+}
+
+/** match_packet: walks the chunks from `off` (a zero length or a missing header drops the packet). */
+function chunksMatch(info: SctpInfo, ctx: PacketContext, off: number): boolean {
+  const d = ctx.skb.data;
+  const kind = info.chunkMatchType;
+  const left = kind === 2 ? info.chunkmap.map((w) => w >>> 0) : null;
+  do {
+    if (d.length < off + 4 || (d[off + 2] === 0 && d[off + 3] === 0)) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    const type = d[off]!;
+    const flags = d[off + 1]!;
+    off += (((d[off + 2]! << 8) | d[off + 3]!) + 3) & ~3;
+    if (isSet(info.chunkmap, type)) {
+      if (kind === 1) {
+        if (flagsMatch(info, type, flags)) return true;
+      } else if (kind === 2) {
+        if (flagsMatch(info, type, flags)) left![type >>> 5] = (left![type >>> 5]! & ~(1 << (type & 31))) >>> 0;
+      } else if (kind === 4) {
+        if (!flagsMatch(info, type, flags)) return false;
+      }
+    } else if (kind === 4) {
+      return false;
+    }
+  } while (off < d.length);
+  if (kind === 2) return left!.every((w) => w === 0);
+  return kind === 4;
+}

@@ -2,6 +2,7 @@
  * SPI range helpers shared by the esp, ah and ipcomp matches.
  */
 import type { OptionCall } from '../types.js';
+import type { PacketContext } from '../packet.js';
 
 /** Info shape shared by xt_esp, ipt_ah and xt_ipcomp. */
 export interface SpiRangeInfo {
@@ -38,4 +39,17 @@ export function saveSpis(opt: string, spis: [number, number], invert: boolean): 
 /** " Unknown invflags: 0x.." for bits outside `mask`, else empty. */
 export function unknownInv(invflags: number, mask: number): string {
   return invflags & ~mask ? ` Unknown invflags: 0x${(invflags & ~mask).toString(16).toUpperCase()}` : '';
+}
+
+/** The SPI range test shared by ah and esp: the header must be there, no later fragment. */
+export function spiMatch(info: SpiRangeInfo, ctx: PacketContext, hdrLen: number, spiAt: number): boolean {
+  if (ctx.fragoff !== 0) return false;
+  const d = ctx.skb.data;
+  const t = ctx.thoff;
+  if (d.length < t + hdrLen) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  const spi = ((d[t + spiAt]! << 24) | (d[t + spiAt + 1]! << 16) | (d[t + spiAt + 2]! << 8) | d[t + spiAt + 3]!) >>> 0;
+  return (spi >= info.spis[0] >>> 0 && spi <= info.spis[1] >>> 0) !== ((info.invflags & 0x01) !== 0);
 }

@@ -5,6 +5,7 @@
  */
 import { defineMatch, paramError } from '../index-types.js';
 import { RATE_HELP } from '../rate-help.js';
+import { findText, prepareSearch, type TextSearch } from './textsearch.js';
 
 /** xt_string_info (revision 1). */
 export interface StringInfo {
@@ -191,4 +192,16 @@ export const string = defineMatch<StringInfo>({
     if (info.flags & STRING_FLAG.IGNORECASE) s += ' --icase';
     return s;
   },
+  match(info, ctx) {
+    let search = prepared.get(info);
+    if (search === undefined) {
+      search = prepareSearch(info.algo, info.pattern, (info.flags & STRING_FLAG.IGNORECASE) !== 0) ?? null;
+      prepared.set(info, search);
+    }
+    const found = search !== null && findText(search, ctx.skb.data, info.fromOffset, info.toOffset);
+    return found !== ((info.flags & STRING_FLAG.INVERT) !== 0);
+  },
 });
+
+/** Search tables prepared once per rule (textsearch_prepare at insert time). */
+const prepared = new WeakMap<StringInfo, TextSearch | null>();

@@ -5,6 +5,7 @@
 import { parsePort, portName } from '../ports.js';
 import { strtoulRange } from '../../util/cnum.js';
 import { defineMatch, paramError, type NameDb } from '../index-types.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_tcp data. */
 export interface TcpInfo {
@@ -239,7 +240,104 @@ export const tcp = defineMatch<TcpInfo>({
       s += `${info.invflags & TCP_INV.FLAGS ? ' !' : ''} --tcp-flags ${formatTcpFlags(info.flgMask)} ${formatTcpFlags(info.flgCmp)}`;
     return s;
   },
+  match: (info, ctx) => (tcpIsNative(info) ? tcpNativeMatch(info, ctx) : tcpXtMatch(info, ctx)),
 });
+
+/** Whether iptables-nft gave the kernel this instance as native payload expressions (add_nft_tcp). */
+function tcpIsNative(info: TcpInfo): boolean {
+  return !(info.invflags & ~(TCP_INV.SRCPT | TCP_INV.DSTPT | TCP_INV.FLAGS)) && info.option === 0 && !tcpAllZero(info);
+}
+
+/**
+ * Ports as iptables-nft's payload expressions test them (add_nft_tcpudp):
+ * single source and destination ports with the same inversion are one
+ * 32-bit comparison, so "! --sport A ! --dport B" means "not both"; every
+ * other port test is a range comparison of its own. A header too short for
+ * a load, or a fragment after the first, makes the rule not match.
+ */
+export function nativePortsMatch(spts: [number, number], invS: boolean, dpts: [number, number], invD: boolean, ctx: PacketContext): boolean {
+  const d = ctx.skb.data;
+  const t = ctx.thoff;
+  if (ctx.fragoff !== 0) return false;
+  if (spts[0] !== 0 && spts[0] === spts[1] && dpts[0] !== 0 && dpts[0] === dpts[1] && invS === invD) {
+    if (d.length < t + 4) return false;
+    const both = ((d[t]! << 8) | d[t + 1]!) === spts[0] && ((d[t + 2]! << 8) | d[t + 3]!) === dpts[0];
+    return both !== invS;
+  }
+  if (spts[0] !== 0 || spts[1] < 0xffff) {
+    if (d.length < t + 2) return false;
+    const p = (d[t]! << 8) | d[t + 1]!;
+    if ((p >= spts[0] && p <= spts[1]) === invS) return false;
+  }
+  if (dpts[0] !== 0 || dpts[1] < 0xffff) {
+    if (d.length < t + 4) return false;
+    const p = (d[t + 2]! << 8) | d[t + 3]!;
+    if ((p >= dpts[0] && p <= dpts[1]) === invD) return false;
+  }
+  return true;
+}
+
+/** The native form: flags as a masked byte comparison, then the ports. */
+function tcpNativeMatch(info: TcpInfo, ctx: PacketContext): boolean {
+  if (ctx.fragoff !== 0) return false;
+  if (info.flgMask) {
+    const d = ctx.skb.data;
+    if (d.length < ctx.thoff + 14) return false;
+    if (((d[ctx.thoff + 13]! & info.flgMask) === info.flgCmp) === ((info.invflags & TCP_INV.FLAGS) !== 0)) return false;
+  }
+  return nativePortsMatch(info.spts, (info.invflags & TCP_INV.SRCPT) !== 0, info.dpts, (info.invflags & TCP_INV.DSTPT) !== 0, ctx);
+}
+
+/** xt_tcp's tcp_mt, for instances kept as an xt match (--tcp-option, or nothing given). */
+function tcpXtMatch(info: TcpInfo, ctx: PacketContext): boolean {
+  if (ctx.fragoff !== 0) {
+    // a fragment at offset 8 could rewrite the flags of the first one
+    if (ctx.fragoff === 8) ctx.hotdrop = true;
+    return false;
+  }
+  const d = ctx.skb.data;
+  const t = ctx.thoff;
+  if (d.length < t + 20) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  const sp = (d[t]! << 8) | d[t + 1]!;
+  if ((sp >= info.spts[0] && sp <= info.spts[1]) === ((info.invflags & TCP_INV.SRCPT) !== 0)) return false;
+  const dp = (d[t + 2]! << 8) | d[t + 3]!;
+  if ((dp >= info.dpts[0] && dp <= info.dpts[1]) === ((info.invflags & TCP_INV.DSTPT) !== 0)) return false;
+  if (((d[t + 13]! & info.flgMask) === info.flgCmp) === ((info.invflags & TCP_INV.FLAGS) !== 0)) return false;
+  if (info.option) {
+    const hl = (d[t + 12]! >> 4) * 4;
+    if (hl < 20) {
+      ctx.hotdrop = true;
+      return false;
+    }
+    return tcpFindOption(info.option, ctx, hl - 20, (info.invflags & TCP_INV.OPTION) !== 0);
+  }
+  return true;
+}
+
+/** tcp_find_option: whether option `kind` is among the `optlen` bytes of options (xor `invert`). */
+function tcpFindOption(kind: number, ctx: PacketContext, optlen: number, invert: boolean): boolean {
+  if (optlen === 0) return invert;
+  const d = ctx.skb.data;
+  const o = ctx.thoff + 20;
+  if (d.length < o + optlen) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  for (let i = 0; i < optlen; ) {
+    const b = d[o + i]!;
+    if (b === kind) return !invert;
+    if (b < 2) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= optlen) break;
+    i += d[o + i + 1]! || 1;
+  }
+  return invert;
+}
 
 /** A port range that matches every port (no expression is generated for it). */
 export function isAllPorts(r: [number, number]): boolean {

@@ -42,4 +42,32 @@ export const tcpmss = defineMatch<TcpmssInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --mss ${mssText(info)}`;
   },
+  match(info, ctx) {
+    const d = ctx.skb.data;
+    const t = ctx.thoff;
+    const inv = info.invert !== 0;
+    // no fragment test: a later fragment is read at the transport offset too
+    if (d.length < t + 20) return drop(ctx);
+    const hl = (d[t + 12]! >> 4) * 4;
+    if (hl < 20) return drop(ctx);
+    const optlen = hl - 20;
+    if (optlen === 0) return inv;
+    const o = t + 20;
+    if (d.length < o + optlen) return drop(ctx);
+    for (let i = 0; i < optlen; ) {
+      if (d[o + i] === 2 && optlen - i >= 4 && d[o + i + 1] === 4) {
+        const mss = (d[o + i + 2]! << 8) | d[o + i + 3]!;
+        return (mss >= info.mssMin && mss <= info.mssMax) !== inv;
+      }
+      if (d[o + i]! < 2) i++;
+      else i += d[o + i + 1]! || 1;
+    }
+    return inv;
+  },
 });
+
+/** Sets hotdrop and does not match. */
+function drop(ctx: { hotdrop: boolean }): false {
+  ctx.hotdrop = true;
+  return false;
+}

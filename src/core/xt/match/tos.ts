@@ -34,4 +34,5 @@ export const tos = defineMatch<TosInfo>({
   save(info) {
     return `${info.invert ? ' !' : ''} --tos ${hex02(info.tosValue)}/${hex02(info.tosMask)}`;
   },
+  match: (info, ctx) => ((ctx.skb.data[1]! & info.tosMask) === info.tosValue) !== (info.invert !== 0),
 });

@@ -44,4 +44,18 @@ export const ttl = defineMatch<TtlInfo>({
     const opt = [' --ttl-eq', ' ! --ttl-eq', ' --ttl-lt', ' --ttl-gt'][info.mode] ?? '';
     return `${opt} ${info.ttl}`;
   },
+  match(info, ctx) {
+    const ttl = ctx.skb.data[8]!;
+    switch (info.mode) {
+      case 0:
+        return ttl === info.ttl;
+      case 1:
+        return ttl !== info.ttl;
+      case 2:
+        return ttl < info.ttl;
+      case 3:
+        return ttl > info.ttl;
+    }
+    return false;
+  },
 });

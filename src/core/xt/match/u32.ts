@@ -132,4 +132,53 @@ export const u32 = defineMatch<U32Info>({
   save(info) {
     return `${info.invert ? ' !' : ''} --u32${dump(info)}`;
   },
+  match: (info, ctx) => u32Tests(info, ctx.skb.data) !== (info.invert !== 0),
 });
+
+/** The 32-bit big-endian word at `pos`. */
+function word(d: Uint8Array, pos: number): number {
+  return ((d[pos]! << 24) | (d[pos + 1]! << 16) | (d[pos + 2]! << 8) | d[pos + 3]!) >>> 0;
+}
+
+/** u32_match_it: every test's location read and its value in one of the ranges. */
+function u32Tests(info: U32Info, d: Uint8Array): boolean {
+  const len = d.length;
+  for (const t of info.tests) {
+    let at = 0;
+    let pos = t.location[0]!.number >>> 0;
+    if (len < 4 || pos > len - 4) return false;
+    let val = word(d, pos);
+    for (let i = 1; i < t.location.length; i++) {
+      const n = t.location[i]!.number >>> 0;
+      switch (t.location[i]!.nextop) {
+        case 0:
+          val = (val & n) >>> 0;
+          break;
+        case 1:
+          val = (val << n) >>> 0;
+          break;
+        case 2:
+          val = val >>> n;
+          break;
+        case 3: {
+          // "@": move the base by the value read so far; all in unsigned 32-bit arithmetic
+          if (at + val > 0xffffffff) return false;
+          at += val;
+          pos = n;
+          if (at + 4 > 0xffffffff || len < at + 4 || pos > len - at - 4) return false;
+          val = word(d, at + pos);
+          break;
+        }
+      }
+    }
+    let hit = false;
+    for (const v of t.value) {
+      if ((v.min >>> 0) <= val && val <= (v.max >>> 0)) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return false;
+  }
+  return true;
+}

@@ -3,7 +3,8 @@
  * implicitly by -p udp. iptables-nft turns it into native payload
  * comparisons, which changes a few forms on the way back (see kernelForm).
  */
-import { nativeRange, printPorts, savePorts } from './tcp.js';
+import { nativePortsMatch, nativeRange, printPorts, savePorts } from './tcp.js';
+import type { PacketContext } from '../packet.js';
 import { requireProto } from '../protocheck.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
@@ -104,4 +105,24 @@ export const udp = defineMatch<UdpInfo>({
       savePorts('dport', info.dpts, (info.invflags & UDP_INV.DSTPT) !== 0)
     );
   },
+  match(info, ctx) {
+    const invS = (info.invflags & UDP_INV.SRCPT) !== 0;
+    const invD = (info.invflags & UDP_INV.DSTPT) !== 0;
+    if (!allZero(info) && info.invflags <= UDP_INV.MASK) return nativePortsMatch(info.spts, invS, info.dpts, invD, ctx);
+    return udpXtMatch(info, ctx, invS, invD);
+  },
 });
+
+/** xt_udp's udp_mt, for an instance kept as an xt match ("-m udp" with nothing given). */
+function udpXtMatch(info: UdpInfo, ctx: PacketContext, invS: boolean, invD: boolean): boolean {
+  if (ctx.fragoff !== 0) return false;
+  const d = ctx.skb.data;
+  const t = ctx.thoff;
+  if (d.length < t + 8) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  const sp = (d[t]! << 8) | d[t + 1]!;
+  const dp = (d[t + 2]! << 8) | d[t + 3]!;
+  return (sp >= info.spts[0] && sp <= info.spts[1]) !== invS && (dp >= info.dpts[0] && dp <= info.dpts[1]) !== invD;
+}

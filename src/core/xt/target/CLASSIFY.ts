@@ -6,6 +6,7 @@
 import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { checkPlacement, hex } from './target-util.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** struct xt_classify_target_info. */
 export interface ClassifyInfo {
@@ -64,4 +65,8 @@ export const CLASSIFY = defineTarget<ClassifyInfo>({
   print: (info) => ` CLASSIFY set ${hex(info.priority >>> 16)}:${hex(info.priority & 0xffff)}`,
   save: (info) =>
     ` --set-class ${hex(info.priority >>> 16).padStart(4, '0')}:${hex(info.priority & 0xffff).padStart(4, '0')}`,
+  target(info, ctx) {
+    ctx.skb.priority = info.priority >>> 0;
+    return XT_CONTINUE;
+  },
 });

@@ -5,6 +5,7 @@
  */
 import { defineTarget, paramError } from '../index-types.js';
 import { RATE_HELP } from '../rate-help.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** xt_connsecmark_target_info. */
 export interface ConnsecmarkInfo {
@@ -37,4 +38,15 @@ export const CONNSECMARK = defineTarget<ConnsecmarkInfo>({
   },
   print: (info) => ` CONNSECMARK ${MODES[info.mode] ?? ''}`,
   save: (info) => ` --${MODES[info.mode] ?? ''}`,
+  target(info, ctx) {
+    const skb = ctx.skb;
+    const ct = skb.untracked ? null : skb.ct;
+    if (info.mode === 1) {
+      // save: only into a connection that has no security mark yet
+      if (skb.secmark !== 0 && ct !== null && ct.secmark === 0) ct.secmark = skb.secmark;
+    } else if (info.mode === 2) {
+      if (skb.secmark === 0 && ct !== null && ct.secmark !== 0) skb.secmark = ct.secmark;
+    }
+    return XT_CONTINUE;
+  },
 });

@@ -7,6 +7,8 @@ import { defineTarget, paramError } from '../index-types.js';
 import { classToDscp } from '../match/dscp-classes.js';
 import { hex02 } from '../match/tos-values.js';
 import { PROTO_HELP } from '../proto-help.js';
+import { XT_CONTINUE } from '../verdict.js';
+import { ipv4ChangeDsfield } from './csum-update.js';
 
 /** xt_DSCP_info data. */
 export interface DscpTargetInfo {
@@ -37,5 +39,11 @@ export const DSCP = defineTarget<DscpTargetInfo>({
   },
   save(info) {
     return ` --set-dscp ${hex02(info.dscp)}`;
+  },
+  target(info, ctx) {
+    const d = ctx.skb.data;
+    // the ECN bits stay
+    if (d[1]! >> 2 !== info.dscp) ipv4ChangeDsfield(d, 0, 0x03, (info.dscp << 2) & 0xff);
+    return XT_CONTINUE;
   },
 });

@@ -5,6 +5,8 @@
 import { requireTable } from '../protocheck.js';
 import { IPT_INV, defineTarget, paramError } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
+import { NF_DROP, XT_CONTINUE } from '../verdict.js';
+import { csumReplace2, protoCsumReplace2 } from './csum-update.js';
 
 /** ipt_ECN_info data. */
 export interface EcnTargetInfo {
@@ -83,5 +85,32 @@ export const ECN = defineTarget<EcnTargetInfo>({
     if (info.operation & ECN_SET.CWR) s += ` --ecn-tcp-cwr ${info.cwr}`;
     if (info.operation & ECN_SET.IP) s += ` --ecn-ip-ect ${info.ipEct}`;
     return s;
+  },
+  target(info, ctx) {
+    const d = ctx.skb.data;
+    if (info.operation & ECN_SET.IP && (d[1]! & 0x03) !== (info.ipEct & 0x03)) {
+      const old = d[1]!;
+      d[1] = (old & ~0x03) | (info.ipEct & 0x03);
+      csumReplace2(d, 10, old, d[1]!);
+    }
+    if (info.operation & (ECN_SET.ECE | ECN_SET.CWR) && d[9] === 6) {
+      // at the transport offset even in a later fragment, as ipt_ECN does; a short header drops the packet
+      const t = (d[0]! & 0x0f) * 4;
+      if (d.length < t + 20) return NF_DROP;
+      const flags = d[t + 13]!;
+      const ece = (flags >> 6) & 1;
+      const cwr = (flags >> 7) & 1;
+      const eceOk = !(info.operation & ECN_SET.ECE) || ece === info.ece;
+      const cwrOk = !(info.operation & ECN_SET.CWR) || cwr === info.cwr;
+      if (!(eceOk && cwrOk)) {
+        const oldWord = (d[t + 12]! << 8) | flags;
+        let nf = flags;
+        if (info.operation & ECN_SET.ECE) nf = (nf & ~0x40) | ((info.ece & 1) << 6);
+        if (info.operation & ECN_SET.CWR) nf = (nf & ~0x80) | ((info.cwr & 1) << 7);
+        d[t + 13] = nf;
+        protoCsumReplace2(d, t + 16, oldWord, (d[t + 12]! << 8) | nf);
+      }
+    }
+    return XT_CONTINUE;
   },
 });

@@ -7,6 +7,9 @@ import { prefixMask } from '../../addr/ipv4.js';
 import { formatIPv6, ip6MaskToCidr, ip6Ones, ip6Zero, type IPv6 } from '../../addr/ipv6.js';
 import { defineTarget, paramError, type OptionCall } from '../index-types.js';
 import { RATE_HELP } from '../rate-help.js';
+import { jhash3words, reciprocalScale } from '../jhash.js';
+import type { PacketContext } from '../packet.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** xt_hmark_info, ports and SPI in host order. */
 export interface HmarkInfo {
@@ -239,4 +242,110 @@ export const HMARK = defineTarget<HmarkInfo>({
     if (f & bit(O.CT)) s += ' --hmark-tuple ct';
     return s;
   },
+  target(info, ctx) {
+    const t = info.flags & bit(O.CT) ? ctTuple(info, ctx) : packetTuple(info, ctx.skb.data);
+    if (t !== null) ctx.skb.mark = hmarkHash(t, info);
+    return XT_CONTINUE;
+  },
 });
+
+/** XT_HMARK_METHOD_L3: hash the addresses only (iptables never sets it). */
+const METHOD_L3 = 13;
+
+/** struct hmark_tuple: masked addresses, the ports word (already ordered) and the protocol. */
+interface HmarkTuple {
+  src: number;
+  dst: number;
+  ports: number;
+  proto: number;
+}
+
+/** The port (or SPI) mask and set as the 32 big-endian bits of the kernel's union. */
+function portBits(info: HmarkInfo): { mask: number; set: number } {
+  const f = info.flags;
+  const mask = f & bit(O.SPI_MASK) ? info.spiMask >>> 0 : ((info.portMaskSrc << 16) | info.portMaskDst) >>> 0;
+  const set = f & bit(O.SPI) ? info.spiSet >>> 0 : ((info.portSetSrc << 16) | info.portSetDst) >>> 0;
+  return { mask, set };
+}
+
+/** hmark_swap_ports: mask and set the two 16-bit halves, larger one high. */
+function orderPorts(raw: number, info: HmarkInfo): number {
+  const { mask, set } = portBits(info);
+  const hp = ((raw & mask) | set) >>> 0;
+  const src = hp >>> 16;
+  const dst = hp & 0xffff;
+  return (dst > src ? (dst << 16) | src : (src << 16) | dst) >>> 0;
+}
+
+/** hmark_hash: the ordered addresses and ports hashed with the seed, the protocol mixed in, scaled and offset. */
+function hmarkHash(t: HmarkTuple, info: HmarkInfo): number {
+  let src = t.src;
+  let dst = t.dst;
+  if (dst < src) [src, dst] = [dst, src];
+  let hash = jhash3words(src, dst, t.ports, info.hashrnd >>> 0);
+  hash = (hash ^ (t.proto & info.protoMask)) >>> 0;
+  return (reciprocalScale(hash, info.hmodulus) + info.hoffset) >>> 0;
+}
+
+/** proto_ports_offset: where the ports (or the SPI) are for protocols that have them. */
+function portsOffset(proto: number): number {
+  switch (proto) {
+    case 6:
+    case 17:
+    case 33:
+    case 50:
+    case 132:
+    case 136:
+      return 0;
+    case 51:
+      return 4;
+  }
+  return -1;
+}
+
+/** hmark_pkt_set_htuple_ipv4: from the packet, or from the datagram an ICMP error quotes. */
+function packetTuple(info: HmarkInfo, d: Uint8Array): HmarkTuple | null {
+  let ip = 0;
+  if (d[9] === 1) {
+    const ihl = (d[0]! & 0x0f) * 4;
+    // an ICMP error (its 8-byte header there, type known): use the quoted header
+    if (d.length >= ihl + 8 && d[ihl]! <= 18 && [3, 4, 5, 11, 12].includes(d[ihl]!)) {
+      ip = ihl + 8;
+      if (d.length < ip + 20) return null;
+    }
+  }
+  const word = (o: number) => ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+  const t: HmarkTuple = {
+    src: (word(ip + 12) & (info.srcMask as number)) >>> 0,
+    dst: (word(ip + 16) & (info.dstMask as number)) >>> 0,
+    ports: 0,
+    proto: 0,
+  };
+  if (info.flags & bit(METHOD_L3)) return t;
+  t.proto = d[ip + 9]!;
+  if (t.proto === 1) return t;
+  // fragments carry no ports (the first one is skipped too)
+  if (((d[ip + 6]! << 8) | d[ip + 7]!) & 0x3fff) return t;
+  const off = portsOffset(t.proto);
+  if (off < 0) return t;
+  const at = ip + (d[ip]! & 0x0f) * 4 + off;
+  if (d.length < at + 4) return t;
+  t.ports = orderPorts(word(at), info);
+  return t;
+}
+
+/** hmark_ct_set_htuple: from the connection's original and reply tuples; null without a connection. */
+function ctTuple(info: HmarkInfo, ctx: PacketContext): HmarkTuple | null {
+  const ct = ctx.skb.untracked ? null : ctx.skb.ct;
+  if (ct === null) return null;
+  const t: HmarkTuple = {
+    src: (ct.orig.src & (info.srcMask as number)) >>> 0,
+    dst: (ct.reply.src & (info.dstMask as number)) >>> 0,
+    ports: 0,
+    proto: 0,
+  };
+  if (info.flags & bit(METHOD_L3)) return t;
+  t.proto = ct.orig.proto;
+  if (t.proto !== 1) t.ports = orderPorts(((ct.orig.sport << 16) | ct.reply.sport) >>> 0, info);
+  return t;
+}

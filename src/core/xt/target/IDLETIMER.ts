@@ -7,6 +7,7 @@ import { defineTarget } from '../index-types.js';
 import type { RulesInNetns } from '../match/rateest.js';
 import { checkProcName } from '../match/hashlimit.js';
 import { RATE_HELP } from '../rate-help.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** idletimer_tg_info_v1 (without the kernel's timer pointer). */
 export interface IdletimerInfo {
@@ -55,4 +56,18 @@ export const IDLETIMER = defineTarget<IdletimerInfo>({
   },
   print: (info) => ` timeout:${info.timeout} label:${info.label}${info.timerType === 1 ? ' alarm' : ''}`,
   save: (info) => ` --timeout ${info.timeout} --label ${info.label}${info.timerType === 1 ? ' --alarm' : ''}`,
+  target(info, ctx) {
+    // re-arm the label's timer; its expiry would only show in sysfs, which a lab machine has not
+    const timers = (ctx.kernel.shared['IDLETIMER'] ??= {}) as Record<string, IdleTimer>;
+    const k = ctx.kernel;
+    timers[info.label] =
+      info.timerType === 1 ? { alarm: true, expires: k.nowNs() + info.timeout * 1e9 } : { alarm: false, expires: k.jiffies() + info.timeout * 250 };
+    return XT_CONTINUE;
+  },
 });
+
+/** One label's timer: its expiry in nanoseconds (alarm) or jiffies. */
+export interface IdleTimer {
+  alarm: boolean;
+  expires: number;
+}

@@ -6,6 +6,7 @@
  */
 import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
+import { XT_CONTINUE } from '../verdict.js';
 import { saveString, truncateBytes, warnOn } from './target-util.js';
 
 /** struct xt_nflog_info, with the longer prefix of the nf_tables form. */
@@ -77,4 +78,7 @@ export const NFLOG = defineTarget<NflogInfo>({
   kernelForm: (info) => (info.flags & F_COPY_LEN ? info : { ...info, len: 0 }),
   print: (info) => render(info, ''),
   save: (info) => render(info, '--'),
+  // No program listens on any netlink log group: nothing is seen, and the
+  // traversal goes on with the next rule.
+  target: () => XT_CONTINUE,
 });

@@ -6,6 +6,7 @@
  */
 import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
+import { NF_ACCEPT, NF_DROP } from '../verdict.js';
 
 /** struct xt_NFQ_info_v3. */
 export interface NfqueueInfo {
@@ -71,4 +72,8 @@ export const NFQUEUE = defineTarget<NfqueueInfo>({
   },
   print: (info) => ' NFQUEUE' + render(info, (w) => ` ${w}`),
   save: (info) => render(info, (w) => ` --queue-${w}`),
+  // No program listens on any queue: nf_queue finds no instance, so the
+  // packet is dropped, or with --queue-bypass goes on to the next hook
+  // function as if accepted here.
+  target: (info) => (info.flags & NFQ_FLAG.BYPASS ? NF_ACCEPT : NF_DROP),
 });

@@ -6,6 +6,8 @@ import { requireProto, requireTable } from '../protocheck.js';
 import { strtoulRange } from '../../util/cnum.js';
 import { defineTarget, paramError } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
+import { NF_DROP, XT_CONTINUE } from '../verdict.js';
+import { protoCsumReplace2 } from './csum-update.js';
 
 /** xt_tcpoptstrip_target_info data. */
 export interface TcpoptstripInfo {
@@ -59,5 +61,30 @@ export const TCPOPTSTRIP = defineTarget<TcpoptstripInfo>({
   },
   save(info) {
     return info.strip.length ? ` --strip-options ${list(info, true)}` : '';
+  },
+  target(info, ctx) {
+    if (ctx.fragoff !== 0) return XT_CONTINUE;
+    const d = ctx.skb.data;
+    const th = ctx.thoff;
+    if (d.length < th + 20) return NF_DROP;
+    const hl = (d[th + 12]! >> 4) * 4;
+    if (hl < 20 || d.length < th + hl) return NF_DROP;
+    for (let i = 20; i < hl - 1; ) {
+      const kind = d[th + i]!;
+      const l = kind <= 1 || d[th + i + 1] === 0 ? 1 : d[th + i + 1]!;
+      if (i + l > hl) break;
+      if (info.strip.includes(kind)) {
+        // one checksum update per byte, as the kernel does it
+        for (let j = 0; j < l; j++) {
+          const even = (i + j) % 2 === 0;
+          const o = even ? d[th + i + j]! << 8 : d[th + i + j]!;
+          const n = even ? 1 << 8 : 1;
+          protoCsumReplace2(d, th + 16, o, n);
+        }
+        d.fill(1, th + i, th + i + l);
+      }
+      i += l;
+    }
+    return XT_CONTINUE;
   },
 });

@@ -6,6 +6,8 @@ import { requireTable } from '../protocheck.js';
 import { defineTarget, paramError } from '../index-types.js';
 import { hex02, tosSymbol } from '../match/tos-values.js';
 import { PROTO_HELP } from '../proto-help.js';
+import { XT_CONTINUE } from '../verdict.js';
+import { ipv4ChangeDsfield } from './csum-update.js';
 
 /** xt_tos_target_info data: new TOS = (old & ~mask) ^ value. */
 export interface TosTargetInfo {
@@ -69,5 +71,12 @@ export const TOS = defineTarget<TosTargetInfo>({
   },
   save(info) {
     return ` --set-tos ${hex02(info.tosValue)}/${hex02(info.tosMask)}`;
+  },
+  target(info, ctx) {
+    const d = ctx.skb.data;
+    const orig = d[1]!;
+    const nv = ((orig & ~info.tosMask) ^ info.tosValue) & 0xff;
+    if (orig !== nv) ipv4ChangeDsfield(d, 0, 0, nv);
+    return XT_CONTINUE;
   },
 });

@@ -8,6 +8,7 @@ import { formatIPv6, type IPv6 } from '../../addr/ipv6.js';
 import { IPT_INV, defineTarget } from '../index-types.js';
 import { baseChainOf } from '../match/rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import { NF_DROP } from '../verdict.js';
 
 /** xt_tproxy_target_info_v1 (IPv4), port in host order. */
 export interface TproxyInfo {
@@ -54,6 +55,9 @@ export const TPROXY = defineTarget<TproxyInfo>({
     ` TPROXY redirect ${laddrText(info.laddr, ctx.family)}:${info.lport} mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
   save: (info, ctx) =>
     ` --on-port ${info.lport} --on-ip ${laddrText(info.laddr, ctx.family)} --tproxy-mark 0x${info.markValue.toString(16)}/0x${info.markMask.toString(16)}`,
+  // A fragment, a short header, or (always, on a lab machine, which has no
+  // sockets) no established or listening transparent socket: dropped.
+  target: () => NF_DROP,
 });
 
 /** The local address in the rule's family (an IPv6 rule without --on-ip has ::). */

@@ -5,6 +5,8 @@
 import { requireTable } from '../protocheck.js';
 import { defineTarget, paramError } from '../index-types.js';
 import { PROTO_HELP } from '../proto-help.js';
+import { XT_CONTINUE } from '../verdict.js';
+import { csumReplace2 } from './csum-update.js';
 
 /** ipt_TTL_info data. */
 export interface TtlTargetInfo {
@@ -47,5 +49,19 @@ export const TTL = defineTarget<TtlTargetInfo>({
   save(info) {
     const opt = [' --ttl-set', ' --ttl-inc', ' --ttl-dec'][info.mode] ?? '';
     return `${opt} ${info.ttl}`;
+  },
+  target(info, ctx) {
+    const d = ctx.skb.data;
+    const ttl = d[8]!;
+    let nt = ttl;
+    if (info.mode === 0) nt = info.ttl;
+    else if (info.mode === 1) nt = Math.min(255, ttl + info.ttl);
+    else if (info.mode === 2) nt = Math.max(0, ttl - info.ttl);
+    if (nt !== ttl) {
+      // the TTL is the high byte of its header word
+      csumReplace2(d, 10, ttl << 8, nt << 8);
+      d[8] = nt;
+    }
+    return XT_CONTINUE;
   },
 });
