@@ -19,9 +19,10 @@ const IPPROTO_GRE = 47;
 const IPPROTO_SCTP = 132;
 const IPPROTO_UDPLITE = 136;
 
-/** Folds a ones' complement sum to 16 bits and complements it (csum_fold). */
+/** Folds a ones' complement sum (below 2^31) to 16 bits and complements it (csum_fold). */
 function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
 
@@ -182,7 +183,11 @@ export function manipIpv4(
 export function icmpChecksum(buf: Uint8Array, off: number, end: number): number {
   let sum = 0;
   let i = off;
-  for (; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  for (; i + 1 < end; i += 2) {
+    sum += (buf[i]! << 8) | buf[i + 1]!;
+    // Keep the sum small: fold the carries back in now and then.
+    if (sum > 0x7fff0000) sum = (sum & 0xffff) + (sum >>> 16);
+  }
   if (i < end) sum += buf[i]! << 8;
   return fold(sum);
 }
