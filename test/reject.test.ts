@@ -54,6 +54,8 @@ interface Machine {
   sent: Sent[];
   /** Milliseconds since the first packet. */
   clockMs: number;
+  /** jiffies at clockMs 0 (the counter is 32 bits wide and wraps). */
+  jiffiesBase: number;
   /** What random32 returns; a fixed pseudo-random sequence unless replaced. */
   random: () => number;
 }
@@ -73,14 +75,14 @@ function machine(cidr: string, sysctl: Record<string, string> = {}): Machine {
     net,
     sent: [],
     clockMs: 0,
+    jiffiesBase: 100000,
     random: () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed;
     },
     kernel: {
       nowNs: () => m.clockMs * 1e6,
-      // Boot was long ago: the first jiffies seen are large.
-      jiffies: () => 100000 + Math.floor(m.clockMs / 4),
+      jiffies: () => (m.jiffiesBase + Math.floor(m.clockMs / 4)) >>> 0,
       wallSec: () => 1700000000,
       random32: () => m.random(),
       net,
@@ -266,6 +268,15 @@ test('per-destination limit: a burst of 6, then one per icmp_ratelimit; echo rep
   m.clockMs += 4;
   assert.equal(send(), 1);
   assert.equal(send(), 0);
+  // Across the wrap of the 32-bit jiffies counter too.
+  const w = machine('10.1.51.165/16');
+  w.jiffiesBase = 0xffffffff - 100;
+  const sendW = () => reject(w, rx(w, fromPeer(ipv4(P, udp({ sport: 1, dport: 9 })))), REJECT_WITH.PORT_UNREACHABLE).length;
+  let nw = 0;
+  for (let i = 0; i < 10; i++) nw += sendW();
+  assert.equal(nw, 6);
+  w.clockMs += 1000;
+  assert.equal(sendW() + sendW(), 1);
   // Another destination has its own bucket.
   const other = ipv4({ src: '10.1.77.147', dst: P.dst }, udp({ sport: 1, dport: 9 }));
   assert.equal(reject(m, rx(m, fromPeer(other)), REJECT_WITH.PORT_UNREACHABLE).length, 1);

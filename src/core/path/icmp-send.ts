@@ -45,6 +45,11 @@ function msToJiffies(ms: number): number {
   return Math.ceil(ms / (1000 / HZ));
 }
 
+/** Jiffies from `then` to `now` on the kernel's wrapping 32-bit counter. */
+function elapsed(now: number, then: number): number {
+  return (now - then) >>> 0;
+}
+
 /** get_random_u32_below(n): a uniform number in [0, n). */
 function randomBelow(kernel: KernelServices, n: number): number {
   if (n <= 1) return 0;
@@ -94,7 +99,7 @@ export function ipSelectIdent(kernel: KernelServices, src: number, dst: number, 
   const e = (st.buckets[bucket] ??= { id: kernel.random32(), stamp: 0 });
   let delta = 0;
   if (e.stamp !== now) {
-    delta = randomBelow(kernel, now - e.stamp);
+    delta = randomBelow(kernel, elapsed(now, e.stamp));
     e.stamp = now;
   }
   const id = (e.id + delta) >>> 0;
@@ -133,7 +138,7 @@ function globalAllow(kernel: KernelServices, net: NetState | undefined): boolean
   const g: GlobalBucket = (kernel.shared['icmpGlobal'] ??= { credit: 0, stamp: null });
   if (g.credit > 0) return true;
   const now = kernel.jiffies();
-  const delta = g.stamp === null ? HZ : Math.min(now - g.stamp, HZ);
+  const delta = g.stamp === null ? HZ : Math.min(elapsed(now, g.stamp), HZ);
   if (delta < HZ / 50) return false;
   const incr = Math.floor((ipv4Sysctl(net, 'icmp_msgs_per_sec', 1000) * delta) / HZ);
   if (!incr) return false;
@@ -153,12 +158,12 @@ function peerAllow(kernel: KernelServices, daddr: number, timeout: number): bool
   const peers: PeerBuckets = (kernel.shared['icmpPeers'] ??= {});
   const now = kernel.jiffies();
   let p = peers[daddr];
-  if (!p || now - p.last > PEER_TTL) {
-    for (const k of Object.keys(peers)) if (now - peers[k]!.last > PEER_TTL) delete peers[k];
+  if (!p || elapsed(now, p.last) > PEER_TTL) {
+    for (const k of Object.keys(peers)) if (elapsed(now, peers[k]!.last) > PEER_TTL) delete peers[k];
     // A new peer starts as if last used a minute ago.
-    p = peers[daddr] = { tokens: 0, last: now - 60 * HZ };
+    p = peers[daddr] = { tokens: 0, last: (now - 60 * HZ) >>> 0 };
   }
-  let token = p.tokens + (now - p.last);
+  let token = p.tokens + elapsed(now, p.last);
   p.last = now;
   if (token > XRLIM_BURST_FACTOR * timeout) token = XRLIM_BURST_FACTOR * timeout;
   let rc = false;
