@@ -200,9 +200,8 @@ function validEtherAddr(mac: string): boolean {
   return (parseInt(mac.slice(0, 2), 16) & 1) === 0;
 }
 
-/** Sets the hardware address (dev_set_mac_address); lo refuses (EOPNOTSUPP). */
+/** Sets the hardware address (dev_set_mac_address). */
 export function setLinkMac(net: NetState, link: Link, mac: string): NetError | undefined {
-  if (link.kind === 'loopback') return netError('EOPNOTSUPP');
   const m = mac.toLowerCase();
   if (!validEtherAddr(m)) return netError('EADDRNOTAVAIL');
   link.mac = m;

@@ -6,6 +6,7 @@
  * keys them.
  */
 import { netError, type NetError } from './errors.js';
+import { inetAddrType } from './fib.js';
 import { linkByIndex, linkByName } from './state.js';
 import type { Neigh, NetState, NudState } from './types.js';
 
@@ -24,27 +25,43 @@ export interface NeighFlags {
   replace: boolean;
 }
 
-function keyFor(net: NetState, dev: number, ip: number): number {
-  const link = linkByIndex(net, dev);
-  return link && link.kind === 'loopback' ? 0 : ip >>> 0;
-}
-
 function find(net: NetState, dev: number, key: number): Neigh | undefined {
   for (const n of net.neigh) if (n.dev === dev && n.ip === key) return n;
   return undefined;
 }
 
+/** The state and address a new entry starts with (arp_constructor). */
+function initialEntry(net: NetState, dev: number, ip: number): Neigh {
+  const link = linkByIndex(net, dev);
+  if (link && (link.kind === 'loopback' || link.kind === 'dummy')) {
+    return { dev, ip: link.kind === 'loopback' ? 0 : ip, mac: link.mac, state: 'noarp' };
+  }
+  const type = inetAddrType(net, ip);
+  if (type === 'broadcast') return { dev, ip, mac: 'ff:ff:ff:ff:ff:ff', state: 'noarp' };
+  if (type === 'multicast') {
+    const hex = (v: number): string => v.toString(16).padStart(2, '0');
+    return { dev, ip, mac: `01:00:5e:${hex((ip >>> 16) & 0x7f)}:${hex((ip >>> 8) & 255)}:${hex(ip & 255)}`, state: 'noarp' };
+  }
+  return { dev, ip, state: 'none' };
+}
+
 /**
  * Adds or updates an entry (neigh_add): EEXIST with `excl` when it exists,
- * ENOENT without `create` when it does not; a valid state needs an address.
+ * ENOENT without `create` when it does not; a valid state needs an address
+ * unless the entry already has one. On a loopback device every address
+ * lands in the one entry keyed 0.0.0.0, which a lookup by address never finds.
  */
 export function neighAdd(net: NetState, dev: number, ip: number, mac: string | undefined, state: NudState, flags: NeighFlags): NetError | undefined {
-  const key = keyFor(net, dev, ip);
-  let n = find(net, dev, key);
+  ip >>>= 0;
+  let n = find(net, dev, ip);
   if (!n) {
     if (!flags.create) return netError('ENOENT');
-    n = { dev, ip: key, state: 'none' };
-    net.neigh.push(n);
+    const fresh = initialEntry(net, dev, ip);
+    n = find(net, dev, fresh.ip);
+    if (!n) {
+      n = fresh;
+      net.neigh.push(n);
+    }
   } else if (flags.excl) {
     return netError('EEXIST');
   }
@@ -63,8 +80,7 @@ export function neighAdd(net: NetState, dev: number, ip: number, mac: string | u
 
 /** Deletes an entry (neigh_delete); ENOENT when there is none. */
 export function neighDelete(net: NetState, dev: number, ip: number): NetError | undefined {
-  const key = keyFor(net, dev, ip);
-  const i = net.neigh.findIndex((n) => n.dev === dev && n.ip === key);
+  const i = net.neigh.findIndex((n) => n.dev === dev && n.ip === ip >>> 0);
   if (i < 0) return netError('ENOENT');
   net.neigh.splice(i, 1);
   return undefined;

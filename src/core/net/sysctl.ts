@@ -74,7 +74,12 @@ export function initialSysctls(): Record<string, string> {
  */
 export function addDeviceSysctls(net: NetState, dev: string, mtu: number): void {
   const s = net.sysctl;
-  for (const [name, value] of IPV4_CONF_LO) s[`net.ipv4.conf.${dev}.${name}`] = s[`net.ipv4.conf.default.${name}`] ?? value;
+  for (const [name, value] of IPV4_CONF_LO) {
+    const key = `net.ipv4.conf.${dev}.${name}`;
+    s[key] = s[`net.ipv4.conf.default.${name}`] ?? value;
+    // the device copies default's "written" marks along with its values
+    if (net.sysctlSet[`net.ipv4.conf.default.${name}`]) net.sysctlSet[key] = true;
+  }
   for (const [name, value] of IPV4_NEIGH_DEV) s[`net.ipv4.neigh.${dev}.${name}`] = value;
   for (const [name, value] of IPV6_CONF_LO) {
     s[`net.ipv6.conf.${dev}.${name}`] = name === 'mtu' ? String(mtu) : (s[`net.ipv6.conf.default.${name}`] ?? value);
@@ -259,6 +264,7 @@ function applySideEffects(net: NetState, key: string, value: string): void {
     return;
   }
   const m = /^net\.ipv4\.conf\.default\.([^.]+)$/.exec(key);
+  if (m) net.sysctlSet[key] = true;
   if (m && m[1] !== 'forwarding') {
     // devinet_copy_dflt_conf: every device that never had its own value written follows.
     for (const link of net.links) {
