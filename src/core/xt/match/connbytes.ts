@@ -6,6 +6,8 @@
  */
 import { defineMatch, paramError } from '../index-types.js';
 import { parseU64Range, U64_MAX } from './conn-util.js';
+import type { PacketContext } from '../packet.js';
+import { isTemplate } from '../target/ct-template.js';
 
 /** xt_connbytes_info; from/to are decimal strings of 64-bit values. */
 export interface ConnbytesInfo {
@@ -85,4 +87,47 @@ export const connbytes = defineMatch<ConnbytesInfo>({
     `${fromTo(info, '')} connbytes mode ${MODES[info.what] ?? 'unknown'} connbytes direction ${DIRS[info.direction] ?? 'unknown'}`,
   save: (info) =>
     `${fromTo(info, '--')} --connbytes-mode ${MODES[info.what] ?? 'unknown'} --connbytes-dir ${DIRS[info.direction] ?? 'unknown'}`,
+  match: connbytesMatch,
 });
+
+/** The bounds as numbers, and whether the rule is inverted (from > to), worked out once per rule. */
+interface Bounds {
+  from: number;
+  to: number;
+  inverted: boolean;
+}
+
+const boundsCache = new WeakMap<ConnbytesInfo, Bounds>();
+
+function boundsOf(info: ConnbytesInfo): Bounds {
+  let b = boundsCache.get(info);
+  if (!b) {
+    b = { from: Number(info.from), to: Number(info.to), inverted: BigInt(info.from) > BigInt(info.to) };
+    boundsCache.set(info, b);
+  }
+  return b;
+}
+
+/**
+ * The kernel half: the connection's packet or byte count (or bytes per
+ * packet, 0 before any packet) in the chosen direction(s), within
+ * [from, to]; outside it when the bounds are swapped (inverted). Counts are
+ * those of the connection's accounting, which includes the packet itself;
+ * a CT template has none, so it never matches.
+ */
+function connbytesMatch(info: ConnbytesInfo, ctx: PacketContext): boolean {
+  const ct = ctx.skb.ct;
+  if (ct === null || isTemplate(ct)) return false;
+  const dir = info.direction;
+  const pick = (v: [number, number]) => (dir === 0 ? v[0] : dir === 1 ? v[1] : v[0] + v[1]);
+  let what: number;
+  if (info.what === 0) what = pick(ct.pkts);
+  else if (info.what === 1) what = pick(ct.bytes);
+  else {
+    const pkts = pick(ct.pkts);
+    what = pkts !== 0 ? Math.floor(pick(ct.bytes) / pkts) : 0;
+  }
+  const b = boundsOf(info);
+  if (!b.inverted) return what <= b.to && what >= b.from;
+  return what < b.to || what > b.from;
+}

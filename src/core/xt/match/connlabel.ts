@@ -6,6 +6,8 @@
  */
 import { defineMatch, paramError } from '../index-types.js';
 import { warnVia } from './conn-util.js';
+import type { PacketContext } from '../packet.js';
+import { isTemplate } from '../target/ct-template.js';
 
 /** xt_connlabel_mtinfo. */
 export interface ConnlabelInfo {
@@ -81,4 +83,27 @@ export const connlabel = defineMatch<ConnlabelInfo>({
     const name = labelName(ctx, info.bit);
     return `${info.options & OP_INVERT ? ' !' : ''} --label "${name ?? info.bit}"${info.options & OP_SET ? ' --set' : ''}`;
   },
+  match: connlabelMatch,
 });
+
+/**
+ * The kernel half: whether the connection carries the label bit; with
+ * --set the bit is set and the packet matches. Without a connection (or
+ * with a CT template, which has no labels) the result is the inversion
+ * flag alone.
+ */
+function connlabelMatch(info: ConnlabelInfo, ctx: PacketContext): boolean {
+  const invert = (info.options & OP_INVERT) !== 0;
+  const ct = ctx.skb.ct;
+  if (ct === null || isTemplate(ct)) return invert;
+  const word = info.bit >>> 5;
+  const bit = 1 << (info.bit & 31);
+  const labels = ct.labels;
+  if ((labels[word] ?? 0) & bit) return !invert;
+  if (info.options & OP_SET) {
+    while (labels.length <= word) labels.push(0);
+    labels[word] = (labels[word]! | bit) >>> 0;
+    return !invert;
+  }
+  return invert;
+}

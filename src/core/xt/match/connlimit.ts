@@ -7,6 +7,12 @@ import { ip6Ones, type IPv6 } from '../../addr/ipv6.js';
 import { parsePlenMask6 } from '../addr6-opts.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { parsePlenMask } from './conn-util.js';
+import type { PacketContext } from '../packet.js';
+import type { Conn, Tuple } from '../../conntrack/types.js';
+import { IPS } from '../../conntrack/types.js';
+import { get32 } from '../../wire/bytes.js';
+import { conntrackIndex, findConn, packetTuple, sameTuple, tcpClosed, tupleKey } from './ct-util.js';
+import { isTemplate } from '../target/ct-template.js';
 
 /** xt_connlimit_info. */
 export interface ConnlimitInfo {
@@ -86,4 +92,132 @@ export const connlimit = defineMatch<ConnlimitInfo>({
   save: (info) =>
     ` --connlimit-${info.flags & CONNLIMIT.INVERT ? 'upto' : 'above'} ${info.limit}` +
     ` --connlimit-mask ${countBits(info.mask)} --connlimit-${info.flags & CONNLIMIT.DADDR ? 'daddr' : 'saddr'}`,
+  runtime: (): ConnlimitRuntime => ({ lists: {} }),
+  match: connlimitMatch,
 });
+
+/** One connection a rule counts (struct nf_conncount_tuple). */
+interface CountedConn {
+  tuple: Tuple;
+  zone: number;
+  /** (u32)jiffies when it was added. */
+  jiffies: number;
+}
+
+/** The connections counted under one key (struct nf_conncount_list). */
+interface CountList {
+  conns: CountedConn[];
+  /** (u32)jiffies of the last garbage collection of the list. */
+  lastGc: number;
+  /** Length of the list right after that collection. */
+  lastGcCount: number;
+}
+
+/**
+ * Per-rule state of connlimit (the rule's nf_conncount_data): the lists of
+ * counted connections by key, the masked address and the zone.
+ */
+export interface ConnlimitRuntime {
+  lists: Record<string, CountList>;
+}
+
+/** CONNCOUNT_GC_MAX_COLLECT: entries one collection may drop; also how many additions skip it. */
+const GC_MAX_COLLECT = 64;
+
+/** What get_ct_or_tuple_from_skb finds: the tuple, its zone, and the connection when one exists. */
+interface PacketConn {
+  tuple: Tuple;
+  zone: number;
+  ct: Conn | null;
+}
+
+/**
+ * The packet's connection and original tuple, or the tuple read from the
+ * packet (in the zone of the CT template it may carry) and the connection
+ * the table has for it; null when the packet has no usable tuple.
+ */
+function packetConn(ctx: PacketContext): PacketConn | null {
+  const ct = ctx.skb.ct;
+  if (ct !== null && !isTemplate(ct)) return { tuple: ct.orig, zone: ct.zone, ct };
+  const tuple = packetTuple(ctx.skb);
+  if (tuple === null) return null;
+  const zone = ct !== null ? ct.zone : 0;
+  return { tuple, zone, ct: findConn(ctx.kernel.conntrack, tuple, zone) };
+}
+
+/**
+ * __nf_conncount_add: a connection already confirmed is never added (it
+ * was counted when it was new); otherwise, unless the list was collected
+ * this jiffy, stale entries are dropped (gone from the table, or TCP
+ * connections already closed) and a connection already listed is not
+ * added twice. Returns false when the packet has no tuple.
+ */
+function addToList(list: CountList, pc: PacketConn | null, ctx: PacketContext, now: number): boolean {
+  if (pc === null) return false;
+  if (pc.ct !== null && pc.ct.status & IPS.CONFIRMED) return true;
+  if (!(now === list.lastGc && list.conns.length - list.lastGcCount < GC_MAX_COLLECT)) {
+    const index = conntrackIndex(ctx.kernel.conntrack);
+    let collect = 0;
+    const kept: CountedConn[] = [];
+    const conns = list.conns;
+    let i = 0;
+    for (; i < conns.length; i++) {
+      if (collect > GC_MAX_COLLECT) break;
+      const c = conns[i]!;
+      const found = index.get(tupleKey(c.tuple, c.zone));
+      if (found === undefined) {
+        collect++;
+        continue;
+      }
+      if (sameTuple(c.tuple, pc.tuple) && found.zone === pc.zone) {
+        list.conns = kept.concat(conns.slice(i));
+        return true;
+      }
+      if (tcpClosed(found)) {
+        collect++;
+        continue;
+      }
+      kept.push(c);
+    }
+    list.conns = kept.concat(conns.slice(i));
+    list.lastGc = now;
+    list.lastGcCount = list.conns.length;
+  }
+  list.conns.push({ tuple: pc.tuple, zone: pc.zone, jiffies: now });
+  list.lastGc = now;
+  return true;
+}
+
+/**
+ * nf_conncount_count for one key: add the packet's connection to the
+ * key's list (or start the list with it) and give the list's length; 0
+ * when the packet cannot be counted.
+ */
+function countKey(rt: ConnlimitRuntime, key: string, ctx: PacketContext): number {
+  const now = ctx.kernel.jiffies() >>> 0;
+  const list = rt.lists[key];
+  if (list !== undefined) return addToList(list, packetConn(ctx), ctx, now) ? list.conns.length : 0;
+  const pc = packetConn(ctx);
+  if (pc === null) return 0;
+  rt.lists[key] = { conns: [{ tuple: pc.tuple, zone: pc.zone, jiffies: now }], lastGc: now, lastGcCount: 0 };
+  return 1;
+}
+
+/**
+ * The kernel half: counts the connections of the packet's source (or
+ * destination) address under the mask, in the packet's zone, and compares
+ * the count with the limit. The packet is dropped at once (hotdrop) when
+ * it cannot be counted.
+ */
+function connlimitMatch(info: ConnlimitInfo, ctx: PacketContext, rt: ConnlimitRuntime): boolean {
+  const d = ctx.skb.data;
+  const addr = info.flags & CONNLIMIT.DADDR ? get32(d, 16) : get32(d, 12);
+  const ct = ctx.skb.ct;
+  const key = `${(addr & (info.mask as number)) >>> 0}/${ct !== null ? ct.zone : 0}`;
+  const connections = countKey(rt, key, ctx);
+  if (connections === 0) {
+    ctx.hotdrop = true;
+    return false;
+  }
+  return (connections > info.limit) !== ((info.flags & CONNLIMIT.INVERT) !== 0);
+}

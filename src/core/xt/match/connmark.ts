@@ -5,6 +5,7 @@
  */
 import { defineMatch } from '../index-types.js';
 import { printMarkMask } from './conn-util.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_connmark_mtinfo1. */
 export interface ConnmarkInfo {
@@ -33,4 +34,12 @@ export const connmark = defineMatch<ConnmarkInfo>({
   },
   print: (info) => ` connmark match ${info.invert ? '!' : ''}${printMarkMask(info.mark, info.mask)}`,
   save: (info) => `${info.invert ? ' !' : ''} --mark${printMarkMask(info.mark, info.mask)}`,
+  match: connmarkMatch,
 });
+
+/** The kernel half: (ctmark & mask) == mark, inverted when asked; never for a packet without a connection. */
+function connmarkMatch(info: ConnmarkInfo, ctx: PacketContext): boolean {
+  const ct = ctx.skb.ct;
+  if (ct === null) return false;
+  return (((ct.mark & info.mask) >>> 0) === info.mark >>> 0) !== info.invert;
+}

@@ -8,6 +8,9 @@ import { defineMatch, paramError, type NameDb } from '../index-types.js';
 import type { IPv6 } from '../../addr/ipv6.js';
 import { dumpAddr6, parseHostMask6 } from '../addr6-opts.js';
 import { badValue, dumpAddr, NO_NAMES, parseHostMask } from './conn-util.js';
+import type { PacketContext } from '../packet.js';
+import type { Conn } from '../../conntrack/types.js';
+import { IPS } from '../../conntrack/types.js';
 
 /**
  * xt_conntrack_mtinfo3: addresses and masks are unsigned 32-bit numbers in
@@ -204,6 +207,91 @@ export function dumpConntrack(info: ConntrackInfo, prefix: string, names: NameDb
   return s;
 }
 
+/** XT_CONNTRACK_STATE_* bits the kernel half computes. */
+const ST_INVALID = 1 << 0;
+const ST_SNAT = 1 << 6;
+const ST_DNAT = 1 << 7;
+const ST_UNTRACKED = 1 << 8;
+
+/** IP_CT_IS_REPLY: ctinfo values from here on are reply-direction packets. */
+const IP_CT_IS_REPLY = 3;
+
+/** Nanoseconds per jiffy (HZ=250). */
+const NS_PER_JIFFY = 4_000_000;
+/** HZ. */
+const HZ = 250;
+
+/** ((addr ^ want) & mask) == 0 for an IPv4 rule's unsigned 32-bit fields. */
+function addrMatches(addr: number, want: number | IPv6, mask: number | IPv6): boolean {
+  return ((addr ^ (want as number)) & (mask as number)) === 0;
+}
+
+/** low <= port <= high, inverted when asked (port_match). */
+function portMatches(low: number, high: number, port: number, invert: boolean): boolean {
+  return (port >= low && port <= high) !== invert;
+}
+
+/**
+ * Seconds the connection has left (nf_ct_expires() / HZ): whole jiffies
+ * between now and the expiry on the virtual clock, never negative.
+ */
+export function ctExpiresSeconds(c: Conn, nowNs: number): number {
+  const left = Math.floor(c.expires / NS_PER_JIFFY) - Math.floor(nowNs / NS_PER_JIFFY);
+  return left > 0 ? Math.floor(left / HZ) : 0;
+}
+
+/**
+ * The kernel half of the conntrack match (revision 3) and of the state
+ * match, its alias: the packet's state bits (with SNAT/DNAT from the
+ * connection's status), direction, both tuples' addresses and ports,
+ * protocol, status bits and remaining lifetime, each test inverted on its
+ * own. A packet without a connection only passes when the rule tests its
+ * state and that test passed.
+ */
+export function conntrackMatch(info: ConntrackInfo, ctx: PacketContext): boolean {
+  const skb = ctx.skb;
+  const ct = skb.ct;
+  const flags = info.matchFlags;
+  const inv = info.invertFlags;
+  if (flags & CT.STATE) {
+    let statebit: number;
+    if (ct !== null) {
+      statebit = 1 << ((skb.ctinfo % IP_CT_IS_REPLY) + 1);
+      if (ct.status & IPS.SRC_NAT) statebit |= ST_SNAT;
+      if (ct.status & IPS.DST_NAT) statebit |= ST_DNAT;
+    } else {
+      statebit = skb.untracked ? ST_UNTRACKED : ST_INVALID;
+    }
+    if (((info.stateMask & statebit) !== 0) === ((inv & CT.STATE) !== 0)) return false;
+  }
+  if (ct === null) return (flags & CT.STATE) !== 0;
+  if (flags & CT.DIRECTION) {
+    const original = skb.ctinfo < IP_CT_IS_REPLY;
+    if (original === ((inv & CT.DIRECTION) !== 0)) return false;
+  }
+  const o = ct.orig;
+  const r = ct.reply;
+  if (flags & CT.ORIGSRC && addrMatches(o.src, info.origsrcAddr, info.origsrcMask) === ((inv & CT.ORIGSRC) !== 0)) return false;
+  if (flags & CT.ORIGDST && addrMatches(o.dst, info.origdstAddr, info.origdstMask) === ((inv & CT.ORIGDST) !== 0)) return false;
+  if (flags & CT.REPLSRC && addrMatches(r.src, info.replsrcAddr, info.replsrcMask) === ((inv & CT.REPLSRC) !== 0)) return false;
+  if (flags & CT.REPLDST && addrMatches(r.dst, info.repldstAddr, info.repldstMask) === ((inv & CT.REPLDST) !== 0)) return false;
+  if (flags & CT.PROTO && (o.proto === info.l4proto) === ((inv & CT.PROTO) !== 0)) return false;
+  if (flags & CT.ORIGSRC_PORT && !portMatches(info.origsrcPort, info.origsrcPortHigh, o.sport, (inv & CT.ORIGSRC_PORT) !== 0))
+    return false;
+  if (flags & CT.ORIGDST_PORT && !portMatches(info.origdstPort, info.origdstPortHigh, o.dport, (inv & CT.ORIGDST_PORT) !== 0))
+    return false;
+  if (flags & CT.REPLSRC_PORT && !portMatches(info.replsrcPort, info.replsrcPortHigh, r.sport, (inv & CT.REPLSRC_PORT) !== 0))
+    return false;
+  if (flags & CT.REPLDST_PORT && !portMatches(info.repldstPort, info.repldstPortHigh, r.dport, (inv & CT.REPLDST_PORT) !== 0))
+    return false;
+  if (flags & CT.STATUS && ((info.statusMask & ct.status) !== 0) === ((inv & CT.STATUS) !== 0)) return false;
+  if (flags & CT.EXPIRES) {
+    const left = ctExpiresSeconds(ct, ctx.kernel.nowNs());
+    if ((left >= info.expiresMin && left <= info.expiresMax) === ((inv & CT.EXPIRES) !== 0)) return false;
+  }
+  return true;
+}
+
 /** What `iptables -m conntrack -h` adds after the general help. */
 const HELP =
   'conntrack match options:\n' +
@@ -321,4 +409,5 @@ export const conntrack = defineMatch<ConntrackInfo>({
   },
   print: (info, ctx) => dumpConntrack(info, '', ctx.names, ctx.numeric),
   save: (info, ctx) => dumpConntrack(info, '--', NO_NAMES, true),
+  match: (info, ctx) => conntrackMatch(info, ctx),
 });

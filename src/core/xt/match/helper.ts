@@ -6,6 +6,8 @@
 import { defineMatch } from '../index-types.js';
 import { saveString } from './conn-util.js';
 import { truncateBytes } from './comment.js';
+import type { PacketContext } from '../packet.js';
+import { connById } from './ct-util.js';
 
 /** xt_helper_info. */
 export interface HelperInfo {
@@ -31,4 +33,20 @@ export const helper = defineMatch<HelperInfo>({
   },
   print: (info) => ` helper match ${info.invert ? '! ' : ''}"${info.name}"`,
   save: (info) => `${info.invert ? ' !' : ''} --helper${saveString(info.name)}`,
+  match: helperMatch,
 });
+
+/**
+ * The kernel half: the helper of the connection's master (so only
+ * connections a helper expected, RELATED ones, can match). An empty name
+ * matches any helper; otherwise the rule's name must start with the
+ * helper's name (strncmp over the helper name's length).
+ */
+function helperMatch(info: HelperInfo, ctx: PacketContext): boolean {
+  const ct = ctx.skb.ct;
+  if (ct === null || ct.master === 0) return info.invert;
+  const master = connById(ctx.kernel.conntrack, ct.master);
+  if (master === null || master.helper === '') return info.invert;
+  if (info.name === '') return !info.invert;
+  return info.name.startsWith(master.helper) !== info.invert;
+}

@@ -7,7 +7,7 @@
  */
 import { defineMatch, paramError } from '../index-types.js';
 import { NO_NAMES } from './conn-util.js';
-import { CT, dumpConntrack, emptyConntrack, stateBit, type ConntrackInfo } from './conntrack.js';
+import { CT, conntrackMatch, dumpConntrack, emptyConntrack, stateBit, type ConntrackInfo } from './conntrack.js';
 
 /** The names --state knows, in the order state_parse_state tries them. */
 const STATE_NAMES = ['INVALID', 'NEW', 'ESTABLISHED', 'RELATED', 'UNTRACKED'];
@@ -52,4 +52,6 @@ export const state = defineMatch<ConntrackInfo>({
   },
   print: (info, ctx) => dumpConntrack(info, '', ctx.names, ctx.numeric),
   save: (info) => dumpConntrack(info, '--', NO_NAMES, true),
+  // the kernel sees a conntrack match: the same kernel half
+  match: (info, ctx) => conntrackMatch(info, ctx),
 });
