@@ -7,6 +7,7 @@
 import { defineMatch, paramError, type CheckError } from '../index-types.js';
 import { cAtoi, cAtollU64, formatRate, rateMultiplier, xtStrtoul, U64_MAX } from './rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import { hashlimitMatch } from './hashlimit-table.js';
 
 /** xt_hashlimit_mtinfo3 (name and cfg; the kernel's table pointer is not kept). */
 export interface HashlimitInfo {
@@ -399,4 +400,6 @@ export const hashlimit = defineMatch<HashlimitInfo>({
     }
     return s;
   },
+  // the table of buckets is shared by name (see hashlimit-table.ts)
+  match: (info, ctx) => hashlimitMatch(info, ctx),
 });

@@ -6,6 +6,7 @@
 import { defineMatch, paramError } from '../index-types.js';
 import { saveString } from './conn-util.js';
 import { truncateBytes } from './comment.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_nfacct_match_info. */
 export interface NfacctInfo {
@@ -40,4 +41,27 @@ export const nfacct = defineMatch<NfacctInfo>({
   check: (info) => (nfacctExists(info.name) ? undefined : { errno: 'ENOENT' }),
   print: (info) => ` nfacct-name ${saveString(info.name)}`,
   save: (info) => ` --nfacct-name ${saveString(info.name)}`,
+  match: nfacctMatch,
 });
+
+/** Key of the accounting objects in KernelServices.shared. */
+export const NFACCT_SHARED_KEY = 'nfacct';
+
+/** One accounting object's counters, as `nfacct list` shows them. */
+export interface NfacctCounters {
+  pkts: number;
+  bytes: number;
+}
+
+/**
+ * The kernel half: counts the packet into its accounting object and
+ * matches, as an object without a quota always does.
+ */
+function nfacctMatch(info: NfacctInfo, ctx: PacketContext): boolean {
+  const shared = ctx.kernel.shared;
+  const objects: Record<string, NfacctCounters> = (shared[NFACCT_SHARED_KEY] ??= {});
+  const c = (objects[info.name] ??= { pkts: 0, bytes: 0 });
+  c.pkts++;
+  c.bytes += ctx.skb.data.length;
+  return true;
+}

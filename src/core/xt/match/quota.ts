@@ -1,10 +1,13 @@
 /**
  * The quota match: matches until a byte budget is used up (or, inverted,
- * once it is). The budget is a full 64-bit number, kept in decimal.
+ * once it is). The budget is a full 64-bit number, kept in decimal. The
+ * kernel counts the remainder down in its private copy: the rule itself
+ * (and so iptables-save) keeps showing the budget it was given.
  */
 import { defineMatch, paramError } from '../index-types.js';
 import { U64_MAX, xtStrtoul } from './rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_quota_info as the user sets it. */
 export interface QuotaInfo {
@@ -34,4 +37,37 @@ export const quota = defineMatch<QuotaInfo>({
   },
   print: (info) => ` quota: ${info.quota} bytes`,
   save: (info) => `${info.flags & QUOTA_INVERT ? ' !' : ''} --quota ${info.quota}`,
+  runtime: (info): QuotaRuntime => {
+    const q = BigInt(info.quota);
+    return { remaining: q <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(q) : info.quota };
+  },
+  match: quotaMatch,
 });
+
+/** The bytes left (struct xt_quota_priv); a decimal string when beyond 2^53. */
+export interface QuotaRuntime {
+  remaining: number | string;
+}
+
+/**
+ * The kernel half: a packet that fits in what is left uses it up and
+ * matches; the first one that does not fit empties the quota, so that no
+ * packet, however small, matches afterwards. Inverted, the other way round.
+ */
+function quotaMatch(info: QuotaInfo, ctx: PacketContext, rt: QuotaRuntime): boolean {
+  const invert = (info.flags & QUOTA_INVERT) !== 0;
+  const len = ctx.skb.data.length;
+  if (typeof rt.remaining === 'string') {
+    const left = BigInt(rt.remaining);
+    const fits = left >= BigInt(len);
+    const next = fits ? left - BigInt(len) : 0n;
+    rt.remaining = next <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(next) : next.toString();
+    return fits !== invert;
+  }
+  if (rt.remaining >= len) {
+    rt.remaining -= len;
+    return !invert;
+  }
+  rt.remaining = 0;
+  return invert;
+}

@@ -8,6 +8,8 @@ import type { Rule } from '../../netfilter/rule.js';
 import { defineMatch, paramError, type CheckContext } from '../index-types.js';
 import { cStrtod, xtStrtoul } from './rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import type { PacketContext } from '../packet.js';
+import { estimatorRead, findEstimator } from './rate-estimator.js';
 
 /** xt_rateest_match_info (without the kernel's estimator pointers). */
 export interface RateestInfo {
@@ -266,4 +268,52 @@ export const rateest = defineMatch<RateestInfo>({
     else s += ` --rateest ${info.name1}${rates()}`;
     return s;
   },
+  match: rateestMatch,
 });
+
+/** An estimator's current rates; zero when it does not exist (yet). */
+function rates(ctx: PacketContext, name: string): { bps: number; pps: number } {
+  const est = findEstimator(ctx.kernel.shared, name);
+  return est ? estimatorRead(est, ctx.kernel.jiffies()) : { bps: 0, pps: 0 };
+}
+
+/**
+ * The kernel half: the first estimator's rates (with --rateest-delta, how
+ * far they stay below the given rates) compared with the given rates
+ * (absolute mode) or with the second estimator's (relative mode), by
+ * bytes and/or packets per second; every chosen comparison must hold.
+ */
+function rateestMatch(info: RateestInfo, ctx: PacketContext): boolean {
+  const delta = (info.flags & RATEEST_FLAG.DELTA) !== 0;
+  const s1 = rates(ctx, info.name1);
+  const bps1 = delta ? (info.bps1 >= s1.bps ? info.bps1 - s1.bps : 0) : s1.bps;
+  const pps1 = delta ? (info.pps1 >= s1.pps ? info.pps1 - s1.pps : 0) : s1.pps;
+  let bps2: number;
+  let pps2: number;
+  if (info.flags & RATEEST_FLAG.ABS) {
+    bps2 = info.bps2;
+    pps2 = info.pps2;
+  } else {
+    const s2 = rates(ctx, info.name2);
+    bps2 = delta ? (info.bps2 >= s2.bps ? info.bps2 - s2.bps : 0) : s2.bps;
+    pps2 = delta ? (info.pps2 >= s2.pps ? info.pps2 - s2.pps : 0) : s2.pps;
+  }
+  const bps = (info.flags & RATEEST_FLAG.BPS) !== 0;
+  const pps = (info.flags & RATEEST_FLAG.PPS) !== 0;
+  let ret = true;
+  switch (info.mode) {
+    case RATEEST_MODE.LT:
+      if (bps) ret &&= bps1 < bps2;
+      if (pps) ret &&= pps1 < pps2;
+      break;
+    case RATEEST_MODE.GT:
+      if (bps) ret &&= bps1 > bps2;
+      if (pps) ret &&= pps1 > pps2;
+      break;
+    case RATEEST_MODE.EQ:
+      if (bps) ret &&= bps1 === bps2;
+      if (pps) ret &&= pps1 === pps2;
+      break;
+  }
+  return ret !== ((info.flags & RATEEST_FLAG.INVERT) !== 0);
+}

@@ -9,6 +9,7 @@ import { formatIPv6, ip6Ones, type IPv6 } from '../../addr/ipv6.js';
 import { defineMatch, paramError } from '../index-types.js';
 import { checkProcName } from './hashlimit.js';
 import { RATE_HELP } from '../rate-help.js';
+import { recentMatch, type RecentRuntime } from './recent-table.js';
 
 /** xt_recent_mtinfo_v1 (IPv4 mask). */
 export interface RecentInfo {
@@ -168,4 +169,7 @@ export const recent = defineMatch<RecentInfo>({
     if (info.side === RECENT_SIDE.DEST) s += ' --rdest';
     return s;
   },
+  // the lists are shared by name (see recent-table.ts)
+  runtime: (): RecentRuntime => ({ joined: false }),
+  match: (info, ctx, rt) => recentMatch(info, ctx, rt),
 });

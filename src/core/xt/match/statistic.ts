@@ -5,6 +5,7 @@
 import { defineMatch, paramError } from '../index-types.js';
 import { cStrtod } from './rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_statistic_info as the user sets it. */
 export interface StatisticInfo {
@@ -86,7 +87,32 @@ export const statistic = defineMatch<StatisticInfo>({
   },
   print: (info) => ' statistic' + render(info, ''),
   save: (info) => render(info, '--'),
+  runtime: (info): StatisticRuntime => ({ count: info.count }),
+  match: statisticMatch,
 });
+
+/** The nth counter of a rule (xt_statistic_priv), starting at every - packet. */
+export interface StatisticRuntime {
+  count: number;
+}
+
+/**
+ * The kernel half: random mode matches when 31 random bits fall below the
+ * probability; nth mode steps the counter (back to 0 after `every`) and
+ * matches when it reaches 0. Inverted when asked.
+ */
+function statisticMatch(info: StatisticInfo, ctx: PacketContext, rt: StatisticRuntime): boolean {
+  const invert = (info.flags & INVERT) !== 0;
+  if (info.mode === STATISTIC_MODE.RANDOM) {
+    return ((ctx.kernel.random32() & 0x7fffffff) >>> 0 < info.probability) !== invert;
+  }
+  if (info.mode === STATISTIC_MODE.NTH) {
+    const next = rt.count === info.every ? 0 : rt.count + 1;
+    rt.count = next;
+    return (next === 0) !== invert;
+  }
+  return invert;
+}
 
 /** print_match: the shared body of the -L and save forms. */
 function render(info: StatisticInfo, prefix: string): string {

@@ -5,6 +5,7 @@
 import { defineMatch, paramError, XtError, type OptionCall } from '../index-types.js';
 import { cStrtoulU32 } from './rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import type { PacketContext } from '../packet.js';
 
 /** xt_time_info. */
 export interface TimeInfo {
@@ -266,4 +267,43 @@ export const time = defineMatch<TimeInfo>({
     if (info.flags & TIME_FLAG.CONTIGUOUS) s += ' --contiguous';
     return s;
   },
+  match: timeMatch,
 });
+
+/**
+ * Key in KernelServices.shared of the kernel's time zone (sys_tz, set by
+ * settimeofday): `{ minutesWest: number }`. Absent means 0, the zone of a
+ * machine whose clock runs in UTC; only --kerneltz rules use it.
+ */
+export const SYS_TZ_SHARED_KEY = 'sys_tz';
+
+const SECONDS_PER_DAY = 86400;
+
+/**
+ * The kernel half (time_mt): the wall clock in whole seconds, moved by the
+ * kernel's time zone with --kerneltz, must lie in the date window, its time
+ * of day in the daytime window (which wraps past midnight when start >
+ * stop; with --contiguous the early part counts as the previous day), its
+ * weekday and its day of the month in the masks.
+ */
+function timeMatch(info: TimeInfo, ctx: PacketContext): boolean {
+  let stamp = Math.floor(ctx.kernel.wallSec());
+  if (info.flags & TIME_FLAG.LOCAL_TZ) stamp -= 60 * (ctx.kernel.shared[SYS_TZ_SHARED_KEY]?.minutesWest ?? 0);
+  if (stamp < info.dateStart || stamp > info.dateStop) return false;
+  const packetTime = ((stamp % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  if (info.daytimeStart < info.daytimeStop) {
+    if (packetTime < info.daytimeStart || packetTime > info.daytimeStop) return false;
+  } else {
+    if (packetTime < info.daytimeStart && packetTime > info.daytimeStop) return false;
+    if (info.flags & TIME_FLAG.CONTIGUOUS && packetTime <= info.daytimeStop) stamp -= SECONDS_PER_DAY;
+  }
+  const days = Math.floor(stamp / SECONDS_PER_DAY);
+  // 1970-01-01 was a Thursday; weekdays count 1 (Monday) to 7 (Sunday)
+  const weekday = ((((4 + days - 1) % 7) + 7) % 7) + 1;
+  if (!(info.weekdaysMatch & (1 << weekday))) return false;
+  if (info.monthdaysMatch !== ALL_MONTHDAYS) {
+    const monthday = new Date(days * SECONDS_PER_DAY * 1000).getUTCDate();
+    if (!(info.monthdaysMatch & (1 << monthday))) return false;
+  }
+  return true;
+}
