@@ -8,6 +8,8 @@ import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { markOperation } from './MARK.js';
 import { hex } from './target-util.js';
+import type { PacketContext } from '../packet.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** struct xt_connmark_tginfo2. */
 export interface ConnmarkTargetInfo {
@@ -170,4 +172,36 @@ export const CONNMARK = defineTarget<ConnmarkTargetInfo>({
     }
     return s + shift(info, '--');
   },
+  target: connmarkTarget,
 });
+
+/** Shifts a 32-bit value left (direction 0) or right by the rule's bit count. */
+function shifted(info: ConnmarkTargetInfo, v: number): number {
+  const n = info.shiftBits;
+  return (info.shiftDir === 1 ? v >>> n : v << n) >>> 0;
+}
+
+/**
+ * The kernel half (connmark_tg_shift): set the connection's mark
+ * ((ctmark & ~ctmask) ^ value, then shifted), save the packet mark into it
+ * (packet bits under nfmask, shifted, replace the bits under ctmask) or
+ * restore it (connection bits under ctmask, shifted, replace the packet's
+ * bits under nfmask). Nothing happens to a packet without a connection.
+ */
+function connmarkTarget(info: ConnmarkTargetInfo, ctx: PacketContext): number {
+  const skb = ctx.skb;
+  const ct = skb.ct;
+  if (ct === null) return XT_CONTINUE;
+  switch (info.mode) {
+    case CONNMARK_MODE.SET:
+      ct.mark = shifted(info, ((ct.mark & ~info.ctmask) ^ info.ctmark) >>> 0);
+      break;
+    case CONNMARK_MODE.SAVE:
+      ct.mark = ((ct.mark & ~info.ctmask) ^ shifted(info, (skb.mark & info.nfmask) >>> 0)) >>> 0;
+      break;
+    case CONNMARK_MODE.RESTORE:
+      skb.mark = ((skb.mark & ~info.nfmask) ^ shifted(info, (ct.mark & info.ctmask) >>> 0)) >>> 0;
+      break;
+  }
+  return XT_CONTINUE;
+}

@@ -7,6 +7,10 @@ import { defineTarget, IPT_INV, paramError, type CheckContext, type CheckError }
 import { TARGET_HELP } from '../target-help.js';
 import { strtoulRange } from '../../util/cnum.js';
 import { checkPlacement, truncateBytes } from './target-util.js';
+import type { PacketContext } from '../packet.js';
+import { XT_CONTINUE } from '../verdict.js';
+import { CtInfo as CtState } from '../../path/skb.js';
+import { makeTemplate, type CtTemplate, type CtTemplateSettings } from './ct-template.js';
 
 /** struct xt_ct_target_info_v1. */
 export interface CtInfo {
@@ -148,6 +152,66 @@ function checkCt(info: CtInfo, ctx: CheckContext): CheckError | undefined {
 
 const emptyCt = (): CtInfo => ({ flags: 0, zone: 0, ctEvents: 0, expEvents: 0, helper: '', timeout: '' });
 
+/** NF_CT_ZONE_DIR_* of the template (xt_ct_flags_to_dir). */
+function zoneDir(flags: number): number {
+  switch (flags & (XT_CT.ZONE_DIR_ORIG | XT_CT.ZONE_DIR_REPL)) {
+    case XT_CT.ZONE_DIR_ORIG:
+      return 1;
+    case XT_CT.ZONE_DIR_REPL:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+const settingsCache = new WeakMap<CtInfo, CtTemplateSettings>();
+const templateCache = new WeakMap<CtInfo, CtTemplate>();
+
+/** A CT rule's template settings besides the zone. */
+function settingsOf(info: CtInfo): CtTemplateSettings {
+  let s = settingsCache.get(info);
+  if (!s) {
+    s = { zoneDir: zoneDir(info.flags), helper: info.helper, timeout: info.timeout, ctEvents: info.ctEvents, expEvents: info.expEvents };
+    settingsCache.set(info, s);
+  }
+  return s;
+}
+
+/**
+ * The template of a CT rule: made once and shared by its packets, as the
+ * kernel makes it at insertion; with "--zone mark" one per packet, its
+ * zone taken from the packet's mark.
+ */
+function templateOf(info: CtInfo, mark: number): CtTemplate {
+  if (info.flags & XT_CT.ZONE_MARK) return makeTemplate(mark & 0xffff, settingsOf(info));
+  let t = templateCache.get(info);
+  if (!t) {
+    t = makeTemplate(info.zone, settingsOf(info));
+    templateCache.set(info, t);
+  }
+  return t;
+}
+
+/**
+ * The kernel half of CT and NOTRACK (xt_ct_target): a packet that already
+ * has a connection, a template or the untracked mark is left as it is;
+ * otherwise --notrack marks it untracked, and any other CT rule attaches
+ * its template in the connection's place (see ct-template.ts). The
+ * traversal always goes on.
+ */
+function ctTarget(info: CtInfo, ctx: PacketContext): number {
+  const skb = ctx.skb;
+  if (skb.ct !== null || skb.untracked) return XT_CONTINUE;
+  if (info.flags & XT_CT.NOTRACK) {
+    skb.untracked = true;
+    skb.ctinfo = CtState.NONE;
+  } else {
+    skb.ct = templateOf(info, skb.mark);
+    skb.ctinfo = CtState.NEW;
+  }
+  return XT_CONTINUE;
+}
+
 export const CT = defineTarget<CtInfo>({
   name: 'CT',
   help: () => TARGET_HELP['CT']!,
@@ -196,6 +260,7 @@ export const CT = defineTarget<CtInfo>({
   saveName: (info) => (info.flags & XT_CT.NOTRACK_ALIAS ? 'NOTRACK' : 'CT'),
   print: (info) => (info.flags & XT_CT.NOTRACK_ALIAS ? ' NOTRACK' : ` CT${render(info, '')}`),
   save: (info) => (info.flags & XT_CT.NOTRACK_ALIAS ? '' : render(info, '--')),
+  target: ctTarget,
 });
 
 /**
@@ -212,4 +277,5 @@ export const NOTRACK = defineTarget<CtInfo>({
   check: checkCt,
   print: () => ' NOTRACK',
   save: () => '',
+  target: ctTarget,
 });

@@ -6,6 +6,8 @@
 import { defineTarget, paramError } from '../index-types.js';
 import { TARGET_HELP } from '../target-help.js';
 import { hex } from './target-util.js';
+import type { PacketContext } from '../packet.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** struct xt_mark_tginfo2: nfmark = (nfmark & ~mask) ^ mark. */
 export interface MarkTargetInfo {
@@ -70,4 +72,12 @@ export const MARK = defineTarget<MarkTargetInfo>({
   },
   print: (info) => ` MARK ${markOperation(info.mark, info.mask)}`,
   save: (info) => ` --set-xmark 0x${hex(info.mark)}/0x${hex(info.mask)}`,
+  target: markTarget,
 });
+
+/** The kernel half: nfmark = (nfmark & ~mask) ^ mark; the traversal goes on. */
+function markTarget(info: MarkTargetInfo, ctx: PacketContext): number {
+  const skb = ctx.skb;
+  skb.mark = ((skb.mark & ~info.mask) ^ info.mark) >>> 0;
+  return XT_CONTINUE;
+}
