@@ -322,6 +322,17 @@ test('a device without a link header prints an empty MAC=; a decoded header need
   );
 });
 
+test('LOG of a forwarded packet: FORWARD and POSTROUTING both have the input device and its MAC', () => {
+  // Captured on a router (eth0 02:00:00:00:00:01 10.0.0.1/24, eth1 10.9.0.1/24)
+  // with -t mangle -A FORWARD -j LOG and -t mangle -A POSTROUTING -j LOG, for a
+  // SYN from 10.0.0.2 (02:00:00:00:00:02) to 10.9.0.2 after its TTL went 9 -> 8.
+  const d = fromHex('450000280000000008069ec40a0000020a0900020001005000000000000000005002faf0a0940000');
+  const skb = newSkb(d, fromHex('020000000001020000000002' + '0800'), 'eth0');
+  const want =
+    'IN=eth0 OUT=eth1 MAC=02:00:00:00:00:01:02:00:00:00:00:02:08:00 SRC=10.0.0.2 DST=10.9.0.2 LEN=40 TOS=0x00 PREC=0x00 TTL=8 ID=0 PROTO=TCP SPT=1 DPT=80 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+  assert.equal(formatLogLine(skb, { prefix: '', logflags: 0, indev: 'eth0', outdev: 'eth1', link: 'ether' }), want);
+});
+
 /** A kernel that records printk calls. */
 function recordingKernel(lines: [number, string][]): KernelServices {
   return {

@@ -351,6 +351,29 @@ test('icmpSend for forwarding: the source comes from routing, or from the inboun
   assert.equal(icmpSend(m.kernel, lost, 11, 0), false);
 });
 
+test('REJECT in FORWARD: the reset comes from the address the packet was for, the error from the router', () => {
+  // Captured on a router (eth0 10.0.0.1/24, eth1 10.9.0.1/24, forwarding on)
+  // with -A FORWARD -p tcp --dport 81 -j REJECT --reject-with tcp-reset and
+  // -A FORWARD -p udp -j REJECT, for 10.0.0.2 -> 10.9.0.2 (TTL 9, 8 after forwarding).
+  const m = machine('10.0.0.1/24');
+  addLink(m.net, 'eth1', 'dummy');
+  const eth1 = linkByName(m.net, 'eth1')!;
+  setLinkUp(m.net, eth1, true);
+  addAddress4(m.net, eth1, { local: ipNum('10.9.0.1'), address: ipNum('10.9.0.1'), prefixlen: 24, broadcast: 0, scope: 0 });
+  const forwarded = (l4: Parameters<typeof ipv4>[1]) => {
+    const skb = newSkb(ipv4({ src: '10.0.0.2', dst: '10.9.0.2', ttl: 8 }, l4), macBytes('02:00:00:00:00:01'), 'eth0');
+    skb.route = 'unicast';
+    skb.outdev = 'eth1';
+    return skb;
+  };
+  const rst = reject(m, forwarded(tcp({ sport: 1, dport: 81 })), REJECT_WITH.TCP_RESET, 'FORWARD');
+  assert.equal(toHex(rst[0]!.datagram), '4500002800004000400626c40a0900020a000002005100010000000000000001501400009b710000');
+  const unreach = reject(m, forwarded(udp({ sport: 1, dport: 81 })), REJECT_WITH.PORT_UNREACHABLE, 'FORWARD');
+  const mf = maskFrame(fromDut('eth0', unreach[0]!.datagram));
+  const want = maskFrame(fromHex('020000000002020000000001080045c000382a5f000040013ba40a0000010a00000203031123000000004500001c0000000008119ec50a0000020a090002000100510008eb7f'));
+  assert.equal(toHex(mf.bytes), toHex(want.bytes));
+});
+
 test('the kernel and REJECT agree on a batch of frames (live namespaces)', async () => {
   // Every reply type, the cases that get none, and a TOS that the error changes.
   const rules: string[] = [];
