@@ -6,12 +6,13 @@
  * to the kernel's.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { guardKernel, inCI } from './diff/suite.js';
 import { ascii, fromDut, icmp, icmp6, internetChecksum, ipv4, ipv6, tcp, toDut, udp } from './pktdiff/build.js';
-import { comparePacketObservations } from './pktdiff/compare.js';
+import { comparePacketObservations, formatObservation } from './pktdiff/compare.js';
 import { decodeFrame, describeFrame } from './pktdiff/decode.js';
-import { kernelScenarioUnavailableReason, runKernelScenario } from './pktdiff/kernel.js';
+import { NETNS_PREFIX, kernelScenarioUnavailableReason, runKernelScenario } from './pktdiff/kernel.js';
 import { maskFrame, maskLogLine } from './pktdiff/mask.js';
 import type { EmittedFrame, PacketObservation, PacketScenario } from './pktdiff/types.js';
 
@@ -166,6 +167,33 @@ describe('pktdiff: comparing observations', () => {
     assert.deepEqual(comparePacketObservations(k, n([a], 20)), [
       `conntrack -L differs (- only the kernel's, + only nflab's; timeouts ignored):\n- ${b}`,
     ]);
+  });
+
+  it('prints an observation for people', () => {
+    const o = observation({
+      save: '*filter\nCOMMIT\n',
+      sentAtMs: [0, 1.5],
+      emitted: [out('eth0', fromHex(RST_1000), 0)],
+      log: ['X IN=eth0 '],
+      conntrack: ['icmp     1 29 src=10.0.0.2'],
+      conntrackAtMs: 7,
+    });
+    const s: PacketScenario = { name: 'x', setup: [], rules: '', frames: [SYN_1000, SYN_1000] };
+    assert.equal(
+      formatObservation(o, s),
+      [
+        `frame 0 at 0.000 ms on eth0: ${describeFrame(SYN_1000.bytes)}`,
+        `  -> eth0: ${describeFrame(fromHex(RST_1000))}`,
+        `frame 1 at 1.500 ms on eth0: ${describeFrame(SYN_1000.bytes)}`,
+        'kernel log (1 lines):',
+        '  X IN=eth0 ',
+        'conntrack -L at 7.000 ms (1 entries):',
+        '  icmp     1 29 src=10.0.0.2',
+        'iptables-save -c:',
+        '  *filter',
+        '  COMMIT',
+      ].join('\n'),
+    );
   });
 
   it('masks the random fields of log lines of packets the machine sent itself', () => {
@@ -431,4 +459,22 @@ describe('pktdiff: scenarios on the real kernel', () => {
       }),
     );
   });
+
+  it('fails on a broken setup command and still removes its namespaces', opts, async () => {
+    const before = ourNamespaces();
+    await assert.rejects(
+      runKernelScenario({ name: 'broken', setup: ['ip addr add 10.0.0.1/24 dev eth7'], rules: '', frames: [SYN_1000] }),
+      /^Error: `ip netns exec nflabt-dut-[0-9]+-[0-9]+ ip addr add 10\.0\.0\.1\/24 dev eth7` exited with 1: Cannot find device "eth7"$/,
+    );
+    assert.deepEqual(ourNamespaces(), before);
+  });
 });
+
+/** The namespaces of this process still listed by `ip netns`. */
+function ourNamespaces(): string[] {
+  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  return list
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${NETNS_PREFIX}dut-${process.pid}-`) || n.startsWith(`${NETNS_PREFIX}inj-${process.pid}-`));
+}

@@ -15,7 +15,7 @@
 import { unifiedDiff } from '../diff/textdiff.js';
 import { decodeFrame, describeFrame, fieldAt, hexLines } from './decode.js';
 import { maskFrame, maskLogLine, type MaskedFrame } from './mask.js';
-import { DUT_INTERFACES, type EmittedFrame, type PacketObservation } from './types.js';
+import { DUT_INTERFACES, type EmittedFrame, type PacketObservation, type PacketScenario } from './types.js';
 
 /** How far apart the two sides' expiry moments of one conntrack entry may be, in seconds. */
 export const CONNTRACK_TIMEOUT_SLACK_S = 1;
@@ -214,5 +214,33 @@ function frameDifference(iface: string, a: Masked, b: Masked): string {
     lines.push(`  ${name}: kernel ${field?.text ?? a.m.bytes[i]}, nflab ${other?.text ?? b.m.bytes[i]}`);
   }
   lines.push('  kernel bytes:', indent(hexLines(a.bytes)), '  nflab bytes:', indent(hexLines(b.bytes)));
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------ report
+
+/**
+ * An observation as text for people: each received frame (when the
+ * scenario is given) followed by what the machine emitted after it, then
+ * the kernel log, the conntrack table and the rule dumps.
+ */
+export function formatObservation(o: PacketObservation, s?: PacketScenario): string {
+  const lines: string[] = [];
+  const emittedAfter = (i: number): void => {
+    for (const e of o.emitted.filter((x) => x.afterFrame === i)) lines.push(`  -> ${e.iface}: ${describeFrame(e.bytes)}`);
+  };
+  emittedAfter(-1);
+  const count = Math.max(o.sentAtMs.length, s?.frames.length ?? 0);
+  for (let i = 0; i < count; i++) {
+    const at = o.sentAtMs[i];
+    const f = s?.frames[i];
+    lines.push(`frame ${i}${at === undefined ? '' : ` at ${at.toFixed(3)} ms`}${f ? ` on ${f.iface}: ${describeFrame(f.bytes)}` : ''}`);
+    emittedAfter(i);
+  }
+  lines.push(`kernel log (${o.log.length} lines)${o.log.length ? ':' : ''}`, ...o.log.map((l) => `  ${l}`));
+  lines.push(`conntrack -L at ${o.conntrackAtMs.toFixed(3)} ms (${o.conntrack.length} entries)${o.conntrack.length ? ':' : ''}`);
+  lines.push(...o.conntrack.map((l) => `  ${l}`));
+  lines.push('iptables-save -c:', ...o.save.split('\n').filter((l) => l !== '').map((l) => `  ${l}`));
+  if (o.save6 !== undefined) lines.push('ip6tables-save -c:', ...o.save6.split('\n').filter((l) => l !== '').map((l) => `  ${l}`));
   return lines.join('\n');
 }

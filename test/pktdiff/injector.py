@@ -25,15 +25,21 @@ need to exist only when the first run starts.
 
   {"op": "run", "frames": [{"iface": "eth0", "hex": "...", "gapMs": 0}, ...]}
       -> {"ok": true, "t0Ns": N, "sentAtNs": [...], "emitted": [...],
-          "log": [...], "settle": {...}}
-  {"op": "quit"} -> the process exits.
+          "log": [...], "logLost": 0}
+      or {"ok": false, "error": "..."}
+  {"op": "quit"} -> the process exits (so does the end of its input).
+
+A frame with gapMs is sent that many milliseconds after the previous one
+(reactions arriving meanwhile are collected); otherwise as soon as the
+previous one has been processed (see Injector.wait_until_processed).
 
 ``emitted`` holds every frame received on a peer interface (outgoing copies
 are ignored), as {"iface": DUTIF, "hex": ..., "afterFrame": I, "atNs": T}:
 I is the index of the last frame sent before it arrived.  Times are
 CLOCK_MONOTONIC nanoseconds; t0Ns is the send time of the first frame and the
 other times are relative to it.  ``log`` holds the kernel log lines written
-while the frames were processed, message text only.
+while the frames were processed, message text only; logLost counts records
+overwritten in the kernel's ring buffer before they could be read.
 """
 
 import ctypes

@@ -76,6 +76,8 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const name of live) runSyncQuiet(['ip', 'netns', 'del', name]);
   });
+  // An interrupted run ends through process.exit, so the hook above runs.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 }
 
 /** Only used at exit, where nothing asynchronous runs any more. */
