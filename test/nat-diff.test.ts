@@ -20,10 +20,10 @@ import { runNflab } from '../src/cli/main.js';
 import { loadState, saveState } from '../src/cli/lab/store.js';
 import type { ConntrackEnv } from '../src/core/conntrack/env.js';
 import { conntrackConfirm, conntrackIn } from '../src/core/conntrack/hooks.js';
-import type { NatNetView } from '../src/core/conntrack/nat-masq.js';
 import { natHook } from '../src/core/conntrack/nat.js';
 import { ConntrackTable } from '../src/core/conntrack/table.js';
 import type { Conn, Tuple } from '../src/core/conntrack/types.js';
+import type { NetState } from '../src/core/net/types.js';
 import type { Hook } from '../src/core/netfilter/tables.js';
 import { compileRuleset, flushCounters, runChain, type CompiledTable } from '../src/core/netfilter/traverse.js';
 import { newSkb, type Skb } from '../src/core/path/skb.js';
@@ -258,13 +258,17 @@ async function kernelSide(sc: Scenario): Promise<Observation> {
 }
 
 /** The router as nflab sees it: links and addresses. */
-const ROUTER_NET: NatNetView = {
+const ROUTER_NET = {
   links: [
-    { name: 'lo', inet: [{ local: ip('127.0.0.1'), address: ip('127.0.0.1'), prefixlen: 8, scope: 254, secondary: false }] },
-    { name: 'eth0', inet: [{ local: ip('10.0.0.1'), address: ip('10.0.0.1'), prefixlen: 24, scope: 0, secondary: false }] },
-    { name: 'eth1', inet: [{ local: ip('192.168.1.1'), address: ip('192.168.1.1'), prefixlen: 24, scope: 0, secondary: false }] },
-  ],
-};
+    ['lo', '127.0.0.1', 8, 254],
+    ['eth0', '10.0.0.1', 24, 0],
+    ['eth1', '192.168.1.1', 24, 0],
+  ].map(([name, a, prefixlen, scope]) => ({
+    name,
+    inet: [{ local: ip(a as string), address: ip(a as string), prefixlen, broadcast: 0, scope, label: name, secondary: false }],
+  })),
+  sysctl: {},
+} as unknown as NetState;
 
 function tupleText(t: Tuple): string {
   if (t.proto === 1) return `src=${fmt(t.src)} dst=${fmt(t.dst)} type=${t.dport >>> 8} code=${t.dport & 0xff} id=${t.sport}`;

@@ -10,10 +10,12 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { jhashAddr, leWord, pickAddress, reciprocalScale } from '../src/core/conntrack/nat-hash.js';
 import { csumReplace2, csumReplace4, manipIpv4 } from '../src/core/conntrack/nat-manip.js';
-import { inetSelectAddr, natForgetMasqueraded, type NatNetView } from '../src/core/conntrack/nat-masq.js';
+import { natForgetMasqueraded } from '../src/core/conntrack/nat-masq.js';
 import { natHook, natNullBinding, natPacket, natRerouteNeeded, natSetupInfo, type NatConn } from '../src/core/conntrack/nat.js';
 import { ConntrackTable } from '../src/core/conntrack/table.js';
 import { IPS, type Conn, type Tuple } from '../src/core/conntrack/types.js';
+import { selectSourceAddress } from '../src/core/net/fib.js';
+import type { Inet4Addr, NetState } from '../src/core/net/types.js';
 import type { Hook } from '../src/core/netfilter/tables.js';
 import { CtInfo, newSkb, type Skb } from '../src/core/path/skb.js';
 import { fillIpv4Checksums, verifyIpv4Checksum, verifyTcpChecksum, verifyUdpChecksum } from '../src/core/wire/checksum.js';
@@ -43,19 +45,27 @@ function toHex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
+/** An IPv4 address of a link. */
+function addr(a: string, prefixlen: number, scope = 0, secondary = false): Inet4Addr {
+  return { local: ip(a), address: ip(a), prefixlen, broadcast: 0, scope, label: '', secondary };
+}
+
+/** The part of a machine's network state NAT reads: links in order with their addresses. */
+function netOf(links: [string, Inet4Addr[]][]): NetState {
+  return { links: links.map(([name, inet]) => ({ name, inet })), sysctl: {} } as unknown as NetState;
+}
+
 /** The links of the router the measurements were made on. */
-function routerNet(): NatNetView {
-  return {
-    links: [
-      { name: 'lo', inet: [{ local: ip('127.0.0.1'), address: ip('127.0.0.1'), prefixlen: 8, scope: 254, secondary: false }] },
-      { name: 'eth0', inet: [{ local: ip('10.0.0.1'), address: ip('10.0.0.1'), prefixlen: 24, scope: 0, secondary: false }] },
-      { name: 'eth1', inet: [{ local: ip('192.168.1.1'), address: ip('192.168.1.1'), prefixlen: 24, scope: 0, secondary: false }] },
-    ],
-  };
+function routerNet(): NetState {
+  return netOf([
+    ['lo', [addr('127.0.0.1', 8, 254)]],
+    ['eth0', [addr('10.0.0.1', 24)]],
+    ['eth1', [addr('192.168.1.1', 24)]],
+  ]);
 }
 
 /** A machine: a real conntrack table, a scripted random source and a kernel log. */
-function machine(randoms: number[] = [], net: NatNetView = routerNet()): { kernel: KernelServices; table: ConntrackTable; log: string[] } {
+function machine(randoms: number[] = [], net: NetState = routerNet()): { kernel: KernelServices; table: ConntrackTable; log: string[] } {
   const table = new ConntrackTable(() => 0);
   const log: string[] = [];
   let next = 0;
@@ -555,11 +565,7 @@ describe('target kernel halves', () => {
 
   it('MASQUERADE: the output interface address matching the next hop, else its first primary (measured)', () => {
     const net = routerNet();
-    const eth1 = net.links[2]!;
-    (eth1.inet as any[]).push(
-      { local: ip('172.16.0.1'), address: ip('172.16.0.1'), prefixlen: 16, scope: 0, secondary: false },
-      { local: ip('192.168.1.50'), address: ip('192.168.1.50'), prefixlen: 24, scope: 0, secondary: true },
-    );
+    net.links[2]!.inet.push(addr('172.16.0.1', 16), addr('192.168.1.50', 24, 0, true));
     const { kernel } = machine([], net);
     const cases: [string, number, string][] = [
       ['172.16.5.5', 0, '172.16.0.1'],
@@ -573,11 +579,16 @@ describe('target kernel halves', () => {
       assert.equal(MASQUERADE.target!(range({}), ctx(kernel, skb, 'POSTROUTING', 'eth0', 'eth1'), undefined), NF_ACCEPT);
       assert.equal(fmt(c.reply.dst), want, dst);
     }
-    assert.equal(inetSelectAddr(net, 'eth9', 0, 0), ip('10.0.0.1'));
+    // An interface without addresses: the first global address of the machine.
+    net.links.push({ name: 'eth9', inet: [] } as any);
+    assert.equal(selectSourceAddress(net, 'eth9', 0, 0), ip('10.0.0.1'));
   });
 
   it('MASQUERADE: no address drops with the kernel message; a 0.0.0.0 source is left alone; --to-ports', () => {
-    const net: NatNetView = { links: [{ name: 'lo', inet: [] }, { name: 'eth1', inet: [] }] };
+    const net = netOf([
+      ['lo', []],
+      ['eth1', []],
+    ]);
     const { kernel, log } = machine([3], net);
     const { skb, c } = newConnSkb('10.0.0.2', '192.168.1.2', 'eth0');
     assert.equal(MASQUERADE.target!(range({}), ctx(kernel, skb, 'POSTROUTING', 'eth0', 'eth1'), undefined), NF_DROP);

@@ -7,6 +7,8 @@
  * is forgotten when its interface goes down or loses the address it was
  * masqueraded to (the masquerade notifiers).
  */
+import { selectSourceAddress } from '../net/fib.js';
+import type { NetState } from '../net/types.js';
 import type { Hook } from '../netfilter/tables.js';
 import type { Skb } from '../path/skb.js';
 import { NAT_FLAG, type NatRange } from '../xt/target/nat-range.js';
@@ -16,58 +18,6 @@ import { hookManip, natSetupInfo, type NatConn, type NatEnv } from './nat.js';
 import { natTable } from './nat-table.js';
 import { killConn } from './table.js';
 import type { Conn } from './types.js';
-
-/** One IPv4 address of a link, as src/core/net keeps it (struct in_ifaddr). */
-export interface NatIfAddr {
-  local: number;
-  address: number;
-  prefixlen: number;
-  scope: number;
-  secondary: boolean;
-}
-
-/** The part of the machine's network state the NAT targets read: links in device-list order with their IPv4 addresses. */
-export interface NatNetView {
-  links: readonly { name: string; inet: readonly NatIfAddr[] }[];
-}
-
-/** RT_SCOPE_LINK. */
-const SCOPE_LINK = 253;
-
-/** Whether `dst` lies in the address's subnet (inet_ifa_match). */
-function ifaMatch(dst: number, a: NatIfAddr): boolean {
-  const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
-  return (((dst ^ a.address) & mask) >>> 0) === 0;
-}
-
-/**
- * inet_select_addr: the source address device `dev` uses towards `dst`
- * at `scope` (0: global). The first primary address of that scope on the
- * device whose subnet holds `dst`, else its first such address, else the
- * first primary non-link address of that scope on any device (loopback
- * first). 0 when there is none.
- */
-export function inetSelectAddr(net: NatNetView, dev: string, dst: number, scope: number): number {
-  const link = net.links.find((l) => l.name === dev);
-  let addr = 0;
-  if (link) {
-    for (const a of link.inet) {
-      if (a.secondary) continue;
-      // Host-scope addresses count as link scope at most with route_localnet: still above global.
-      if (Math.min(a.scope, 254) > scope) continue;
-      if (!dst || ifaMatch(dst, a)) return a.local;
-      if (!addr) addr = a.local;
-    }
-    if (addr) return addr;
-  }
-  for (const l of net.links) {
-    for (const a of l.inet) {
-      if (a.secondary) continue;
-      if (a.scope !== SCOPE_LINK && a.scope <= scope) return a.local;
-    }
-  }
-  return 0;
-}
 
 /** The range a target hands to nf_nat_setup_info: its own flags and ports with one address. */
 function singleAddress(range: NatRange, addr: number): NatRange {
@@ -95,7 +45,7 @@ export function natMasquerade(kernel: KernelServices, skb: Skb, range: NatRange,
   const d = skb.data;
   const daddr = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
   const nh = skb.nexthop || daddr;
-  const src = inetSelectAddr(kernel.net as NatNetView, out, nh, 0);
+  const src = selectSourceAddress(kernel.net as NetState, out, nh, 0);
   if (!src) {
     kernel.printk(6, `${out} ate my IP address`);
     return NF_DROP;
@@ -116,7 +66,7 @@ export function natRedirect(kernel: KernelServices, skb: Skb, range: NatRange, h
   if (hook === 'OUTPUT') {
     dst = 0x7f000001;
   } else {
-    const net = kernel.net as NatNetView;
+    const net = kernel.net as NetState;
     const link = net.links.find((l) => l.name === skb.indev);
     if (link && link.inet.length > 0) dst = link.inet[0]!.local;
     if (!dst) return NF_DROP;
