@@ -17,7 +17,7 @@ import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import { hookManip, natSetupInfo, type NatConn, type NatEnv } from './nat.js';
 import { natTable } from './nat-table.js';
 import { killConn } from './table.js';
-import type { Conn } from './types.js';
+import { IPS, type Conn } from './types.js';
 
 /** The range a target hands to nf_nat_setup_info: its own flags and ports with one address. */
 function singleAddress(range: NatRange, addr: number): NatRange {
@@ -50,7 +50,9 @@ export function natMasquerade(kernel: KernelServices, skb: Skb, range: NatRange,
     kernel.printk(6, `${out} ate my IP address`);
     return NF_DROP;
   }
-  ct.masqDev = out;
+  // The NAT extension remembering the interface exists on a connection
+  // from before it was confirmed (nf_ct_nat_ext_add adds none later).
+  if (!(ct.status & IPS.CONFIRMED) || ct.masqDev !== undefined) ct.masqDev = out;
   return natSetupInfo(kernel, ct, singleAddress(range, src), 'SRC');
 }
 
