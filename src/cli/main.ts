@@ -11,7 +11,9 @@ import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
 import type { LabContext } from './script/io.js';
+import { runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
 import { runRunCommand } from './script/run.js';
+import { runTrace } from './trace.js';
 import { runService, runSystemctl } from './service.js';
 import { runShell } from './shell.js';
 
@@ -49,6 +51,14 @@ Commands (run on the lab's machine):
                              the same for the IPv6 rules
   service iptables ACTION    the iptables init script (start, stop, restart, save, status, ...)
   systemctl VERB iptables    the iptables.service unit (start, stop, restart, status, enable, ...)
+  ip OBJECT ...              iproute2: link, addr, route, neigh of the machine
+  sysctl [-w] KEY[=VALUE]    the machine's network sysctls
+  replay FILE [--in IFACE] [--out FILE.pcapng] [-v]
+                             feed captured Ethernet frames to the machine
+  trace [-i IFACE] -p tcp -s SRC -d DST --dport N --syn ...
+                             one packet's journey, as xtables-monitor --trace shows it (changes nothing)
+  sleep SECONDS              advance the machine's clock
+  dmesg [-c|-C]              the machine's kernel log (LOG lines also go to /var/log/messages)
   run FILE [ARGS...]         run a shell-style script of these commands (stops at the first failure)
   shell [-c COMMANDS]        a prompt running these commands (reads stdin when it is not a terminal)
 
@@ -61,6 +71,16 @@ const LAB_COMMANDS: Record<string, (argv: string[], ctx: LabContext) => Promise<
   shell: runShell,
   service: runService,
   systemctl: runSystemctl,
+};
+
+/** Machine programs outside iptables (network, clock, kernel log, packets). */
+const MACHINE_COMMANDS: Record<string, (argv: string[], call: MachineCall) => MachineResult> = {
+  ip: runIpCommand,
+  sysctl: runSysctlCommand,
+  dmesg: runDmesg,
+  sleep: runSleep,
+  replay: runReplay,
+  trace: runTrace,
 };
 
 /** Machine programs that operate on the lab's kernel state (the -nft names are the same programs). */
@@ -102,6 +122,8 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
       exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true }),
     });
   }
+  const machineCommand = Object.hasOwn(MACHINE_COMMANDS, tool) ? MACHINE_COMMANDS[tool] : undefined;
+  if (machineCommand) return machineCommand(rest.slice(1), { lab: dir, cwd: opts.cwd ?? process.cwd(), onMachine: opts.onMachine ?? false });
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
   return runTool(dir, tool, rest.slice(1), opts);
 }

@@ -18,7 +18,7 @@ interface DiskRule {
   p?: number;
   v?: number;
   f?: 1;
-  m?: [string, unknown][];
+  m?: [string, unknown, unknown?][];
   t?: Rule['target'];
   c?: [DiskCounter, DiskCounter];
 }
@@ -45,7 +45,7 @@ function ruleToDisk(r: Rule): DiskRule {
   if (r.proto) d.p = r.proto;
   if (r.invflags) d.v = r.invflags;
   if (r.fragment) d.f = 1;
-  if (r.matches.length) d.m = r.matches.map((m) => [m.name, m.info]);
+  if (r.matches.length) d.m = r.matches.map((m) => (m.rt === undefined ? [m.name, m.info] : [m.name, m.info, m.rt]));
   if (r.target.kind !== 'none') d.t = r.target;
   if (r.pkts || r.bytes) d.c = [counterToDisk(r.pkts), counterToDisk(r.bytes)];
   return d;
@@ -64,7 +64,7 @@ function ruleFromDisk(d: DiskRule, v6: boolean): Rule {
   if (d.p) r.proto = d.p;
   if (d.v) r.invflags = d.v;
   if (d.f) r.fragment = true;
-  if (d.m) r.matches = d.m.map(([name, info]) => ({ name, info }));
+  if (d.m) r.matches = d.m.map(([name, info, rt]) => (rt === undefined ? { name, info } : { name, info, rt }));
   if (d.t) r.target = d.t;
   if (d.c) [r.pkts, r.bytes] = [counterFromDisk(d.c[0]), counterFromDisk(d.c[1])];
   return r;

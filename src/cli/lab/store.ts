@@ -8,6 +8,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { emptyRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
+import type { MachineState } from '../../core/path/machine.js';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../../core/xt/namedb.js';
 import { rulesetFromDisk, writeRulesetJson } from './persist.js';
 
@@ -21,6 +22,8 @@ export interface LabState {
   ruleset: Ruleset;
   /** The IPv6 rule set (ip6tables); absent in labs that never used it. */
   ruleset6?: Ruleset;
+  /** The machine's kernel state besides the rules (network, clock, conntrack, logs); absent until first used. */
+  machine?: MachineState;
 }
 
 /** A lab whose state file cannot be read. */
@@ -151,12 +154,16 @@ export function loadState(lab: string): LabState {
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
-  const st = parsed as { version?: unknown; ruleset?: unknown; ruleset6?: unknown };
+  const st = parsed as { version?: unknown; ruleset?: unknown; ruleset6?: unknown; machine?: unknown };
   if (!st || typeof st !== 'object' || st.version !== STATE_VERSION)
     throw new LabDamaged(`nflab: lab state ${path} is damaged (unknown format); not touching it`);
   try {
     const state: LabState = { version: STATE_VERSION, ruleset: rulesetFromDisk(st.ruleset) };
     if (st.ruleset6 !== undefined) state.ruleset6 = rulesetFromDisk(st.ruleset6, true);
+    if (st.machine !== undefined) {
+      if (!st.machine || typeof st.machine !== 'object' || !('net' in st.machine)) throw new Error('bad machine state');
+      state.machine = st.machine as MachineState;
+    }
     return state;
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
@@ -172,6 +179,7 @@ export function saveState(lab: string, state: LabState): void {
       write(',"ruleset6":');
       writeRulesetJson(state.ruleset6, write);
     }
+    if (state.machine) write(',"machine":' + JSON.stringify(state.machine));
     write('}');
   });
 }

@@ -23,6 +23,13 @@ export const MACHINE_PROGRAMS: ReadonlySet<string> = new Set([
   'ip6tables-nft-restore',
   'service',
   'systemctl',
+  'ip',
+  'sysctl',
+  'dmesg',
+  'sleep',
+  'replay',
+  'conntrack',
+  'trace',
 ]);
 
 /** Directories the machine's PATH holds them in (CentOS root's PATH). */

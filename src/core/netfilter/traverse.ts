@@ -313,7 +313,6 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
     if (verdict === XT_CONTINUE || verdict === XT_RETURN) {
       // end of the chain or RETURN: back to the caller, or the policy of a base chain
       if (stackChain.length) {
-        if (obs && ctx.skb.trace && verdict === XT_CONTINUE) obs.returned(ctx.table, chain.name);
         chain = stackChain.pop()!;
         pos = stackPos.pop()!;
         continue;

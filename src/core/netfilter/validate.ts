@@ -53,9 +53,16 @@ export function sameRule(a: Rule, b: Rule): boolean {
     a.proto === b.proto &&
     a.invflags === b.invflags &&
     a.fragment === b.fragment &&
-    JSON.stringify(a.matches) === JSON.stringify(b.matches) &&
-    JSON.stringify(a.target) === JSON.stringify(b.target)
+    a.matches.length === b.matches.length &&
+    a.matches.every((m, i) => m.name === b.matches[i]!.name && JSON.stringify(m.info) === JSON.stringify(b.matches[i]!.info)) &&
+    JSON.stringify(withoutRuntime(a.target)) === JSON.stringify(withoutRuntime(b.target))
   );
+}
+
+/** A target without its kernel runtime state, which is not part of the rule's identity. */
+function withoutRuntime(t: Rule['target']): Rule['target'] {
+  if (t.kind !== 'ext' || t.rt === undefined) return t;
+  return { kind: 'ext', name: t.name, info: t.info };
 }
 
 /** NFT_JUMP_STACK_SIZE: a chain reached through this many jumps is refused (EMLINK). */

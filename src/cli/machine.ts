@@ -1,0 +1,245 @@
+/**
+ * The lab machine's kernel outside iptables: the network (`ip`, `sysctl`),
+ * the kernel log (`dmesg`, /var/log/messages), the clock (`sleep`) and the
+ * packet path (`replay`). Each command loads the lab state under its lock,
+ * runs, and saves what changed.
+ */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { formatDmesgLine, formatSyslogLine, type KernelLogLine } from '../core/path/kmsg.js';
+import { Machine, newMachineState, type MachineState } from '../core/path/machine.js';
+import { UnsupportedInPath } from '../core/netfilter/traverse.js';
+import { CaptureError, type PacketToWrite } from '../core/wire/pcap.js';
+import { readCapture, writePcapng } from '../core/wire/pcapng.js';
+import { runIp } from './ip/index.js';
+import { acquireLock, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
+import { runSysctl } from './sysctl.js';
+
+/** What a machine command returns. */
+export interface MachineResult {
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+/** Where a machine command runs. */
+export interface MachineCall {
+  /** Lab directory. */
+  lab: string;
+  /** Current directory for relative host paths. */
+  cwd: string;
+  /** Paths are the lab machine's own files (inside scripts and the shell). */
+  onMachine: boolean;
+}
+
+/**
+ * The wall clock a new lab's machine boots at: $NFLAB_EPOCH (seconds) when
+ * set, for reproducible logs, else now.
+ */
+function bootTime(): number {
+  const e = process.env.NFLAB_EPOCH;
+  if (e !== undefined && /^\d+$/.test(e)) return Number(e);
+  return Math.floor(Date.now() / 1000);
+}
+
+/** The machine state of a lab, created on first use. */
+export function machineOf(state: LabState): MachineState {
+  state.machine ??= newMachineState(bootTime());
+  return state.machine;
+}
+
+/**
+ * Runs `fn` on the lab's state under the lock and saves the state when
+ * `fn` says it changed; kernel log lines written meanwhile are appended
+ * to the machine's /var/log/messages.
+ */
+function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
+  const release = acquireLock(lab);
+  try {
+    const state = loadState(lab);
+    const before = state.machine?.logged ?? 0;
+    const { result, changed } = fn(state);
+    if (changed) {
+      saveState(lab, state);
+      const m = state.machine;
+      const fresh = m ? Math.min(m.logged - before, m.kmsg.length) : 0;
+      if (m && fresh > 0) appendSyslog(lab, m, m.kmsg.slice(m.kmsg.length - fresh));
+    }
+    return result;
+  } catch (e) {
+    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+function appendSyslog(lab: string, m: MachineState, lines: KernelLogLine[]): void {
+  const host = (readLabFile(lab, '/etc/hostname') ?? 'localhost').trim().split('.')[0] || 'localhost';
+  const path = labFile(lab, '/var/log/messages');
+  mkdirSync(dirname(path), { recursive: true });
+  appendFileSync(path, lines.map((l) => formatSyslogLine(l, m.bootWall, host)).join(''));
+}
+
+/** `ip ARGS`: iproute2 on the machine's network. */
+export function runIpCommand(argv: string[], call: MachineCall): MachineResult {
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    const r = runIp(argv, m.net);
+    if (r.net) m.net = r.net;
+    return { result: r, changed: r.net !== undefined || state.machine !== undefined };
+  });
+}
+
+/** `sysctl ARGS`: procps' sysctl on the machine's /proc/sys/net. */
+export function runSysctlCommand(argv: string[], call: MachineCall): MachineResult {
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    const r = runSysctl(argv, m.net, (path) => readMachineFile(call, path));
+    if (r.net) m.net = r.net;
+    return { result: r, changed: true };
+  });
+}
+
+/** A file named on a command line: the machine's own inside the lab, else the host's. */
+function readMachineFile(call: MachineCall, path: string): string | undefined {
+  try {
+    return readFileSync(call.onMachine && path.startsWith('/') ? labFile(call.lab, path) : resolve(call.cwd, path), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** `dmesg [-c|-C]`: the machine's kernel log. */
+export function runDmesg(argv: string[], call: MachineCall): MachineResult {
+  let clear = false;
+  let print = true;
+  for (const a of argv) {
+    if (a === '-c' || a === '--read-clear') clear = true;
+    else if (a === '-C' || a === '--clear') {
+      clear = true;
+      print = false;
+    } else return { stdout: '', stderr: `dmesg: invalid option -- '${a.replace(/^-+/, '')}'\nTry 'dmesg --help' for more information.\n`, status: 1 };
+  }
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    const out = print ? m.kmsg.map(formatDmesgLine).join('') : '';
+    if (clear) m.kmsg = [];
+    return { result: { stdout: out, stderr: '', status: 0 }, changed: clear };
+  });
+}
+
+/** `sleep SECONDS`: the machine's clock moves on (timeouts expire, rate limits refill). */
+export function runSleep(argv: string[], call: MachineCall): MachineResult {
+  if (argv.length === 0) return { stdout: '', stderr: "sleep: missing operand\nTry 'sleep --help' for more information.\n", status: 1 };
+  let total = 0;
+  for (const a of argv) {
+    const m = /^(\d+(?:\.\d*)?|\.\d+)([smhd]?)$/.exec(a);
+    if (!m) return { stdout: '', stderr: `sleep: invalid time interval '${a}'\nTry 'sleep --help' for more information.\n`, status: 1 };
+    total += Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  }
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    m.clockNs += Math.round(total * 1e9);
+    return { result: { stdout: '', stderr: '', status: 0 }, changed: true };
+  });
+}
+
+const REPLAY_USAGE = 'Usage: nflab replay FILE.pcap|FILE.pcapng [--in IFACE] [--out FILE.pcapng] [-v]\n';
+
+/**
+ * `replay FILE [--in IFACE] [--out FILE.pcapng] [-v]`: feeds the capture's
+ * Ethernet frames to the machine as if received on IFACE (or, for pcapng
+ * files, on the interface each packet names); the capture's timestamps
+ * move the clock, starting from the machine's present. `--out` writes
+ * every frame the machine transmitted, with its interface.
+ */
+export function runReplay(argv: string[], call: MachineCall): MachineResult {
+  let file: string | undefined;
+  let inIface: string | undefined;
+  let outFile: string | undefined;
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--in' || a === '-i') inIface = argv[++i];
+    else if (a === '--out' || a === '-w') outFile = argv[++i];
+    else if (a === '-v' || a === '--verbose') verbose = true;
+    else if (a.startsWith('-') || file !== undefined) return { stdout: '', stderr: REPLAY_USAGE, status: 2 };
+    else file = a;
+  }
+  if (file === undefined || (argv.includes('--in') && !inIface) || (argv.includes('--out') && !outFile)) return { stdout: '', stderr: REPLAY_USAGE, status: 2 };
+  const path = call.onMachine && file.startsWith('/') ? labFile(call.lab, file) : resolve(call.cwd, file);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    return { stdout: '', stderr: `nflab replay: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`, status: 1 };
+  }
+  let capture;
+  try {
+    capture = readCapture(bytes);
+  } catch (e) {
+    if (e instanceof CaptureError) return { stdout: '', stderr: `nflab replay: ${file}: ${e.message}\n`, status: 1 };
+    throw e;
+  }
+  for (const p of capture.packets) {
+    if (p.linkType !== 1) return { stdout: '', stderr: `nflab replay: ${file}: only Ethernet captures can be replayed (link type ${p.linkType})\n`, status: 1 };
+    if (!inIface && !p.ifName) return { stdout: '', stderr: `nflab replay: ${file} does not name the interfaces: give --in IFACE\n`, status: 2 };
+  }
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    for (const p of capture.packets) {
+      const dev = inIface ?? p.ifName!;
+      if (!m.net.links.some((l) => l.name === dev))
+        return { result: { stdout: '', stderr: `nflab replay: Cannot find device "${dev}"\n`, status: 1 }, changed: false };
+    }
+    let machine: Machine;
+    const fates: string[] = [];
+    try {
+      machine = new Machine(m, state.ruleset, verbose ? { listener: (e) => e.kind === 'fate' && fates.push(describeFate(e.fate)) } : {});
+    } catch (e) {
+      if (e instanceof UnsupportedInPath) return { result: { stdout: '', stderr: `nflab replay: ${e.message}\n`, status: 1 }, changed: false };
+      throw e;
+    }
+    const t0 = capture.packets.length ? capture.packets[0]!.tsSec * 1e9 + capture.packets[0]!.tsNsec : 0;
+    const start = m.clockNs;
+    let out = '';
+    for (const p of capture.packets) {
+      const at = start + (p.tsSec * 1e9 + p.tsNsec - t0);
+      if (at > m.clockNs) m.clockNs = at;
+      const first = fates.length;
+      machine.receive(inIface ?? p.ifName!, p.data);
+      if (verbose) out += `${inIface ?? p.ifName}: ${fates.slice(first).join('; ')}\n`;
+    }
+    machine.save();
+    if (outFile) {
+      const packets: PacketToWrite[] = machine.sent.map((f) => {
+        const wall = m.bootWall * 1e9 + f.ns;
+        return { tsSec: Math.floor(wall / 1e9), tsNsec: Math.round(wall % 1e9), data: f.frame, ifName: f.iface };
+      });
+      const target = call.onMachine && outFile.startsWith('/') ? labFile(call.lab, outFile) : resolve(call.cwd, outFile);
+      writeFileSync(target, writePcapng(packets));
+    }
+    const n = capture.packets.length;
+    out += `replayed ${n} frame${n === 1 ? '' : 's'}; the machine sent ${machine.sent.length} frame${machine.sent.length === 1 ? '' : 's'}\n`;
+    return { result: { stdout: out, stderr: '', status: 0 }, changed: true };
+  });
+}
+
+/** A packet's fate in words. */
+export function describeFate(f: import('../core/path/events.js').Fate): string {
+  switch (f.what) {
+    case 'delivered':
+      return `delivered (${f.to})`;
+    case 'forwarded':
+      return `forwarded out of ${f.out}`;
+    case 'sent':
+      return `sent out of ${f.out}`;
+    case 'dropped':
+      return `dropped: ${f.by}`;
+    case 'queued':
+      return `held: ${f.why}`;
+    case 'stolen':
+      return `taken by ${f.by}`;
+  }
+}

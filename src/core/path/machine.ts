@@ -1,0 +1,518 @@
+/**
+ * One machine's packet path, as Linux runs it: frames in through an
+ * interface (ARP answered, IPv4 checked as ip_rcv does), the PREROUTING
+ * hook, the routing decision (local, forward, or drop, with martians and
+ * rp_filter), INPUT and local delivery or FORWARD, locally generated
+ * packets through OUTPUT, then POSTROUTING and out through the neighbour
+ * table. Each hook runs its functions in the kernel's priority order:
+ * defrag, raw, conntrack, mangle, nat, filter, security, nat, confirm.
+ *
+ * The machine keeps its kernel state in a `MachineState` (plain JSON, so
+ * the lab persists it) and reports what happens as PathEvents.
+ */
+import { conntrackConfirm, conntrackIn, type ConntrackEnv } from '../conntrack/hooks.js';
+import { defragIn, reassembledMaxSize } from '../conntrack/defrag.js';
+import { ConntrackTable, conntrackFromJson, conntrackToJson, type ConntrackJson } from '../conntrack/table.js';
+import { natHook } from '../conntrack/nat.js';
+import type { Ruleset } from '../netfilter/ruleset.js';
+import type { Hook, TableName } from '../netfilter/tables.js';
+import { compileRuleset, flushCounters, runChain, type CompiledTable, type TraversalObserver } from '../netfilter/traverse.js';
+import type { KernelServices, PacketContext } from '../xt/packet.js';
+import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN } from '../xt/verdict.js';
+import { fillIpv4Checksum, verifyIpv4Checksum } from '../wire/checksum.js';
+import { ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
+import { icmpSend } from './icmp-send.js';
+import { localDeliver } from './local-deliver.js';
+import { CtInfo, newSkb, PacketType, type Skb } from './skb.js';
+import type { Fate, PathEvent, PathListener } from './events.js';
+import { NetOps } from './net-ops.js';
+import { emptyNetState, type NetState } from '../net/index.js';
+
+/** A line of the machine's kernel log (dmesg). */
+export interface KmsgLine {
+  /** Virtual time since boot, ns. */
+  ns: number;
+  /** printk level 0..7. */
+  level: number;
+  text: string;
+}
+
+/** The machine's kernel state, persisted by the lab as JSON. */
+export interface MachineState {
+  /** Virtual time since boot, in nanoseconds. */
+  clockNs: number;
+  /** Wall clock at boot, seconds since the epoch (syslog and -m time). */
+  bootWall: number;
+  /** State of the pseudo-random generator. */
+  rng: number;
+  /** Links, addresses, routes, neighbours, sysctls. */
+  net: NetState;
+  /** The conntrack table, as conntrackToJson writes it. */
+  conntrack: unknown;
+  /** Extensions' shared state (recent lists, hashlimit tables, ICMP rate limits...). */
+  shared: Record<string, any>;
+  /** The kernel log, oldest first (kept to the last KMSG_KEEP lines). */
+  kmsg: KmsgLine[];
+  /** Number of the next packet (for events and trace ids). */
+  nextPacket: number;
+  /** How many kernel log lines were ever written (the log keeps only the last ones). */
+  logged: number;
+}
+
+/** A freshly booted machine: lo only (down), no connections, clock at 0, booted at `bootWall`. */
+export function newMachineState(bootWall: number): MachineState {
+  return { clockNs: 0, bootWall, rng: 0x2545f491, net: emptyNetState(), conntrack: null, shared: {}, kmsg: [], nextPacket: 1, logged: 0 };
+}
+
+/** How many kernel log lines a machine keeps. */
+export const KMSG_KEEP = 10000;
+
+/** A frame the machine transmitted. */
+export interface TxFrame {
+  iface: string;
+  frame: Uint8Array;
+  ns: number;
+}
+
+/** Options of a machine run. */
+export interface MachineOptions {
+  /** Receives every event. */
+  listener?: PathListener;
+  /** Trace every packet (as if -j TRACE matched it in raw PREROUTING/OUTPUT). */
+  traceAll?: boolean;
+}
+
+/** Hook priorities of the functions besides the tables (NF_IP_PRI_*). */
+const PRI_DEFRAG = -400;
+const PRI_CONNTRACK = -200;
+const PRI_CONFIRM = 0x7fffffff;
+
+type HookFn = (skb: Skb, hook: Hook, m: Machine) => number;
+
+/** One entry of a hook's function list. */
+interface HookEntry {
+  priority: number;
+  name: string;
+  fn: HookFn;
+}
+
+const CONNTRACK_MATCHES = new Set(['state', 'conntrack', 'connmark', 'connbytes', 'connlimit', 'connlabel', 'helper', 'cluster']);
+const CONNTRACK_TARGETS = new Set(['CONNMARK', 'CT', 'NOTRACK', 'CONNSECMARK', 'SNAT', 'DNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
+
+/**
+ * Whether the rule set makes the kernel track connections in this
+ * namespace: a nat table, or any rule using a conntrack match or target
+ * (each takes a reference on nf_conntrack's hooks, nf_ct_netns_get).
+ */
+export function rulesetNeedsConntrack(rs: Ruleset): boolean {
+  if (rs.tables.nat) return true;
+  for (const t of Object.values(rs.tables)) {
+    if (!t) continue;
+    for (const c of [...Object.values(t.builtins), ...t.user]) {
+      for (const r of c!.rules) {
+        if (r.matches.some((m) => CONNTRACK_MATCHES.has(m.name))) return true;
+        if (r.target.kind === 'ext' && CONNTRACK_TARGETS.has(r.target.name)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** xorshift32: the machine's deterministic random numbers. */
+function xorshift(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x >>> 0;
+}
+
+/** A machine running packets; build one per command, then `save()` its state. */
+export class Machine implements KernelServices {
+  readonly state: MachineState;
+  readonly net: NetState;
+  readonly ops: NetOps;
+  readonly shared: Record<string, any>;
+  readonly conntrack: ConntrackTable;
+  readonly ctEnv: ConntrackEnv;
+  /** Frames sent, in order. */
+  readonly sent: TxFrame[] = [];
+  private readonly tables: Partial<Record<TableName, CompiledTable>>;
+  private readonly hooks: Record<Hook, HookEntry[]>;
+  private readonly listener: PathListener | null;
+  private readonly traceAll: boolean;
+  private readonly queue: (() => void)[] = [];
+  private draining = false;
+  private current = 0;
+  private readonly tracer: TraversalObserver | null;
+
+  constructor(
+    state: MachineState,
+    readonly ruleset: Ruleset,
+    opts: MachineOptions = {},
+  ) {
+    this.state = state;
+    this.net = state.net;
+    this.ops = new NetOps(state.net);
+    this.shared = state.shared;
+    this.listener = opts.listener ?? null;
+    this.traceAll = opts.traceAll ?? false;
+    this.tables = compileRuleset(ruleset);
+    this.conntrack = conntrackFromJson(state.conntrack as ConntrackJson | undefined, () => this.state.clockNs);
+    this.ctEnv = this.makeConntrackEnv();
+    this.hooks = this.buildHooks(rulesetNeedsConntrack(ruleset));
+    this.tracer = this.listener ? this.makeTracer() : null;
+  }
+
+  // ---- KernelServices ----
+
+  nowNs(): number {
+    return this.state.clockNs;
+  }
+
+  jiffies(): number {
+    // Linux starts jiffies 5 minutes before wrapping (INITIAL_JIFFIES); HZ=250
+    return (Math.floor(this.state.clockNs / 4e6) - 300 * 250) >>> 0;
+  }
+
+  wallSec(): number {
+    return this.state.bootWall + this.state.clockNs / 1e9;
+  }
+
+  random32(): number {
+    this.state.rng = xorshift(this.state.rng || 0x9e3779b9);
+    return this.state.rng;
+  }
+
+  printk(level: number, text: string): void {
+    const k = this.state.kmsg;
+    k.push({ ns: this.state.clockNs, level, text });
+    this.state.logged++;
+    if (k.length > KMSG_KEEP) k.splice(0, k.length - KMSG_KEEP);
+  }
+
+  sendLocal(datagram: Uint8Array, parent: Skb, attachCt = false): void {
+    const skb = newSkb(datagram, null, '');
+    if (attachCt && parent.ct) {
+      skb.ct = parent.ct;
+      const dirOrig = parent.ctinfo < CtInfo.ESTABLISHED_REPLY;
+      skb.ctinfo = dirOrig ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
+    }
+    this.localOut(skb);
+  }
+
+  /** A datagram this machine's own stack sends now (enters at OUTPUT). */
+  originate(datagram: Uint8Array): void {
+    this.queue.push(() => {
+      this.newPacket();
+      this.localOut(newSkb(datagram, null, ''));
+    });
+    this.drain();
+  }
+
+  // ---- time ----
+
+  /** Moves the virtual clock forward. */
+  advance(ns: number): void {
+    if (ns > 0) this.state.clockNs += ns;
+  }
+
+  // ---- frames in ----
+
+  /** A frame arrives on `iface` now; everything it causes runs before this returns. */
+  receive(iface: string, frame: Uint8Array): void {
+    this.queue.push(() => this.rx(iface, frame));
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length) this.queue.shift()!();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private newPacket(): number {
+    this.current = this.state.nextPacket++;
+    return this.current;
+  }
+
+  private emit(e: PathEvent): void {
+    this.listener?.(e);
+  }
+
+  private fate(fate: Fate): void {
+    if (this.listener) this.emit({ kind: 'fate', packet: this.current, fate });
+  }
+
+  private rx(iface: string, frame: Uint8Array): void {
+    const packet = this.newPacket();
+    if (this.listener) this.emit({ kind: 'rx', iface, frame, ns: this.state.clockNs, packet });
+    if (!this.ops.isUp(iface)) return this.fate({ what: 'dropped', by: `${iface} is down` });
+    this.ops.countRx(iface, frame.length);
+    if (frame.length < ETH_HLEN) return this.fate({ what: 'dropped', by: 'runt frame' });
+    const type = (frame[12]! << 8) | frame[13]!;
+    const pktType = this.ops.classify(iface, frame);
+    if (type === ETH_P_ARP) {
+      this.ops.arpReceive(iface, frame, (out) => this.transmit(iface, out));
+      return this.fate({ what: 'delivered', to: 'arp' });
+    }
+    if (type !== ETH_P_IP) return this.fate({ what: 'dropped', by: `ethertype 0x${type.toString(16).padStart(4, '0')} not handled` });
+    this.ipRcv(iface, frame.subarray(0, ETH_HLEN), frame.subarray(ETH_HLEN), pktType);
+  }
+
+  /** ip_rcv_core's checks, then PREROUTING. */
+  private ipRcv(iface: string, mac: Uint8Array, data: Uint8Array, pktType: PacketType): void {
+    if (pktType === PacketType.OTHERHOST) return this.fate({ what: 'dropped', by: 'not addressed to this host (PACKET_OTHERHOST)' });
+    if (data.length < 20) return this.fate({ what: 'dropped', by: 'truncated IP header' });
+    const ihl = (data[0]! & 15) * 4;
+    if (data[0]! >> 4 !== 4 || ihl < 20 || data.length < ihl) return this.fate({ what: 'dropped', by: 'bad IP header' });
+    if (!verifyIpv4Checksum(data, 0)) return this.fate({ what: 'dropped', by: 'bad IP header checksum' });
+    const tot = (data[2]! << 8) | data[3]!;
+    if (tot > data.length || tot < ihl) return this.fate({ what: 'dropped', by: 'bad IP total length' });
+    // the datagram is copied: targets may rewrite it
+    const skb = newSkb(data.slice(0, tot), mac.slice(), iface);
+    skb.pktType = pktType;
+    this.runHook(skb, 'PREROUTING', (s) => this.routeInput(s));
+  }
+
+  // ---- hooks ----
+
+  private buildHooks(tracking: boolean): Record<Hook, HookEntry[]> {
+    const h: Record<Hook, HookEntry[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
+    for (const t of Object.values(this.tables)) {
+      if (!t) continue;
+      if (t.name === 'nat') continue;
+      const prio = t.name === 'raw' ? -300 : t.name === 'mangle' ? -150 : t.name === 'filter' ? 0 : 50;
+      for (const hook of Object.keys(t.hooks) as Hook[]) {
+        const chain = t.hooks[hook]!;
+        h[hook].push({ priority: prio, name: t.name, fn: (skb, hk) => this.runTable(t, chain, skb, hk) });
+      }
+    }
+    if (tracking) {
+      for (const hook of ['PREROUTING', 'OUTPUT'] as Hook[]) {
+        h[hook].push({ priority: PRI_DEFRAG, name: 'defrag', fn: (skb, hk) => this.defrag(skb, hk) });
+        h[hook].push({ priority: PRI_CONNTRACK, name: 'conntrack', fn: (skb, hk) => conntrackIn(this.ctEnv, skb, hk as 'PREROUTING' | 'OUTPUT') });
+      }
+      for (const hook of ['INPUT', 'POSTROUTING'] as Hook[]) {
+        h[hook].push({ priority: PRI_CONFIRM, name: 'confirm', fn: (skb) => conntrackConfirm(this.ctEnv, skb) });
+      }
+    }
+    const nat = this.tables.nat;
+    if (nat) {
+      for (const hook of ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] as Hook[]) {
+        const prio = hook === 'PREROUTING' || hook === 'OUTPUT' ? -100 : 100;
+        const chain = nat.hooks[hook];
+        h[hook].push({
+          priority: prio,
+          name: 'nat',
+          fn: (skb, hk) => natHook(this, skb, hk, () => (chain ? this.runTable(nat, chain, skb, hk) : NF_ACCEPT)),
+        });
+      }
+    }
+    for (const list of Object.values(h)) list.sort((a, b) => a.priority - b.priority);
+    return h;
+  }
+
+  /** Defrag at -400: the reassembled datagram replaces the fragments. */
+  private defrag(skb: Skb, hook: Hook): number {
+    const whole = defragIn(this.ctEnv, skb, hook as 'PREROUTING' | 'OUTPUT');
+    if (!whole) return NF_STOLEN;
+    if (whole !== skb) this.swapped = whole;
+    return NF_ACCEPT;
+  }
+
+  /** A packet a hook function replaced the current one with (defragmentation). */
+  private swapped: Skb | null = null;
+
+  /** Runs a hook's functions; calls `okfn` with the packet when it comes through. */
+  private runHook(skb: Skb, hook: Hook, okfn: (skb: Skb) => void): void {
+    if (this.traceAll && (hook === 'PREROUTING' || hook === 'OUTPUT')) skb.trace = true;
+    for (const e of this.hooks[hook]) {
+      const v = e.fn(skb, hook, this);
+      if (this.swapped) {
+        skb = this.swapped;
+        this.swapped = null;
+      }
+      if (v === NF_ACCEPT) continue;
+      if (v === NF_DROP) return this.fate({ what: 'dropped', by: `${e.name} ${hook}` });
+      if (v === NF_STOLEN) return this.fate({ what: 'stolen', by: `${e.name} ${hook}` });
+      if (v === NF_QUEUE) return this.fate({ what: 'dropped', by: `${e.name} ${hook}: queued with no listener` });
+      return this.fate({ what: 'dropped', by: `${e.name} ${hook}` });
+    }
+    okfn(skb);
+  }
+
+  private runTable(t: CompiledTable, chain: CompiledTable['hooks'][Hook] & object, skb: Skb, hook: Hook): number {
+    const d = skb.data;
+    const ihl = (d[0]! & 15) * 4;
+    const ctx: PacketContext = {
+      skb,
+      thoff: ihl,
+      fragoff: (((d[6]! << 8) | d[7]!) & 0x1fff) * 8,
+      family: 'ipv4',
+      hook,
+      table: t.name,
+      in: hook === 'OUTPUT' || hook === 'POSTROUTING' ? '' : skb.indev,
+      out: hook === 'PREROUTING' || hook === 'INPUT' ? '' : skb.outdev,
+      hotdrop: false,
+      kernel: this,
+    };
+    if (this.listener && skb.trace) {
+      this.emit({ kind: 'chain', packet: this.current, table: t.name, hook, datagram: skb.data.slice(), in: ctx.in, out: ctx.out, mac: skb.mac, mark: skb.mark });
+    }
+    return runChain(chain, ctx, this.tracer);
+  }
+
+  private makeTracer(): TraversalObserver {
+    return {
+      rule: (table, chain, rule, verdict, jumpTo) =>
+        this.emit({ kind: 'rule', packet: this.current, table, chain, index: rule.index, verdict: jumpTo ? `JUMP:${jumpTo}` : verdictName(verdict), ruleText: '' }),
+      returned: (table, chain) => this.emit({ kind: 'return', packet: this.current, table, chain }),
+      policy: (table, chain, verdict) => this.emit({ kind: 'policy', packet: this.current, table, chain, verdict: verdictName(verdict) }),
+    };
+  }
+
+  // ---- routing ----
+
+  /** ip_route_input: local, broadcast, forward, or a drop. */
+  private routeInput(skb: Skb): void {
+    const d = skb.data;
+    const src = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+    const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    const verdict = this.ops.routeInput(skb.indev, src, dst);
+    if (verdict.kind === 'drop') return this.fate({ what: 'dropped', by: verdict.why });
+    skb.route = verdict.type;
+    if (verdict.kind === 'local') return this.localIn(skb);
+    skb.outdev = verdict.dev;
+    skb.nexthop = verdict.gateway;
+    this.forward(skb);
+  }
+
+  private localIn(skb: Skb): void {
+    const d = skb.data;
+    const frag = ((d[6]! << 8) | d[7]!) & 0x3fff;
+    if (frag !== 0) {
+      // ip_local_deliver reassembles before INPUT
+      const whole = defragIn(this.ctEnv, skb, 'PREROUTING');
+      if (!whole) return this.fate({ what: 'queued', why: 'fragment waiting for reassembly' });
+      skb = whole;
+    }
+    this.runHook(skb, 'INPUT', (s) => {
+      this.fate({ what: 'delivered', to: 'local' });
+      localDeliver(this, s);
+    });
+  }
+
+  private forward(skb: Skb): void {
+    const d = skb.data;
+    if (skb.pktType !== PacketType.HOST) return this.fate({ what: 'dropped', by: 'forwarding a non-unicast frame' });
+    if (d[8]! <= 1) {
+      icmpSend(this, skb, 11, 0);
+      return this.fate({ what: 'dropped', by: 'TTL exceeded' });
+    }
+    const mtu = this.ops.mtu(skb.outdev);
+    const df = (d[6]! & 0x40) !== 0;
+    // ip_exceeds_mtu: a reassembled datagram is judged by its largest fragment
+    const size = reassembledMaxSize(skb) || d.length;
+    if (size > mtu && df) {
+      icmpSend(this, skb, 3, 4, mtu);
+      return this.fate({ what: 'dropped', by: `needs fragmentation (mtu ${mtu})` });
+    }
+    // ip_decrease_ttl: TTL - 1 and the checksum adjusted
+    d[8] = d[8]! - 1;
+    fillIpv4Checksum(d, 0);
+    this.runHook(skb, 'FORWARD', (s) => this.postRouting(s, 'forwarded'));
+  }
+
+  /** ip_local_out: OUTPUT, then POSTROUTING. */
+  private localOut(skb: Skb): void {
+    const d = skb.data;
+    const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    const r = this.ops.routeOutput(dst);
+    if (r.kind === 'drop') return this.fate({ what: 'dropped', by: r.why });
+    skb.outdev = r.dev;
+    skb.nexthop = r.gateway;
+    skb.route = r.type;
+    this.runHook(skb, 'OUTPUT', (skb) => {
+      // a destination changed in OUTPUT (DNAT, mark routing) is routed again
+      const d = skb.data;
+      const nd = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+      if (nd !== dst) {
+        const rr = this.ops.routeOutput(nd);
+        if (rr.kind === 'drop') return this.fate({ what: 'dropped', by: rr.why });
+        skb.outdev = rr.dev;
+        skb.nexthop = rr.gateway;
+        skb.route = rr.type;
+      }
+      this.postRouting(skb, 'sent');
+    });
+  }
+
+  private postRouting(skb: Skb, what: 'forwarded' | 'sent'): void {
+    this.runHook(skb, 'POSTROUTING', (skb) => {
+      this.fate(what === 'forwarded' ? { what: 'forwarded', out: skb.outdev } : { what: 'sent', out: skb.outdev });
+      this.output(skb);
+    });
+  }
+
+  /** ip_finish_output: fragmentation (to the original fragment size for reassembled packets), then the neighbour. */
+  private output(skb: Skb): void {
+    const maxFrag = reassembledMaxSize(skb);
+    const mtu = maxFrag ? Math.min(maxFrag, this.ops.mtu(skb.outdev)) : this.ops.mtu(skb.outdev);
+    const frames = skb.data.length > mtu || maxFrag ? this.ops.fragment(skb.data, mtu) : [skb.data];
+    for (const datagram of frames) {
+      const frame = this.ops.resolveAndFrame(skb.outdev, skb.nexthop, datagram, (f) => this.transmit(skb.outdev, f));
+      if (frame) this.transmit(skb.outdev, frame);
+    }
+  }
+
+  /** Puts a frame on the wire of `iface` (loopback frames come back in). */
+  transmit(iface: string, frame: Uint8Array): void {
+    this.ops.countTx(iface, frame.length);
+    this.sent.push({ iface, frame, ns: this.state.clockNs });
+    if (this.listener) this.emit({ kind: 'tx', iface, frame, ns: this.state.clockNs, packet: this.current });
+    if (this.ops.isLoopback(iface)) this.queue.push(() => this.rx(iface, frame));
+  }
+
+  // ---- state ----
+
+  private makeConntrackEnv(): ConntrackEnv {
+    return {
+      table: this.conntrack,
+      nowNs: () => this.state.clockNs,
+      sysctl: (key: string) => this.ops.sysctl(key),
+      printk: (level: number, text: string) => this.printk(level, text),
+      random32: () => this.random32(),
+    };
+  }
+
+  /** Writes counters back into the rule set and the conntrack table into the state. */
+  save(): MachineState {
+    for (const t of Object.values(this.tables)) if (t) flushCounters(t);
+    this.state.conntrack = conntrackToJson(this.conntrack);
+    return this.state;
+  }
+}
+
+/** The verdict's name as nft's trace prints it. */
+export function verdictName(v: number): string {
+  switch (v) {
+    case NF_ACCEPT:
+      return 'ACCEPT';
+    case NF_DROP:
+      return 'DROP';
+    case NF_QUEUE:
+      return 'QUEUE';
+    case NF_STOLEN:
+      return 'STOLEN';
+    case -1:
+      return 'CONTINUE';
+    case -2:
+      return 'RETURN';
+    default:
+      return String(v);
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * The link and routing layer of the packet path over a machine's NetState:
+ * which frames a link takes, ARP (answering requests for local addresses,
+ * learning neighbours, asking for unknown next hops), the input routing
+ * decision as ip_route_input_slow makes it (martians, rp_filter,
+ * forwarding), output routes, fragmentation and framing for the wire.
+ */
+import { fibLookup, isLocalAddress, linkByName, neighLearn, neighLookup, selectSourceAddress, SCOPE_LINK, type Link, type NetState } from '../net/index.js';
+import { routeOutput } from '../net/output.js';
+import { linkByIndex } from '../net/state.js';
+import { fillIpv4Checksum } from '../wire/checksum.js';
+import { formatMac, parseMacInto } from '../wire/mac.js';
+import { PacketType } from './skb.js';
+
+/** The input routing decision for a received datagram. */
+export type InputRoute =
+  | { kind: 'local'; type: 'local' | 'broadcast' | 'multicast' }
+  | { kind: 'forward'; type: 'unicast'; dev: string; gateway: number }
+  | { kind: 'drop'; why: string };
+
+/** An output route for a locally generated datagram. */
+export type OutRoute =
+  | { kind: 'ok'; type: 'local' | 'unicast' | 'broadcast' | 'multicast'; dev: string; gateway: number; src: number }
+  | { kind: 'drop'; why: string };
+
+const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+function u32(d: Uint8Array, off: number): number {
+  return ((d[off]! << 24) | (d[off + 1]! << 16) | (d[off + 2]! << 8) | d[off + 3]!) >>> 0;
+}
+
+function put32(d: Uint8Array, off: number, v: number): void {
+  d[off] = v >>> 24;
+  d[off + 1] = (v >>> 16) & 255;
+  d[off + 2] = (v >>> 8) & 255;
+  d[off + 3] = v & 255;
+}
+
+const isMulticast = (a: number) => a >>> 28 === 0xe;
+const isLbcast = (a: number) => a === 0xffffffff;
+const isZeronet = (a: number) => a >>> 24 === 0;
+const isLoopback = (a: number) => a >>> 24 === 127;
+
+/** A datagram waiting for its next hop's link-layer address. */
+interface Pending {
+  dev: string;
+  nexthop: number;
+  datagram: Uint8Array;
+}
+
+/** Link and routing operations of one machine. */
+export class NetOps {
+  private readonly macCache = new Map<string, Uint8Array>();
+  /** Datagrams waiting for ARP replies (kept for the duration of a run). */
+  private readonly pending: Pending[] = [];
+
+  constructor(readonly net: NetState) {}
+
+  private link(name: string): Link | undefined {
+    return linkByName(this.net, name);
+  }
+
+  /** The link's MAC as bytes. */
+  mac(name: string): Uint8Array {
+    let m = this.macCache.get(name);
+    if (!m) {
+      m = new Uint8Array(6);
+      const l = this.link(name);
+      if (l) parseMacInto(l.mac, m);
+      this.macCache.set(name, m);
+    }
+    return m;
+  }
+
+  /** Whether the link exists and is administratively up. */
+  isUp(name: string): boolean {
+    return this.link(name)?.up ?? false;
+  }
+
+  /** Whether the link is the loopback device. */
+  isLoopback(name: string): boolean {
+    return this.link(name)?.kind === 'loopback';
+  }
+
+  /** The link's MTU. */
+  mtu(name: string): number {
+    return this.link(name)?.mtu ?? 1500;
+  }
+
+  /** An integer sysctl (0 when absent). */
+  sysctl(key: string): number | undefined {
+    const v = this.net.sysctl[key];
+    return v === undefined ? undefined : Number(v.split(/\s+/)[0]);
+  }
+
+  private conf(dev: string, name: string): number {
+    return this.sysctl(`net.ipv4.conf.${dev}.${name}`) ?? this.sysctl(`net.ipv4.conf.default.${name}`) ?? 0;
+  }
+
+  /** Counts a received frame. */
+  countRx(name: string, bytes: number): void {
+    const l = this.link(name);
+    if (l) {
+      l.rxPackets++;
+      l.rxBytes += bytes;
+    }
+  }
+
+  /** Counts a transmitted frame. */
+  countTx(name: string, bytes: number): void {
+    const l = this.link(name);
+    if (l) {
+      l.txPackets++;
+      l.txBytes += bytes;
+    }
+  }
+
+  /** eth_type_trans: how the link classifies a frame by its destination MAC. */
+  classify(name: string, frame: Uint8Array): PacketType {
+    if (frame[0]! & 1) {
+      for (let i = 0; i < 6; i++) if (frame[i] !== 0xff) return PacketType.MULTICAST;
+      return PacketType.BROADCAST;
+    }
+    const own = this.mac(name);
+    for (let i = 0; i < 6; i++) if (frame[i] !== own[i]) return PacketType.OTHERHOST;
+    return PacketType.HOST;
+  }
+
+  /** arp_process: answers requests for local addresses, learns senders, releases waiting datagrams. */
+  arpReceive(dev: string, frame: Uint8Array, send: (frame: Uint8Array) => void): void {
+    const a = frame.subarray(14);
+    if (a.length < 28) return;
+    const hrd = (a[0]! << 8) | a[1]!;
+    const pro = (a[2]! << 8) | a[3]!;
+    if (hrd !== 1 || pro !== 0x0800 || a[4] !== 6 || a[5] !== 4) return;
+    const op = (a[6]! << 8) | a[7]!;
+    const sha = a.subarray(8, 14);
+    const sip = u32(a, 14);
+    const tip = u32(a, 24);
+    const link = this.link(dev);
+    if (!link || link.kind === 'loopback') return;
+    if (isMulticast(tip) || (isLoopback(tip) && !this.conf(dev, 'route_localnet'))) return;
+    if (sha[0]! & 1) return;
+    if (op === 1) {
+      if (sip === 0) {
+        // duplicate address detection probe: answered when the address is ours
+        if (isLocalAddress(this.net, tip)) send(this.arpFrame(dev, 2, tip, sha, sip, sha));
+        return;
+      }
+      const r = fibLookup(this.net, tip);
+      if (r.type !== 'local') return;
+      neighLearn(this.net, dev, sip, formatMac(sha, 0), 'stale');
+      send(this.arpFrame(dev, 2, tip, sha, sip, sha));
+      this.release(dev, sip, send);
+      return;
+    }
+    if (op === 2) {
+      // replies update entries we asked for; unsolicited ones are ignored (arp_accept=0)
+      if (this.net.neigh.some((n) => n.ip === sip && linkByIndex(this.net, n.dev)?.name === dev)) {
+        neighLearn(this.net, dev, sip, formatMac(sha, 0), 'reachable');
+        this.release(dev, sip, send);
+      }
+    }
+  }
+
+  /** Builds an ARP frame from `dev`. */
+  private arpFrame(dev: string, op: number, spa: number, dstMac: Uint8Array, tpa: number, tha: Uint8Array): Uint8Array {
+    const f = new Uint8Array(42);
+    const own = this.mac(dev);
+    f.set(dstMac, 0);
+    f.set(own, 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    f[14] = 0;
+    f[15] = 1;
+    f[16] = 0x08;
+    f[17] = 0;
+    f[18] = 6;
+    f[19] = 4;
+    f[20] = 0;
+    f[21] = op;
+    f.set(own, 22);
+    put32(f, 28, spa);
+    f.set(tha, 32);
+    put32(f, 38, tpa);
+    return f;
+  }
+
+  private release(dev: string, ip: number, send: (frame: Uint8Array) => void): void {
+    for (let i = 0; i < this.pending.length; ) {
+      const p = this.pending[i]!;
+      if (p.dev === dev && p.nexthop === ip) {
+        this.pending.splice(i, 1);
+        const f = this.frame(dev, neighLookup(this.net, dev, ip)!, p.datagram);
+        send(f);
+      } else i++;
+    }
+  }
+
+  private frame(dev: string, dstMac: string | Uint8Array, datagram: Uint8Array): Uint8Array {
+    const f = new Uint8Array(14 + datagram.length);
+    if (typeof dstMac === 'string') parseMacInto(dstMac, f, 0);
+    else f.set(dstMac, 0);
+    const link = this.link(dev);
+    if (link && link.kind !== 'loopback') f.set(this.mac(dev), 6);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    f.set(datagram, 14);
+    return f;
+  }
+
+  /**
+   * The frame for a datagram to `nexthop` (or its destination) on `dev`;
+   * null when the neighbour is unknown: an ARP request goes out through
+   * `send` and the datagram waits for the reply.
+   */
+  resolveAndFrame(dev: string, nexthop: number, datagram: Uint8Array, send: (frame: Uint8Array) => void): Uint8Array | null {
+    const link = this.link(dev);
+    if (!link) return null;
+    if (link.kind === 'loopback') return this.frame(dev, new Uint8Array(6), datagram);
+    const target = nexthop || u32(datagram, 16);
+    if (link.kind === 'dummy') return this.frame(dev, this.mac(dev), datagram);
+    if (isLbcast(target) || this.isSubnetBroadcast(link, target)) return this.frame(dev, BROADCAST_MAC, datagram);
+    if (isMulticast(target)) {
+      const m = new Uint8Array([0x01, 0x00, 0x5e, (target >>> 16) & 0x7f, (target >>> 8) & 255, target & 255]);
+      return this.frame(dev, m, datagram);
+    }
+    const mac = neighLookup(this.net, dev, target);
+    if (mac) return this.frame(dev, mac, datagram);
+    const known = this.net.neigh.some((n) => n.dev === link.index && n.ip === target);
+    if (!known) this.net.neigh.push({ dev: link.index, ip: target, state: 'incomplete' });
+    this.pending.push({ dev, nexthop: target, datagram });
+    // arp_solicit with arp_announce=0: the datagram's source when it is ours
+    const saddr = u32(datagram, 12);
+    const spa = isLocalAddress(this.net, saddr) ? saddr : selectSourceAddress(this.net, dev, target, SCOPE_LINK);
+    send(this.arpFrame(dev, 1, spa, BROADCAST_MAC, target, new Uint8Array(6)));
+    return null;
+  }
+
+  private isSubnetBroadcast(link: Link, a: number): boolean {
+    return link.inet.some((i) => i.broadcast === a && i.broadcast !== 0);
+  }
+
+  /**
+   * ip_route_input_slow for a datagram from `src` to `dst` received on
+   * `dev`: local delivery, forwarding, or a drop with the reason.
+   */
+  routeInput(dev: string, src: number, dst: number): InputRoute {
+    const loopDev = this.isLoopback(dev);
+    if (isMulticast(src) || isLbcast(src)) return { kind: 'drop', why: 'martian source' };
+    if (isLbcast(dst) || (src === 0 && dst === 0)) return this.brdInput(dev, src);
+    if (src === 0) return { kind: 'drop', why: 'martian source' };
+    if (isMulticast(dst)) return { kind: 'local', type: 'multicast' };
+    if (isZeronet(dst)) return { kind: 'drop', why: 'martian destination' };
+    if (!loopDev && !this.conf(dev, 'route_localnet')) {
+      if (isLoopback(dst)) return { kind: 'drop', why: 'martian destination' };
+      if (isLoopback(src)) return { kind: 'drop', why: 'martian source' };
+    }
+    const r = fibLookup(this.net, dst);
+    if (r.type === 'broadcast') return this.brdInput(dev, src);
+    if (r.type === 'local') {
+      const bad = this.validateSource(dev, src);
+      if (bad) return { kind: 'drop', why: bad };
+      return { kind: 'local', type: 'local' };
+    }
+    if (!this.conf(dev, 'forwarding')) return { kind: 'drop', why: 'not for this host and forwarding is off' };
+    if (r.type !== 'unicast') return { kind: 'drop', why: `route to ${dst >>> 24}.${(dst >>> 16) & 255}.${(dst >>> 8) & 255}.${dst & 255} is ${r.type}` };
+    const bad = this.validateSource(dev, src);
+    if (bad) return { kind: 'drop', why: bad };
+    return { kind: 'forward', type: 'unicast', dev: r.dev, gateway: r.gateway };
+  }
+
+  private brdInput(dev: string, src: number): InputRoute {
+    if (src !== 0 && !isZeronet(src)) {
+      const bad = this.validateSource(dev, src);
+      if (bad) return { kind: 'drop', why: bad };
+    }
+    return { kind: 'local', type: 'broadcast' };
+  }
+
+  /** fib_validate_source: rp_filter and local source addresses. */
+  private validateSource(dev: string, src: number): string | null {
+    const rpf = Math.max(this.sysctl('net.ipv4.conf.all.rp_filter') ?? 0, this.conf(dev, 'rp_filter'));
+    const acceptLocal = this.conf(dev, 'accept_local');
+    if (!rpf) {
+      if (acceptLocal) return null;
+      if (isLocalAddress(this.net, src) && !this.isLoopback(dev)) return 'martian source (one of our own addresses)';
+      return null;
+    }
+    const r = fibLookup(this.net, src);
+    if (r.type !== 'unicast' && (r.type !== 'local' || !acceptLocal)) return 'rp_filter: no route back to the source';
+    if (rpf === 1 && r.dev !== dev) return `rp_filter: the route back to the source leaves through ${r.dev}`;
+    return null;
+  }
+
+  /** The output route for a locally generated datagram to `dst`. */
+  routeOutput(dst: number): OutRoute {
+    const r = routeOutput(this.net, dst);
+    if ('errno' in r) return { kind: 'drop', why: `no route (${(r as { errno: string }).errno})` };
+    const type = r.type === 'local' || r.type === 'broadcast' || r.type === 'multicast' ? r.type : 'unicast';
+    return { kind: 'ok', type, dev: r.dev.name, gateway: r.gateway, src: r.src };
+  }
+
+  /**
+   * ip_do_fragment (slow path): splits a datagram into fragments of at most
+   * `mtu` bytes; options are copied into later fragments only when their
+   * copied flag is set.
+   */
+  fragment(d: Uint8Array, mtu: number): Uint8Array[] {
+    const ihl = (d[0]! & 15) * 4;
+    const payload = d.subarray(ihl);
+    const first = d.subarray(0, ihl);
+    const later = laterHeader(first);
+    const out: Uint8Array[] = [];
+    const baseOff = ((d[6]! << 8) | d[7]!) & 0x1fff;
+    const origMf = (d[6]! & 0x20) !== 0;
+    let off = 0;
+    while (off < payload.length) {
+      const hdr = off === 0 ? first : later;
+      let len = Math.min(payload.length - off, mtu - hdr.length);
+      if (off + len < payload.length) len &= ~7;
+      const f = new Uint8Array(hdr.length + len);
+      f.set(hdr, 0);
+      f[0] = 0x40 | (hdr.length / 4);
+      f.set(payload.subarray(off, off + len), hdr.length);
+      const more = off + len < payload.length || origMf;
+      const field = ((d[6]! << 8) & 0xc000) | (more ? 0x2000 : 0) | (baseOff + off / 8);
+      f[6] = field >>> 8;
+      f[7] = field & 255;
+      f[2] = f.length >>> 8;
+      f[3] = f.length & 255;
+      fillIpv4Checksum(f, 0);
+      out.push(f);
+      off += len;
+    }
+    return out;
+  }
+}
+
+/** The header of a non-first fragment: only options with the copied flag, padded to 4 bytes. */
+function laterHeader(first: Uint8Array): Uint8Array {
+  if (first.length === 20) return first;
+  const opts: number[] = [];
+  let i = 20;
+  while (i < first.length) {
+    const t = first[i]!;
+    if (t === 0) break;
+    if (t === 1) {
+      i++;
+      continue;
+    }
+    const l = first[i + 1] ?? 0;
+    if (l < 2) break;
+    if (t & 0x80) for (let j = 0; j < l; j++) opts.push(first[i + j]!);
+    i += l;
+  }
+  while (opts.length % 4) opts.push(0);
+  const h = new Uint8Array(20 + opts.length);
+  h.set(first.subarray(0, 20), 0);
+  h.set(opts, 20);
+  return h;
+}
