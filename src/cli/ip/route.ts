@@ -152,6 +152,7 @@ function routeModify(ctx: IpContext, argv: string[], cmd: ModifyCmd): number {
     return -2;
   }
   if (!tableOk && (type === 'local' || type === 'broadcast')) table = TABLE_LOCAL;
+  if (table === 0) table = TABLE_MAIN;
   if (!scopeOk) {
     if (type === 'local') scope = SCOPE_HOST;
     else if (type === 'broadcast' || type === 'multicast') scope = SCOPE_LINK;
@@ -243,19 +244,22 @@ function routeSelected(f: RouteFilter, r: Route4): boolean {
   return true;
 }
 
-/** The order tables come out of a dump: by id modulo 256. */
-function tableOrder(t: number): number {
-  return (t & 255) * 4294967296 + (4294967295 - t);
+/**
+ * The order tables come out of a dump: the kernel's table hash has 256
+ * buckets (id modulo 256) and puts the newest table first in its bucket.
+ */
+function tableOrder(tables: readonly number[], t: number): number {
+  return (t & 255) * 1e6 + (1e6 - 1 - tables.indexOf(t));
 }
 
 /** IPv4 routes in dump order. */
-function sortedRoutes(routes: readonly Route4[]): Route4[] {
+function sortedRoutes(tables: readonly number[], routes: readonly Route4[]): Route4[] {
   return routes
     .map((r, i) => ({ r, i }))
     .sort((x, y) => {
       const a = x.r;
       const b = y.r;
-      if (a.table !== b.table) return tableOrder(a.table) - tableOrder(b.table);
+      if (a.table !== b.table) return tableOrder(tables, a.table) - tableOrder(tables, b.table);
       if (a.dst !== b.dst) return a.dst - b.dst;
       if (a.dstLen !== b.dstLen) return b.dstLen - a.dstLen;
       return x.i - y.i;
@@ -371,15 +375,25 @@ function routeList(ctx: IpContext, argv: string[], flush: boolean): number {
     if (!l) return nodev(ctx, od);
     f.oif = l.index;
   }
+  if (family === AF_INET && f.table !== 0 && !ctx.net.tables.includes(f.table)) {
+    eprint(ctx, `Error: ipv4: FIB table does not exist.\n${flush ? 'Flush' : 'Dump'} terminated\n`);
+    return -2;
+  }
   if (flush) {
+    let n = 0;
     if (family !== AF_INET6) {
       const victims = ctx.net.routes.filter((r) => routeSelected(f, r));
+      n = victims.length;
       ctx.net.routes = ctx.net.routes.filter((r) => !victims.includes(r));
+    }
+    if (ctx.stats > 0) {
+      if (n === 0) print(ctx, 'Nothing to flush.\n');
+      else print(ctx, `\n*** Round 1, deleting ${n} entries ***\n*** Flush is complete after 1 round ***\n`);
     }
     return 0;
   }
   let s = '';
-  if (family !== AF_INET6) for (const r of sortedRoutes(ctx.net.routes)) if (routeSelected(f, r)) s += routeLine(ctx, f, r);
+  if (family !== AF_INET6) for (const r of sortedRoutes(ctx.net.tables, ctx.net.routes)) if (routeSelected(f, r)) s += routeLine(ctx, f, r);
   if (family !== AF_INET) s += ipv6Lines(ctx, f);
   print(ctx, s);
   return 0;

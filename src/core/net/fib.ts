@@ -221,6 +221,8 @@ function validPrefsrc(net: NetState, r: Route4): boolean {
  * goes after them, otherwise before; an identical route is EEXIST.
  */
 export function routeInsert(net: NetState, spec: Route4, flags: InsertFlags): NetError | undefined {
+  // inet_rtm_newroute creates the table before it tries the insert
+  if (!net.tables.includes(spec.table)) net.tables.push(spec.table);
   const keyErr = validKey(spec.dst, spec.dstLen);
   if (keyErr) return keyErr;
   const made = createInfo(net, spec);
@@ -266,6 +268,7 @@ export function routeInsert(net: NetState, spec: Route4, flags: InsertFlags): Ne
 
 /** Deletes the first route matching `m` (fib_table_delete); ESRCH when there is none. */
 export function routeDelete(net: NetState, m: RouteMatch): NetError | undefined {
+  if (!net.tables.includes(m.table)) return netError('ESRCH', 'FIB table does not exist');
   const keyErr = validKey(m.dst, m.dstLen);
   if (keyErr) return keyErr;
   const routes = net.routes;

@@ -53,6 +53,8 @@ function initialEntry(net: NetState, dev: number, ip: number): Neigh {
  */
 export function neighAdd(net: NetState, dev: number, ip: number, mac: string | undefined, state: NudState, flags: NeighFlags): NetError | undefined {
   ip >>>= 0;
+  // A DELAY entry's timer fires at once and turns it into PROBE.
+  if (state === 'delay') state = 'probe';
   let n = find(net, dev, ip);
   if (!n) {
     if (!flags.create) return netError('ENOENT');

@@ -1,5 +1,5 @@
 /**
- * Renaming a link (dev_change_name): refused while the link is up; the
+ * Renaming a link (dev_change_name; allowed while up on Linux 6.x); the
  * per-device sysctl directories and the address labels follow the new name
  * as the kernel moves them (inetdev_changename).
  */
@@ -10,7 +10,6 @@ import { validIfname } from './links.js';
 
 /** Gives `link` the name `name`. */
 export function renameLink(net: NetState, link: Link, name: string): NetError | undefined {
-  if (link.up) return netError('EBUSY');
   if (!validIfname(name)) return netError('EINVAL');
   if (linkByName(net, name)) return netError('EEXIST');
   const old = link.name;

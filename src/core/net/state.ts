@@ -56,6 +56,7 @@ export function emptyNetState(): NetState {
     macCounter: 0,
     v6Counter: 0,
     routes: [],
+    tables: [254, 255],
     neigh: [],
     sysctl: initialSysctls(),
     sysctlSet: {},

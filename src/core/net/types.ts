@@ -146,6 +146,8 @@ export interface NetState {
    * then insertion order (append/prepend).
    */
   routes: Route4[];
+  /** Routing table ids that exist, in creation order (main and local always do). */
+  tables: number[];
   /** IPv4 neighbour entries in creation order. */
   neigh: Neigh[];
   /** Every sysctl under /proc/sys/net, by dotted key. */
