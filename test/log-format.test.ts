@@ -14,6 +14,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { runKernelScenario } from './pktdiff/kernel.js';
 import { formatLogLine, type LinkLayer } from '../src/core/path/log-format.js';
 import { newSkb, type Skb } from '../src/core/path/skb.js';
 import { LOG } from '../src/core/xt/target/LOG.js';
@@ -382,4 +383,37 @@ test('the tutorial\'s lines: an echo request in INPUT and the REJECT reply in OU
     formatLogLine(newSkb(reply, null, ''), { prefix: '[OUTPUT] ', logflags: 0, indev: '', outdev: 'eth0', link: 'ether' }),
     '[OUTPUT] IN= OUT=eth0 SRC=10.1.51.165 DST=10.1.77.146 LEN=88 TOS=0x00 PREC=0xC0 TTL=64 ID=41414 PROTO=ICMP TYPE=3 CODE=3 [SRC=10.1.77.146 DST=10.1.51.165 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=40037 DF PROTO=TCP SPT=55724 DPT=22 WINDOW=26883 RES=0x00 SYN URGP=0 ] ',
   );
+});
+
+test('the kernel and formatLogLine agree on the captured frames (live namespaces)', async () => {
+  // The same frames again, logged in raw PREROUTING (as received, fragments
+  // included) and in INPUT (after routing input and the mangle table).
+  const frames = CAPTURED.map(([frame]) => ({ iface: 'eth0' as const, bytes: fromHex(frame) }));
+  const observed = await runKernelScenario({
+    name: 'log-lines',
+    setup: ['ip link set lo up', 'ip link set eth0 up', 'ip addr add 10.1.51.165/16 dev eth0'],
+    rules:
+      '*raw\n-A PREROUTING -i eth0 -j LOG --log-prefix "[R] " --log-ip-options --log-tcp-options --log-macdecode\nCOMMIT\n' +
+      '*mangle\n-A PREROUTING -p udp --dport 9999 -j MARK --set-mark 0xabc\nCOMMIT\n' +
+      '*filter\n-A INPUT -i eth0 -j LOG --log-prefix "[A] "\n' +
+      '-A INPUT -i eth0 -j LOG --log-prefix "[B] " --log-tcp-sequence --log-tcp-options --log-ip-options --log-macdecode --log-uid --log-level 7\n' +
+      '-A INPUT -j DROP\nCOMMIT\n',
+    frames,
+    macs: { eth0: '0a:11:d1:09:77:ce' },
+    peerMacs: { eth0: '0a:a2:e8:49:27:a3' },
+  });
+  const ours: string[] = [];
+  const base = { indev: 'eth0', outdev: '', link: 'ether' as LinkLayer };
+  for (const [frame] of CAPTURED) {
+    const skb = rxSkb(frame);
+    ours.push(formatLogLine(skb, { ...base, prefix: '[R] ', logflags: 0x26 }));
+    const d = skb.data;
+    if (((d[6]! << 8) | d[7]!) & 0x3fff) continue; // fragments wait for reassembly before INPUT
+    if (d[20] === 1 && d[21] === 7) d.set([8, 10, 1, 51, 165], 23);
+    if (d[9] === 17 && d[22] === 0x27 && d[23] === 0x0f) skb.mark = 0xabc;
+    ours.push(formatLogLine(skb, { ...base, prefix: '[A] ', logflags: 0 }));
+    ours.push(formatLogLine(skb, { ...base, prefix: '[B] ', logflags: 0x2f }));
+  }
+  assert.equal(observed.log.length, 93);
+  assert.deepEqual(observed.log, ours);
 });
