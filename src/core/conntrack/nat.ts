@@ -68,11 +68,6 @@ export function natInitialized(ct: Conn, manip: NatManip): boolean {
   return (ct.status & (manip === 'SRC' ? IPS.SRC_NAT_DONE : IPS.DST_NAT_DONE)) !== 0;
 }
 
-/** Whether the protocol's ports (or ICMP id) are part of its tuple. */
-function hasPorts(proto: number): boolean {
-  return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE || proto === IPPROTO_SCTP;
-}
-
 /** The reply ICMP type of a query type (nf_ct_invert_tuple's invmap), or the type itself when it has none. */
 function icmpReplyType(type: number): number {
   switch (type) {
