@@ -210,6 +210,16 @@ test('other protocols: protocol unreachable, except IGMP and PIM', () => {
   assert.equal(m.sent.every((s) => s.attachCt), true);
 });
 
+test('replies take their TTL from net.ipv4.ip_default_ttl', () => {
+  // Seen with ip_default_ttl=100 on the kernel: echo reply, port unreachable
+  // and the stack's reset (and REJECT's reset) all left with TTL 100.
+  const m = machine('10.1.51.165/16', { ip_default_ttl: '100', icmp_ratelimit: '0' });
+  const ttls = [ipv4(P, icmp({ type: 8, id: 1, seq: 1 })), ipv4(P, udp({ sport: 1, dport: 81 })), ipv4(P, tcp({ sport: 1, dport: 81 }))].map(
+    (p) => deliver(m, fromPeer(p))[0]![8],
+  );
+  assert.deepEqual(ttls, [100, 100, 100]);
+});
+
 /** A UDP-Lite datagram with checksum coverage `cscov` (0: all) and a correct checksum unless told. */
 function udplite(src: string, dst: string, sport: number, dport: number, cscov: number, payload: Uint8Array, zeroCheck = false): Uint8Array {
   const b = new Uint8Array(8 + payload.length);
