@@ -263,6 +263,9 @@ test('the kernel and the host stack agree on a batch of frames (live namespaces)
     { p: ipv4(Q, rawL4(2, new Uint8Array([0x11, 0x64, 0xee, 0x9b, 0, 0, 0, 0]))) },
     { p: ipv4(Q, rawL4(47, new Uint8Array(12))) },
     { p: ipv4(Q, rawL4(253, ascii('whatever'))) },
+    // UDP length 10 with 12 bytes after the header: the quote stops at the UDP length.
+    { p: ipv4(Q, rawL4(17, new Uint8Array([0, 1, 0, 81, 0, 10, 0, 0, 1, 2, 3, 4]))) },
+    { p: ipv4(Q, tcp({ sport: 1, dport: 81, seq: 100, options: new Uint8Array([2, 4, 5, 0xb4]), payload: new Uint8Array(7) })) },
   ];
   const frames = packets.map((x) => (x.dst ? toDut('eth0', x.p, { dst: x.dst }) : toDut('eth0', x.p)));
   const observed = await runKernelScenario({
@@ -284,6 +287,6 @@ test('the kernel and the host stack agree on a batch of frames (live namespaces)
   });
   const theirs = observed.emitted.map((e) => `${e.afterFrame} ${toHex(maskFrame(e.bytes).bytes)}`);
   // The frames the kernel answered (the others get nothing).
-  assert.equal(theirs.map((t) => t.split(' ')[0]).join(','), '0,1,2,8,9,12,13,14,16,18,24,25');
+  assert.equal(theirs.map((t) => t.split(' ')[0]).join(','), '0,1,2,8,9,12,13,14,16,18,24,25,26,27');
   assert.deepEqual(ours, theirs);
 });
