@@ -62,8 +62,9 @@ export interface ArpDesc {
  * ttl 64, addresses 127.0.0.1, protocol from the transport header given
  * (else 0); `ihl`, `totLen` and `check` computed. `fragOff` is in 8-byte
  * units. `rf` is the reserved flag bit. `checkValid` is set by decoding.
- * The header is laid out from its options whatever `ihl` says, so a wrong
- * `ihl` can be crafted.
+ * The options are padded with zeros to a multiple of four bytes, or to
+ * `ihl` words when that is longer; an `ihl` shorter than the options is
+ * written as given, so a wrong one can be crafted.
  */
 export interface Ipv4Desc {
   src?: string;
@@ -89,7 +90,8 @@ export interface Ipv4Desc {
  * "S", window 8192, urgent pointer 0; `dataOff` and `check` computed.
  * `flags` are letters (see formatTcpFlags) or the flags byte; decoding
  * gives letters. `reserved` is the four bits after the data offset. Options
- * are padded with zeros to a multiple of four bytes.
+ * are padded with zeros like the IPv4 ones, to four bytes or `dataOff`
+ * words.
  */
 export interface TcpDesc {
   sport?: number;
@@ -221,14 +223,12 @@ function icmpRestValue(icmp: IcmpDesc): number {
 export function encodeIpv4(desc: PacketDesc): Uint8Array {
   const ip = desc.ipv4 ?? {};
   const opts = ip.options ?? [];
-  const hl = IPV4_HLEN + pad4(ipv4OptionsLength(opts));
+  const hl = Math.max(IPV4_HLEN + pad4(ipv4OptionsLength(opts)), (ip.ihl ?? 0) << 2);
   let l4hl = 0;
-  let tcpOptLen = 0;
   let body: Uint8Array;
   let proto: number;
   if (desc.tcp) {
-    tcpOptLen = pad4(tcpOptionsLength(desc.tcp.options ?? []));
-    l4hl = TCP_HLEN + tcpOptLen;
+    l4hl = Math.max(TCP_HLEN + pad4(tcpOptionsLength(desc.tcp.options ?? [])), (desc.tcp.dataOff ?? 0) << 2);
     body = desc.payload ?? new Uint8Array(0);
     proto = IPPROTO_TCP;
   } else if (desc.udp) {
@@ -380,10 +380,14 @@ function decodeTcp(b: Uint8Array, o: number, end: number, out: PacketDesc): void
   }
   if (hl > avail) {
     out.truncated = 'tcp options';
-    t.options = parseTcpOptions(b, o + TCP_HLEN, avail - TCP_HLEN);
+    const opts = parseTcpOptions(b, o + TCP_HLEN, avail - TCP_HLEN);
+    if (opts.length > 0) t.options = opts;
     return;
   }
-  if (hl > TCP_HLEN) t.options = parseTcpOptions(b, o + TCP_HLEN, hl - TCP_HLEN);
+  if (hl > TCP_HLEN) {
+    const opts = parseTcpOptions(b, o + TCP_HLEN, hl - TCP_HLEN);
+    if (opts.length > 0) t.options = opts;
+  }
   if (avail > hl) out.payload = b.slice(o + hl, end);
 }
 
@@ -473,11 +477,15 @@ function decodeDatagram(b: Uint8Array, off: number, end: number, nested: boolean
   }
   if (hl > avail) {
     out.truncated = 'ipv4 options';
-    ip.options = parseIpv4Options(b, off + IPV4_HLEN, avail - IPV4_HLEN);
+    const opts = parseIpv4Options(b, off + IPV4_HLEN, avail - IPV4_HLEN);
+    if (opts.length > 0) ip.options = opts;
     return out;
   }
   ip.checkValid = internetChecksum(b, off, hl) === 0;
-  if (hl > IPV4_HLEN) ip.options = parseIpv4Options(b, off + IPV4_HLEN, hl - IPV4_HLEN);
+  if (hl > IPV4_HLEN) {
+    const opts = parseIpv4Options(b, off + IPV4_HLEN, hl - IPV4_HLEN);
+    if (opts.length > 0) ip.options = opts;
+  }
   const totLen = ip.totLen!;
   if (totLen < hl) {
     out.malformed = `ipv4 total length ${totLen}`;

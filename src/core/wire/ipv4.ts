@@ -198,8 +198,9 @@ export function setIpDst(buf: Uint8Array, off: number, v: number): void {
 /**
  * One IPv4 option as it appears on the wire. End of list (0) and no
  * operation (1) are one byte; every other kind is followed by a length byte
- * (`len`, by default `2 + data.length`) and its data. After an end of list,
- * `data` holds the bytes left in the option area when they are not all zero.
+ * (`len`, by default `2 + data.length`) and its data. An end of list
+ * followed only by zero bytes is padding and is not listed; otherwise its
+ * `data` holds the bytes left after it in the option area.
  * `malformed` marks an option whose length byte is missing, below 2 or runs
  * past the header; its `data` is then whatever bytes were left.
  */
@@ -219,7 +220,7 @@ export function parseIpv4Options(buf: Uint8Array, off: number, len: number): IpO
     const kind = buf[i]!;
     if (kind === IPOPT_END) {
       const rest = buf.subarray(i + 1, end);
-      out.push(rest.some((b) => b !== 0) ? { kind, data: rest.slice() } : { kind });
+      if (rest.some((b) => b !== 0)) out.push({ kind, data: rest.slice() });
       break;
     }
     if (kind === IPOPT_NOOP) {

@@ -167,8 +167,9 @@ export function parseTcpFlags(text: string): number | undefined {
  * raw form `{ kind, data }` (length byte `len`, by default
  * `2 + data.length`). `malformed` marks an option whose length byte is
  * missing, below 2 or runs past the header; parsing stops there and `data`
- * holds the bytes that were left. After an end of list, `rest` holds the
- * remaining option bytes when they are not all zero.
+ * holds the bytes that were left. An end of list followed only by zero
+ * bytes is padding and is not listed; otherwise `rest` holds the bytes
+ * after it.
  */
 export type TcpOption =
   | { mss: number }
@@ -189,7 +190,7 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number): TcpO
     const kind = buf[i]!;
     if (kind === TCPOPT_EOL) {
       const rest = buf.subarray(i + 1, end);
-      out.push(rest.some((b) => b !== 0) ? { eol: true, rest: rest.slice() } : { eol: true });
+      if (rest.some((b) => b !== 0)) out.push({ eol: true, rest: rest.slice() });
       break;
     }
     if (kind === TCPOPT_NOP) {
