@@ -194,27 +194,38 @@ export interface TimedPacket {
   atNs: number;
 }
 
+/** A table and one of its built-in chains. */
+export interface ChainRef {
+  table: TableName;
+  chain: Hook;
+}
+
+const FILTER_INPUT: ChainRef = { table: 'filter', chain: 'INPUT' };
+
 /**
- * Runs packets through filter INPUT (arriving on d0) holding the given
- * rules, at their times, and returns each rule's packet and byte counters
- * plus the machine (for its shared state).
+ * Runs packets arriving on d0 through one built-in chain (by default
+ * filter INPUT) holding the given rules, at their times, and returns each
+ * rule's packet and byte counters plus the machine (for its shared state).
+ * Nothing else happens to the packets: no connection tracking.
  */
 export function modelRun(
   rules: string[][],
   packets: TimedPacket[],
   kernel: FakeKernel = fakeKernel(),
+  where: ChainRef = FILTER_INPUT,
 ): { counters: [number, number][]; kernel: FakeKernel; ruleset: Ruleset } {
   const rs = emptyRuleset();
-  const t = initBuiltins(rs, 'filter');
-  for (const r of rules) t.builtins.INPUT!.rules.push(ruleFrom(r));
-  const compiled = compileRuleset(rs).filter!;
+  const t = initBuiltins(rs, where.table);
+  const chain = t.builtins[where.chain]!;
+  for (const r of rules) chain.rules.push(ruleFrom(r, where.table, where.chain));
+  const compiled = compileRuleset(rs)[where.table]!;
   const start = kernel.t;
   for (const p of packets) {
     kernel.t = start + p.atNs;
-    runChain(compiled.hooks.INPUT!, packetCtx(kernel, p.data), null);
+    runChain(compiled.hooks[where.chain]!, packetCtx(kernel, p.data, { hook: where.chain, table: where.table }), null);
   }
   flushCounters(compiled);
-  const counters = t.builtins.INPUT!.rules.map((r): [number, number] => [Number(r.pkts), Number(r.bytes)]);
+  const counters = chain.rules.map((r): [number, number] => [Number(r.pkts), Number(r.bytes)]);
   return { counters, kernel, ruleset: rs };
 }
 
@@ -277,20 +288,21 @@ export interface RealPacket {
  * Ethernet frames, then reads the counters and the files. Both namespaces
  * are deleted afterwards, also on failure.
  */
-export function kernelRun(rules: string[][], packets: RealPacket[], files: string[] = []): KernelResult {
+export function kernelRun(rules: string[][], packets: RealPacket[], files: string[] = [], where: ChainRef = FILTER_INPUT): KernelResult {
   const r = kernelRunCommands(
-    rules.map((x) => ['-A', 'INPUT', ...x]),
+    rules.map((x) => ['-t', where.table, '-A', where.chain, ...x]),
     packets,
     files.map((f) => ['cat', f]),
+    where,
   );
   const out: Record<string, string> = {};
   files.forEach((f, i) => (out[f] = r.outputs[i]!));
-  return { counters: r.counters, saveLines: r.saveLines.filter((l) => / -A INPUT /.test(l)), files: out };
+  return { counters: r.counters, saveLines: r.saveLines.filter((l) => l.includes(` -A ${where.chain} `)), files: out };
 }
 
 /** What kernelRunCommands gives back. */
 export interface KernelCommandsResult {
-  /** Packet and byte counters of the filter table's INPUT rules, in order. */
+  /** Packet and byte counters of the rules of the chain counted (filter INPUT by default), in order. */
   counters: [number, number][];
   /** The rule lines (with counters) of iptables-save -c, all tables. */
   saveLines: string[];
@@ -303,7 +315,12 @@ export interface KernelCommandsResult {
  * PREROUTING ...`), and any commands run in the machine's namespace
  * afterwards (`conntrack -L`, `cat FILE` ...), whose outputs are returned.
  */
-export function kernelRunCommands(iptables: string[][], packets: RealPacket[], after: string[][] = []): KernelCommandsResult {
+export function kernelRunCommands(
+  iptables: string[][],
+  packets: RealPacket[],
+  after: string[][] = [],
+  counted: ChainRef = FILTER_INPUT,
+): KernelCommandsResult {
   const id = `${process.pid}-${nsCounter++}`;
   const dut = `nflabt-h5b-${id}d`;
   const peer = `nflabt-h5b-${id}p`;
@@ -324,9 +341,9 @@ export function kernelRunCommands(iptables: string[][], packets: RealPacket[], a
     for (const r of iptables) inDut('iptables', ...r);
     const lines = packets.map((p) => `${Buffer.from([...PEER_MAC_HEADER, ...p.data]).toString('hex')} ${p.pauseSec ?? 0}`);
     must(['ip', 'netns', 'exec', peer, '/usr/bin/python3', '-c', SENDER], lines.join('\n') + '\n');
-    const filter = inDut('iptables-save', '-c', '-t', 'filter').split('\n').filter((l) => l.startsWith('['));
-    const counters = filter
-      .filter((l) => / -A INPUT /.test(l))
+    const table = inDut('iptables-save', '-c', '-t', counted.table).split('\n').filter((l) => l.startsWith('['));
+    const counters = table
+      .filter((l) => l.includes(` -A ${counted.chain} `))
       .map((l): [number, number] => {
         const m = /^\[(\d+):(\d+)\]/.exec(l)!;
         return [Number(m[1]), Number(m[2])];

@@ -392,6 +392,17 @@ describe('hashlimit', () => {
     k.t += SEC;
     assert.equal(m.test(k, udp()), true);
   });
+  it('the tables survive JSON and structured cloning', () => {
+    const k = fakeKernel();
+    const m = matcher(['-m', 'hashlimit', '--hashlimit-name', 'J', '--hashlimit-upto', '1/hour', '--hashlimit-burst', '2', '--hashlimit-mode', 'srcip']);
+    assert.deepEqual([m.test(k, udp()), m.test(k, udp({ src: '10.9.0.3' }))], [true, true]);
+    const before = hashlimitProcText(k.shared, 'J', 'ipv4', k.jiffies());
+    k.shared = JSON.parse(JSON.stringify(k.shared));
+    assert.equal(hashlimitProcText(k.shared, 'J', 'ipv4', k.jiffies()), before);
+    assert.deepEqual([m.test(k, udp()), m.test(k, udp())], [true, false]);
+    k.shared = structuredClone(k.shared);
+    assert.deepEqual([m.test(k, udp({ src: '10.9.0.3' })), m.test(k, udp({ src: '10.9.0.3' }))], [true, false]);
+  });
   it('a full table drops new keys with a kernel log line', () => {
     const k = fakeKernel();
     const m = matcher(['-m', 'hashlimit', '--hashlimit-name', 'F', '--hashlimit-upto', '1/sec', '--hashlimit-mode', 'srcip', '--hashlimit-htable-size', '2', '--hashlimit-htable-max', '2']);
@@ -680,6 +691,23 @@ describe('against the real kernel', { skip: !canRunKernel() && 'needs root, ip a
     const shape = (text: string) => text.replace(/\d{7,}/g, 'J');
     assert.equal(shape(real.files['/proc/net/xt_recent/T1']!), shape(recentProcText(model.kernel.shared, 'T1')!));
     assert.equal(shape(real.files['/proc/net/xt_recent/T2']!), shape(recentProcText(model.kernel.shared, 'T2')!));
+  });
+  it('the raw table before connection tracking: INVALID, then a CT template as the connection', () => {
+    const rules = [
+      ['-p', 'udp', '-m', 'state', '--state', 'INVALID'],
+      ['-p', 'udp', '--dport', '9', '-j', 'CT', '--zone', '5'],
+      ['-p', 'udp', '-m', 'state', '--state', 'NEW'],
+      ['-p', 'udp', '-m', 'conntrack', '--ctstatus', 'NONE'],
+      ['-p', 'udp', '-m', 'conntrack', '!', '--ctstatus', 'NONE'],
+      ['-p', 'udp', '-m', 'connbytes', '--connbytes', '0:', '--connbytes-dir', 'both', '--connbytes-mode', 'packets'],
+      ['-p', 'udp', '-m', 'connlabel', '!', '--label', '3'],
+      ['-p', 'udp', '-m', 'connmark', '--mark', '0'],
+    ];
+    const packets: RealPacket[] = [{ data: udp({ dport: 9 }) }, { data: udp({ dport: 10 }) }];
+    const where = { table: 'raw', chain: 'PREROUTING' } as const;
+    const real = kernelRun(rules, packets, [], where);
+    assert.deepEqual(real.counters.map((c) => c[0]), [2, 1, 1, 0, 1, 0, 2, 1]);
+    assert.deepEqual(modelRun(rules, timed(packets), undefined, where).counters, real.counters);
   });
   it('statistic nth', () => {
     same(

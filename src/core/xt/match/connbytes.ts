@@ -108,6 +108,11 @@ function boundsOf(info: ConnbytesInfo): Bounds {
   return b;
 }
 
+/** A per-direction counter for direction 0 (original), 1 (reply) or 2 (both). */
+function inDirection(v: [number, number], dir: number): number {
+  return dir === 0 ? v[0] : dir === 1 ? v[1] : v[0] + v[1];
+}
+
 /**
  * The kernel half: the connection's packet or byte count (or bytes per
  * packet, 0 before any packet) in the chosen direction(s), within
@@ -119,13 +124,12 @@ function connbytesMatch(info: ConnbytesInfo, ctx: PacketContext): boolean {
   const ct = ctx.skb.ct;
   if (ct === null || isTemplate(ct)) return false;
   const dir = info.direction;
-  const pick = (v: [number, number]) => (dir === 0 ? v[0] : dir === 1 ? v[1] : v[0] + v[1]);
   let what: number;
-  if (info.what === 0) what = pick(ct.pkts);
-  else if (info.what === 1) what = pick(ct.bytes);
+  if (info.what === 0) what = inDirection(ct.pkts, dir);
+  else if (info.what === 1) what = inDirection(ct.bytes, dir);
   else {
-    const pkts = pick(ct.pkts);
-    what = pkts !== 0 ? Math.floor(pick(ct.bytes) / pkts) : 0;
+    const pkts = inDirection(ct.pkts, dir);
+    what = pkts !== 0 ? Math.floor(inDirection(ct.bytes, dir) / pkts) : 0;
   }
   const b = boundsOf(info);
   if (!b.inverted) return what <= b.to && what >= b.from;

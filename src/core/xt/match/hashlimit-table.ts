@@ -82,6 +82,51 @@ interface Entry {
 const BIG_FIELDS = ['credit', 'creditCap', 'cost', 'currentRate', 'rate', 'burst'] as const;
 
 /**
+ * The entries of a table by key: source, then destination, then both
+ * ports, in nested maps of numbers (no key string to build per packet).
+ */
+class EntryIndex {
+  /** Number of entries. */
+  size = 0;
+  readonly bySrc = new Map<number, Map<number, Map<number, Entry>>>();
+
+  /** The entry of a key, if any. */
+  get(src: number, dst: number, ports: number): Entry | undefined {
+    return this.bySrc.get(src)?.get(dst)?.get(ports);
+  }
+
+  /** Adds an entry (its key must be free). */
+  add(e: Entry): void {
+    let byDst = this.bySrc.get(e.src);
+    if (!byDst) this.bySrc.set(e.src, (byDst = new Map()));
+    let byPorts = byDst.get(e.dst);
+    if (!byPorts) byDst.set(e.dst, (byPorts = new Map()));
+    byPorts.set(e.sport * 65536 + e.dport, e);
+    this.size++;
+  }
+
+  /** Removes the entries the predicate selects. */
+  removeIf(pred: (e: Entry) => boolean): void {
+    for (const [src, byDst] of this.bySrc) {
+      for (const [dst, byPorts] of byDst) {
+        for (const [k, e] of byPorts) {
+          if (!pred(e)) continue;
+          byPorts.delete(k);
+          this.size--;
+        }
+        if (byPorts.size === 0) byDst.delete(dst);
+      }
+      if (byDst.size === 0) this.bySrc.delete(src);
+    }
+  }
+
+  /** Every entry. */
+  *values(): IterableIterator<Entry> {
+    for (const byDst of this.bySrc.values()) for (const byPorts of byDst.values()) yield* byPorts.values();
+  }
+}
+
+/**
  * One table (struct xt_hashlimit_htable). It keeps bigints in memory and
  * turns them into strings when serialised; `tableFrom` rebuilds it.
  */
@@ -90,33 +135,33 @@ class HashlimitTable {
     readonly name: string,
     readonly family: string,
     readonly cfg: HashlimitCfg,
-    /** Entries by key, oldest first. */
-    readonly entries: Map<string, Entry>,
+    readonly entries: EntryIndex,
     /** Jiffies of the next garbage collection. */
     public nextGc: number,
   ) {}
 
   /** The plain-data form. */
   toJSON(): object {
-    const entries: [string, Record<string, unknown>][] = [];
-    for (const [k, e] of this.entries) {
+    const entries: Record<string, unknown>[] = [];
+    for (const e of this.entries.values()) {
       const plain: Record<string, unknown> = { ...e };
       for (const f of BIG_FIELDS) plain[f] = e[f].toString();
-      entries.push([k, plain]);
+      entries.push(plain);
     }
     return { name: this.name, family: this.family, cfg: this.cfg, entries, nextGc: this.nextGc };
   }
 }
 
-/** A table from its stored form (or itself). */
+/** A table from its stored form (or itself, or a structured clone of it). */
 function tableFrom(t: any): HashlimitTable {
   if (t instanceof HashlimitTable) return t;
-  const entries = new Map<string, Entry>();
-  const list: [string, any][] = Array.isArray(t.entries) ? t.entries : [...(t.entries as Map<string, any>)];
-  for (const [k, e] of list) {
+  const entries = new EntryIndex();
+  // JSON gives a list; a structured clone keeps the nested maps without the class
+  const list: any[] = Array.isArray(t.entries) ? t.entries : [...EntryIndex.prototype.values.call(t.entries)];
+  for (const e of list) {
     const live = { ...e } as Entry;
     for (const f of BIG_FIELDS) live[f] = BigInt(e[f]);
-    entries.set(k, live);
+    entries.add(live);
   }
   return new HashlimitTable(t.name, t.family, t.cfg, entries, t.nextGc);
 }
@@ -126,6 +171,18 @@ function msToJiffies(ms: number): number {
   return Math.ceil(ms / 4);
 }
 
+const keyCache = new WeakMap<HashlimitCfg, string>();
+
+/** "family/name", made once per rule (a string built per packet would cost more than the lookup). */
+function tableKey(family: string, cfg: HashlimitCfg): string {
+  let k = keyCache.get(cfg);
+  if (k === undefined) {
+    k = `${family}/${cfg.name}`;
+    keyCache.set(cfg, k);
+  }
+  return k;
+}
+
 /**
  * The table of this name and family, created with the rule's
  * configuration when missing (htable_create: a size of 0 becomes 8192 and
@@ -133,7 +190,7 @@ function msToJiffies(ms: number): number {
  */
 export function hashlimitTableFor(shared: Record<string, any>, family: string, cfg: HashlimitCfg, now: number): HashlimitTable {
   const all: Record<string, any> = (shared[HASHLIMIT_SHARED_KEY] ??= {});
-  const key = `${family}/${cfg.name}`;
+  const key = tableKey(family, cfg);
   const stored = all[key];
   if (stored !== undefined) {
     const t = tableFrom(stored);
@@ -143,7 +200,7 @@ export function hashlimitTableFor(shared: Record<string, any>, family: string, c
   const size = cfg.size || DEFAULT_SIZE;
   const max = cfg.max === 0 ? 8 * size : cfg.max < size ? size : cfg.max;
   const own: HashlimitCfg = { ...cfg, size, max };
-  const t = new HashlimitTable(cfg.name, family, own, new Map(), now + msToJiffies(cfg.gcInterval));
+  const t = new HashlimitTable(cfg.name, family, own, new EntryIndex(), now + msToJiffies(cfg.gcInterval));
   all[key] = t;
   return t;
 }
@@ -153,7 +210,7 @@ function collect(t: HashlimitTable, now: number): void {
   if (now < t.nextGc) return;
   const step = msToJiffies(t.cfg.gcInterval);
   const last = t.nextGc + step * Math.floor((now - t.nextGc) / step);
-  for (const [k, e] of t.entries) if (last >= e.expires) t.entries.delete(k);
+  t.entries.removeIf((e) => last >= e.expires);
   t.nextGc = last + step;
 }
 
@@ -286,8 +343,7 @@ export function hashlimitMatch(cfg: HashlimitCfg, ctx: PacketContext): boolean {
     }
   }
   collect(t, now);
-  const key = `${src}:${dst}:${sport}:${dport}`;
-  let e = t.entries.get(key);
+  let e = t.entries.get(src, dst, sport * 65536 + dport);
   if (e === undefined) {
     if (t.entries.size >= tc.max) {
       kernel.printk(3, `xt_hashlimit: max count of ${tc.max} reached`);
@@ -311,7 +367,7 @@ export function hashlimitMatch(cfg: HashlimitCfg, ctx: PacketContext): boolean {
       burst: 0n,
     };
     initEntry(e, tc, now);
-    t.entries.set(key, e);
+    t.entries.add(e);
   } else {
     e.expires = now + msToJiffies(tc.expire);
     recalc(e, now, tc.mode);
@@ -333,8 +389,9 @@ export function hashlimitMatch(cfg: HashlimitCfg, ctx: PacketContext): boolean {
  * What /proc/net/ipt_hashlimit/NAME shows (dl_seq_show): per entry the
  * seconds left, source:port->destination:port and three numbers (credit,
  * credit cap and cost; in rate-match mode the fields sharing their place).
- * Reading refills the buckets first, as the kernel does. Entries are in
- * the order they were made (the kernel lists them in hash order).
+ * Reading refills the buckets first, as the kernel does. Entries are
+ * grouped by source, then destination, each in the order first seen (the
+ * kernel lists them in the order of its hash buckets).
  * Undefined when no table of that name exists.
  */
 export function hashlimitProcText(shared: Record<string, any>, name: string, family: string, now: number): string | undefined {
