@@ -1,0 +1,134 @@
+/**
+ * Connection tuples: equality, inversion (the tuple replies carry) and the
+ * numeric key the table is indexed by.
+ *
+ * The key is a 53-bit number built from two independent 32-bit mixes of
+ * the tuple and the zone, so a lookup builds no string and allocates
+ * nothing. Different tuples may (very rarely) share a key: the table keeps
+ * a short list per key and compares tuples.
+ */
+import type { Tuple } from './types.js';
+
+/** ICMP types (the subset conntrack cares about). */
+export const ICMP_ECHOREPLY = 0;
+/** Destination unreachable. */
+export const ICMP_DEST_UNREACH = 3;
+/** Source quench. */
+export const ICMP_SOURCE_QUENCH = 4;
+/** Redirect. */
+export const ICMP_REDIRECT = 5;
+/** Echo request. */
+export const ICMP_ECHO = 8;
+/** Time exceeded. */
+export const ICMP_TIME_EXCEEDED = 11;
+/** Parameter problem. */
+export const ICMP_PARAMETERPROB = 12;
+/** Timestamp request. */
+export const ICMP_TIMESTAMP = 13;
+/** Timestamp reply. */
+export const ICMP_TIMESTAMPREPLY = 14;
+/** Information request. */
+export const ICMP_INFO_REQUEST = 15;
+/** Information reply. */
+export const ICMP_INFO_REPLY = 16;
+/** Address mask request. */
+export const ICMP_ADDRESS = 17;
+/** Address mask reply. */
+export const ICMP_ADDRESSREPLY = 18;
+/** The highest ICMP type the kernel knows (NR_ICMP_TYPES). */
+export const NR_ICMP_TYPES = 18;
+
+/**
+ * For each ICMP query type, its answer type plus one (zero: no inverse),
+ * like the kernel's invmap.
+ */
+const ICMP_INVMAP: readonly number[] = (() => {
+  const m: number[] = new Array(NR_ICMP_TYPES + 1).fill(0);
+  m[ICMP_ECHO] = ICMP_ECHOREPLY + 1;
+  m[ICMP_ECHOREPLY] = ICMP_ECHO + 1;
+  m[ICMP_TIMESTAMP] = ICMP_TIMESTAMPREPLY + 1;
+  m[ICMP_TIMESTAMPREPLY] = ICMP_TIMESTAMP + 1;
+  m[ICMP_INFO_REQUEST] = ICMP_INFO_REPLY + 1;
+  m[ICMP_INFO_REPLY] = ICMP_INFO_REQUEST + 1;
+  m[ICMP_ADDRESS] = ICMP_ADDRESSREPLY + 1;
+  m[ICMP_ADDRESSREPLY] = ICMP_ADDRESS + 1;
+  return m;
+})();
+
+/** Whether an ICMP type is an error quoting another datagram (icmp_is_err). */
+export function icmpIsError(type: number): boolean {
+  return (
+    type === ICMP_DEST_UNREACH ||
+    type === ICMP_SOURCE_QUENCH ||
+    type === ICMP_REDIRECT ||
+    type === ICMP_TIME_EXCEEDED ||
+    type === ICMP_PARAMETERPROB
+  );
+}
+
+/** The answer type of an ICMP query type, or -1 when it has none. */
+export function icmpInverseType(type: number): number {
+  const v = type <= NR_ICMP_TYPES ? ICMP_INVMAP[type]! : 0;
+  return v - 1;
+}
+
+/** A new tuple. */
+export function makeTuple(src: number, dst: number, proto: number, sport: number, dport: number): Tuple {
+  return { src: src >>> 0, dst: dst >>> 0, proto, sport, dport };
+}
+
+/** Whether two tuples are the same. */
+export function tupleEquals(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
+}
+
+/**
+ * The tuple a reply to `t` carries (nf_ct_invert_tuple), or null when the
+ * protocol has no answer for it (an ICMP type without a reply type).
+ */
+export function invertTuple(t: Tuple): Tuple | null {
+  if (t.proto === 1) {
+    const inv = icmpInverseType(t.dport >>> 8);
+    if (inv < 0) return null;
+    return { src: t.dst, dst: t.src, proto: 1, sport: t.sport, dport: (inv << 8) | (t.dport & 0xff) };
+  }
+  return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
+}
+
+/** The lower 32 bits of a key: the first hash, from which hash buckets are derived. */
+export function keyHash32(key: number): number {
+  return key % 4294967296;
+}
+
+/**
+ * The table key of a tuple in a zone. Two murmur-style mixes give 32 and
+ * 21 bits; the key is their concatenation (below 2^53, an exact number).
+ */
+export function tupleKey(src: number, dst: number, proto: number, sport: number, dport: number, zone: number): number {
+  const ports = ((sport & 0xffff) << 16) | (dport & 0xffff);
+  const pz = (proto & 0xff) | ((zone & 0xffff) << 8);
+  let h = 0x2545f491 ^ pz;
+  h = Math.imul(h ^ src, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  h = Math.imul(h ^ dst, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  h = Math.imul(h ^ ports, 0x85ebca6b);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 13;
+  let g = 0x61c88647 ^ Math.imul(pz, 0x27d4eb2f);
+  g = Math.imul(g ^ ports, 0x165667b1);
+  g = (g << 11) | (g >>> 21);
+  g = Math.imul(g ^ dst, 0x9e3779b1);
+  g = (g << 17) | (g >>> 15);
+  g = Math.imul(g ^ src, 0x85ebca77);
+  g ^= g >>> 15;
+  g = Math.imul(g, 0xc2b2ae3d);
+  g ^= g >>> 16;
+  return (g & 0x1fffff) * 4294967296 + (h >>> 0);
+}
+
+/** The key of a tuple object in a zone. */
+export function keyOf(t: Tuple, zone: number): number {
+  return tupleKey(t.src, t.dst, t.proto, t.sport, t.dport, zone);
+}
