@@ -14,8 +14,8 @@ import { IPS } from '../src/core/conntrack/types.js';
 import { findMatch } from '../src/core/xt/registry.js';
 import { compileRuleset, flushCounters, runChain } from '../src/core/netfilter/traverse.js';
 import { emptyRuleset, initBuiltins } from '../src/core/netfilter/ruleset.js';
-import { recentProcText, recentProcWrite, RECENT_PARAMS_SHARED_KEY } from '../src/core/xt/match/recent-table.js';
-import { hashlimitProcText } from '../src/core/xt/match/hashlimit-table.js';
+import { recentProcText, recentProcWrite, recentPrune, RECENT_PARAMS_SHARED_KEY } from '../src/core/xt/match/recent-table.js';
+import { hashlimitProcText, hashlimitPrune } from '../src/core/xt/match/hashlimit-table.js';
 import { estimatorCount, estimatorFor } from '../src/core/xt/match/rate-estimator.js';
 import { SYS_TZ_SHARED_KEY } from '../src/core/xt/match/time.js';
 import { NFACCT_SHARED_KEY } from '../src/core/xt/match/nfacct.js';
@@ -516,6 +516,23 @@ describe('recent', () => {
     recentProcWrite(k.shared, 'W', '+10.1.2.4', j);
     recentProcWrite(k.shared, 'W', '/', j);
     assert.equal(recentProcText(k.shared, 'W'), '');
+  });
+});
+
+describe('lists and tables no rule uses any more', () => {
+  it('are dropped by the prune functions and made again by a rule that sees a packet', () => {
+    const k = fakeKernel();
+    const r = matcher(['-m', 'recent', '--name', 'A', '--set']);
+    const h = matcher(['-m', 'hashlimit', '--hashlimit-name', 'A', '--hashlimit-upto', '1/hour', '--hashlimit-burst', '1']);
+    r.test(k, udp());
+    assert.deepEqual([h.test(k, udp()), h.test(k, udp())], [true, false]);
+    recentPrune(k.shared, new Set(['B']));
+    hashlimitPrune(k.shared, new Set(['ipv4/B']));
+    assert.equal(recentProcText(k.shared, 'A'), undefined);
+    assert.equal(hashlimitProcText(k.shared, 'A', 'ipv4', k.jiffies()), undefined);
+    r.test(k, udp({ src: '10.9.0.3' }));
+    assert.match(recentProcText(k.shared, 'A')!, /^src=10\.9\.0\.3 /);
+    assert.equal(h.test(k, udp()), true);
   });
 });
 

@@ -172,12 +172,12 @@ function touch(t: RecentTable, e: RecentEntry, now: number): void {
  */
 export function recentMatch(info: RecentRuleInfo, ctx: PacketContext, rt: RecentRuntime): boolean {
   const kernel = ctx.kernel;
-  if (!rt.joined) {
+  const all = tables(kernel.shared);
+  if (!rt.joined || all[info.name] === undefined) {
     recentJoin(kernel.shared, info);
     rt.joined = true;
   }
-  const t = tables(kernel.shared)[info.name];
-  if (t === undefined) return info.invert;
+  const t = all[info.name]!;
   const d = ctx.skb.data;
   const raw = info.side === DEST ? get32(d, 16) : get32(d, 12);
   let ttl = d[8]!;
