@@ -180,14 +180,21 @@ function normalise(v: number, kind: string): number {
 export function sysctlWrite(net: NetState, key: string, text: string): SysctlWriteError | undefined {
   const spec = sysctlSpec(net, key);
   if (!spec) return 'ENOENT';
+  // devinet_conf_proc marks an IPv4 conf value as written even when the
+  // write itself fails.
+  if (/^net\.ipv4\.conf\.[^.]+\.(?!forwarding$)[^.]+$/.test(key) && !key.startsWith('net.ipv4.conf.all.')) {
+    net.sysctlSet[key] = true;
+  }
   const old = net.sysctl[key]!;
   const input = text.replace(/\n$/, '');
   let stored: string;
   if (key === 'net.ipv4.route.flush' || key === 'net.ipv6.route.flush') return undefined;
   if (spec.rule !== '' && spec.rule !== 'ro') {
     const parts = spec.rule.split(':');
-    const min = Number(parts[0]);
-    const max = Number(parts[1]);
+    // The probe wrote single values; a port range is checked as a pair below.
+    const pair = key === 'net.ipv4.ip_local_port_range';
+    const min = pair ? 0 : Number(parts[0]);
+    const max = pair ? 65535 : Number(parts[1]);
     const kind = parts[2] ?? '';
     const oldValues = old.split('\t');
     const values: number[] = [];
