@@ -149,7 +149,8 @@ export interface IcmpDesc {
 /**
  * An IPv4 datagram: its header, at most one of tcp/udp/icmp, and the
  * payload after the last header given (for another protocol or a non-first
- * fragment, everything after the IPv4 header). Decoding sets `truncated`
+ * fragment, everything after the IPv4 header); `trailer` is what follows
+ * the total length (written after the datagram). Decoding sets `truncated`
  * to the part the bytes ran out in ("ipv4", "ipv4 options", "ipv4 payload",
  * "tcp", "tcp options", "udp", "icmp") and `malformed` to the first header
  * value that stopped decoding (e.g. "ipv4 header length 3").
@@ -160,6 +161,7 @@ export interface PacketDesc {
   udp?: UdpDesc;
   icmp?: IcmpDesc;
   payload?: Uint8Array;
+  trailer?: Uint8Array;
   truncated?: string;
   malformed?: string;
 }
@@ -172,7 +174,6 @@ export interface PacketDesc {
 export interface FrameDesc extends PacketDesc {
   eth?: EthDesc;
   arp?: ArpDesc;
-  trailer?: Uint8Array;
 }
 
 // ---------------------------------------------------------------- encoding
@@ -244,7 +245,9 @@ export function encodeIpv4(desc: PacketDesc): Uint8Array {
     proto = 0;
   }
   const total = hl + l4hl + body.length;
-  const buf = new Uint8Array(total);
+  const trailer = desc.trailer;
+  const buf = new Uint8Array(total + (trailer?.length ?? 0));
+  if (trailer) buf.set(trailer, total);
   const src = addr(ip.src, 0x7f000001);
   const dst = addr(ip.dst, 0x7f000001);
 
@@ -329,18 +332,19 @@ export function encodeFrame(desc: FrameDesc): Uint8Array {
   const eth = desc.eth ?? {};
   let body: Uint8Array;
   let type: number;
+  let trailer = desc.trailer ?? new Uint8Array(0);
   if (desc.arp) {
     body = encodeArp(desc.arp, eth.src, desc.payload);
     type = ETH_P_ARP;
   } else if (desc.ipv4 || desc.tcp || desc.udp || desc.icmp) {
-    body = encodeIpv4(desc);
+    body = encodeIpv4(desc); // with the trailer
+    trailer = new Uint8Array(0);
     type = ETH_P_IP;
   } else {
     if (eth.type === undefined) throw new Error('encodeFrame: eth.type is needed for a frame without arp or ipv4');
     body = desc.payload ?? new Uint8Array(0);
     type = eth.type;
   }
-  const trailer = desc.trailer ?? new Uint8Array(0);
   const buf = new Uint8Array(ETH_HLEN + body.length + trailer.length);
   putMac(buf, 0, eth.dst, 'ff:ff:ff:ff:ff:ff');
   putMac(buf, 6, eth.src, '00:00:00:00:00:00');
@@ -470,8 +474,8 @@ function decodeDatagram(b: Uint8Array, off: number, end: number, nested: boolean
   if (frag & IP_CE) ip.rf = true;
   out.ipv4 = ip;
   const hl = ihl << 2;
-  if (ip.version !== 4 || hl < IPV4_HLEN) {
-    out.malformed = ip.version !== 4 ? `ipv4 version ${ip.version}` : `ipv4 header length ${ihl}`;
+  if (hl < IPV4_HLEN) {
+    out.malformed = `ipv4 header length ${ihl}`;
     if (avail > IPV4_HLEN) out.payload = b.slice(off + IPV4_HLEN, end);
     return out;
   }
@@ -481,11 +485,16 @@ function decodeDatagram(b: Uint8Array, off: number, end: number, nested: boolean
     if (opts.length > 0) ip.options = opts;
     return out;
   }
-  ip.checkValid = internetChecksum(b, off, hl) === 0;
   if (hl > IPV4_HLEN) {
     const opts = parseIpv4Options(b, off + IPV4_HLEN, hl - IPV4_HLEN);
     if (opts.length > 0) ip.options = opts;
   }
+  if (ip.version !== 4) {
+    out.malformed = `ipv4 version ${ip.version}`;
+    if (avail > hl) out.payload = b.slice(off + hl, end);
+    return out;
+  }
+  ip.checkValid = internetChecksum(b, off, hl) === 0;
   const totLen = ip.totLen!;
   if (totLen < hl) {
     out.malformed = `ipv4 total length ${totLen}`;
