@@ -69,7 +69,7 @@ export function initialSysctls(): Record<string, string> {
 
 /**
  * Creates the per-device directories of a new link, as the kernel does when
- * it registers the device: conf values copied from "default" (IPv6 mtu taken
+ * it registers the device: conf values copied from the "default" directory (IPv6 mtu taken
  * from the link), neigh values from the built-in defaults.
  */
 export function addDeviceSysctls(net: NetState, dev: string, mtu: number): void {
