@@ -55,7 +55,8 @@ function kernelIcmpType(type: number): boolean {
 
 /** Masks the unpredictable fields of one emitted frame (see the module comment). */
 export function maskFrame(frame: Uint8Array): MaskedFrame {
-  const b = frame.slice();
+  // a copy even when the frame is a Buffer (whose slice() is a view)
+  const b = new Uint8Array(frame);
   const masked: string[] = [];
   const nh = networkHeader(b);
   if (nh === undefined) return { bytes: b, masked, badChecksums: [] };

@@ -355,7 +355,8 @@ export class Machine implements KernelServices {
       family: 'ipv4',
       hook,
       table: t.name,
-      in: hook === 'OUTPUT' || hook === 'POSTROUTING' ? '' : skb.indev,
+      // ip_output hands POSTROUTING the device a forwarded packet came in by
+      in: hook === 'OUTPUT' ? '' : skb.indev,
       out: hook === 'PREROUTING' || hook === 'INPUT' ? '' : skb.outdev,
       hotdrop: false,
       kernel: this,
@@ -427,9 +428,12 @@ export class Machine implements KernelServices {
     this.runHook(skb, 'FORWARD', (s) => this.postRouting(s, 'forwarded'));
   }
 
-  /** ip_local_out: OUTPUT, then POSTROUTING. */
+  /** ip_local_out: the total length and header checksum set, then OUTPUT and POSTROUTING. */
   private localOut(skb: Skb): void {
     const d = skb.data;
+    d[2] = d.length >>> 8;
+    d[3] = d.length & 255;
+    fillIpv4Checksum(d, 0);
     const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
     const r = this.ops.routeOutput(dst);
     if (r.kind === 'drop') return this.fate({ what: 'dropped', by: r.why });
