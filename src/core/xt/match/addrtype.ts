@@ -153,13 +153,13 @@ export const addrtype = defineMatch<AddrtypeInfo>({
 const RTN: Record<RouteType, number> = { unicast: 1, local: 2, broadcast: 3, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8 };
 
 /**
- * inet_dev_addr_type: 0.0.0.0/8 and 255.255.255.255 are BROADCAST,
+ * inet_dev_addr_type: 0.0.0.0 and 255.255.255.255 are BROADCAST,
  * 224.0.0.0/4 MULTICAST; else the type of the route the local/main trie
  * gives. No route, an error route (the lookup fails), or a route through
  * another device than `dev` all count as UNICAST.
  */
 function devAddrType(net: NetState, dev: Link | undefined, addr: number): number {
-  if (addr >>> 24 === 0 || addr === 0xffffffff) return RTN.broadcast;
+  if (addr === 0 || addr === 0xffffffff) return RTN.broadcast;
   if (addr >>> 28 === 0xe) return RTN.multicast;
   const r = fibTableLookup(net, addr, SCOPE_UNIVERSE, 0, false);
   if (!r || isErrorType(r.type)) return RTN.unicast;

@@ -55,8 +55,8 @@ export const rpfilter = defineMatch<RpfilterInfo>({
     const d = ctx.skb.data;
     const saddr = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
     const daddr = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
-    // DHCP-style sources are let through towards broadcast and local multicast
-    if (saddr >>> 24 === 0 && (daddr === 0xffffffff || daddr >>> 8 === 0xe00000)) return !invert;
+    // DHCP-style sources (0.0.0.0) are let through towards broadcast and local multicast
+    if (saddr === 0 && (daddr === 0xffffffff || daddr >>> 8 === 0xe00000)) return !invert;
     // the reverse lookup (without policy rules, source, mark and TOS do not choose the route)
     const r = fibTableLookup(net, saddr, SCOPE_UNIVERSE, 0, true);
     let ok = false;

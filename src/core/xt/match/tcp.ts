@@ -253,12 +253,13 @@ function tcpIsNative(info: TcpInfo): boolean {
  * single source and destination ports with the same inversion are one
  * 32-bit comparison, so "! --sport A ! --dport B" means "not both"; every
  * other port test is a range comparison of its own. A header too short for
- * a load, or a fragment after the first, makes the rule not match.
+ * a load makes the rule not match. These loads take nf_tables' fast path,
+ * which does not look at the fragment offset: a later fragment's first
+ * bytes are read as ports.
  */
 export function nativePortsMatch(spts: [number, number], invS: boolean, dpts: [number, number], invD: boolean, ctx: PacketContext): boolean {
   const d = ctx.skb.data;
   const t = ctx.thoff;
-  if (ctx.fragoff !== 0) return false;
   if (spts[0] !== 0 && spts[0] === spts[1] && dpts[0] !== 0 && dpts[0] === dpts[1] && invS === invD) {
     if (d.length < t + 4) return false;
     const both = ((d[t]! << 8) | d[t + 1]!) === spts[0] && ((d[t + 2]! << 8) | d[t + 3]!) === dpts[0];
@@ -277,9 +278,8 @@ export function nativePortsMatch(spts: [number, number], invS: boolean, dpts: [n
   return true;
 }
 
-/** The native form: flags as a masked byte comparison, then the ports. */
+/** The native form: flags as a masked byte comparison, then the ports (later fragments included, see nativePortsMatch). */
 function tcpNativeMatch(info: TcpInfo, ctx: PacketContext): boolean {
-  if (ctx.fragoff !== 0) return false;
   if (info.flgMask) {
     const d = ctx.skb.data;
     if (d.length < ctx.thoff + 14) return false;
