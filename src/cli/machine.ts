@@ -11,6 +11,10 @@ import { Machine, newMachineState, type MachineState } from '../core/path/machin
 import { UnsupportedInPath } from '../core/netfilter/traverse.js';
 import { CaptureError, type PacketToWrite } from '../core/wire/pcap.js';
 import { readCapture, writePcapng } from '../core/wire/pcapng.js';
+import { conntrackFromJson, conntrackToJson, type ConntrackJson } from '../core/conntrack/table.js';
+import { natForgetMasqueraded } from '../core/conntrack/nat-masq.js';
+import type { Ruleset } from '../core/netfilter/ruleset.js';
+import type { NetState } from '../core/net/index.js';
 import { runIp } from './ip/index.js';
 import { acquireLock, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
 import { runSysctl } from './sysctl.js';
@@ -84,11 +88,40 @@ function appendSyslog(lab: string, m: MachineState, lines: KernelLogLine[]): voi
 /** `ip ARGS`: iproute2 on the machine's network. */
 export function runIpCommand(argv: string[], call: MachineCall): MachineResult {
   return withLab(call.lab, (state) => {
+    const fresh = state.machine === undefined;
     const m = machineOf(state);
     const r = runIp(argv, m.net);
-    if (r.net) m.net = r.net;
-    return { result: r, changed: r.net !== undefined || state.machine !== undefined };
+    if (r.net) {
+      if (hasMasquerade(state.ruleset)) forgetMasqueraded(m, m.net, r.net);
+      m.net = r.net;
+    }
+    return { result: r, changed: r.net !== undefined || fresh };
   });
+}
+
+function hasMasquerade(rs: Ruleset): boolean {
+  const nat = rs.tables.nat;
+  if (!nat) return false;
+  return [...Object.values(nat.builtins), ...nat.user].some((c) => c!.rules.some((r) => r.target.kind === 'ext' && r.target.name === 'MASQUERADE'));
+}
+
+/**
+ * While a MASQUERADE rule exists the kernel watches the network: the
+ * connections masqueraded through a link that goes down, or to an
+ * address that goes away, are removed from the conntrack table.
+ */
+function forgetMasqueraded(m: MachineState, before: NetState, after: NetState): void {
+  const table = conntrackFromJson(m.conntrack as ConntrackJson | undefined, () => m.clockNs);
+  const env = { random32: () => 0, conntrack: table };
+  let n = 0;
+  for (const old of before.links) {
+    const now = after.links.find((l) => l.index === old.index);
+    if (old.up && (!now || !now.up)) n += natForgetMasqueraded(env, old.name);
+    for (const a of old.inet) {
+      if (!now || !now.inet.some((b) => b.local === a.local)) n += natForgetMasqueraded(env, old.name, a.local);
+    }
+  }
+  if (n) m.conntrack = conntrackToJson(table);
 }
 
 /** `sysctl ARGS`: procps' sysctl on the machine's /proc/sys/net. */

@@ -586,11 +586,20 @@ function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbo
       real.pkts = 0n;
       real.bytes = 0n;
     }
-    for (const r of c.rules) {
-      r.pkts = 0n;
-      r.bytes = 0n;
-    }
+    for (const r of c.rules) zeroRuleCounters(r);
   }
+}
+
+/**
+ * Zeroes a rule's counters. iptables-nft does it by replacing the rule, so
+ * the new rule starts with fresh kernel state too (a limit's credit, a
+ * quota's remainder, nth's counter); named tables (recent, hashlimit) stay.
+ */
+function zeroRuleCounters(r: Rule): void {
+  r.pkts = 0n;
+  r.bytes = 0n;
+  for (const m of r.matches) delete m.rt;
+  if (r.target.kind === 'ext') delete r.target.rt;
 }
 
 /**
@@ -611,8 +620,7 @@ function zeroRule(txn: Txn, table: TableName, chain: string, rulenum: number): v
   const r = c.rules[rulenum - 1];
   if (!r) return;
   txn.nextSeq();
-  r.pkts = 0n;
-  r.bytes = 0n;
+  zeroRuleCounters(r);
 }
 
 /**
