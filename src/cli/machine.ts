@@ -15,6 +15,7 @@ import { conntrackFromJson, conntrackToJson, type ConntrackJson } from '../core/
 import { natForgetMasqueraded } from '../core/conntrack/nat-masq.js';
 import type { Ruleset } from '../core/netfilter/ruleset.js';
 import type { NetState } from '../core/net/index.js';
+import { runConntrack } from './conntrack.js';
 import { runIp } from './ip/index.js';
 import { acquireLock, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
 import { runSysctl } from './sysctl.js';
@@ -141,6 +142,17 @@ function readMachineFile(call: MachineCall, path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `conntrack ARGS`: conntrack-tools on the machine's connection tracking table. */
+export function runConntrackCommand(argv: string[], call: MachineCall): MachineResult {
+  return withLab(call.lab, (state) => {
+    const m = machineOf(state);
+    const table = conntrackFromJson(m.conntrack as ConntrackJson | undefined, () => m.clockNs);
+    const r = runConntrack(argv, table, m.clockNs);
+    if (r.changed) m.conntrack = conntrackToJson(table);
+    return { result: r, changed: r.changed };
+  });
 }
 
 /** `dmesg [-c|-C]`: the machine's kernel log. */

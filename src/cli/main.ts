@@ -11,7 +11,7 @@ import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
 import type { LabContext } from './script/io.js';
-import { runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
+import { runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
 import { runRunCommand } from './script/run.js';
 import { runTrace } from './trace.js';
 import { runService, runSystemctl } from './service.js';
@@ -57,6 +57,7 @@ Commands (run on the lab's machine):
                              feed captured Ethernet frames to the machine
   trace [-i IFACE] -p tcp -s SRC -d DST --dport N --syn ...
                              one packet's journey, as xtables-monitor --trace shows it (changes nothing)
+  conntrack -L|-D|-F|-C ...  conntrack-tools on the machine's connection table
   sleep SECONDS              advance the machine's clock
   dmesg [-c|-C]              the machine's kernel log (LOG lines also go to /var/log/messages)
   run FILE [ARGS...]         run a shell-style script of these commands (stops at the first failure)
@@ -81,6 +82,7 @@ const MACHINE_COMMANDS: Record<string, (argv: string[], call: MachineCall) => Ma
   sleep: runSleep,
   replay: runReplay,
   trace: runTrace,
+  conntrack: runConntrackCommand,
 };
 
 /** Machine programs that operate on the lab's kernel state (the -nft names are the same programs). */
