@@ -269,8 +269,6 @@ function traceLine(e: PathEvent, id: string, rs: Ruleset, handles: Map<Rule, num
       const text = rule ? `-4 -t ${e.table} -A ${e.chain}${saveRuleBody(rule, false, names)}` : '';
       return ` TRACE: 2 ${id} ${e.table}:${e.chain}:rule:0x${handle.toString(16)}:${e.verdict}  ${text}\n`;
     }
-    case 'return':
-      return ` TRACE: 2 ${id} ${e.table}:${e.chain}:return:\n`;
     case 'policy':
       return ` TRACE: 2 ${id} ${e.table}:${e.chain}:policy:${e.verdict} \n`;
     default:

@@ -204,10 +204,12 @@ export function flushCounters(t: CompiledTable): void {
  * only for packets being traced.
  */
 export interface TraversalObserver {
-  /** A rule matched; `verdict` is what its target gave (XT_CONTINUE for a rule without a terminal target). */
-  rule(table: TableName, chain: string, rule: CompiledRule, verdict: number, jumpTo: string | null): void;
-  /** The traversal left a user chain at its end (implicit return). */
-  returned(table: TableName, chain: string): void;
+  /**
+   * A rule matched; `verdict` is what its target gave (XT_CONTINUE for a
+   * rule without a terminal target); `jumpTo` names the chain of a jump or
+   * (with `isGoto`) a goto.
+   */
+  rule(table: TableName, chain: string, rule: CompiledRule, verdict: number, jumpTo: string | null, isGoto: boolean): void;
   /** A base chain's policy decided. */
   policy(table: TableName, chain: string, verdict: number): void;
 }
@@ -275,7 +277,7 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
         }
       }
       if (ctx.hotdrop) {
-        if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, NF_DROP, null);
+        if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, NF_DROP, null, false);
         return NF_DROP;
       }
       if (!ok) continue;
@@ -283,7 +285,7 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
       r.bytes += len;
       switch (r.tkind) {
         case T_NONE:
-          if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, XT_CONTINUE, null);
+          if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, XT_CONTINUE, null, false);
           continue;
         case T_VERDICT:
           verdict = r.verdict;
@@ -297,7 +299,7 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
           verdict = r.tdef!.target!(r.tinfo, ctx, r.tholder!.rt);
           break;
       }
-      if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, next ? XT_CONTINUE : verdict, next ? next.name : null);
+      if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, next ? XT_CONTINUE : verdict, next ? next.name : null, isGoto);
       if (next || verdict !== XT_CONTINUE) break;
     }
     if (next) {

@@ -13,12 +13,10 @@ export type PathEvent =
   | { kind: 'rx'; iface: string; frame: Uint8Array; ns: number; packet: number }
   /** A frame left through an interface. */
   | { kind: 'tx'; iface: string; frame: Uint8Array; ns: number; packet: number }
-  /** A packet entered a table's base chain. */
+  /** A traced packet in a table's base chain, as it was at the chain's first trace event. */
   | { kind: 'chain'; packet: number; table: TableName; hook: Hook; datagram: Uint8Array; in: string; out: string; mac: Uint8Array | null; mark: number }
   /** A rule matched a traced packet (index from 1), with the target's verdict. */
   | { kind: 'rule'; packet: number; table: TableName; chain: string; index: number; verdict: string; ruleText: string }
-  /** A user chain ended and the traversal returned to its caller. */
-  | { kind: 'return'; packet: number; table: TableName; chain: string }
   /** A base chain's policy decided. */
   | { kind: 'policy'; packet: number; table: TableName; chain: string; verdict: string }
   /** Where the packet ended: delivered, forwarded, sent, dropped (and by what), stolen... */

@@ -361,18 +361,38 @@ export class Machine implements KernelServices {
       hotdrop: false,
       kernel: this,
     };
-    if (this.listener && skb.trace) {
-      this.emit({ kind: 'chain', packet: this.current, table: t.name, hook, datagram: skb.data.slice(), in: ctx.in, out: ctx.out, mac: skb.mac, mark: skb.mark });
+    // nf_tables dumps the packet with the first trace event of a chain, as it is then
+    const outer = this.tracing;
+    this.tracing = this.listener && skb.trace ? ctx : null;
+    try {
+      return runChain(chain, ctx, this.tracer);
+    } finally {
+      this.tracing = outer;
     }
-    return runChain(chain, ctx, this.tracer);
+  }
+
+  /** The traced packet's context whose packet line is still to be reported. */
+  private tracing: PacketContext | null = null;
+
+  private dumpPacket(): void {
+    const ctx = this.tracing;
+    if (!ctx) return;
+    this.tracing = null;
+    const skb = ctx.skb;
+    this.emit({ kind: 'chain', packet: this.current, table: ctx.table, hook: ctx.hook, datagram: skb.data.slice(), in: ctx.in, out: ctx.out, mac: skb.mac, mark: skb.mark });
   }
 
   private makeTracer(): TraversalObserver {
     return {
-      rule: (table, chain, rule, verdict, jumpTo) =>
-        this.emit({ kind: 'rule', packet: this.current, table, chain, index: rule.index, verdict: jumpTo ? `JUMP:${jumpTo}` : verdictName(verdict), ruleText: '' }),
-      returned: (table, chain) => this.emit({ kind: 'return', packet: this.current, table, chain }),
-      policy: (table, chain, verdict) => this.emit({ kind: 'policy', packet: this.current, table, chain, verdict: verdictName(verdict) }),
+      rule: (table, chain, rule, verdict, jumpTo, isGoto) => {
+        this.dumpPacket();
+        const v = jumpTo ? `${isGoto ? 'GOTO' : 'JUMP'}:${jumpTo}` : verdictName(verdict);
+        this.emit({ kind: 'rule', packet: this.current, table, chain, index: rule.index, verdict: v, ruleText: '' });
+      },
+      policy: (table, chain, verdict) => {
+        this.dumpPacket();
+        this.emit({ kind: 'policy', packet: this.current, table, chain, verdict: verdictName(verdict) });
+      },
     };
   }
 
