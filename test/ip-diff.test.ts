@@ -24,6 +24,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { runIp } from '../src/cli/ip/index.js';
+import { runSysctl } from '../src/cli/sysctl.js';
 import { emptyNetState } from '../src/core/net/state.js';
 import type { NetState } from '../src/core/net/types.js';
 import { KernelBackend } from './diff/kernel.js';
@@ -32,7 +33,7 @@ import { guardKernel } from './diff/suite.js';
 import { unifiedDiff } from './diff/textdiff.js';
 import type { Step, StepResult } from './diff/types.js';
 
-/** A named sequence of command lines ("ip ..."); a leading "~" asks the kernel side to settle after it. */
+/** A named sequence of command lines ("ip ...", "sysctl ..."); a leading "~" asks the kernel side to settle after it. */
 interface IpCase {
   name: string;
   steps: string[];
@@ -63,8 +64,8 @@ function nflabSide(steps: readonly string[]): StepResult[] {
   let net: NetState = emptyNetState();
   return steps.map((s) => {
     const argv = words(s);
-    if (argv[0] !== 'ip') throw new Error(`not an ip command: ${s}`);
-    const r = runIp(argv.slice(1), net);
+    if (argv[0] !== 'ip' && argv[0] !== 'sysctl') throw new Error(`not an ip or sysctl command: ${s}`);
+    const r = argv[0] === 'ip' ? runIp(argv.slice(1), net) : runSysctl(argv.slice(1), net);
     if (r.net) net = r.net;
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   });
@@ -208,8 +209,79 @@ export const IP_CASES: IpCase[] = [
     ],
   },
   {
+    name: 'small MTUs switch IPv4 and IPv6 off',
+    steps: [
+      'ip link set lo up',
+      ...SETUP_PAIR,
+      'ip link set v0 up',
+      'ip link set v1 up',
+      'ip addr add 10.0.0.1/24 dev v0',
+      'ip link set v0 mtu 1000',
+      'ip addr show dev v0',
+      'ip -6 route show table all',
+      'ip link set v0 mtu 1500',
+      'ip addr show dev v0',
+      'ip link set v0 down',
+      'ip link set v0 up',
+      'ip addr show dev v0',
+      'ip link set lo mtu 1000',
+      'ip addr show dev lo',
+      'ip link set lo mtu 60',
+      'ip addr show dev lo',
+      'ip route show table all',
+      'ip addr add 127.0.0.2/8 dev lo',
+      'ip route add 10.9.0.0/16 dev lo',
+      'ip link set lo mtu 65536',
+      'ip addr show dev lo',
+      'ip link set lo down',
+      'ip link set lo up',
+      'ip addr show dev lo',
+      'ip route show table all',
+    ],
+  },
+  {
+    name: 'statistics',
+    steps: [
+      'ip link add v0 type veth peer name v1',
+      'ip link add br0 type bridge',
+      'ip -s -s link show v0',
+      'ip -s -s link show br0',
+      'ip link set v0 up',
+      'ip -s -s link show v0',
+      'ip -s link show v0',
+      'ip -s -s link show lo',
+      'ip -s addr show lo',
+      'ip link set v0 down',
+      'ip -s -s link show v0',
+      'ip -s -o link show v0',
+    ],
+  },
+  {
+    name: 'address filters',
+    steps: [
+      ...SETUP_PAIR,
+      'ip addr add 10.0.0.1/24 dev v0',
+      'ip addr add 10.0.0.2/24 dev v0',
+      'ip addr add 10.1.0.1/24 dev v0 scope link',
+      'ip addr add 10.2.0.1/24 dev v1 label v1:x',
+      'ip addr show secondary',
+      'ip addr show primary',
+      'ip addr show permanent',
+      'ip addr show dynamic',
+      'ip addr show scope link',
+      'ip addr show scope global',
+      'ip addr show label v1:x',
+      'ip addr show label v1*',
+      'ip addr show to 10.0.0.0/24',
+      'ip -4 addr show to 10.2.0.1',
+      'ip addr show master nope',
+      'ip -br addr show dev v1',
+    ],
+  },
+  {
     name: 'promote secondaries',
     steps: [
+      'sysctl -qw net.ipv4.conf.all.promote_secondaries=1',
       ...SETUP_PAIR,
       'ip link set v0 up',
       'ip addr add 10.0.0.1/24 dev v0',
@@ -218,6 +290,30 @@ export const IP_CASES: IpCase[] = [
       'ip addr add 10.9.0.1/24 dev v0',
       'ip route add 10.20.0.0/16 dev v0 src 10.0.0.1',
       'ip route add 10.21.0.0/16 dev v0 src 10.0.0.2',
+      'ip addr del 10.0.0.2/24 dev v0',
+      'ip route',
+      'ip addr add 10.0.0.2/24 dev v0',
+      'ip addr del 10.0.0.1/24 dev v0',
+      'ip addr show dev v0',
+      'ip route show table all',
+    ],
+  },
+  {
+    name: 'secondaries go with their primary',
+    steps: [
+      ...SETUP_PAIR,
+      'ip link set v0 up',
+      'ip addr add 10.0.0.1/24 dev v0',
+      'ip addr add 10.0.0.2/24 dev v0',
+      'ip addr add 10.0.0.3/24 dev v0',
+      'ip route add 10.20.0.0/16 dev v0 src 10.0.0.2',
+      'ip addr del 10.0.0.1/24 dev v0',
+      'ip addr show dev v0',
+      'ip route show table all',
+      'ip addr add 10.0.0.1/24 dev v0',
+      'ip route add 10.21.0.0/16 dev v0',
+      'ip addr del 10.0.0.1/24 dev v0',
+      'ip route show table all',
     ],
   },
   {

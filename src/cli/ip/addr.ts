@@ -43,6 +43,10 @@ interface AddrFilter {
   label?: string;
   master?: number;
   to?: Prefix;
+  /** "secondary"/"primary" given: true for secondaries only, false for primaries only. */
+  secondary?: boolean;
+  /** "dynamic" given: no address here is dynamic. */
+  dynamicOnly?: boolean;
 }
 
 function ifaScopeOk(f: AddrFilter, scope: number): boolean {
@@ -94,9 +98,14 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
       } else f.scope = s;
     } else if (w === 'up') {
       f.up = true;
-    } else if (w === 'permanent' || w === 'secondary' || w === 'primary') {
-      // address flag filters: IPv4 addresses here are all permanent
-      if (w === 'secondary') f.label = f.label;
+    } else if (w === 'secondary' || w === 'temporary') {
+      f.secondary = true;
+    } else if (w === 'primary') {
+      f.secondary = false;
+    } else if (w === 'permanent') {
+      // every address of the lab is permanent
+    } else if (w === 'dynamic') {
+      f.dynamicOnly = true;
     } else if (w === 'label') {
       f.label = a.next(ctx);
     } else if (w === 'master') {
@@ -138,7 +147,8 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
       print(ctx, s);
       continue;
     }
-    if (!(ctx.oneline && !doLink)) print(ctx, linkText(ctx, l, doLink));
+    // with a label filter the link lines are left out (print_linkinfo returns early)
+    if (!(ctx.oneline && !doLink) && (doLink || f.label === undefined)) print(ctx, linkText(ctx, l, doLink));
     if (!doLink) {
       printAddrs(ctx, f, l);
       if (ctx.stats > 0) print(ctx, statsText(ctx, l) + (ctx.oneline ? '\\' : '\n'));
@@ -150,30 +160,25 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
 /** ipaddr_filter(): with an address filter, links without a matching address are left out. */
 function keepLink(ctx: IpContext, f: AddrFilter, l: Link): boolean {
   const any = l.inet.length + l.inet6.length > 0;
-  for (const a of l.inet) {
-    if (!familyShows(ctx, AF_INET)) continue;
-    if (!ifaScopeOk(f, a.scope) || !labelMatches(f, a.label) || !prefixMatches(f.to, a.local)) continue;
-    return true;
-  }
-  for (const a of l.inet6) {
-    if (!familyShows(ctx, AF_INET6)) continue;
-    if (f.label !== undefined || (f.to && f.to.family === AF_INET)) continue;
-    if (!ifaScopeOk(f, a.scope === 'host' ? 254 : a.scope === 'link' ? 253 : 0)) continue;
-    return true;
-  }
+  const up = { ...f, up: false };
+  if (shown4(ctx, up, l).length + shown6(ctx, up, l).length > 0) return true;
   return !any && (ctx.family === AF_UNSPEC || ctx.family === AF_PACKET);
 }
 
 function shown4(ctx: IpContext, f: AddrFilter, l: Link): typeof l.inet {
   if (!familyShows(ctx, AF_INET)) return [];
   if (f.up && !l.up) return [];
-  return l.inet.filter((a) => ifaScopeOk(f, a.scope) && labelMatches(f, a.label) && prefixMatches(f.to, a.local));
+  if (f.dynamicOnly) return [];
+  return l.inet.filter(
+    (a) => ifaScopeOk(f, a.scope) && labelMatches(f, a.label) && prefixMatches(f.to, a.local) && (f.secondary === undefined || a.secondary === f.secondary),
+  );
 }
 
 function shown6(ctx: IpContext, f: AddrFilter, l: Link): typeof l.inet6 {
   if (!familyShows(ctx, AF_INET6)) return [];
   if (f.up && !l.up) return [];
   if (f.label !== undefined || (f.to && f.to.family === AF_INET)) return [];
+  if (f.dynamicOnly || f.secondary === true) return [];
   return l.inet6.filter((a) => ifaScopeOk(f, a.scope === 'host' ? 254 : a.scope === 'link' ? 253 : 0));
 }
 

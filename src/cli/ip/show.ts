@@ -101,16 +101,9 @@ export function statsText(ctx: IpContext, link: Link): string {
   if (ctx.stats > 1) {
     s += nl;
     s += `    TX errors:${''.padStart(c[0]! - 10)} ${'aborted'.padStart(c[1]!)} ${'fifo'.padStart(c[2]!)} ${'window'.padStart(c[3]!)} ${'heartbt'.padStart(c[4]!)} ${'transns'.padStart(c[5]!)}${nl}`;
-    s += ''.padStart(c[0]! + 5) + [0, 0, 0, 0, carrierChanges(link)].map((v, i) => num(c[i + 1]!, v)).join('');
+    s += ''.padStart(c[0]! + 5) + [0, 0, 0, 0, link.carrierChanges].map((v, i) => num(c[i + 1]!, v)).join('');
   }
   return s;
-}
-
-/** Carrier transitions the kernel counts for a link in its current state. */
-function carrierChanges(link: Link): number {
-  if (link.kind === 'veth') return link.carrier ? 2 : 1;
-  if (link.kind === 'bridge') return link.carrier ? 2 : 1;
-  return 0;
 }
 
 /** print_linkinfo(): the full text of one link for `ip link` (doLink) or `ip addr`. */

@@ -33,6 +33,7 @@ export interface AddrMatch4 {
 /** Adds an address to `link` with the kernel's ordering and checks; routes follow. */
 export function addAddress4(net: NetState, link: Link, a: NewAddr4): NetError | undefined {
   if (a.prefixlen > 32) return netError('EINVAL');
+  if (link.noInet) return netError('ENOBUFS');
   const ifa: Inet4Addr = {
     local: a.local >>> 0,
     address: a.address >>> 0,

@@ -189,7 +189,7 @@ function createInfo(net: NetState, r: Route4): Route4 | NetError {
     route = { ...r, oif: dev.index };
   } else {
     const dev = linkByIndex(net, r.oif);
-    if (!dev) return netError('ENODEV');
+    if (!dev || dev.noInet) return netError('ENODEV');
     if (!dev.up) return netError('ENETDOWN', 'Device for nexthop is not up');
   }
   if (route.prefsrc !== 0 && !validPrefsrc(net, route)) return netError('EINVAL', 'Invalid prefsrc address');

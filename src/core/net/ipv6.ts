@@ -17,7 +17,7 @@ export function linkLocalFor(mac: string): string {
 
 /** Whether IPv6 may run on the link at all (enough MTU, not disabled). */
 function ipv6Allowed(net: NetState, link: Link): boolean {
-  if (link.mtu < 1280) return false;
+  if (link.mtu < 1280 || link.noInet6) return false;
   if (net.sysctl[`net.ipv6.conf.${link.name}.disable_ipv6`] === '1') return false;
   return net.sysctl['net.ipv6.conf.all.disable_ipv6'] !== '1';
 }

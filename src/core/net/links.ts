@@ -42,6 +42,8 @@ function newLink(net: NetState, name: string, kind: LinkKind): Link {
     inet: [],
     inet6: [],
     v6Ready: 0,
+    // a veth starts with its carrier switched off once
+    carrierChanges: kind === 'veth' ? 1 : 0,
     rxPackets: 0,
     rxBytes: 0,
     txPackets: 0,
@@ -143,23 +145,28 @@ function computeCarrier(net: NetState, link: Link): boolean {
 
 /**
  * Recomputes carriers after a change and applies what follows from each
- * change: neighbours evicted on carrier loss, IPv6 configured on carrier
- * gain. `first` is the link whose own change comes first (NETDEV_UP).
+ * change: neighbours evicted on carrier loss, IPv6 configured on the link
+ * that came up (`first`, NETDEV_UP) and then on each link whose carrier came
+ * (NETDEV_CHANGE), in that order.
  */
 function settleCarriers(net: NetState, first?: Link): void {
   const order = first ? [first, ...net.links.filter((l) => l !== first)] : [...net.links];
+  const gained: Link[] = [];
   for (let pass = 0; pass < 3; pass++) {
     let changed = false;
     for (const l of order) {
       const c = computeCarrier(net, l);
       if (c === l.carrier) continue;
       l.carrier = c;
+      l.carrierChanges++;
       changed = true;
-      if (!c && l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
+      if (c) gained.push(l);
+      else if (l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
     }
     if (!changed) break;
   }
-  for (const l of order) ipv6LinkReady(net, l);
+  if (first) ipv6LinkReady(net, first);
+  for (const l of gained) if (l.carrier) ipv6LinkReady(net, l);
 }
 
 /** Sets a link administratively up or down, with everything that follows. */
@@ -185,6 +192,7 @@ export function setLinkUp(net: NetState, link: Link, up: boolean): void {
 
 /** lo coming up always (re)adds 127.0.0.1/8 (inetdev_event NETDEV_UP). */
 function addLoopbackAddress(net: NetState, link: Link): void {
+  if (link.noInet) return;
   const lo = 0x7f000001;
   if (link.inet.some((a) => a.local === lo && a.prefixlen === 8)) return;
   const ifa = { local: lo, address: lo, prefixlen: 8, broadcast: 0, scope: 254, label: link.name, secondary: false };
@@ -238,8 +246,39 @@ export function setLinkMtu(net: NetState, link: Link, mtu: number): NetError | u
   return undefined;
 }
 
+/**
+ * A new MTU and its consequences: below 68 IPv4 leaves the link (addresses,
+ * routes and its sysctl directories go), below 1280 IPv6 does (on lo only
+ * its addresses); above the limits they come back, unconfigured.
+ */
 function applyMtu(net: NetState, link: Link, mtu: number): void {
   link.mtu = mtu;
+  if (mtu < 68) {
+    if (!link.noInet) {
+      destroyAddresses4(net, link);
+      fibSyncDownDev(net, link, true);
+      neighFlushDev(net, link.index, true);
+      removeDeviceSysctls(net, link.name, 'ipv4');
+      link.noInet = true;
+    }
+  } else if (link.noInet) {
+    addDeviceSysctls(net, link.name, mtu, 'ipv4');
+    delete link.noInet;
+  }
+  if (mtu < 1280) {
+    ipv6LinkDown(link);
+    if (link.kind !== 'loopback' && !link.noInet6) {
+      removeDeviceSysctls(net, link.name, 'ipv6');
+      link.noInet6 = true;
+    }
+  } else if (link.noInet6) {
+    // a new inet6 device on a running link with carrier is ready at once
+    addDeviceSysctls(net, link.name, mtu, 'ipv6');
+    delete link.noInet6;
+    const key = `net.ipv6.conf.${link.name}.mtu`;
+    net.sysctl[key] = String(mtu);
+    ipv6LinkReady(net, link);
+  }
   const key = `net.ipv6.conf.${link.name}.mtu`;
   if (key in net.sysctl) net.sysctl[key] = String(mtu);
 }

@@ -38,6 +38,7 @@ function loopback(): Link {
     inet: [],
     inet6: [],
     v6Ready: 0,
+    carrierChanges: 0,
     rxPackets: 0,
     rxBytes: 0,
     txPackets: 0,

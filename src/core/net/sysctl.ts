@@ -72,7 +72,17 @@ export function initialSysctls(): Record<string, string> {
  * it registers the device: conf values copied from the "default" directory (IPv6 mtu taken
  * from the link), neigh values from the built-in defaults.
  */
-export function addDeviceSysctls(net: NetState, dev: string, mtu: number): void {
+export function addDeviceSysctls(net: NetState, dev: string, mtu: number, only?: 'ipv4' | 'ipv6'): void {
+  const s = net.sysctl;
+  if (only !== 'ipv6') addIpv4Dirs(net, dev);
+  if (only === 'ipv4') return;
+  for (const [name, value] of IPV6_CONF_LO) {
+    s[`net.ipv6.conf.${dev}.${name}`] = name === 'mtu' ? String(mtu) : (s[`net.ipv6.conf.default.${name}`] ?? value);
+  }
+  for (const [name, value] of IPV6_NEIGH_DEV) s[`net.ipv6.neigh.${dev}.${name}`] = value;
+}
+
+function addIpv4Dirs(net: NetState, dev: string): void {
   const s = net.sysctl;
   for (const [name, value] of IPV4_CONF_LO) {
     const key = `net.ipv4.conf.${dev}.${name}`;
@@ -81,15 +91,12 @@ export function addDeviceSysctls(net: NetState, dev: string, mtu: number): void 
     if (net.sysctlSet[`net.ipv4.conf.default.${name}`]) net.sysctlSet[key] = true;
   }
   for (const [name, value] of IPV4_NEIGH_DEV) s[`net.ipv4.neigh.${dev}.${name}`] = value;
-  for (const [name, value] of IPV6_CONF_LO) {
-    s[`net.ipv6.conf.${dev}.${name}`] = name === 'mtu' ? String(mtu) : (s[`net.ipv6.conf.default.${name}`] ?? value);
-  }
-  for (const [name, value] of IPV6_NEIGH_DEV) s[`net.ipv6.neigh.${dev}.${name}`] = value;
 }
 
-/** Removes every per-device key of `dev` (the link is gone). */
-export function removeDeviceSysctls(net: NetState, dev: string): void {
+/** Removes the per-device keys of `dev` (all, or those of one protocol). */
+export function removeDeviceSysctls(net: NetState, dev: string, only?: 'ipv4' | 'ipv6'): void {
   for (const kind of Object.keys(TEMPLATES) as DirKind[]) {
+    if (only !== undefined && !kind.startsWith(only)) continue;
     for (const [name] of TEMPLATES[kind]) {
       const key = `net.${kind}.${dev}.${name}`;
       delete net.sysctl[key];

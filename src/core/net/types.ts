@@ -86,8 +86,14 @@ export interface Link {
   inet: Inet4Addr[];
   /** IPv6 addresses. */
   inet6: Inet6Addr[];
+  /** IPv4 is off on the link (its MTU went below 68): no addresses, no conf directory. */
+  noInet?: boolean;
+  /** IPv6 is off on the link (its MTU went below 1280). */
+  noInet6?: boolean;
   /** Order in which IPv6 became ready on the link (0: not ready); orders its kernel IPv6 routes. */
   v6Ready: number;
+  /** Carrier transitions so far (what `ip -s -s link` calls "transns"). */
+  carrierChanges: number;
   /** Counters the packet path increments. */
   rxPackets: number;
   rxBytes: number;
