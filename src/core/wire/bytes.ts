@@ -26,3 +26,12 @@ export function put32(buf: Uint8Array, off: number, v: number): void {
   buf[off + 2] = (v >>> 8) & 0xff;
   buf[off + 3] = v & 0xff;
 }
+
+/**
+ * `b` as a plain Uint8Array over the same memory: subclasses (such as the
+ * Buffer a Node caller may pass) make `slice` a view instead of a copy and
+ * show differently in comparisons, so readers work on a plain view.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

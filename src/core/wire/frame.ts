@@ -11,7 +11,7 @@
  * "xx:xx:xx:xx:xx:xx".
  */
 import { formatIPv4, parseIPv4Numeric } from '../addr/ipv4.js';
-import { get16, get32, put16, put32 } from './bytes.js';
+import { get16, get32, plainBytes, put16, put32 } from './bytes.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP } from './ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_HLEN, ICMP_PARAMETERPROB, ICMP_REDIRECT, icmpHasIdSeq, icmpIsError } from './icmp.js';
@@ -561,7 +561,8 @@ function reorder(d: FrameDesc): FrameDesc {
  * Never throws; see PacketDesc for how truncation and bad headers show.
  */
 export function decodeIpv4(bytes: Uint8Array): FrameDesc {
-  return reorder(decodeDatagram(bytes, 0, bytes.length, false));
+  const b = plainBytes(bytes);
+  return reorder(decodeDatagram(b, 0, b.length, false));
 }
 
 function decodeArp(b: Uint8Array, off: number, out: FrameDesc): void {
@@ -601,7 +602,8 @@ function decodeArp(b: Uint8Array, off: number, out: FrameDesc): void {
  * with `truncated` or `malformed` saying where it stopped. Byte fields
  * (`payload`, `trailer`, option data) are copies.
  */
-export function decodeFrame(bytes: Uint8Array): FrameDesc {
+export function decodeFrame(input: Uint8Array): FrameDesc {
+  const bytes = plainBytes(input);
   if (bytes.length < ETH_HLEN) {
     const out: FrameDesc = { truncated: 'ethernet' };
     if (bytes.length > 0) out.payload = bytes.slice();

@@ -5,6 +5,7 @@
  * (or on request nanosecond) timestamps. Also the types shared with the
  * pcapng reader and writer.
  */
+import { plainBytes } from './bytes.js';
 
 /** Link type of Ethernet frames. */
 export const LINKTYPE_ETHERNET = 1;
@@ -84,8 +85,9 @@ export function isPcap(bytes: Uint8Array): boolean {
   return [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED].some((m) => v === m || v === swap32(m));
 }
 
-/** Reads a libpcap file. Throws CaptureError when it is not one or is cut short. */
-export function readPcap(bytes: Uint8Array): Capture {
+/** Reads a libpcap file; packet data are copies. Throws CaptureError when it is not one or is cut short. */
+export function readPcap(input: Uint8Array): Capture {
+  const bytes = plainBytes(input);
   if (bytes.length < 4 || !isPcap(bytes)) throw new CaptureError('not a pcap file: unknown magic number');
   if (bytes.length < FILE_HEADER_LEN) {
     throw new CaptureError(`truncated pcap file header: ${bytes.length} of ${FILE_HEADER_LEN} bytes`);

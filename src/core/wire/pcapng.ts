@@ -6,6 +6,7 @@
  * with its name and nanosecond resolution, and enhanced packet blocks).
  * Also `readCapture`, which takes either format.
  */
+import { plainBytes } from './bytes.js';
 import {
   type Capture,
   CaptureError,
@@ -63,8 +64,9 @@ function timestamp(iface: ReadInterface, high: number, low: number): { tsSec: nu
   return { tsSec: Number(sec), tsNsec: Number((frac * 1_000_000_000n) / iface.unitsPerSec) };
 }
 
-/** Reads a pcapng file. Throws CaptureError when it is not one or a block is cut short or inconsistent. */
-export function readPcapng(bytes: Uint8Array): Capture {
+/** Reads a pcapng file; packet data are copies. Throws CaptureError when it is not one or a block is cut short or inconsistent. */
+export function readPcapng(input: Uint8Array): Capture {
+  const bytes = plainBytes(input);
   if (!isPcapng(bytes)) throw new CaptureError('not a pcapng file: it does not start with a section header block');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const all: ReadInterface[] = [];
@@ -147,8 +149,7 @@ export function readPcapng(bytes: Uint8Array): Capture {
       let capLen = Math.min(origLen, end - body - 4);
       if (iface.snapLen !== 0) capLen = Math.min(capLen, iface.snapLen);
       const p: CapturedPacket = {
-        tsSec: 0,
-        tsNsec: 0,
+        ...timestamp(iface, 0, 0), // no time stamp: the interface's offset, as libpcap gives
         data: bytes.slice(body + 4, body + 4 + capLen),
         origLen,
         linkType: iface.linkType,
