@@ -319,6 +319,9 @@ interface Seg {
   window: number;
 }
 
+/** The segment being tracked (one at a time: reused, not allocated per packet). */
+const seg: Seg = { env: null!, skb: null!, hook: 'PREROUTING', ct: null!, dataoff: 0, doff: 0, flags: 0, seq: 0, ackSeq: 0, window: 0 };
+
 /** nf_tcp_log_invalid: liberal connections accept what would be invalid. */
 function windowInvalid(g: Seg, sender: TcpDirState, ret: number, msg: string): number {
   if (sender.flags & TCPF.BE_LIBERAL || readSysctl(g.env.sysctl, CT.tcpBeLiberal) !== 0) return W_ACCEPT;
@@ -553,18 +556,17 @@ export function tcpPacket(env: ConntrackEnv, ct: Conn, skb: Skb, dataoff: number
   const data = skb.data;
   if (dataoff + 20 > data.length) return CT_INVALID;
   if (tcpError(env, skb, dataoff, hook)) return CT_INVALID;
-  const g: Seg = {
-    env,
-    skb,
-    hook,
-    ct,
-    dataoff,
-    doff: data[dataoff + 12]! >>> 4,
-    flags: data[dataoff + 13]!,
-    seq: get32(data, dataoff + 4),
-    ackSeq: get32(data, dataoff + 8),
-    window: (data[dataoff + 14]! << 8) | data[dataoff + 15]!,
-  };
+  const g = seg;
+  g.env = env;
+  g.skb = skb;
+  g.hook = hook;
+  g.ct = ct;
+  g.dataoff = dataoff;
+  g.doff = data[dataoff + 12]! >>> 4;
+  g.flags = data[dataoff + 13]!;
+  g.seq = get32(data, dataoff + 4);
+  g.ackSeq = get32(data, dataoff + 8);
+  g.window = (data[dataoff + 14]! << 8) | data[dataoff + 15]!;
   if (!(ct.status & IPS.CONFIRMED) && !tcpNew(g)) return CT_INVALID;
 
   const st = ct.l4 as TcpState;
@@ -697,8 +699,9 @@ export function tcpPacket(env: ConntrackEnv, ct: Conn, skb: Skb, dataoff: number
   st.state = newState;
   if (oldState !== newState && newState === TCP.FIN_WAIT) st.seen[dir]!.flags |= TCPF.CLOSE_INIT;
 
-  let timeout: number;
+  // the timeout: shorter after retransmissions, a reset, unacknowledged data or a zero window
   const stateTimeout = timeoutOf(env, newState);
+  let timeout = stateTimeout;
   if (st.retrans >= readSysctl(env.sysctl, CT.tcpMaxRetrans) && stateTimeout > timeoutOf(env, TCP.RETRANS)) {
     timeout = timeoutOf(env, TCP.RETRANS);
   } else if (index === RST_SET) {
@@ -707,8 +710,6 @@ export function tcpPacket(env: ConntrackEnv, ct: Conn, skb: Skb, dataoff: number
     timeout = timeoutOf(env, TCP.UNACK);
   } else if (st.lastWin === 0 && stateTimeout > timeoutOf(env, TCP.RETRANS)) {
     timeout = timeoutOf(env, TCP.RETRANS);
-  } else {
-    timeout = stateTimeout;
   }
 
   if (!(ct.status & IPS.SEEN_REPLY)) {

@@ -17,7 +17,7 @@
  */
 import type { ConntrackView } from '../xt/packet.js';
 import { HZ, JIFFY_NS, jiffyFloorNs } from './sysctl.js';
-import { invertTuple, keyHash32, keyOf, tupleEquals, tupleKey } from './tuple.js';
+import { KEY_SPACE, invertTuple, keyOf, tupleEquals, tupleKey } from './tuple.js';
 import { Dir, IPS, type Conn, type Tuple } from './types.js';
 
 /**
@@ -300,9 +300,9 @@ export class ConntrackTable implements ConntrackView {
   }
 }
 
-/** The bucket of a key in a table of n buckets (reciprocal_scale of the 32-bit hash). */
+/** The bucket of a key in a table of n buckets (reciprocal_scale of the hash). */
 function bucketOf(key: number, n: number): number {
-  return Math.floor((keyHash32(key) * n) / 4294967296);
+  return Math.floor((key * n) / KEY_SPACE);
 }
 
 function indexAdd(index: Map<number, TupleRef[]>, b: number, r: TupleRef): void {

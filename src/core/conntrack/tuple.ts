@@ -2,10 +2,10 @@
  * Connection tuples: equality, inversion (the tuple replies carry) and the
  * numeric key the table is indexed by.
  *
- * The key is a 53-bit number built from two independent 32-bit mixes of
- * the tuple and the zone, so a lookup builds no string and allocates
- * nothing. Different tuples may (very rarely) share a key: the table keeps
- * a short list per key and compares tuples.
+ * The key is a 30-bit hash of the tuple and the zone: a small integer, so
+ * a lookup builds no string and allocates nothing (larger numbers would be
+ * boxed). Different tuples may share a key: the table keeps a short list
+ * per key and compares tuples.
  */
 import type { Tuple } from './types.js';
 
@@ -95,19 +95,13 @@ export function invertTuple(t: Tuple): Tuple | null {
   return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
 }
 
-/** The lower 32 bits of a key: the first hash, from which hash buckets are derived. */
-export function keyHash32(key: number): number {
-  return key % 4294967296;
-}
+/** Number of distinct keys (2^30). */
+export const KEY_SPACE = 1 << 30;
 
-/**
- * The table key of a tuple in a zone. Two murmur-style mixes give 32 and
- * 21 bits; the key is their concatenation (below 2^53, an exact number).
- */
+/** The table key of a tuple in a zone: a murmur-style mix of its fields, 30 bits. */
 export function tupleKey(src: number, dst: number, proto: number, sport: number, dport: number, zone: number): number {
   const ports = ((sport & 0xffff) << 16) | (dport & 0xffff);
-  const pz = (proto & 0xff) | ((zone & 0xffff) << 8);
-  let h = 0x2545f491 ^ pz;
+  let h = 0x2545f491 ^ (proto & 0xff) ^ ((zone & 0xffff) << 8);
   h = Math.imul(h ^ src, 0xcc9e2d51);
   h = (h << 15) | (h >>> 17);
   h = Math.imul(h ^ dst, 0x1b873593);
@@ -116,16 +110,7 @@ export function tupleKey(src: number, dst: number, proto: number, sport: number,
   h ^= h >>> 16;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 13;
-  let g = 0x61c88647 ^ Math.imul(pz, 0x27d4eb2f);
-  g = Math.imul(g ^ ports, 0x165667b1);
-  g = (g << 11) | (g >>> 21);
-  g = Math.imul(g ^ dst, 0x9e3779b1);
-  g = (g << 17) | (g >>> 15);
-  g = Math.imul(g ^ src, 0x85ebca77);
-  g ^= g >>> 15;
-  g = Math.imul(g, 0xc2b2ae3d);
-  g ^= g >>> 16;
-  return (g & 0x1fffff) * 4294967296 + (h >>> 0);
+  return h >>> 2;
 }
 
 /** The key of a tuple object in a zone. */
