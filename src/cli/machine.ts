@@ -58,7 +58,7 @@ export function machineOf(state: LabState): MachineState {
  * `fn` says it changed; kernel log lines written meanwhile are appended
  * to the machine's /var/log/messages.
  */
-function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
+export function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
   const release = acquireLock(lab);
   try {
     const state = loadState(lab);

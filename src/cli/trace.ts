@@ -18,14 +18,17 @@ import { createNameDb, type NameDb } from '../core/xt/namedb.js';
 import { decodeFrame, encodeFrame, encodeIpv4, type FrameDesc, type PacketDesc } from '../core/wire/frame.js';
 import { ICMP_NAMES } from '../core/xt/match/icmp-types.js';
 import { saveRuleBody } from './iptables/format.js';
-import { acquireLock, LabDamaged, loadState, readLabFile } from './lab/store.js';
-import { describeFate, machineOf, type MachineCall, type MachineResult } from './machine.js';
+import { readLabFile } from './lab/store.js';
+import { describeFate, machineOf, withLab, type MachineCall, type MachineResult } from './machine.js';
 
 const USAGE = `Usage: nflab trace [-i IFACE] [-p PROTO] [-s SRC] [-d DST] [--sport N] [--dport N]
                    [--syn | --flags FLAGS] [--icmp-type TYPE[/CODE]] [--ttl N] [--tos N]
-                   [--id N] [--df] [--len N] [--mac-source MAC] [--mark N] [--json]
-       nflab trace [-i IFACE] --hex FRAME [--json]
+                   [--icmp-id N] [--icmp-seq N] [--id N] [--no-df] [--len N]
+                   [--mac-source MAC] [--json] [--apply]
+       nflab trace [-i IFACE] --hex FRAME [--json] [--apply]
 Without -i the packet is sent by the machine itself (it enters at OUTPUT).
+The lab does not change unless --apply is given: then the packet really
+happens (counters, connections, kernel log).
 `;
 
 /** The options of a trace. */
@@ -46,6 +49,9 @@ interface TraceArgs {
   macSource: string;
   hex?: string;
   json: boolean;
+  icmpId: number;
+  icmpSeq: number;
+  apply: boolean;
 }
 
 class UsageError extends Error {}
@@ -53,7 +59,7 @@ class UsageError extends Error {}
 const FLAG_LETTERS: Record<string, string> = { FIN: 'F', SYN: 'S', RST: 'R', PSH: 'P', ACK: 'A', URG: 'U', ECE: 'E', CWR: 'C' };
 
 function parseArgs(argv: string[]): TraceArgs {
-  const a: TraceArgs = { proto: 'tcp', ttl: 64, tos: 0, id: 1, df: true, len: 0, macSource: '02:00:00:00:00:fe', json: false };
+  const a: TraceArgs = { proto: 'tcp', ttl: 64, tos: 0, id: 1, df: true, len: 0, macSource: '02:00:00:00:00:fe', json: false, icmpId: 1, icmpSeq: 1, apply: false };
   const num = (v: string | undefined, what: string, max: number) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`nflab trace: bad ${what} '${v ?? ''}'\n`);
     return Number(v);
@@ -132,6 +138,15 @@ function parseArgs(argv: string[]): TraceArgs {
       case '--json':
         a.json = true;
         break;
+      case '--apply':
+        a.apply = true;
+        break;
+      case '--icmp-id':
+        a.icmpId = num(v(), 'ICMP id', 65535);
+        break;
+      case '--icmp-seq':
+        a.icmpSeq = num(v(), 'ICMP sequence', 65535);
+        break;
       case '-h':
       case '--help':
         throw new UsageError(USAGE);
@@ -182,7 +197,7 @@ function buildPacket(a: TraceArgs, iface: { mac: string; addr: number } | null, 
   else if (proto === 'udp' || proto === '17') p.udp = { sport: a.sport ?? 40000, dport: a.dport ?? 53 };
   else if (proto === 'icmp' || proto === '1') {
     const tc = icmpTypeCode(a.icmp ?? 'echo-request');
-    p.icmp = { type: tc.type, code: tc.code, id: 1, seq: 1 };
+    p.icmp = { type: tc.type, code: tc.code, id: a.icmpId, seq: a.icmpSeq };
   } else if (/^\d+$/.test(proto) && Number(proto) < 256) p.ipv4!.proto = Number(proto);
   else throw new UsageError(`nflab trace: unknown protocol '${a.proto}'\n`);
   if (!iface) return { datagram: encodeIpv4(p) };
@@ -298,43 +313,41 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
     if (e instanceof UsageError) return { stdout: e.message === USAGE ? USAGE : '', stderr: e.message === USAGE ? '' : e.message, status: e.message === USAGE ? 0 : 2 };
     throw e;
   }
-  const release = acquireLock(call.lab);
-  let state;
-  try {
-    state = loadState(call.lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
-    throw e;
-  } finally {
-    release();
-  }
-  // a copy: the lab is not changed
-  const m = structuredClone(machineOf(state));
-  const ruleset = structuredClone(state.ruleset);
-  let iface: { mac: string; addr: number } | null = null;
-  if (args.iface !== undefined) {
-    const link = m.net.links.find((l) => l.name === args.iface);
-    if (!link) return { stdout: '', stderr: `nflab trace: Cannot find device "${args.iface}"\n`, status: 1 };
-    iface = { mac: link.mac, addr: link.inet[0]?.local ?? 0 };
-  }
-  const localSrc = m.net.links.flatMap((l) => l.inet).find((a) => a.scope === 0)?.local ?? 0x7f000001;
-  let packet;
-  try {
-    packet = buildPacket(args, iface, localSrc);
-  } catch (e) {
-    if (e instanceof UsageError) return { stdout: '', stderr: e.message, status: 2 };
-    return { stdout: '', stderr: `nflab trace: ${(e as Error).message}\n`, status: 2 };
-  }
-  const events: PathEvent[] = [];
-  let machine: Machine;
-  try {
-    machine = new Machine(m, ruleset, { listener: (e) => events.push(e), traceAll: true });
-  } catch (e) {
-    if (e instanceof UnsupportedInPath) return { stdout: '', stderr: `nflab trace: ${e.message}\n`, status: 1 };
-    throw e;
-  }
-  if (packet.frame && args.iface) machine.receive(args.iface, packet.frame);
-  else machine.originate(packet.datagram);
+  let out: MachineResult = { stdout: '', stderr: '', status: 0 };
+  let events: PathEvent[] = [];
+  let ruleset: Ruleset | undefined;
+  let machine: Machine | undefined;
+  const done = withLab(call.lab, (state) => {
+    // without --apply, a copy: the lab is not changed
+    const m = args.apply ? machineOf(state) : structuredClone(machineOf(state));
+    ruleset = args.apply ? state.ruleset : structuredClone(state.ruleset);
+    let iface: { mac: string; addr: number } | null = null;
+    if (args.iface !== undefined) {
+      const link = m.net.links.find((l) => l.name === args.iface);
+      if (!link) return { result: { stdout: '', stderr: `nflab trace: Cannot find device "${args.iface}"\n`, status: 1 }, changed: false };
+      iface = { mac: link.mac, addr: link.inet[0]?.local ?? 0 };
+    }
+    const localSrc = m.net.links.flatMap((l) => l.inet).find((a) => a.scope === 0)?.local ?? 0x7f000001;
+    let packet;
+    try {
+      packet = buildPacket(args, iface, localSrc);
+    } catch (e) {
+      const msg = e instanceof UsageError ? e.message : `nflab trace: ${(e as Error).message}\n`;
+      return { result: { stdout: '', stderr: msg, status: 2 }, changed: false };
+    }
+    try {
+      machine = new Machine(m, ruleset, { listener: (e) => events.push(e), traceAll: true });
+    } catch (e) {
+      if (e instanceof UnsupportedInPath) return { result: { stdout: '', stderr: `nflab trace: ${e.message}\n`, status: 1 }, changed: false };
+      throw e;
+    }
+    if (packet.frame && args.iface) machine.receive(args.iface, packet.frame);
+    else machine.originate(packet.datagram);
+    machine.save();
+    return { result: out, changed: args.apply };
+  });
+  if (done !== out) return done;
+  if (!machine || !ruleset) return done;
   const names = createNameDb(readLabFile(call.lab, '/etc/hosts') ?? '', readLabFile(call.lab, '/etc/networks'));
   const handles = ruleHandles(ruleset);
   // each packet gets its own trace id, as the kernel gives each skb one
@@ -342,30 +355,31 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
   const idOf = (p: number) => {
     let id = ids.get(p);
     if (!id) {
-      id = machine.random32().toString(16).padStart(8, '0');
+      id = mach.random32().toString(16).padStart(8, '0');
       ids.set(p, id);
     }
     return id;
   };
+  const mach = machine as Machine;
   if (args.json) {
-    const out = events.map((e) => jsonEvent(e, idOf));
-    return { stdout: JSON.stringify({ events: out }, null, 2) + '\n', stderr: '', status: 0 };
+    const list = events.map((e) => jsonEvent(e, idOf));
+    return { stdout: JSON.stringify({ events: list }, null, 2) + '\n', stderr: '', status: 0 };
   }
-  let out = '';
+  let text = '';
   let first = true;
   for (const e of events) {
     if (e.kind === 'rx' || e.kind === 'tx') {
-      if (e.kind === 'tx') out += `sent ${frameSummary(e.iface, e.frame)}\n`;
+      if (e.kind === 'tx') text += `sent ${frameSummary(e.iface, e.frame)}\n`;
       continue;
     }
     if (e.kind === 'fate') {
-      out += `${first ? 'verdict' : 'then'}: ${describeFate(e.fate as Fate)}\n`;
+      text += `${first ? 'verdict' : 'then'}: ${describeFate(e.fate as Fate)}\n`;
       first = false;
       continue;
     }
-    out += traceLine(e, idOf(e.packet), ruleset, handles, names);
+    text += traceLine(e, idOf(e.packet), ruleset, handles, names);
   }
-  return { stdout: out, stderr: '', status: 0 };
+  return { stdout: text, stderr: '', status: 0 };
 }
 
 function hex(b: Uint8Array): string {
