@@ -3,14 +3,15 @@
  * run through nflab's command line in a fresh lab — `ip` for the machine's
  * links (eth0 and eth1 are veths whose far ends p0/p1 stay outside the
  * picture), the scenario's setup lines, `iptables-restore`, then each frame
- * replayed with `nflab replay` (the clock moved on with `nflab sleep` by the
- * gaps the kernel side measured), then `iptables-save -c`, `conntrack -L`
- * and `dmesg`.
+ * replayed with `nflab replay` at the times the kernel side measured (all
+ * in one capture, or one replay per frame with `nflab sleep` in between),
+ * then `iptables-save -c`, `conntrack -L` and `dmesg`.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runNflab } from '../../src/cli/main.js';
+import { loadState } from '../../src/cli/lab/store.js';
 import { readCapture, writePcapng } from '../../src/core/wire/pcapng.js';
 import { dropSaveDates } from './kernel.js';
 import { DEFAULT_DUT_MACS, DUT_INTERFACES, type DutInterface, type EmittedFrame, type PacketObservation, type PacketScenario } from './types.js';
@@ -49,11 +50,48 @@ async function must(lab: string, argv: string[], stdin?: string): Promise<string
   return r.stdout;
 }
 
+/** How the frames are fed to nflab. */
+export interface NflabRunOptions {
+  /**
+   * 'once': one `nflab replay` of a capture holding every frame at its time
+   * (the default); 'each': one `nflab replay` per frame, the clock moved on
+   * with `nflab sleep` in between, so the lab's saved state carries every
+   * connection, counter and rate limit from one frame to the next.
+   */
+  replay?: 'once' | 'each';
+}
+
+/** Frames closer than this in time are spread apart, so each emitted frame can be assigned to the frame it followed. */
+const MIN_SPACING_NS = 2000;
+
+/**
+ * The frames' times in nanoseconds from the first: the kernel's (or the
+ * scenario's gaps), strictly increasing by at least MIN_SPACING_NS.
+ */
+function frameTimesNs(s: PacketScenario, sentAtMs?: readonly number[]): number[] {
+  const out: number[] = [];
+  let gapT = 0;
+  for (const [i, f] of s.frames.entries()) {
+    if (i > 0) gapT += (f.gapMs ?? 0) * 1e6;
+    let t = sentAtMs ? Math.round(sentAtMs[i]! * 1e6) : gapT;
+    if (i > 0 && t < out[i - 1]! + MIN_SPACING_NS) t = out[i - 1]! + MIN_SPACING_NS;
+    out.push(t);
+  }
+  return out;
+}
+
+/** The machine's boot time (wall seconds) and clock (ns since boot): `nflab replay` stamps sent frames with their sum. */
+function machineClock(lab: string): { bootWall: number; clockNs: number } {
+  const m = loadState(lab).machine;
+  if (!m) throw new Error('the lab has no machine yet');
+  return { bootWall: m.bootWall, clockNs: m.clockNs };
+}
+
 /**
  * Runs a scenario in nflab. `sentAtMs` (from the kernel's run) gives the
  * frames' times; without it the scenario's gaps are used.
  */
-export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly number[]): Promise<PacketObservation> {
+export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly number[], opts: NflabRunOptions = {}): Promise<PacketObservation> {
   const dir = mkdtempSync(join(tmpdir(), 'nflab-pktdiff-'));
   const lab = join(dir, 'lab');
   try {
@@ -69,26 +107,41 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
       await must(lab, argv);
     }
     if (s.rules !== '') await must(lab, ['iptables-restore'], s.rules);
+    if (s.rules6 !== undefined) await must(lab, ['ip6tables-restore'], s.rules6);
     const logBefore = (await must(lab, ['dmesg'])).split('\n').filter(Boolean).length;
-    const times: number[] = [];
-    let t = 0;
-    for (const [i, f] of s.frames.entries()) {
-      t = sentAtMs ? sentAtMs[i]! : i === 0 ? 0 : t + (f.gapMs ?? 0);
-      times.push(t);
-    }
+    const timesNs = frameTimesNs(s, sentAtMs);
     const emitted: EmittedFrame[] = [];
     const input = join(dir, 'in.pcapng');
     const output = join(dir, 'out.pcapng');
-    for (const [i, f] of s.frames.entries()) {
-      if (i > 0) {
-        const gapNs = Math.round((times[i]! - times[i - 1]!) * 1e6);
-        if (gapNs > 0) await must(lab, ['sleep', (gapNs / 1e9).toFixed(9)]);
-      }
-      writeFileSync(input, writePcapng([{ tsSec: 0, tsNsec: 0, data: f.bytes, ifName: f.iface }]));
-      await must(lab, ['replay', input, '--out', output]);
+    const collect = (afterFrame: (tsSec: number, tsNsec: number) => number): void => {
       for (const p of readCapture(readFileSync(output)).packets) {
-        if (DUT_INTERFACES.includes(p.ifName as DutInterface)) emitted.push({ iface: p.ifName as DutInterface, bytes: new Uint8Array(p.data), afterFrame: i });
+        if (DUT_INTERFACES.includes(p.ifName as DutInterface)) {
+          emitted.push({ iface: p.ifName as DutInterface, bytes: new Uint8Array(p.data), afterFrame: afterFrame(p.tsSec, p.tsNsec) });
+        }
       }
+    };
+    if ((opts.replay ?? 'once') === 'each') {
+      for (const [i, f] of s.frames.entries()) {
+        if (i > 0) await must(lab, ['sleep', ((timesNs[i]! - timesNs[i - 1]!) / 1e9).toFixed(9)]);
+        writeFileSync(input, writePcapng([{ tsSec: 0, tsNsec: 0, data: f.bytes, ifName: f.iface }]));
+        await must(lab, ['replay', input, '--out', output]);
+        collect(() => i);
+      }
+    } else if (s.frames.length > 0) {
+      writeFileSync(
+        input,
+        writePcapng(s.frames.map((f, i) => ({ tsSec: Math.floor(timesNs[i]! / 1e9), tsNsec: timesNs[i]! % 1e9, data: f.bytes, ifName: f.iface }))),
+      );
+      const start = machineClock(lab);
+      await must(lab, ['replay', input, '--out', output]);
+      // A sent frame follows the last frame received at or before its time
+      // (the stamps lose some nanoseconds to floating point: half the spacing is allowed).
+      collect((sec, nsec) => {
+        const at = (sec - start.bootWall) * 1e9 + nsec - start.clockNs + MIN_SPACING_NS / 2;
+        let i = 0;
+        while (i + 1 < timesNs.length && timesNs[i + 1]! <= at) i++;
+        return i;
+      });
     }
     const save = s.rules === '' ? '' : dropSaveDates(await must(lab, ['iptables-save', '-c']));
     const ct = await runNflab(['--lab', lab, 'conntrack', '-L']);
@@ -98,7 +151,10 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
       .filter(Boolean)
       .slice(logBefore)
       .map((l) => l.replace(/^\[\s*\d+\.\d{6}\] /, ''));
-    return { save, conntrack, conntrackAtMs: times.length ? times[times.length - 1]! : 0, log, emitted, sentAtMs: times };
+    const sentAt = timesNs.map((t) => t / 1e6);
+    const o: PacketObservation = { save, conntrack, conntrackAtMs: sentAt.length ? sentAt[sentAt.length - 1]! : 0, log, emitted, sentAtMs: sentAt };
+    if (s.rules6 !== undefined) o.save6 = dropSaveDates(await must(lab, ['ip6tables-save', '-c']));
+    return o;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
