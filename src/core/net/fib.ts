@@ -25,6 +25,9 @@ import {
   type RouteType,
 } from './types.js';
 
+/** The masks of prefix lengths 0..32. */
+const MASKS: readonly number[] = Array.from({ length: 33 }, (_, n) => maskOf(n));
+
 /** Route protocol "kernel": routes the kernel made from addresses. */
 export const RTPROT_KERNEL = 2;
 /** Route protocol "boot": the default of `ip route add`. */
@@ -133,10 +136,10 @@ export function fibTableLookup(
   let bestLocal = false;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
-    if (r.table !== TABLE_MAIN && r.table !== TABLE_LOCAL) continue;
     const len = r.dstLen;
     if (len < bestLen) continue;
-    if (((dst & maskOf(len)) >>> 0) !== r.dst) continue;
+    if (((dst & MASKS[len]!) >>> 0) !== r.dst) continue;
+    if (r.table !== TABLE_MAIN && r.table !== TABLE_LOCAL) continue;
     const isLocal = r.table === TABLE_LOCAL;
     if (len === bestLen && (bestLocal || !isLocal)) continue;
     if (r.scope < flowScope) continue;
@@ -497,14 +500,25 @@ export function selectSourceAddress(net: NetState, dev: string, dst: number, sco
   return selectSourceAddressOn(net, link, dst, scope);
 }
 
+function routeLocalnet(net: NetState, link: Link): boolean {
+  const all = net.sysctl['net.ipv4.conf.all.route_localnet'];
+  const dev = net.sysctl[`net.ipv4.conf.${link.name}.route_localnet`];
+  return (all !== undefined && all !== '0') || (dev !== undefined && dev !== '0');
+}
+
 /** inet_select_addr on a link object. */
 export function selectSourceAddressOn(net: NetState, link: Link, dst: number, scope: number): number {
-  const localnet = net.sysctl[`net.ipv4.conf.${link.name}.route_localnet`];
-  const localnetScope = localnet !== undefined && localnet !== '0' ? SCOPE_LINK : SCOPE_HOST;
+  let localnetScope = -1;
   let addr = 0;
-  for (const ifa of link.inet) {
+  const inet = link.inet;
+  for (let i = 0; i < inet.length; i++) {
+    const ifa = inet[i]!;
     if (ifa.secondary) continue;
-    if (Math.min(ifa.scope, localnetScope) > scope) continue;
+    if (ifa.scope > scope) {
+      // route_localnet lets host-scoped addresses serve as link-scoped ones
+      if (localnetScope < 0) localnetScope = routeLocalnet(net, link) ? SCOPE_LINK : SCOPE_HOST;
+      if (Math.min(ifa.scope, localnetScope) > scope) continue;
+    }
     if (dst === 0 || ifaMatch(dst, ifa)) return ifa.local;
     if (addr === 0) addr = ifa.local;
   }
