@@ -218,20 +218,39 @@ export class Machine implements KernelServices {
 
   // ---- frames in ----
 
-  /** A frame arrives on `iface` now; everything it causes runs before this returns. */
+  /**
+   * A frame arrives on `iface` now; everything it causes runs before this
+   * returns. The machine works on the frame's bytes in place (NAT and
+   * mangling rewrite them): pass a copy to keep the original.
+   */
   receive(iface: string, frame: Uint8Array): void {
-    this.queue.push(() => this.rx(iface, frame));
-    this.drain();
+    if (this.draining) {
+      this.queue.push(() => this.rx(iface, frame));
+      return;
+    }
+    this.draining = true;
+    try {
+      this.rx(iface, frame);
+      this.drainQueue();
+    } finally {
+      this.draining = false;
+    }
   }
 
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.queue.length) this.queue.shift()!();
+      this.drainQueue();
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Runs what packets caused meanwhile (loopback deliveries), in order. */
+  private drainQueue(): void {
+    for (let i = 0; i < this.queue.length; i++) this.queue[i]!();
+    this.queue.length = 0;
   }
 
   private newPacket(): number {
@@ -272,8 +291,8 @@ export class Machine implements KernelServices {
     if (!verifyIpv4Checksum(data, 0)) return this.fate({ what: 'dropped', by: 'bad IP header checksum' });
     const tot = (data[2]! << 8) | data[3]!;
     if (tot > data.length || tot < ihl) return this.fate({ what: 'dropped', by: 'bad IP total length' });
-    // the datagram is copied: targets may rewrite it
-    const skb = newSkb(data.slice(0, tot), mac.slice(), iface);
+    // padding after the total length is not part of the datagram
+    const skb = newSkb(tot === data.length ? data : data.subarray(0, tot), mac, iface);
     skb.pktType = pktType;
     this.runHook(skb, 'PREROUTING', (s) => this.routeInput(s));
   }

@@ -56,8 +56,15 @@ export class NetOps {
 
   constructor(readonly net: NetState) {}
 
+  private readonly linkCache = new Map<string, Link | undefined>();
+
   private link(name: string): Link | undefined {
-    return linkByName(this.net, name);
+    let l = this.linkCache.get(name);
+    if (l === undefined && !this.linkCache.has(name)) {
+      l = linkByName(this.net, name);
+      this.linkCache.set(name, l);
+    }
+    return l;
   }
 
   /** The link's MAC as bytes. */
@@ -87,14 +94,45 @@ export class NetOps {
     return this.link(name)?.mtu ?? 1500;
   }
 
-  /** An integer sysctl (0 when absent). */
+  /**
+   * An integer sysctl (its first number), undefined when absent. Values are
+   * cached: sysctls do not change while packets run.
+   */
   sysctl(key: string): number | undefined {
-    const v = this.net.sysctl[key];
-    return v === undefined ? undefined : Number(v.split(/\s+/)[0]);
+    let v = this.sysctlCache.get(key);
+    if (v === undefined && !this.sysctlCache.has(key)) {
+      const text = this.net.sysctl[key];
+      v = text === undefined ? undefined : Number(text.split(/\s+/)[0]);
+      this.sysctlCache.set(key, v);
+    }
+    return v;
   }
 
+  private readonly sysctlCache = new Map<string, number | undefined>();
+  private readonly confCache = new Map<string, Map<string, number>>();
+
   private conf(dev: string, name: string): number {
-    return this.sysctl(`net.ipv4.conf.${dev}.${name}`) ?? this.sysctl(`net.ipv4.conf.default.${name}`) ?? 0;
+    let perDev = this.confCache.get(dev);
+    if (!perDev) this.confCache.set(dev, (perDev = new Map()));
+    let v = perDev.get(name);
+    if (v === undefined) {
+      v = this.sysctl(`net.ipv4.conf.${dev}.${name}`) ?? this.sysctl(`net.ipv4.conf.default.${name}`) ?? 0;
+      perDev.set(name, v);
+    }
+    return v;
+  }
+
+  /** Route lookups by destination (the network does not change while packets run). */
+  private readonly fibCache = new Map<number, ReturnType<typeof fibLookup>>();
+
+  private fib(dst: number): ReturnType<typeof fibLookup> {
+    let r = this.fibCache.get(dst);
+    if (!r) {
+      r = fibLookup(this.net, dst);
+      if (this.fibCache.size > 65536) this.fibCache.clear();
+      this.fibCache.set(dst, r);
+    }
+    return r;
   }
 
   /** Counts a received frame. */
@@ -256,7 +294,7 @@ export class NetOps {
       if (isLoopback(dst)) return { kind: 'drop', why: 'martian destination' };
       if (isLoopback(src)) return { kind: 'drop', why: 'martian source' };
     }
-    const r = fibLookup(this.net, dst);
+    const r = this.fib(dst);
     if (r.type === 'broadcast') return this.brdInput(dev, src);
     if (r.type === 'local') {
       const bad = this.validateSource(dev, src);
@@ -287,7 +325,7 @@ export class NetOps {
       if (isLocalAddress(this.net, src) && !this.isLoopback(dev)) return 'martian source (one of our own addresses)';
       return null;
     }
-    const r = fibLookup(this.net, src);
+    const r = this.fib(src);
     if (r.type !== 'unicast' && (r.type !== 'local' || !acceptLocal)) return 'rp_filter: no route back to the source';
     if (rpf === 1 && r.dev !== dev) return `rp_filter: the route back to the source leaves through ${r.dev}`;
     return null;
