@@ -72,14 +72,23 @@ export interface PathResult {
  * PREROUTING and confirmation at POSTROUTING (a forwarded packet), as the
  * kernel does when no rule drops it.
  */
-export function forward(m: FakeMachine, data: Uint8Array, indev = 'a1'): PathResult {
+export function forward(m: FakeMachine, data: Uint8Array, indev = 'a1', emulate?: Emulation): PathResult {
   const first = newSkb(data, new Uint8Array(14), indev);
   const skb = defragIn(m.env, first, 'PREROUTING');
   if (skb === null) return { verdict: NF_ACCEPT, skb: null };
+  emulate?.(skb, 'raw');
   const v = conntrackIn(m.env, skb, 'PREROUTING');
   if (v !== NF_ACCEPT) return { verdict: v, skb };
+  emulate?.(skb, 'forward');
   return { verdict: conntrackConfirm(m.env, skb), skb };
 }
+
+/**
+ * What a scenario's rules do, done by hand on the nflab side (the rules'
+ * kernel halves are not part of these tests): called in the raw table
+ * (before conntrack) and in FORWARD (after it).
+ */
+export type Emulation = (skb: Skb, where: 'raw' | 'forward') => void;
 
 // ------------------------------------------------------------ kernel side
 
@@ -93,6 +102,10 @@ export interface Scenario {
   /** Per-namespace sysctls set before any packet (full dotted names). */
   sysctls?: Record<string, number>;
   steps: Step[];
+  /** iptables commands (arguments) run on the kernel side before any packet. */
+  rules?: string[][];
+  /** The same rules' effect on the nflab side. */
+  emulate?: Emulation;
   /** conntrack invocations whose results are compared (default: -L). */
   commands?: string[][];
 }
@@ -102,7 +115,7 @@ export interface Outcome {
   /** Per packet step: INVALID, NEW, ESTABLISHED, RELATED, UNTRACKED, or NONE (not forwarded). */
   states: string[];
   results: { stdout: string; stderr: string; status: number }[];
-  /** Real seconds the run took (timeouts on the kernel side may be lower by that much). */
+  /** Real seconds the run took, packets and commands (timeouts on the kernel side may be lower by that much). */
   elapsed: number;
 }
 
@@ -200,14 +213,16 @@ export function runKernel(s: Scenario): Outcome {
     inP('iptables', '-t', 'raw', '-A', 'PREROUTING', '-j', 'DROP');
     for (const st of STATES) inA('iptables', '-A', 'FORWARD', '-m', 'state', '--state', st);
     for (const [k, v] of Object.entries(s.sysctls ?? {})) inA('sysctl', '-qw', `${k}=${v}`);
+    for (const rule of s.rules ?? []) inA('iptables', ...rule);
     const steps = s.steps.map((st) => ('sleep' in st ? { sleep: st.sleep } : { ifc: st.dir === 'o' ? 'p1' : 'p2', hex: frameHex(st.dir, st.data) }));
     const script = join(dir, 'driver.py');
     writeFileSync(script, DRIVER);
+    const t0 = performance.now();
     const d = run(['ip', 'netns', 'exec', P, '/usr/bin/python3', script], JSON.stringify({ ns: A, steps }));
     if (d.status !== 0) throw new Error(`driver failed: ${d.stderr}`);
     const got = JSON.parse(d.stdout) as { states: string[]; elapsed: number };
     const results = (s.commands ?? [['-L']]).map((c) => run(['ip', 'netns', 'exec', A, 'conntrack', ...c]));
-    return { states: got.states, results, elapsed: got.elapsed };
+    return { states: got.states, results, elapsed: (performance.now() - t0) / 1000 };
   } finally {
     run(['ip', 'netns', 'del', A]);
     run(['ip', 'netns', 'del', P]);
@@ -239,7 +254,7 @@ export function runNflab(s: Scenario): Outcome {
   const states: string[] = [];
   for (const st of s.steps) {
     if ('sleep' in st) m.sleep(st.sleep);
-    else states.push(stateOf(forward(m, st.data, st.dir === 'o' ? 'a1' : 'a2')));
+    else states.push(stateOf(forward(m, st.data, st.dir === 'o' ? 'a1' : 'a2', s.emulate)));
   }
   const results = (s.commands ?? [['-L']]).map((c) => {
     const r = runConntrack(c, m.table, m.now);

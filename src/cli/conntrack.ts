@@ -381,6 +381,10 @@ interface Request {
   status: number;
   mark?: { value: number; mask: number };
   zone?: number;
+  /** -t: compared with the seconds left by the commands that filter (an exact match). */
+  timeout?: number;
+  /** -i: compared with the connection id. */
+  id?: number;
   outXml: boolean;
   outExt: boolean;
   outId: boolean;
@@ -473,9 +477,8 @@ function parseWords<T>(arg: string, words: [string, T][], r: Request, nat: boole
 function findProto(name: string): { num: number; ext?: ProtoExt } | null {
   const known = PROTO_EXTS.find((p) => p.name === name);
   if (known) return { num: known.num, ext: known.ext };
-  // a name from /etc/protocols gets no extension options, even for a known number
   const byName = createNameDb().protoNumber(name);
-  if (byName !== undefined) return { num: byName };
+  if (byName !== undefined) return { num: byName, ext: PROTO_EXTS.find((p) => p.num === byName)?.ext };
   const n = strtoul32(name);
   if (n.end === name.length && n.end > 0 && !/^\s*-/.test(name) && n.value <= 255) {
     return { num: n.value, ext: PROTO_EXTS.find((p) => p.num === n.value)?.ext };
@@ -636,6 +639,7 @@ function parseArgs(argv: readonly string[], r: Request): void {
       }
       case 't':
         r.options |= O('timeout');
+        r.timeout = atoi(arg) >>> 0;
         break;
       case 'u': {
         r.options |= O('status');
@@ -695,6 +699,7 @@ function parseArgs(argv: readonly string[], r: Request): void {
         break;
       case 'i':
         r.options |= O('id');
+        r.id = strtoul32(arg).value;
         break;
       case 'c':
         r.options |= O('secmark');
@@ -829,7 +834,7 @@ function protoPart(t: Tuple): string {
 }
 
 /** One entry as __snprintf_conntrack_default prints it. */
-export function formatConn(c: Conn, nowNs: number, ext = false, withId = false): string {
+export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, use = 1): string {
   const acct = (c as Conn & ConnExtra).acct === true;
   const name = PROTO_NAMES[c.orig.proto] ?? 'unknown';
   let s = ext ? 'ipv4     2 ' : '';
@@ -845,7 +850,7 @@ export function formatConn(c: Conn, nowNs: number, ext = false, withId = false):
   s += `mark=${c.mark >>> 0} `;
   if (c.zone) s += `zone=${c.zone} `;
   if (c.helper) s += `helper=${c.helper} `;
-  s += 'use=1 ';
+  s += `use=${use} `;
   if (withId) s += `id=${c.id >>> 0} `;
   return s.slice(0, -1);
 }
@@ -874,13 +879,13 @@ function xmlTuple(c: Conn, t: Tuple, dir: 'original' | 'reply', idx: 0 | 1): str
 }
 
 /** One entry as __snprintf_conntrack_xml prints it. */
-export function formatConnXml(c: Conn, nowNs: number): string {
+export function formatConnXml(c: Conn, nowNs: number, use = 1): string {
   let s = '<flow>' + xmlTuple(c, c.orig, 'original', 0) + xmlTuple(c, c.reply, 'reply', 1);
   s += '<meta direction="independent">';
   if (c.orig.proto === 6) s += `<state>${TCP_STATE_NAMES[tcpStateOf(c)]}</state>`;
   s += `<timeout>${connSecondsLeft(c, nowNs)}</timeout><mark>${c.mark >>> 0}</mark>`;
   if (c.zone) s += `<zone>${c.zone}</zone>`;
-  s += `<use>1</use><id>${c.id >>> 0}</id>`;
+  s += `<use>${use}</use><id>${c.id >>> 0}</id>`;
   if (c.status & IPS.ASSURED) s += '<assured/>';
   if (!(c.status & IPS.SEEN_REPLY)) s += '<unreplied/>';
   s += '</meta>';
@@ -921,11 +926,16 @@ function natMatches(r: Request, c: Conn): boolean {
   return hasDst;
 }
 
-function matches(r: Request, c: Conn): boolean {
+function matches(r: Request, c: Conn, nowNs: number): boolean {
   if (r.family !== 4) return false;
   if (!natMatches(r, c)) return false;
   const o = r.options;
   if (o & O('mark') && ((c.mark >>> 0) & r.mark!.mask) >>> 0 !== r.mark!.value) return false;
+  // every attribute given is compared once any filtering option is (nfct_cmp): the timeout and id too
+  if (o & O_COMPARISON) {
+    if (o & O('timeout') && connSecondsLeft(c, nowNs) !== r.timeout) return false;
+    if (o & O('id') && c.id >>> 0 !== r.id) return false;
+  }
   if (o & (O('orig-zone') | O('reply-zone'))) return false;
   if (o & O('src')) {
     const m = o & O('mask-src') ? r.maskSrc! : 0xffffffff;
@@ -987,7 +997,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       let n = 0;
       let xmlHeader = false;
       for (const c of table.list(nowNs)) {
-        if (!matches(r, c)) continue;
+        if (!matches(r, c, nowNs)) continue;
         if (r.outXml) {
           if (!xmlHeader) {
             res.stdout += '<?xml version="1.0" encoding="utf-8"?>\n<conntrack>\n';
@@ -1012,7 +1022,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       badStatus();
       let n = 0;
       for (const c of table.list(nowNs)) {
-        if (!matches(r, c)) continue;
+        if (!matches(r, c, nowNs)) continue;
         table.remove(c);
         c.status |= IPS.DYING;
         res.changed = true;
@@ -1036,8 +1046,9 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       });
       if (!found) throw new OtherError("Operation failed: such conntrack doesn't exist");
       let n = 0;
-      if (matches(r, found)) {
-        res.stdout += (r.outXml ? formatConnXml(found, nowNs) : formatConn(found, nowNs, r.outExt, r.outId)) + '\n';
+      if (matches(r, found, nowNs)) {
+        // the answer to a get is printed while the kernel still holds a reference for it
+        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2) : formatConn(found, nowNs, r.outExt, r.outId, 2)) + '\n';
         n = 1;
       }
       summary(n, 'flow entries have been shown');
