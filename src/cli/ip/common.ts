@@ -26,8 +26,6 @@ export interface IpContext {
   details: number;
   oneline: boolean;
   brief: boolean;
-  /** Set once the command changed `net`. */
-  changed: boolean;
 }
 
 /** Thrown to end the command with an exit status (iproute2's exit()). */

@@ -179,7 +179,7 @@ function run(ctx: IpContext, argv: string[]): number {
  */
 export function runIp(argv: string[], net: NetState): IpResult {
   const work = cloneNetState(net);
-  const ctx: IpContext = { net: work, out: [], err: [], family: AF_UNSPEC, stats: 0, details: 0, oneline: false, brief: false, changed: false };
+  const ctx: IpContext = { net: work, out: [], err: [], family: AF_UNSPEC, stats: 0, details: 0, oneline: false, brief: false };
   let status: number;
   try {
     status = run(ctx, argv);

@@ -14,6 +14,8 @@ export {
   linkFlags,
   operState,
 } from './state.js';
-export { fibLookup, selectSourceAddress, type FibResult } from './fib.js';
+export { fibLookup, inetAddrType, selectSourceAddress, type FibResult } from './fib.js';
+export { routeOutput, type OutputRoute } from './output.js';
+export type { NetError, Errno } from './errors.js';
 export { neighLearn, neighLookup } from './neigh.js';
 export { sysctlGet, sysctlInt } from './sysctl.js';
