@@ -47,6 +47,9 @@ interface AddrFilter {
   secondary?: boolean;
   /** "dynamic" given: no address here is dynamic. */
   dynamicOnly?: boolean;
+  /** "type KIND": links of that kind; "type KIND_slave": ports of such a master. */
+  kind?: string;
+  slaveKind?: string;
 }
 
 function ifaScopeOk(f: AddrFilter, scope: number): boolean {
@@ -115,6 +118,10 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
       f.master = m.index;
     } else if (w === 'nomaster') {
       f.master = -1;
+    } else if (w === 'type') {
+      const v = a.next(ctx);
+      if (v.endsWith('_slave')) f.slaveKind = v.slice(0, -'_slave'.length);
+      else f.kind = v;
     } else {
       let v = w;
       if (w === 'dev') v = a.next(ctx);
@@ -137,6 +144,12 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
     if (f.dev && l !== f.dev) return false;
     if (f.up && !l.up) return false;
     if (f.master !== undefined && (f.master === -1 ? l.master !== undefined : l.master !== f.master)) return false;
+    // the loopback device carries no link kind
+    if (f.kind !== undefined && (l.kind === 'loopback' || l.kind !== f.kind)) return false;
+    if (f.slaveKind !== undefined) {
+      const m = l.master !== undefined ? ctx.net.links.find((x) => x.index === l.master) : undefined;
+      if (!m || m.kind !== f.slaveKind) return false;
+    }
     return true;
   });
   for (const l of links) {
