@@ -4,7 +4,8 @@
  * non-first fragments, ICMP errors), the two rate limits (the host-wide
  * token bucket of icmp_msgs_per_sec/icmp_msgs_burst and the per-destination
  * bucket of icmp_ratelimit/icmp_ratemask), the source address, TOS, TTL
- * and IP ID of the reply, and the quoted datagram cut to 576 bytes.
+ * and IP ID of the reply, the options of the original echoed
+ * (ip-options.ts), and the quoted datagram cut to 576 bytes.
  *
  * Randomness: the kernel consumes 0, 1 or 2 host-wide credits per message
  * (get_random_u32_below(3)) and starts and advances IP ID counters by
@@ -17,6 +18,7 @@ import { sysctlInt } from '../net/sysctl.js';
 import { SCOPE_LINK, type NetState } from '../net/types.js';
 import { checksumFinish, checksumPartial, fillIpv4Checksum } from '../wire/checksum.js';
 import type { KernelServices } from '../xt/packet.js';
+import { ipOptionsBuild, ipOptionsEcho, type ReplyOptions } from './ip-options.js';
 import { PacketType, type Skb } from './skb.js';
 
 /** The kernel's clock rate: jiffies per second. */
@@ -232,14 +234,14 @@ export function defaultTtl(kernel: KernelServices): number {
 }
 
 /**
- * An IPv4 datagram with a 20-byte header and room for `payload` bytes;
- * `payload` bytes after the header are left for the caller. DF clear,
- * checksum not yet filled.
+ * An IPv4 datagram with a header of 20 bytes plus `optlen` bytes of
+ * options and room for `payload` bytes after it, left for the caller. DF
+ * clear, options and checksum not yet filled.
  */
-function ipDatagram(payload: number, tos: number, id: number, ttl: number, proto: number, src: number, dst: number): Uint8Array {
-  const len = 20 + payload;
+function ipDatagram(payload: number, tos: number, id: number, ttl: number, proto: number, src: number, dst: number, optlen = 0): Uint8Array {
+  const len = 20 + optlen + payload;
   const d = new Uint8Array(len);
-  d[0] = 0x45;
+  d[0] = 0x45 + (optlen >>> 2);
   d[1] = tos;
   d[2] = len >>> 8;
   d[3] = len & 0xff;
@@ -258,15 +260,23 @@ function ipDatagram(payload: number, tos: number, id: number, ttl: number, proto
   return d;
 }
 
-/** An ICMP message from `src` to `dst` around `body` (the 8-byte header already written into it). */
-function icmpDatagram(kernel: KernelServices, body: Uint8Array, tos: number, src: number, dst: number): Uint8Array {
-  const d = ipDatagram(body.length, tos, ipSelectIdent(kernel, src, dst, 1), defaultTtl(kernel), 1, src, dst);
-  d.set(body, 20);
-  d[22] = 0;
-  d[23] = 0;
-  const c = checksumFinish(checksumPartial(d, 20, body.length));
-  d[22] = c >>> 8;
-  d[23] = c & 0xff;
+/**
+ * An ICMP message from `src` to `dst` around `body` (the 8-byte header
+ * already written into it), carrying the reply options `opts` for the
+ * original sender `finalDst` (dst is the first hop of a reversed source
+ * route, else finalDst itself).
+ */
+function icmpDatagram(kernel: KernelServices, body: Uint8Array, tos: number, src: number, dst: number, opts: ReplyOptions, finalDst: number): Uint8Array {
+  const optlen = opts.data.length;
+  const d = ipDatagram(body.length, tos, ipSelectIdent(kernel, src, dst, 1), defaultTtl(kernel), 1, src, dst, optlen);
+  if (optlen) ipOptionsBuild(kernel, d, opts, finalDst);
+  const at = 20 + optlen;
+  d.set(body, at);
+  d[at + 2] = 0;
+  d[at + 3] = 0;
+  const c = checksumFinish(checksumPartial(d, at, body.length));
+  d[at + 2] = c >>> 8;
+  d[at + 3] = c & 0xff;
   fillIpv4Checksum(d, 0);
   return d;
 }
@@ -293,7 +303,7 @@ export interface IcmpSendOptions {
  * message was sent. `info` is the 32-bit field after the checksum (the
  * next-hop MTU of "fragmentation needed", the gateway of a redirect).
  */
-export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: number, info = 0, opts: IcmpSendOptions = {}): boolean {
+export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: number, info = 0, sendOpts: IcmpSendOptions = {}): boolean {
   const d = skb.data;
   const net: NetState | undefined = kernel.net;
   if (d.length < 20 || skb.route === null) return false;
@@ -326,13 +336,17 @@ export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: n
     }
   }
   const tos = isError ? (d[1]! & 0x1e) | 0xc0 : d[1]!;
-  const rt = routeReply(net, origSrc, saddr);
+  // The options of the packet, echoed; the message goes back along a source route.
+  const opts = ipOptionsEcho(kernel, skb);
+  if (!opts) return false;
+  const daddr = opts.faddr || origSrc;
+  const rt = routeReply(net, daddr, saddr);
   if (!rt || rt.bcast) return false;
-  if (!xrlimAllow(kernel, net, origSrc, rt.loopback, apply)) return false;
+  if (!xrlimAllow(kernel, net, daddr, rt.loopback, apply)) return false;
   // RFC 1812: as much of the datagram as fits in 576 bytes.
-  const room = Math.min(rt.mtu, 576) - 20 - 8;
+  const room = Math.min(rt.mtu, 576) - 20 - opts.data.length - 8;
   if (room <= 20) return false;
-  const dataLen = Math.min(opts.length ?? d.length, d.length, room);
+  const dataLen = Math.min(sendOpts.length ?? d.length, d.length, room);
   const body = new Uint8Array(8 + dataLen);
   body[0] = type;
   body[1] = code;
@@ -342,7 +356,7 @@ export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: n
   body[7] = info & 0xff;
   body.set(d.subarray(0, dataLen), 8);
   const src = rt.src || INADDR_DUMMY;
-  kernel.sendLocal(icmpDatagram(kernel, body, tos, src, origSrc), skb, isError && opts.attachCt !== false);
+  kernel.sendLocal(icmpDatagram(kernel, body, tos, src, daddr, opts, origSrc), skb, isError && sendOpts.attachCt !== false);
   return true;
 }
 
@@ -356,15 +370,19 @@ export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: n
 export function icmpReply(kernel: KernelServices, skb: Skb, body: Uint8Array): boolean {
   const d = skb.data;
   const net: NetState | undefined = kernel.net;
+  // The request's options, echoed; the reply goes back along a source route.
+  const opts = ipOptionsEcho(kernel, skb);
+  if (!opts) return false;
   const type = body[0]!;
   const g = globalCheck(kernel, net, type, body[1]!);
   if (!g.ok) return false;
-  const daddr = addr(d, 12);
+  const origSrc = addr(d, 12);
+  const daddr = opts.faddr || origSrc;
   // fib_compute_spec_dst: the local destination itself, else the route's source.
   const saddr = skb.route === 'local' ? addr(d, 16) : 0;
   const rt = routeReply(net, daddr, saddr);
   if (!rt) return false;
   if (!xrlimAllow(kernel, net, daddr, rt.loopback, g.apply)) return false;
-  kernel.sendLocal(icmpDatagram(kernel, body, d[1]!, rt.src, daddr), skb, false);
+  kernel.sendLocal(icmpDatagram(kernel, body, d[1]!, rt.src, daddr, opts, origSrc), skb, false);
   return true;
 }

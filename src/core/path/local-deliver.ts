@@ -13,6 +13,7 @@
 import { checksumFinish, checksumPartial, pseudoHeaderSum, verifyIcmpChecksum } from '../wire/checksum.js';
 import type { KernelServices } from '../xt/packet.js';
 import { icmpReply, icmpSend } from './icmp-send.js';
+import { inetCurrentTimestamp } from './ip-options.js';
 import { PacketType, type Skb } from './skb.js';
 import { sendStackReset } from './tcp-reset.js';
 
@@ -166,7 +167,7 @@ function icmpRcv(kernel: KernelServices, skb: Skb, ihl: number): void {
     body[0] = 14;
     body[1] = 0;
     body.set(d.subarray(ihl + 8, ihl + 12), 8);
-    const now = currentTimestamp(kernel);
+    const now = inetCurrentTimestamp(kernel);
     for (const at of [12, 16]) {
       body[at] = now >>> 24;
       body[at + 1] = (now >>> 16) & 0xff;
@@ -175,9 +176,4 @@ function icmpRcv(kernel: KernelServices, skb: Skb, ihl: number): void {
     }
     icmpReply(kernel, skb, body);
   }
-}
-
-/** inet_current_timestamp: milliseconds since midnight UTC. */
-function currentTimestamp(kernel: KernelServices): number {
-  return Math.floor(kernel.wallSec() * 1000) % 86400000;
 }

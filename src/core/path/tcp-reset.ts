@@ -6,12 +6,14 @@
  * ACK number when it has the ACK flag, else seq 0 with ACK set and
  * ack = seq + SYN + FIN + payload length. Both carry IP ID 0 and DF and the
  * default TTL; REJECT's has TOS 0, the stack's the segment's TOS without
- * the ECN bits. Also the checksum test netfilter's reject code applies to
- * the packet it answers (nf_ip_checksum).
+ * the ECN bits. The stack's reset echoes the segment's IP options
+ * (ip-options.ts), REJECT's has none. Also the checksum test netfilter's
+ * reject code applies to the packet it answers (nf_ip_checksum).
  */
 import { checksumFinish, checksumPartial, fillIpv4Checksum, pseudoHeaderSum } from '../wire/checksum.js';
 import type { KernelServices } from '../xt/packet.js';
 import { defaultTtl } from './icmp-send.js';
+import { ipOptionsBuild, ipOptionsEcho, NO_REPLY_OPTIONS, type ReplyOptions } from './ip-options.js';
 import type { Skb } from './skb.js';
 
 /** Whether the packet was made by this host (its checksums are not checked: CHECKSUM_PARTIAL). */
@@ -37,37 +39,55 @@ export function nfChecksumOk(skb: Skb, dataoff: number, proto: number): boolean 
   return checksumFinish(checksumPartial(d, 0, d.length, sum)) === 0;
 }
 
-/** A reset answering the TCP segment at `thoff` in `d`. */
-function buildReset(d: Uint8Array, thoff: number, tos: number, ttl: number): Uint8Array {
-  const r = new Uint8Array(40);
-  r[0] = 0x45;
+/**
+ * A reset answering the TCP segment at `thoff` in `d`, carrying the reply
+ * options `opts` (a reversed source route makes its first hop the header's
+ * destination; the TCP checksum is still that of the segment's sender).
+ */
+function buildReset(kernel: KernelServices, d: Uint8Array, thoff: number, tos: number, ttl: number, opts: ReplyOptions): Uint8Array {
+  const optlen = opts.data.length;
+  const t = 20 + optlen;
+  const r = new Uint8Array(t + 20);
+  r[0] = 0x45 + (optlen >>> 2);
   r[1] = tos;
-  r[3] = 40;
+  r[3] = r.length;
   r[6] = 0x40; // DF, ID 0
   r[8] = ttl;
   r[9] = 6;
   r.set(d.subarray(16, 20), 12);
   r.set(d.subarray(12, 16), 16);
-  r.set(d.subarray(thoff + 2, thoff + 4), 20);
-  r.set(d.subarray(thoff, thoff + 2), 22);
+  if (optlen) {
+    const finalDst = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+    if (opts.faddr) {
+      r[16] = opts.faddr >>> 24;
+      r[17] = (opts.faddr >>> 16) & 0xff;
+      r[18] = (opts.faddr >>> 8) & 0xff;
+      r[19] = opts.faddr & 0xff;
+    }
+    ipOptionsBuild(kernel, r, opts, finalDst);
+  }
+  r.set(d.subarray(thoff + 2, thoff + 4), t);
+  r.set(d.subarray(thoff, thoff + 2), t + 2);
   const flags = d[thoff + 13]!;
   if (flags & 0x10) {
-    r.set(d.subarray(thoff + 8, thoff + 12), 24);
-    r[33] = 0x04;
+    r.set(d.subarray(thoff + 8, thoff + 12), t + 4);
+    r[t + 13] = 0x04;
   } else {
     const seq = ((d[thoff + 4]! << 24) | (d[thoff + 5]! << 16) | (d[thoff + 6]! << 8) | d[thoff + 7]!) >>> 0;
     const doff = (d[thoff + 12]! >> 4) * 4;
     const ack = (seq + ((flags >> 1) & 1) + (flags & 1) + (d.length - thoff - doff)) >>> 0;
-    r[28] = ack >>> 24;
-    r[29] = (ack >>> 16) & 0xff;
-    r[30] = (ack >>> 8) & 0xff;
-    r[31] = ack & 0xff;
-    r[33] = 0x14;
+    r[t + 8] = ack >>> 24;
+    r[t + 9] = (ack >>> 16) & 0xff;
+    r[t + 10] = (ack >>> 8) & 0xff;
+    r[t + 11] = ack & 0xff;
+    r[t + 13] = 0x14;
   }
-  r[32] = 0x50;
-  const c = checksumFinish(checksumPartial(r, 20, 20, checksumPartial(r, 12, 8, 6 + 20)));
-  r[36] = c >>> 8;
-  r[37] = c & 0xff;
+  r[t + 12] = 0x50;
+  // the pseudo header: from the segment's destination back to its sender
+  const pseudo = checksumPartial(d, 12, 8, 6 + 20);
+  const c = checksumFinish(checksumPartial(r, t, 20, pseudo));
+  r[t + 16] = c >>> 8;
+  r[t + 17] = c & 0xff;
   fillIpv4Checksum(r, 0);
   return r;
 }
@@ -87,7 +107,7 @@ export function sendRejectReset(kernel: KernelServices, skb: Skb): boolean {
   if (d[thoff + 13]! & 0x04) return false;
   if (!nfChecksumOk(skb, thoff, 6)) return false;
   if (skb.route === 'broadcast' || skb.route === 'multicast') return false;
-  kernel.sendLocal(buildReset(d, thoff, 0, defaultTtl(kernel)), skb, true);
+  kernel.sendLocal(buildReset(kernel, d, thoff, 0, defaultTtl(kernel), NO_REPLY_OPTIONS), skb, true);
   return true;
 }
 
@@ -101,6 +121,9 @@ export function sendStackReset(kernel: KernelServices, skb: Skb, thoff: number):
   const d = skb.data;
   if (d[thoff + 13]! & 0x04) return false;
   if (skb.route !== 'local') return false;
-  kernel.sendLocal(buildReset(d, thoff, d[1]! & ~3, defaultTtl(kernel)), skb, false);
+  // ip_send_unicast_reply: the segment's options, echoed
+  const opts = ipOptionsEcho(kernel, skb);
+  if (!opts) return false;
+  kernel.sendLocal(buildReset(kernel, d, thoff, d[1]! & ~3, defaultTtl(kernel), opts), skb, false);
   return true;
 }
