@@ -182,6 +182,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'udp fragments in order', steps: udpFragments(40, [16]) },
   { name: 'udp fragments out of order', steps: udpFragments(60, [16, 40], 78, [2, 0, 1]) },
   { name: 'udp fragments overlapping', steps: [...udpFragments(40, [16], 79).slice(0, 1), pkt('o', { ipv4: { id: 79, proto: 17, mf: true, fragOff: 1 }, payload: new Uint8Array(16) }), ...udpFragments(40, [16], 79).slice(1)] },
+  {
+    name: 'udp fragment queue expires after ipfrag_time',
+    sysctls: { 'net.ipv4.ipfrag_time': 1 },
+    steps: [...udpFragments(40, [16], 81).slice(0, 1), sleep(1.6), ...udpFragments(40, [16], 81).slice(1), ...udpFragments(40, [16], 81).slice(0, 1)],
+  },
+  { name: 'udp first fragment not a multiple of 8 bytes long is cut', steps: udpFragments(40, [20], 82) },
   { name: 'udp fragment duplicated', steps: [...udpFragments(40, [16], 80).slice(0, 1), ...udpFragments(40, [16], 80)] },
   {
     name: 'icmp error with another outer destination is invalid',
