@@ -281,3 +281,16 @@ describe('fibLookup and automatic routes against the kernel', () => {
     });
   }
 });
+
+describe('older saved states', () => {
+  it('gain the fields added since (tables, carrier transitions)', () => {
+    const net = build(['ip link set lo up', 'ip route add 10.1.0.0/16 dev lo table 7']);
+    const old = JSON.parse(JSON.stringify(net)) as Record<string, unknown>;
+    delete old['tables'];
+    for (const l of old['links'] as Record<string, unknown>[]) delete l['carrierChanges'];
+    const r = runIp(['route', 'show', 'table', '7'], old as unknown as NetState);
+    assert.deepEqual([r.stdout, r.stderr, r.status], ['10.1.0.0/16 dev lo scope link \n', '', 0]);
+    const s = runIp(['-s', '-s', 'link', 'show', 'lo'], old as unknown as NetState);
+    assert.match(s.stdout, /transns\n {21}0 {6}0 {7}0 {7}0 {7}0 \n$/);
+  });
+});

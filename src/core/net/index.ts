@@ -12,6 +12,7 @@ export {
   linkByIndex,
   linkByName,
   linkFlags,
+  normalizeNetState,
   operState,
 } from './state.js';
 export { fibLookup, inetAddrType, selectSourceAddress, type FibResult } from './fib.js';

@@ -64,9 +64,23 @@ export function emptyNetState(): NetState {
   };
 }
 
+/**
+ * Fills in fields that states saved by earlier versions lack (the list of
+ * routing tables, carrier transition counts); returns the same object.
+ */
+export function normalizeNetState(net: NetState): NetState {
+  if (!Array.isArray(net.tables)) {
+    const ids = [254, 255];
+    for (const r of net.routes) if (!ids.includes(r.table)) ids.push(r.table);
+    net.tables = ids;
+  }
+  for (const l of net.links) if (typeof l.carrierChanges !== 'number') l.carrierChanges = 0;
+  return net;
+}
+
 /** A deep copy that shares nothing with `net`. */
 export function cloneNetState(net: NetState): NetState {
-  return structuredClone(net);
+  return normalizeNetState(structuredClone(net));
 }
 
 /** The link called `name`, or undefined. */
