@@ -254,3 +254,29 @@ test('which rules turn conntrack and defragmentation on', async () => {
   assert.equal(needsConntrack('match', 'socket'), false);
   assert.equal(needsDefrag('target', 'TPROXY'), true);
 });
+
+test('conntrack turned on again: established TCP connections learn their windows anew', async () => {
+  const { conntrackActivated } = await import('../src/core/conntrack/hooks.js');
+  const m = fakeMachine();
+  const t = (dir: 'o' | 'r', flags: string, seq: number, ack: number) =>
+    datagram(dir, { tcp: { sport: dir === 'o' ? 1000 : 80, dport: dir === 'o' ? 80 : 1000, flags, seq, ack, window: 1000 } });
+  forward(m, t('o', 'S', 100, 0));
+  forward(m, t('r', 'SA', 5000, 101));
+  forward(m, t('o', 'A', 101, 5001));
+  // while conntrack was off the connection moved on by far more than a window
+  assert.equal(forward(m, t('o', 'A', 900101, 5001)).skb!.ct, null);
+  conntrackActivated(m.env);
+  const r = forward(m, t('o', 'A', 900101, 5001));
+  assert.equal(r.skb!.ctinfo, CtInfo.ESTABLISHED);
+  assert.equal(forward(m, t('r', 'A', 5001, 900101)).skb!.ctinfo, CtInfo.ESTABLISHED_REPLY);
+});
+
+test('local fragments are not tracked at OUTPUT', () => {
+  const m = fakeMachine();
+  const frag = datagram('o', { ipv4: { id: 3, proto: 17, mf: true }, payload: new Uint8Array(16) });
+  const skb = newSkb(frag, null, '');
+  skb.ct = newTemplate(2);
+  assert.equal(conntrackIn(m.env, skb, 'OUTPUT'), NF_ACCEPT);
+  assert.equal(skb.ct, null);
+  assert.equal(m.table.count(), 0);
+});

@@ -19,7 +19,7 @@ import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import { CT_INVALID, CT_REPEAT, type ConntrackEnv, type ConntrackHook, ctinfoDir } from './env.js';
 import { genericPacket, grePacket } from './proto-generic.js';
 import { icmpError, icmpPacket, transportPorts } from './proto-icmp.js';
-import { tcpPacket } from './proto-tcp.js';
+import { TCP, type TcpState, tcpPacket } from './proto-tcp.js';
 import { udpPacket, udplitePacket } from './proto-udp.js';
 import { CT, SEC_NS, jiffiesAt, jiffyFloorNs, readSysctl } from './sysctl.js';
 import { type ConnExtra, IPS_NAT_CLASH, type TupleRef, connExpired } from './table.js';
@@ -160,6 +160,12 @@ export function conntrackIn(env: ConntrackEnv, skb: Skb, hook: ConntrackHook): n
   }
   const data = skb.data;
   const len = data.length;
+  // a local fragment (sent with IP_NODEFRAG) is not tracked at all (ipv4_conntrack_local)
+  if (hook === 'OUTPUT' && len >= 20 && ((data[6]! << 8) | data[7]!) & 0x3fff) {
+    skb.ct = null;
+    skb.ctinfo = CtInfo.NONE;
+    return NF_ACCEPT;
+  }
   // ipv4_get_l4proto: no tracking of non-first fragments or bogus headers
   if (len < 20 || ((data[6]! << 8) | data[7]!) & 0x1fff) return invalid(skb);
   const dataoff = (data[0]! & 0x0f) * 4;
@@ -213,6 +219,22 @@ export function conntrackIn(env: ConntrackEnv, skb: Skb, hook: ConntrackHook): n
     }
     if (ctinfo === CtInfo.ESTABLISHED_REPLY) ct.status |= IPS.SEEN_REPLY;
     return NF_ACCEPT;
+  }
+}
+
+/**
+ * To call when conntrack becomes active again in a namespace (a rule
+ * needing it was added after none did, see users.ts): as nf_ct_tcp_fixup
+ * does when the hooks are registered, established TCP connections forget
+ * their windows, which are learned again from the next packets (traffic
+ * seen meanwhile was not tracked).
+ */
+export function conntrackActivated(env: ConntrackEnv): void {
+  for (const c of env.table.entries()) {
+    const st = c.l4 as TcpState | null;
+    if (c.orig.proto !== 6 || !st || st.state !== TCP.ESTABLISHED) continue;
+    st.seen[0].maxwin = 0;
+    st.seen[1].maxwin = 0;
   }
 }
 
