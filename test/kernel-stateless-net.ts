@@ -380,6 +380,8 @@ export class KernelLab {
       this.ns(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
       this.ns(ns, ['ip', 'link', 'set', 'lo', 'up']);
     }
+    // no reverse-path filtering: forwarded test packets come from any source
+    this.ns(this.d, ['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
     must(['ip', 'link', 'add', 's0', 'netns', this.s, 'address', macText(MAC.s0), 'type', 'veth', 'peer', 'd0', 'netns', this.d, 'address', macText(MAC.d0)]);
     this.ns(this.s, ['ip', 'addr', 'add', '10.0.0.2/24', 'dev', 's0']);
     this.ns(this.s, ['ip', 'link', 'set', 's0', 'up']);
@@ -441,7 +443,7 @@ export class KernelLab {
       "print('ready', flush=True)",
       'deadline = None',
       'while True:',
-      '    r, _, _ = select.select([s, sys.stdin], [], [], 0.5)',
+      '    r, _, _ = select.select([s] if deadline else [s, sys.stdin], [], [], 0.5)',
       '    if sys.stdin in r:',
       '        sys.stdin.read()',
       '        deadline = time.time() + 0.5',
@@ -485,12 +487,16 @@ export class KernelLab {
 }
 
 /**
- * A restore text for the raw table that sends packet i (IP id i+1) to its
- * own chain Pi holding `rules` (iptables rule specs without -A), followed by
- * an empty rule that counts the packets no rule dropped.
+ * A restore text for `table` (raw by default) that sends packet i (IP id
+ * i+1) from PREROUTING to its own chain Pi holding `rules` (iptables rule
+ * specs without -A), followed by an empty rule that counts the packets no
+ * rule dropped.
  */
-export function perPacketRuleset(count: number, rules: readonly string[]): string {
-  let s = '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n';
+export function perPacketRuleset(count: number, rules: readonly string[], table: 'raw' | 'mangle' = 'raw'): string {
+  let s = `*${table}\n:PREROUTING ACCEPT [0:0]\n`;
+  if (table === 'mangle') s += ':INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n';
+  s += ':OUTPUT ACCEPT [0:0]\n';
+  if (table === 'mangle') s += ':POSTROUTING ACCEPT [0:0]\n';
   for (let i = 0; i < count; i++) s += `:P${i} - [0:0]\n`;
   for (let i = 0; i < count; i++) s += `-A PREROUTING -m u32 --u32 "4>>16=${i + 1}" -j P${i}\n`;
   for (let i = 0; i < count; i++) {
