@@ -45,8 +45,9 @@ import { localDeliver } from '../src/core/path/local-deliver.js';
 import { NetOps } from '../src/core/path/net-ops.js';
 import { newSkb, PacketType, type Skb } from '../src/core/path/skb.js';
 import { nfChecksumOk } from '../src/core/path/tcp-reset.js';
+import { REJECT, REJECT_WITH } from '../src/core/xt/target/REJECT.js';
 import { verifyIpv4Checksum } from '../src/core/wire/checksum.js';
-import type { KernelServices } from '../src/core/xt/packet.js';
+import type { KernelServices, PacketContext } from '../src/core/xt/packet.js';
 import { fromDut, toDut } from './pktdiff/build.js';
 import { runKernelScenario } from './pktdiff/kernel.js';
 import { maskFrame } from './pktdiff/mask.js';
@@ -90,6 +91,8 @@ interface Case extends Seen {
   frame: string;
   ms?: number;
   srr?: boolean;
+  /** A REJECT rule (its --reject-with) matched the packet in INPUT or FORWARD. */
+  reject?: number;
 }
 
 /** Router R: its network, clock and the datagrams it sent itself. */
@@ -168,13 +171,31 @@ function received(datagram: Uint8Array, dev = 'r0'): Skb {
   return skb;
 }
 
+/** Runs the kernel half of REJECT --reject-with `how` on the packet in `hook`. */
+function reject(r: Router, skb: Skb, hook: 'INPUT' | 'FORWARD', how: number): void {
+  const ctx: PacketContext = {
+    skb,
+    thoff: (skb.data[0]! & 15) * 4,
+    fragoff: 0,
+    family: 'ipv4',
+    hook,
+    table: 'filter',
+    in: skb.indev,
+    out: hook === 'FORWARD' ? skb.outdev : '',
+    hotdrop: false,
+    kernel: r.kernel,
+  };
+  REJECT.target!({ with: how }, ctx, undefined);
+}
+
 /**
  * The receive path of a machine around the functions under test, in the
  * kernel's order: routing, ip_rcv_options, then local delivery (INPUT
- * accepts everything) or forwarding (TTL check, strict route check, TTL
- * decrease, FORWARD, ip_forward_options, POSTROUTING).
+ * accepts everything unless `rejectWith` is given) or forwarding (TTL
+ * check, strict route check, TTL decrease, FORWARD, ip_forward_options,
+ * POSTROUTING).
  */
-function pass(r: Router, datagram: Uint8Array): Seen {
+function pass(r: Router, datagram: Uint8Array, rejectWith?: number): Seen {
   const seen: Seen = { sent: [], out: [] };
   const skb = received(datagram);
   const d = skb.data;
@@ -194,12 +215,18 @@ function pass(r: Router, datagram: Uint8Array): Seen {
       // dropped
     } else if (!forward) {
       seen.in = optionsHex(skb.data);
-      localDeliver(r.kernel, skb);
+      if (rejectWith !== undefined) reject(r, skb, 'INPUT', rejectWith);
+      else localDeliver(r.kernel, skb);
     } else if (d[8]! <= 1) {
       icmpSend(r.kernel, skb, 11, 0);
     } else if (ipForwardSourceRouteCheck(r.kernel, skb) === 'ok') {
       ipDecreaseTtl(d);
       seen.fwd = [dotted(d, 16), optionsHex(d)];
+      if (rejectWith !== undefined) {
+        reject(r, skb, 'FORWARD', rejectWith);
+        seen.sent = r.sent.map((x) => toHex(x));
+        return seen;
+      }
       ipForwardOptions(r.kernel, skb);
       seen.post = [dotted(d, 16), optionsHex(d)];
       seen.out.push(toHex(d));
@@ -285,14 +312,140 @@ const CASES: Case[] = [
   {srr: true, name: 'lsrr-len2', frame: '46000022123400004011cd910a0001020a0001018302010103e80009000a6d6d7879', sent: ['45c0003e92b800004001d1440a0001010a0001020c00f51d1500000046000022123400004011cd910a0001020a0001018302010103e80009000a6d6d7879'], out: []},
   {srr: true, name: 'two-srr', frame: '4900002e123400004011b1ec0a0001020a0001018307040a0002028307040a000202000003e80009000a6d6d7879', sent: ['45c0004a92c400004001d12c0a0001010a0001020c00ef1d1b0000004900002e123400004011b1ec0a0001020a0001018307040a0002028307040a000202000003e80009000a6d6d7879'], out: []},
   {srr: true, name: 'ping-lsrr-done', frame: '48000030123400004001aa6c0a0001020a000101830b0c0a0505050a0606060008006662000700016162636465666768', in: '830b0c0a0505050a06060600', sent: ['4800003017ef00004001b1ac0a0001010a060606830b040a0505050a0001020000006e62000700016162636465666768'], out: []},
+  // REJECT in INPUT (udp dport 7: icmp-port-unreachable, tcp dport 7: tcp-reset) and
+  // FORWARD (udp dport 7: icmp-host-prohibited): nothing is sent for a packet whose
+  // options were written on receipt, as its header checksum no longer holds.
+  {reject: REJECT_WITH.PORT_UNREACHABLE, name: 'rej-rrfull', frame: '470000261234000040113b860a0001020a000101070708010203040003e80007000a6d6f7879', in: '0707080102030400', sent: ['47c0004ae2fb0000400169ea0a0001010a00010207070801020304000303131b00000000470000261234000040113b860a0001020a000101070708010203040003e80007000a6d6f7879'], out: []},
+  {reject: REJECT_WITH.TCP_RESET, name: 'rej-tcp-rrfull', frame: '470000301234000040063b870a0001020a000101070708010203040003e8000700000005000000005002200075ec0000', in: '0707080102030400', sent: ['4500002800004000400624ce0a0001010a000102000703e800000000000000065014000095d90000'], out: []},
+  {reject: REJECT_WITH.HOST_PROHIBITED, name: 'rej-fwd-rrfull', frame: '470000261234000040113a850a0001020a000202070708010203040003e80007000a6c6e7879', fwd: ['10.0.2.2', '0707080102030400'], sent: ['47c0004ae3350000400169b00a0001010a0001020707080102030400030a14150000000047000026123400003f113b850a0001020a000202070708010203040003e80007000a6c6e7879'], out: []},
+  {reject: REJECT_WITH.PORT_UNREACHABLE, name: 'rej-rr', frame: '47000026123400004011458a0a0001020a000101070704000000000003e80007000a6d6f7879', in: '0707080a00010100', sent: [], out: []},
+  {reject: REJECT_WITH.HOST_PROHIBITED, name: 'rej-fwd-rr', frame: '4700002612340000401144890a0001020a000202070704000000000003e80007000a6c6e7879', fwd: ['10.0.2.2', '0707080a00010100'], sent: [], out: []},
 ];
 
 for (const c of CASES) {
   test(`kernel capture: ${c.name}`, () => {
     const r = router(c.srr ? { 'net.ipv4.conf.all.accept_source_route': '1' } : {});
     if (c.ms !== undefined) r.wall = wallAt(c.ms);
-    const seen = pass(r, fromHex(c.frame));
+    const seen = pass(r, fromHex(c.frame), c.reject);
     seen.sent = seen.sent.map(maskIcmp);
     assert.deepEqual(seen, seenOf(c));
   });
 }
+
+test('source routes are dropped unless accepted for "all" and the device; log_martians reports them, rate limited', () => {
+  const lsrr = CASES.find((c) => c.name === 'lsrr-hop')!;
+  // accepted for all but not for r0
+  const r = router({ 'net.ipv4.conf.all.accept_source_route': '1', 'net.ipv4.conf.r0.accept_source_route': '0' });
+  assert.deepEqual(pass(r, fromHex(lsrr.frame)), { sent: [], out: [] });
+  assert.deepEqual(r.logs, []);
+  // the default: not accepted; with log_martians each drop is reported, ten per five seconds
+  const m = router({ 'net.ipv4.conf.all.log_martians': '1' });
+  for (let i = 0; i < 12; i++) assert.deepEqual(pass(m, fromHex(lsrr.frame)), { sent: [], out: [] });
+  m.clockMs += 5100;
+  pass(m, fromHex(lsrr.frame));
+  const line = { level: 6, text: 'IPv4: source route option 10.0.1.2 -> 10.0.1.1' };
+  assert.deepEqual(m.logs, [...Array(10).fill(line), { level: 4, text: 'net_ratelimit: 2 callbacks suppressed' }, line]);
+});
+
+test('later fragments of a forwarded datagram carry only the options with the copied flag, as No Operation bytes elsewhere', () => {
+  // A 1028-byte UDP datagram with Record Route, Router Alert and Timestamp forwarded
+  // out of a link with MTU 600: the first fragment's header and the second's options.
+  const first = fromHex('4a000258123420003f1125980a0001020a0002020707080a00020194040000440809000119d0cf00');
+  const later = first.slice();
+  ipOptionsFragment(later);
+  assert.equal(optionsHex(later), '0101010101010194040000010101010101010100');
+  assert.equal(toHex(later.subarray(0, 20)), toHex(first.subarray(0, 20)));
+  // a source route is copied; a malformed option stops the rewrite
+  const srr = fromHex('470000260000000040110000000000000000000083070401020304000');
+  ipOptionsFragment(srr);
+  assert.equal(optionsHex(srr), '8307040102030400');
+  const bad = fromHex('4700002600000000401100000000000000000000070904000000000000');
+  ipOptionsFragment(bad);
+  assert.equal(optionsHex(bad), '0709040000000000');
+});
+
+test('a reassembled datagram answers with the options of its first fragment', () => {
+  // The kernel received two fragments, the first with a Record Route option of two
+  // slots, and answered the reassembled datagram with a port unreachable.
+  const firstFragment = fromHex('48000030555720004011e1580a0001020a000101070b0400000000000000000003e80009002000007171717171717171');
+  const reply = '48c0006877f000004001d3c10a0001010a000102070b0c0a0001010a000101000303a79a0000000048000040555700004011fc3d0a0001020a000101070b080a000101000000000003e8000900200000' + '71'.repeat(24);
+  const whole = fromHex(reply).slice(40);
+  for (const carry of [true, false]) {
+    const r = router();
+    const f = received(firstFragment.slice());
+    f.route = 'local';
+    assert.equal(ipRcvOptions(r.kernel, f), 'ok');
+    assert.equal(optionsHex(f.data), optionsHex(whole));
+    const skb = received(whole.slice());
+    skb.route = 'local';
+    if (carry) ipOptionsCopy(f, skb);
+    localDeliver(r.kernel, skb);
+    // without the first fragment's state the reply has no options
+    const expected = carry ? maskIcmp(reply) : '45c0005c00000000400100000a0001010a0001020303a79a00000000' + toHex(whole);
+    assert.deepEqual(r.sent.map((x) => maskIcmp(toHex(x))), [expected]);
+  }
+});
+
+test('packets whose options were never checked (generated here) get replies without options', () => {
+  const r = router();
+  const skb = newSkb(fromHex(CASES.find((c) => c.name === 'udp-rr')!.frame), null, '');
+  skb.route = 'local';
+  assert.equal(ipOptionsState(skb), undefined);
+  assert.equal(ipOptionsEcho(r.kernel, skb), NO_REPLY_OPTIONS);
+  ipForwardOptions(r.kernel, skb);
+  assert.equal(toHex(skb.data), CASES.find((c) => c.name === 'udp-rr')!.frame);
+});
+
+test('ip_options_build fills the reply entries from the reply header', () => {
+  const r = router();
+  r.wall = wallAt(0x01020304);
+  const skb = received(fromHex(CASES.find((c) => c.name === 'ping-ts1')!.frame));
+  skb.route = 'local';
+  assert.equal(ipRcvOptions(r.kernel, skb), 'ok');
+  const opts = ipOptionsEcho(r.kernel, skb)!;
+  assert.equal(toHex(opts.data), '442415010a00010101020304' + '00'.repeat(24));
+  assert.deepEqual([opts.ts, opts.tsNeedAddr, opts.tsNeedTime, opts.rr, opts.srr, opts.faddr], [20, true, true, 0, 0, 0]);
+  const d = new Uint8Array(20 + opts.data.length);
+  d[0] = 0x45 + opts.data.length / 4;
+  d.set([192, 0, 2, 1], 12);
+  r.wall = wallAt(0x04030201);
+  ipOptionsBuild(r.kernel, d, opts, 0);
+  assert.equal(optionsHex(d), '44241501' + '0a00010101020304' + 'c000020104030201' + '00'.repeat(16));
+  assert.equal(inetCurrentTimestamp(r.kernel), 0x04030201);
+});
+
+test('ip_decrease_ttl keeps a valid checksum valid and a stale one stale', () => {
+  let seed = 99;
+  const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24;
+  for (let i = 0; i < 2000; i++) {
+    const d = new Uint8Array(24);
+    for (let j = 0; j < 24; j++) d[j] = rnd();
+    d[0] = 0x46;
+    d[8] = 2 + (rnd() % 250);
+    d[10] = d[11] = 0;
+    const c = (() => {
+      let s = 0;
+      for (let j = 0; j < 24; j += 2) s += (d[j]! << 8) | d[j + 1]!;
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return ~s & 0xffff;
+    })();
+    d[10] = c >>> 8;
+    d[11] = c & 0xff;
+    const ttl = d[8]!;
+    ipDecreaseTtl(d);
+    assert.equal(d[8], ttl - 1);
+    assert.ok(verifyIpv4Checksum(d, 0), toHex(d));
+  }
+  // Record Route written on receipt: the checksum stays wrong by the same amount
+  const r = router();
+  const skb = received(fromHex(CASES.find((c) => c.name === 'fwd-rr')!.frame));
+  skb.route = 'unicast';
+  skb.outdev = 'r1';
+  assert.equal(ipRcvOptions(r.kernel, skb), 'ok');
+  assert.ok(!verifyIpv4Checksum(skb.data, 0));
+  assert.ok(!nfChecksumOk(skb, 60, 17));
+  ipDecreaseTtl(skb.data);
+  assert.ok(!verifyIpv4Checksum(skb.data, 0));
+  ipForwardOptions(r.kernel, skb);
+  assert.ok(verifyIpv4Checksum(skb.data, 0));
+});
