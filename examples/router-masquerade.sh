@@ -37,8 +37,8 @@ iptables -t nat -S
 iptables -Z
 iptables -t nat -Z
 
-# Forwarding is off, as on any fresh machine: the LAN host's SYN reaches
-# no chain after the routing decision and is dropped without an answer.
+# Forwarding is off, as on any fresh machine: the routing decision drops
+# the LAN host's SYN, and the kernel sends no error back.
 sysctl net.ipv4.ip_forward
 trace -i eth0 -p tcp -s 10.10.10.3 -d 93.184.216.34 --sport 41000 --dport 80 --syn --mac-source 02:00:00:00:00:03 --apply
 
