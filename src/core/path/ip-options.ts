@@ -438,6 +438,7 @@ export function ipRcvOptions(kernel: KernelServices, skb: Skb): 'ok' | 'drop' | 
  * 'drop' when the packet must go.
  */
 export function ipForwardSourceRouteCheck(kernel: KernelServices, skb: Skb): 'ok' | 'drop' {
+  if ((skb.data[0]! & 15) === 5) return 'ok';
   const o = states.get(skb);
   if (!o || !o.strict || skb.nexthop === 0) return 'ok';
   icmpSend(kernel, skb, 3, 5, 0);
@@ -454,6 +455,7 @@ export function ipForwardSourceRouteCheck(kernel: KernelServices, skb: Skb): 'ok
  * changed since it arrived (including what the receive check wrote).
  */
 export function ipForwardOptions(kernel: KernelServices, skb: Skb): void {
+  if ((skb.data[0]! & 15) === 5) return;
   const o = states.get(skb);
   if (!o || !o.optlen) return;
   const d = skb.data;
@@ -579,6 +581,7 @@ export const NO_REPLY_OPTIONS: ReplyOptions = Object.freeze({
  * (its destination is `faddr` when set).
  */
 export function ipOptionsEcho(kernel: KernelServices, skb: Skb): ReplyOptions | null {
+  if ((skb.data[0]! & 15) === 5) return NO_REPLY_OPTIONS;
   const o = states.get(skb);
   if (!o || o.optlen === 0) return NO_REPLY_OPTIONS;
   const d = skb.data;
