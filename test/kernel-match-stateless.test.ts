@@ -395,17 +395,24 @@ function fixIpSum(d: Uint8Array): Uint8Array {
  * datagrams, and compares `iptables-save -c -t raw` of both. On a
  * difference, names the first packet whose chain differs.
  */
-function differential(lab: KernelLab, rules: readonly string[], datagrams: readonly Uint8Array[], macs?: readonly (readonly number[])[]): void {
+function differential(
+  lab: KernelLab,
+  rules: readonly string[],
+  datagrams: readonly Uint8Array[],
+  macs?: readonly (readonly number[])[],
+  table: 'raw' | 'mangle' = 'raw',
+  prepare?: (ctx: PacketContext) => void,
+): void {
   const frames: Frame[] = datagrams.map((d, i) => frame(withId(d, i + 1), macs?.[i]));
-  const text = perPacketRuleset(frames.length, rules);
+  const text = perPacketRuleset(frames.length, rules, table);
   lab.restore(process.env['KS_DEBUG'] ? text.replace('COMMIT', '-A PREROUTING -j LOG --log-prefix "XTRA "\nCOMMIT') : text);
   lab.send(frames);
-  // OUTPUT counts the machine's own answers (resets, ICMP errors), which the model does not make here
-  const dropOutput = (t: string) => t.replace(/^:OUTPUT .*\n/m, '');
-  const real = dropOutput(lab.save('raw'));
+  // the other chains count the machine's own answers (resets, ICMP errors), which the model does not make here
+  const dropOutput = (t: string) => t.replace(/^:(OUTPUT|INPUT|FORWARD|POSTROUTING) .*\n/gm, '');
+  const real = dropOutput(lab.save(table));
   const rs = modelRuleset(text);
-  modelRun(rs, 'raw', 'PREROUTING', frames, modelKernel(modelNet()));
-  const model = dropOutput(modelSave(rs, 'raw'));
+  modelRun(rs, table, 'PREROUTING', frames, modelKernel(modelNet()), prepare);
+  const model = dropOutput(modelSave(rs, table));
   if (real === model) return;
   const chainOf = (line: string) => / -A (P\d+)/.exec(line)?.[1];
   const realLines = real.split('\n');
@@ -661,6 +668,24 @@ describe('against the real kernel', { skip: unavailable }, () => {
       pkts.map(([p]) => p),
       pkts.map(([, m]) => m),
     );
+  });
+  it('cluster: the hash of the connection\'s original source picks the node', () => {
+    const rules = [
+      '-m cluster --cluster-total-nodes 2 --cluster-local-node 1 --cluster-hash-seed 0xdeadbeef',
+      '-m cluster --cluster-total-nodes 5 ! --cluster-local-nodemask 0x5 --cluster-hash-seed 0x1',
+      '-m cluster --cluster-total-nodes 32 --cluster-local-nodemask 0x1f --cluster-hash-seed 0x12345678',
+      '-m cluster --cluster-total-nodes 32 --cluster-local-node 32 --cluster-hash-seed 0x9',
+    ];
+    // distinct UDP flows: each packet starts a connection of its own, from its source address
+    const pkts = draw(fc.array(fc.tuple(fc.integer({ min: 1, max: 0xdfffffff }), fc.integer({ min: 1, max: 65535 })), { minLength: 100, maxLength: 100 }), 12).map(
+      ([src, sp], i) => ipv4({ proto: 17, src, dst: ip('10.0.0.1'), payload: udp(sp, 1000 + i, [], src, ip('10.0.0.1')) }),
+    );
+    differential(lab, rules, pkts, undefined, 'mangle', (ctx) => {
+      const d = ctx.skb.data;
+      const src = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+      const tuple = { src, dst: ip('10.0.0.1'), proto: 17, sport: 0, dport: 0 };
+      ctx.skb.ct = { orig: tuple, reply: tuple, master: 0 } as never;
+    });
   });
   it('socket: no socket is ever found (the rule also turns on reassembly, so no fragments here)', () => {
     const rules = ['-m socket', '-m socket --nowildcard', '-m socket --transparent --restore-skmark'];

@@ -290,6 +290,7 @@ export function modelRun(
   hook: Hook,
   frames: readonly Frame[],
   kernel: KernelServices = modelKernel(),
+  prepare?: (ctx: PacketContext) => void,
 ): { verdicts: number[]; out: Uint8Array[] } {
   const tables = compileRuleset(rs);
   const t = tables[table];
@@ -302,6 +303,7 @@ export function modelRun(
     const forward = hook === 'FORWARD' || hook === 'POSTROUTING';
     const ctx = contextFor(f.data.slice(), { mac: f.mac, hook, table, out: forward ? 'd1' : '', kernel });
     if (hook === 'POSTROUTING') ctx.in = '';
+    prepare?.(ctx);
     verdicts.push(runChain(chain, ctx, null));
     out.push(ctx.skb.data);
   }

@@ -217,6 +217,13 @@ describe('targets that decide or keep state', () => {
     // without conntrack the ct tuple is missing: no mark
     assert.equal(fire('-j HMARK --hmark-tuple ct --hmark-mod 4 --hmark-rnd 1', a, { hook: 'PREROUTING' }).ctx.skb.mark, 0);
   });
+  it('RATEEST adds the packet to its estimator and goes on', () => {
+    const k = modelKernel();
+    fire('-j RATEEST --rateest-name e1 --rateest-interval 250ms --rateest-ewmalog 1s', p, { kernel: k });
+    const r = fire('-j RATEEST --rateest-name e1 --rateest-interval 250ms --rateest-ewmalog 1s', p, { kernel: k });
+    assert.equal(r.verdict, XT_CONTINUE);
+    assert.deepEqual(k.shared['RATEEST'], { e1: { bytes: 2 * p.length, packets: 2 } });
+  });
   it('IDLETIMER re-arms its label; CONNSECMARK copies only what is missing', () => {
     const r = fire('-j IDLETIMER --timeout 10 --label t1', p);
     assert.equal(r.verdict, XT_CONTINUE);

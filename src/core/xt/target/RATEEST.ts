@@ -7,6 +7,7 @@ import { defineTarget, paramError, type CheckContext } from '../index-types.js';
 import type { RulesInNetns } from '../match/rateest.js';
 import { cStrtod } from '../match/rate-common.js';
 import { RATE_HELP } from '../rate-help.js';
+import { XT_CONTINUE } from '../verdict.js';
 
 /** xt_rateest_target_info (without the kernel's estimator pointer). */
 export interface RateestTargetInfo {
@@ -122,4 +123,19 @@ export const RATEEST = defineTarget<RateestTargetInfo>({
   },
   print: (info) => render(info, ''),
   save: (info) => render(info, '--rateest-'),
+  // xt_rateest_tg only adds the packet to its estimator's byte and packet
+  // counts; the estimator's timer turns those into rates for -m rateest.
+  target(info, ctx) {
+    const all = (ctx.kernel.shared['RATEEST'] ??= {}) as Record<string, RateestCounts>;
+    const c = (all[info.name] ??= { bytes: 0, packets: 0 });
+    c.bytes += ctx.skb.data.length;
+    c.packets += 1;
+    return XT_CONTINUE;
+  },
 });
+
+/** The running totals of one named estimator, kept in KernelServices.shared['RATEEST']. */
+export interface RateestCounts {
+  bytes: number;
+  packets: number;
+}
