@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { runConntrack } from '../src/cli/conntrack.js';
 import { newTemplate } from '../src/core/conntrack/hooks.js';
+import { sctpChecksum } from '../src/core/conntrack/proto-sctp.js';
 import { ConntrackTable } from '../src/core/conntrack/table.js';
 import type { PacketDesc } from '../src/core/wire/frame.js';
 import { guardKernel } from './diff/suite.js';
@@ -16,6 +17,17 @@ import { type Emulation, type Scenario, type Step, compareListing, datagram, run
 
 function pkt(dir: 'o' | 'r', desc: PacketDesc): Step {
   return { dir, data: datagram(dir, desc) };
+}
+
+const u32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+
+/** An SCTP packet B:5000 <-> C:80 with one chunk (bytes given whole). */
+function sctp(dir: 'o' | 'r', vtag: number, chunkBytes: number[]): Step {
+  const sport = dir === 'o' ? 5000 : 80;
+  const dport = dir === 'o' ? 80 : 5000;
+  const data = datagram(dir, { ipv4: { proto: 132 }, payload: new Uint8Array([sport >> 8, sport & 255, dport >> 8, dport & 255, ...u32(vtag), 0, 0, 0, 0, ...chunkBytes]) });
+  data.set(u32(sctpChecksum(data, 20, data.length)), 28);
+  return { dir, data };
 }
 
 function tcp(dir: 'o' | 'r', sport: number, dport: number, flags: string, seq: number, ack = 0): Step {
@@ -33,6 +45,11 @@ const STEPS: Step[] = [
   pkt('r', { icmp: { type: 0, id: 7, seq: 1 } }),
   pkt('o', { ipv4: { proto: 50 }, payload: new Uint8Array(16) }),
   pkt('o', { ipv4: { proto: 47 }, payload: new Uint8Array([0, 0, 0x08, 0, 1, 2, 3, 4]) }),
+  // an SCTP association: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK
+  sctp('o', 0, [1, 0, 0, 20, ...u32(0x1111aaaa), ...u32(65536), 0, 10, 0, 10, ...u32(1)]),
+  sctp('r', 0x1111aaaa, [2, 0, 0, 20, ...u32(0x2222bbbb), ...u32(65536), 0, 10, 0, 10, ...u32(1)]),
+  sctp('o', 0x2222bbbb, [10, 0, 0, 8, 1, 2, 3, 4]),
+  sctp('r', 0x1111aaaa, [11, 0, 0, 4]),
 ];
 
 /** CONNMARK --set-mark 42 on UDP in mangle FORWARD, CT --zone 7 on UDP to port 99 in raw PREROUTING. */
@@ -83,6 +100,17 @@ const LIST_COMMANDS = `-L
 -L -p udp --sport 53
 -L -p udp --dport 99 --zone 7
 -L -p gre --srckey 0
+-L -p sctp
+-L -p sctp --state ESTABLISHED
+-L -p sctp --state CLOSED
+-L -p sctp --state FOO
+-L -p sctp --state HEARTBEAT_ACKED
+-L -p sctp --sport 5000
+-L -p sctp --orig-vtag 1
+-L -p dccp --state FOO
+-L -p dccp --state OPEN
+-L -p dccp --role client
+-L -p udplite --sport 1
 -L -s 10.9.1.2
 -L -d 10.9.2.2
 -L -r 10.9.2.2

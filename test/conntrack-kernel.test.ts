@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { PacketDesc } from '../src/core/wire/frame.js';
 import type { TcpOption } from '../src/core/wire/tcp.js';
+import { sctpChecksum } from '../src/core/conntrack/proto-sctp.js';
 import { guardKernel } from './diff/suite.js';
 import { type Scenario, type Step, compareListing, datagram, runKernel, runNflab } from './conntrack-lib.js';
 
@@ -55,6 +56,37 @@ function udplite(pseudoProto: number): Step {
   d[27] = c & 0xff;
   return { dir: 'o', data: d };
 }
+
+/** An SCTP chunk: type, flags and value (padded to four bytes). */
+function chunk(type: number, value: number[] = [], flags = 0): number[] {
+  const len = 4 + value.length;
+  const out = [type, flags, len >> 8, len & 0xff, ...value];
+  while (out.length % 4) out.push(0);
+  return out;
+}
+
+const u32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+const initValue = (tag: number): number[] => [...u32(tag), ...u32(65536), 0, 10, 0, 10, ...u32(1)];
+
+/** An SCTP packet B:5000 <-> C:80 with a verification tag and chunks; `badCrc` spoils the checksum. */
+function sctp(dir: 'o' | 'r', vtag: number, chunks: number[][], badCrc = false): Step {
+  const sport = dir === 'o' ? 5000 : 80;
+  const dport = dir === 'o' ? 80 : 5000;
+  const body = [sport >> 8, sport & 255, dport >> 8, dport & 255, ...u32(vtag), 0, 0, 0, 0, ...chunks.flat()];
+  const data = datagram(dir, { ipv4: { proto: 132 }, payload: new Uint8Array(body) });
+  const c = sctpChecksum(data, 20, data.length) ^ (badCrc ? 1 : 0);
+  data.set(u32(c), 28);
+  return { dir, data };
+}
+
+const TAG_B = 0x1111aaaa;
+const TAG_C = 0x2222bbbb;
+const SCTP_SETUP: Step[] = [
+  sctp('o', 0, [chunk(1, initValue(TAG_B))]),
+  sctp('r', TAG_B, [chunk(2, initValue(TAG_C))]),
+  sctp('o', TAG_C, [chunk(10, [1, 2, 3, 4])]),
+  sctp('r', TAG_B, [chunk(11)]),
+];
 
 const WSCALE_SYN: TcpOption[] = [{ mss: 1460 }, { nop: true }, { wscale: 7 }, { sackOk: true }];
 
@@ -218,6 +250,18 @@ const SCENARIOS: Scenario[] = [
   // the kernel checks UDP-Lite with protocol 17 in the pseudo header: the right checksum is invalid there
   { name: 'udplite checksummed as the standard says', steps: [udplite(136)] },
   { name: 'udplite checksummed with protocol 17', steps: [udplite(17), pkt('r', { ipv4: { proto: 136 }, payload: new Uint8Array([0, 53, 0x13, 0x88, 0, 0, 0, 0]) })] },
+  { name: 'sctp association setup', steps: [...SCTP_SETUP, sctp('o', TAG_C, [chunk(0, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9], 3)]), sctp('r', TAG_B, [chunk(3, [0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0])])] },
+  { name: 'sctp init only', steps: [sctp('o', 0, [chunk(1, initValue(TAG_B))])] },
+  { name: 'sctp init retransmitted', steps: [sctp('o', 0, [chunk(1, initValue(TAG_B))]), sleep(1), sctp('o', 0, [chunk(1, initValue(TAG_B))])] },
+  { name: 'sctp init and init ack', steps: SCTP_SETUP.slice(0, 2) },
+  { name: 'sctp data with a wrong verification tag', steps: [...SCTP_SETUP, sctp('o', 0x1234, [chunk(0, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9], 3)])] },
+  { name: 'sctp bad checksum', steps: [sctp('o', 0, [chunk(1, initValue(TAG_B))], true)] },
+  { name: 'sctp shutdown', steps: [...SCTP_SETUP, sctp('o', TAG_C, [chunk(7, u32(1))]), sctp('r', TAG_B, [chunk(8)]), sctp('o', TAG_C, [chunk(14)])] },
+  { name: 'sctp abort', steps: [...SCTP_SETUP, sctp('r', TAG_B, [chunk(6)])] },
+  { name: 'sctp abort with a wrong tag', steps: [...SCTP_SETUP, sctp('r', 0x999, [chunk(6)])] },
+  { name: 'sctp heartbeat starts a flow', steps: [sctp('o', 0x31, [chunk(4, [0, 1, 0, 8, 1, 2, 3, 4])]), sctp('r', 0x32, [chunk(5, [0, 1, 0, 8, 1, 2, 3, 4])])] },
+  { name: 'sctp data first is invalid', steps: [sctp('o', 0x31, [chunk(0, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9], 3)])] },
+  { name: 'sctp cookie echo not first is invalid', steps: [...SCTP_SETUP.slice(0, 2), sctp('o', TAG_C, [chunk(3, [0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0]), chunk(10, [1, 2, 3, 4])])] },
   {
     name: 'accounting on',
     sysctls: { 'net.netfilter.nf_conntrack_acct': 1 },

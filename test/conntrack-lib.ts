@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runConntrack } from '../src/cli/conntrack.js';
 import { conntrackConfirm, conntrackIn, type ConntrackEnv } from '../src/core/conntrack/hooks.js';
@@ -173,7 +173,9 @@ let nsCounter = 0;
 
 function run(argv: string[], input?: string): { stdout: string; stderr: string; status: number } {
   const r = spawnSync(argv[0]!, argv.slice(1), { env: TOOL_ENV, encoding: 'utf8', input, timeout: 120_000 });
-  return { stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''), status: r.status ?? -1 };
+  // a signal gives the status a shell reports (128 + its number)
+  const status = r.status ?? (r.signal ? 128 + constants.signals[r.signal] : -1);
+  return { stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''), status };
 }
 
 function must(argv: string[]): void {

@@ -18,6 +18,7 @@
  */
 import { formatIPv4, inetAton } from '../core/addr/ipv4.js';
 import { parseIPv6 } from '../core/addr/ipv6.js';
+import { SCTP_STATE_NAMES, type SctpState } from '../core/conntrack/proto-sctp.js';
 import { TCP_STATE_NAMES, type TcpState } from '../core/conntrack/proto-tcp.js';
 import { type ConnExtra, type ConntrackTable, connSecondsLeft } from '../core/conntrack/table.js';
 import { IPS, type Conn, type Tuple } from '../core/conntrack/types.js';
@@ -228,6 +229,8 @@ const CMD_OPTS: Record<number, string> = {
   [CMD.ADD]: row('3 3 3 3 1 1 2 0 0 0 0 0 0 2 2 0 0 2 2 0 0 0 0 2 0 2 0 2 2'),
 };
 
+/** The real tool crashes (SIGSEGV): no output, exit status 139. */
+class Crash extends Error {}
 /** A parameter error: message, then the "Try" line, exit status 2. */
 class ParamError extends Error {}
 /** Another error: message only, exit status 1. */
@@ -268,12 +271,21 @@ const PORT_CMD_OPTS: Record<number, string> = {
   [CMD.ADD]: '333300100',
 };
 
-function portExt(name: string, withState: boolean): ProtoExt {
+function portExt(name: string, withState: boolean, extra: { name: string; key: string }[] = []): ProtoExt {
   const opts = [...PORT_OPTS];
   if (withState) opts.push({ name: 'state', key: '7' });
-  opts.push({ name: 'tuple-port-src', key: '8' }, { name: 'tuple-port-dst', key: '9' });
-  return { name, opts, flagNames: PORT_FLAGS, cmdOpts: PORT_CMD_OPTS };
+  opts.push({ name: 'tuple-port-src', key: '8' }, { name: 'tuple-port-dst', key: '9' }, ...extra);
+  const flagNames = [...PORT_FLAGS, ...extra.map((o) => o.name)];
+  // the extra options (SCTP tags, DCCP role) are for creating and updating entries only
+  const cmdOpts: Record<number, string> = {};
+  for (const [cmd, legal] of Object.entries(PORT_CMD_OPTS)) cmdOpts[Number(cmd)] = legal + '0'.repeat(extra.length);
+  return { name, opts, flagNames, cmdOpts };
 }
+
+/** SCTP states as conntrack-tools parses them (HEARTBEAT_ACKED and unknown names crash the 1.4.7 tool). */
+const SCTP_STATE_ARGS = ['NONE', 'CLOSED', 'COOKIE_WAIT', 'COOKIE_ECHOED', 'ESTABLISHED', 'SHUTDOWN_SENT', 'SHUTDOWN_RECD', 'SHUTDOWN_ACK_SENT', 'HEARTBEAT_SENT'];
+/** DCCP states as conntrack-tools parses them. */
+const DCCP_STATE_ARGS = ['NONE', 'REQUEST', 'RESPOND', 'PARTOPEN', 'OPEN', 'CLOSEREQ', 'CLOSING', 'TIMEWAIT', 'IGNORE', 'INVALID'];
 
 const ICMP_FLAGS = ['icmp-type', 'icmp-code', 'icmp-id', 'reply-icmp-type', 'reply-icmp-code', 'reply-icmp-id'];
 const ICMP_EXT: ProtoExt = {
@@ -315,8 +327,15 @@ const PROTO_EXTS: { name: string; num: number; ext: ProtoExt }[] = [
   { name: 'tcp', num: 6, ext: portExt('tcp', true) },
   { name: 'udp', num: 17, ext: portExt('udp', false) },
   { name: 'udplite', num: 136, ext: portExt('udplite', false) },
-  { name: 'sctp', num: 132, ext: portExt('sctp', false) },
-  { name: 'dccp', num: 33, ext: portExt('dccp', false) },
+  {
+    name: 'sctp',
+    num: 132,
+    ext: portExt('sctp', true, [
+      { name: 'orig-vtag', key: 'a' },
+      { name: 'reply-vtag', key: 'b' },
+    ]),
+  },
+  { name: 'dccp', num: 33, ext: portExt('dccp', true, [{ name: 'role', key: 'a' }]) },
   { name: 'icmp', num: 1, ext: ICMP_EXT },
   { name: 'gre', num: 47, ext: GRE_EXT },
 ];
@@ -375,6 +394,8 @@ interface Request {
   rsport?: number;
   rdport?: number;
   tcpState?: number;
+  sctpState?: number;
+  dccpState?: number;
   icmpType?: number;
   icmpCode?: number;
   icmpId?: number;
@@ -797,22 +818,37 @@ function parseProtoOpt(r: Request, key: string, arg: string): void {
       r.rdport = port;
       break;
     case '7': {
-      let i = TCP_STATE_NAMES.indexOf(arg);
-      if (arg === 'LISTEN') i = 9;
-      if (i < 0) exitParam(`unknown TCP state \`${arg}'`);
-      r.tcpState = i;
+      if (ext.name === 'sctp') {
+        const i = SCTP_STATE_ARGS.indexOf(arg);
+        if (i < 0) throw new Crash();
+        r.sctpState = i;
+      } else if (ext.name === 'dccp') {
+        const i = DCCP_STATE_ARGS.indexOf(arg);
+        if (i < 0) exitParam(`Unknown DCCP state \`${arg}'`);
+        r.dccpState = i;
+      } else {
+        let i = TCP_STATE_NAMES.indexOf(arg);
+        if (arg === 'LISTEN') i = 9;
+        if (i < 0) exitParam(`unknown TCP state \`${arg}'`);
+        r.tcpState = i;
+      }
       break;
     }
     default:
       break;
   }
-  r.l4flags |= 1 << (Number(key) - 1);
+  r.l4flags |= 1 << (key === 'a' ? 9 : key === 'b' ? 10 : Number(key) - 1);
 }
 
 // ------------------------------------------------------------------ output
 
 function tcpStateOf(c: Conn): number {
   const st = c.l4 as TcpState | null;
+  return st ? st.state : 0;
+}
+
+function sctpStateOf(c: Conn): number {
+  const st = c.l4 as SctpState | null;
   return st ? st.state : 0;
 }
 
@@ -841,6 +877,7 @@ export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, 
   s += `${name.padEnd(8)} ${c.orig.proto} `;
   s += `${connSecondsLeft(c, nowNs)} `;
   if (c.orig.proto === 6) s += `${TCP_STATE_NAMES[tcpStateOf(c)]} `;
+  else if (c.orig.proto === 132) s += `${SCTP_STATE_NAMES[sctpStateOf(c)]} `;
   s += `src=${formatIPv4(c.orig.src)} dst=${formatIPv4(c.orig.dst)} ` + protoPart(c.orig);
   if (acct) s += `packets=${c.pkts[0]} bytes=${c.bytes[0]} `;
   if (!(c.status & IPS.SEEN_REPLY)) s += '[UNREPLIED] ';
@@ -883,6 +920,8 @@ export function formatConnXml(c: Conn, nowNs: number, use = 1): string {
   let s = '<flow>' + xmlTuple(c, c.orig, 'original', 0) + xmlTuple(c, c.reply, 'reply', 1);
   s += '<meta direction="independent">';
   if (c.orig.proto === 6) s += `<state>${TCP_STATE_NAMES[tcpStateOf(c)]}</state>`;
+  // the library prints SCTP states with the TCP names in XML
+  else if (c.orig.proto === 132) s += `<state>${TCP_STATE_NAMES[sctpStateOf(c)]}</state>`;
   s += `<timeout>${connSecondsLeft(c, nowNs)}</timeout><mark>${c.mark >>> 0}</mark>`;
   if (c.zone) s += `<zone>${c.zone}</zone>`;
   s += `<use>${use}</use><id>${c.id >>> 0}</id>`;
@@ -961,6 +1000,8 @@ function matches(r: Request, c: Conn, nowNs: number): boolean {
       if (r.rsport !== undefined && c.reply.sport !== r.rsport) return false;
       if (r.rdport !== undefined && c.reply.dport !== r.rdport) return false;
       if (r.tcpState !== undefined && tcpStateOf(c) !== r.tcpState) return false;
+      if (r.sctpState !== undefined && (c.orig.proto !== 132 || sctpStateOf(c) !== r.sctpState)) return false;
+      if (r.dccpState !== undefined) return false;
     }
   }
   return true;
@@ -1119,6 +1160,7 @@ export function runConntrack(argv: readonly string[], table: ConntrackTable, now
       };
     }
     if (e instanceof OtherError) return { stdout: '', stderr: `${warnings}${PROG}${e.message}\n`, status: 1, changed: false };
+    if (e instanceof Crash) return { stdout: '', stderr: warnings, status: 139, changed: false };
     throw e;
   }
 }

@@ -18,6 +18,7 @@ import { get32 } from '../wire/bytes.js';
 import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import { CT_INVALID, CT_REPEAT, type ConntrackEnv, type ConntrackHook, ctinfoDir } from './env.js';
 import { genericPacket, grePacket } from './proto-generic.js';
+import { sctpPacket } from './proto-sctp.js';
 import { icmpError, icmpPacket, transportPorts } from './proto-icmp.js';
 import { TCP, type TcpState, tcpPacket } from './proto-tcp.js';
 import { udpPacket, udplitePacket } from './proto-udp.js';
@@ -137,6 +138,8 @@ function handlePacket(env: ConntrackEnv, ct: Conn, skb: Skb, dataoff: number, ct
       return udplitePacket(env, ct, skb, dataoff, ctinfo, hook);
     case 47:
       return grePacket(env, ct, skb, ctinfo);
+    case 132:
+      return sctpPacket(env, ct, skb, dataoff, ctinfo, hook);
     default:
       return genericPacket(env, ct, skb, ctinfo);
   }
