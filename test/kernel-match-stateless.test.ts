@@ -627,6 +627,11 @@ describe('against the real kernel', { skip: unavailable }, () => {
       '-m bpf --bytecode "4,128 0 0 0,37 0 1 60,6 0 0 65535,6 0 0 0"',
       '-m bpf --bytecode "3,48 0 0 200,6 0 0 1,6 0 0 0"',
       '-m bpf --bytecode "5,177 0 0 0,80 0 0 13,69 0 1 2,6 0 0 1,6 0 0 0"',
+      '-m bpf --bytecode "4,40 0 0 4294963200,21 0 1 2048,6 0 0 1,6 0 0 0"',
+      // fsm tokens: ignore any head, then "G", then anything
+      '-m string --algo fsm --hex-string "|010004000000004701000200|"',
+      // fsm tokens: "AA" exactly, as the whole searched text from offset 30 on
+      '-m string --algo fsm --hex-string "|0000004100000041|" --from 30',
     ];
     differential(lab, rules, draw(fc.array(fc.oneof(tcpPacket, textPacket, tcpmssPacket), { minLength: BATCH, maxLength: BATCH }), 9));
   });
@@ -659,6 +664,10 @@ describe('against the real kernel', { skip: unavailable }, () => {
       '-p tcp -m osf --genre Linux',
       '-p tcp -m osf ! --genre Windows --ttl 2',
       '-m iprange --src-range 10.0.0.0-10.0.0.255',
+      // classic BPF ancillary data: packet type is broadcast, hardware type is Ethernet, source MAC starts with 02
+      '-m bpf --bytecode "4,32 0 0 4294963204,21 0 1 1,6 0 0 1,6 0 0 0"',
+      '-m bpf --bytecode "4,32 0 0 4294963228,21 0 1 1,6 0 0 1,6 0 0 0"',
+      '-m bpf --bytecode "4,48 0 0 4292870150,21 0 1 2,6 0 0 1,6 0 0 0"',
     ];
     const macs = [MAC.d0, MAC.d0, MAC.d0, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0x01, 0x00, 0x5e, 0x00, 0x00, 0x01], [0x33, 0x33, 0, 0, 0, 1]] as const;
     const pkts = draw(fc.array(fc.tuple(ipPacket, fc.constantFrom(...macs)), { minLength: BATCH, maxLength: BATCH }), 10);
