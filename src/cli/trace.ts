@@ -9,7 +9,6 @@
 import { formatIPv4, parseIPv4Numeric } from '../core/addr/ipv4.js';
 import type { Fate, PathEvent } from '../core/path/events.js';
 import { Machine } from '../core/path/machine.js';
-import type { Rule } from '../core/netfilter/rule.js';
 import type { Ruleset } from '../core/netfilter/ruleset.js';
 import { listChains } from '../core/netfilter/ruleset.js';
 import type { TableName } from '../core/netfilter/tables.js';
@@ -255,32 +254,16 @@ function packetLine(e: Extract<PathEvent, { kind: 'chain' }>, id: string): strin
   return s + '\n';
 }
 
-/**
- * nf_tables handles of the rules: per table, the chains first (built-in
- * chains in hook order, then user chains in creation order), then the
- * rules chain by chain — the numbering a table loaded by iptables-restore
- * into a fresh namespace gets.
- */
-function ruleHandles(rs: Ruleset): Map<Rule, number> {
-  const handles = new Map<Rule, number>();
-  for (const t of Object.values(rs.tables)) {
-    if (!t) continue;
-    const chains = [...Object.values(t.builtins), ...t.user];
-    let h = chains.length;
-    for (const c of chains) for (const r of c!.rules) handles.set(r, ++h);
-  }
-  return handles;
-}
-
 /** One event as xtables-monitor prints it. */
-function traceLine(e: PathEvent, id: string, rs: Ruleset, handles: Map<Rule, number>, names: NameDb): string {
+function traceLine(e: PathEvent, id: string, rs: Ruleset, names: NameDb): string {
   switch (e.kind) {
     case 'chain':
       return packetLine(e, id);
     case 'rule': {
       const chain = listChains(rs, e.table as TableName).find((c) => c.name === e.chain);
       const rule = chain?.rules[e.index - 1];
-      const handle = rule ? (handles.get(rule) ?? 0) : 0;
+      // the rule's nf_tables handle, kept with the rule set as the kernel gave it
+      const handle = rule ? rule.handle : 0;
       const text = rule ? `-4 -t ${e.table} -A ${e.chain}${saveRuleBody(rule, false, names)}` : '';
       return ` TRACE: 2 ${id} ${e.table}:${e.chain}:rule:0x${handle.toString(16)}:${e.verdict}  ${text}\n`;
     }
@@ -349,7 +332,6 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
   if (done !== out) return done;
   if (!machine || !ruleset) return done;
   const names = createNameDb(readLabFile(call.lab, '/etc/hosts') ?? '', readLabFile(call.lab, '/etc/networks'));
-  const handles = ruleHandles(ruleset);
   // each packet gets its own trace id, as the kernel gives each skb one
   const ids = new Map<number, string>();
   const idOf = (p: number) => {
@@ -377,7 +359,7 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
       first = false;
       continue;
     }
-    text += traceLine(e, idOf(e.packet), ruleset, handles, names);
+    text += traceLine(e, idOf(e.packet), ruleset, names);
   }
   return { stdout: text, stderr: '', status: 0 };
 }

@@ -16,16 +16,19 @@ import { ip6IsZero, type IPv6 } from '../../core/addr/ipv6.js';
 import { emptyRule, type Rule, type RuleMatch, type RuleTarget } from '../../core/netfilter/rule.js';
 import {
   addUserChain,
+  builtinCreationOrder,
   chainReferences,
   compareBytes,
   fakeBuiltinChain,
   findRealChain,
   incompatibleChains,
   initBuiltins,
+  nextHandle,
   sortedUserChains,
   userChains,
   type Chain,
   type Ruleset,
+  type Table,
 } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
@@ -79,6 +82,10 @@ export class Txn {
   readonly created = new Set<Chain>();
   /** Renames, applied at commit: until then the cache knows the chains by their old names. */
   private readonly renames: { seq: number; table: TableName; chain: Chain; newname: string; line?: number }[] = [];
+  /** The tables in the kernel when the batch began, with their handle counters then. */
+  private readonly startHandles = new Map<Table, number>();
+  /** Whether the kernel went through the batch twice (a failed validation replays it). */
+  private replayed = false;
 
   /**
    * Tables the cache knows to exist: those in the kernel when the batch
@@ -97,6 +104,7 @@ export class Txn {
     readonly family: Family = 'ipv4',
   ) {
     this.cacheTables = new Set(Object.keys(rs.tables) as TableName[]);
+    for (const t of Object.values(rs.tables)) if (t) this.startHandles.set(t, t.lastHandle);
   }
 
   /** Numbers the next batch element. */
@@ -128,7 +136,10 @@ export class Txn {
   /**
    * Sends the batch: prints the -vv debug text, validates every table rules
    * were added to, and throws a CommitFailure listing the refused elements
-   * in batch order.
+   * in batch order. The tables are validated only when every element went
+   * through: a batch with refused elements is aborted unvalidated. A table
+   * found invalid makes the kernel replay the batch, validating after every
+   * rule, and report the rules refused then.
    */
   commit(): void {
     this.stdout += this.debug;
@@ -141,10 +152,29 @@ export class Txn {
       if (errno) errs.push({ seq: r.seq, e: { op: 'CHAIN_RENAME', errno, what: `chain ${r.newname}`, line: r.line } });
       else renameChain(this.rs, r.table, r.chain, r.newname);
     }
-    for (const table of new Set(this.added.map((a) => a.table))) errs.push(...validateTable(this.rs, table, this.added));
+    if (errs.length === 0) {
+      for (const table of new Set(this.added.map((a) => a.table))) errs.push(...validateTable(this.rs, table, this.added));
+      this.replayed = errs.length > 0;
+    }
     if (errs.length === 0) return;
     errs.sort((a, b) => a.seq - b.seq);
     throw CommitFailure.of(errs.map((x) => x.e));
+  }
+
+  /**
+   * After a failed commit: the handle counters the kernel keeps. An aborted
+   * batch gives back no handle it took from a table that existed before it
+   * (a table the batch created goes away whole, one it deleted comes back
+   * as it was); a replayed batch took every one of them twice. Only tables
+   * whose counter moved are listed; see keepHandleCounters.
+   */
+  abortedHandles(): Map<TableName, number> {
+    const out = new Map<TableName, number>();
+    for (const [t, start] of this.startHandles) {
+      const used = t.lastHandle - start;
+      if (used > 0) out.set(t.name, start + (this.replayed ? 2 * used : used));
+    }
+    return out;
   }
 }
 
@@ -341,7 +371,7 @@ function builtinInit(txn: Txn, table: TableName, chain: string | undefined): voi
   const t = initBuiltins(txn.rs, table, chain === undefined || isBuiltinChain(table, chain) ? chain : '');
   // the table is added again by every element while the kernel has not got it yet
   if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table, txn.family));
-  for (const h of tableInfo(table)!.chains) {
+  for (const h of builtinCreationOrder(table)) {
     const c = t.builtins[h];
     if (c && !had.has(h)) {
       txn.fakes.delete(`${table}/${h}`);
@@ -364,9 +394,24 @@ function jumpReject(rs: Ruleset, table: TableName, rule: Rule): string | undefin
   return rs.tables[table]?.builtins[t.chain as Hook] !== undefined ? 'EOPNOTSUPP' : 'ENOENT';
 }
 
-/** Queues a NEWRULE: the kernel refuses it or it goes into `c` at `apply`. */
-function newRule(txn: Txn, table: TableName, chain: string, b: BuiltRule, op: string, env: ExecEnv, apply: () => void): void {
+/**
+ * Queues a NEWRULE: the kernel refuses it or it goes into `c` at `apply`.
+ * The rule gets the next handle of its table, which the kernel takes before
+ * its checks (a refused rule uses one up too), or, replacing a rule,
+ * `replaces`' handle.
+ */
+function newRule(
+  txn: Txn,
+  table: TableName,
+  chain: string,
+  b: BuiltRule,
+  op: string,
+  env: ExecEnv,
+  apply: () => void,
+  replaces?: Rule,
+): void {
   const seq = txn.nextSeq();
+  b.rule.handle = replaces ? replaces.handle : nextHandle(txn.rs.tables[table]!);
   txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }, txn.family));
   const errno = b.reject ?? jumpReject(txn.rs, table, b.rule);
   if (errno) {
@@ -429,7 +474,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
         if (!c) throw new CommandFailure('rule_replace', 'ENOENT');
         if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
         print(b.rule);
-        newRule(txn, table, chain, b, 'RULE_REPLACE', env, () => (c.rules[p.rulenum - 1] = b.rule));
+        newRule(txn, table, chain, b, 'RULE_REPLACE', env, () => (c.rules[p.rulenum - 1] = b.rule), c.rules[p.rulenum - 1]);
       }
       return;
     }
@@ -551,6 +596,7 @@ function flush(txn: Txn, table: TableName, chain: string | undefined, verbose: b
   for (const c of cacheChains(txn, table, verbose)) {
     if (verbose) txn.stdout += `Flushing chain \`${c.name}'\n`;
     txn.nextSeq();
+    txn.debugText(() => nftFlushDebug(table, c.name));
     c.rules = [];
   }
   // the table-wide flush of -F (no -v) reaches the chains iptables does not recognise too
@@ -581,7 +627,12 @@ function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbo
         txn.refuse('CHAIN_ZERO', 'ENOENT', `chain ${c.name}`, env.line, seq);
         continue;
       }
-      const real = (t.builtins[c.name as Hook] ??= c);
+      let real = t.builtins[c.name as Hook];
+      if (!real) {
+        // a chain listing faked: the NEWCHAIN creates it
+        real = t.builtins[c.name as Hook] = c;
+        c.handle = nextHandle(t);
+      }
       txn.fakes.delete(`${table}/${c.name}`);
       real.pkts = 0n;
       real.bytes = 0n;

@@ -7,7 +7,7 @@
  * and the userspace failures they meet only show at COMMIT, where
  * iptables-nft prepares its batch (--test never prepares it).
  */
-import { addUserChain, incompatibleChains, initBuiltins, sortedUserChains, type Ruleset } from '../../core/netfilter/ruleset.js';
+import { addUserChain, incompatibleChains, initBuiltins, keepHandleCounters, sortedUserChains, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { CommitParamError, paramError, XtError, type Family } from '../../core/xt/types.js';
@@ -248,6 +248,12 @@ export function iptablesRestore(
           txn!.commit();
         } catch (e) {
           stdout += txn!.stdout;
+          // the kernel keeps the handles the aborted batch used up
+          const kept = txn!.abortedHandles();
+          if (kept.size) {
+            committed = keepHandleCounters(committed, kept);
+            changed = true;
+          }
           return fail(e, lineNo);
         }
         stdout += txn!.stdout;

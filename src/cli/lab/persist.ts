@@ -1,10 +1,12 @@
 /**
  * The on-disk form of a ruleset: the same data as in memory with default
- * fields left out, so large rulesets load and save quickly.
+ * fields left out, so large rulesets load and save quickly. Tables, chains
+ * and rules carry their nf_tables handles (`h`); a state stored before
+ * handles were kept gets those of a fresh iptables-restore.
  */
 import { ip6IsZero, ip6Zero, type IPv6 } from '../../core/addr/ipv6.js';
 import { emptyRule, type Rule } from '../../core/netfilter/rule.js';
-import type { Chain, Ruleset, Table } from '../../core/netfilter/ruleset.js';
+import { numberAsRestored, type Chain, type Ruleset, type Table } from '../../core/netfilter/ruleset.js';
 
 /** A rule as stored: only non-default fields. */
 interface DiskRule {
@@ -21,6 +23,8 @@ interface DiskRule {
   m?: [string, unknown, unknown?][];
   t?: Rule['target'];
   c?: [DiskCounter, DiskCounter];
+  /** nf_tables handle. */
+  h?: number;
 }
 
 /** A 64-bit counter on disk: a JSON number while exact, a decimal string beyond 2^53. */
@@ -48,6 +52,7 @@ function ruleToDisk(r: Rule): DiskRule {
   if (r.matches.length) d.m = r.matches.map((m) => (m.rt === undefined ? [m.name, m.info] : [m.name, m.info, m.rt]));
   if (r.target.kind !== 'none') d.t = r.target;
   if (r.pkts || r.bytes) d.c = [counterToDisk(r.pkts), counterToDisk(r.bytes)];
+  if (r.handle) d.h = r.handle;
   return d;
 }
 
@@ -67,11 +72,12 @@ function ruleFromDisk(d: DiskRule, v6: boolean): Rule {
   if (d.m) r.matches = d.m.map(([name, info, rt]) => (rt === undefined ? { name, info } : { name, info, rt }));
   if (d.t) r.target = d.t;
   if (d.c) [r.pkts, r.bytes] = [counterFromDisk(d.c[0]), counterFromDisk(d.c[1])];
+  if (d.h) r.handle = d.h;
   return r;
 }
 
 function chainToDisk(c: Chain): unknown {
-  return { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], r: c.rules.map(ruleToDisk) };
+  return { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], h: c.handle, r: c.rules.map(ruleToDisk) };
 }
 
 function chainFromDisk(d: any, v6: boolean): Chain {
@@ -81,6 +87,7 @@ function chainFromDisk(d: any, v6: boolean): Chain {
     pkts: counterFromDisk(d.c[0]),
     bytes: counterFromDisk(d.c[1]),
     rules: (d.r as DiskRule[]).map((r) => ruleFromDisk(r, v6)),
+    handle: typeof d.h === 'number' ? d.h : 0,
   };
 }
 
@@ -91,7 +98,7 @@ export function rulesetToDisk(rs: Ruleset): unknown {
     if (!t) continue;
     const builtins: Record<string, unknown> = {};
     for (const [hook, c] of Object.entries(t.builtins)) if (c) builtins[hook] = chainToDisk(c);
-    tables[name] = { b: builtins, u: t.user.map(chainToDisk) };
+    tables[name] = { b: builtins, u: t.user.map(chainToDisk), h: t.lastHandle };
   }
   return tables;
 }
@@ -102,7 +109,8 @@ export function rulesetToDisk(rs: Ruleset): unknown {
  */
 export function writeRulesetJson(rs: Ruleset, emit: (chunk: string) => void): void {
   const chain = (c: Chain) => {
-    emit(`{"n":${JSON.stringify(c.name)},"p":${JSON.stringify(c.policy)},"c":${JSON.stringify([counterToDisk(c.pkts), counterToDisk(c.bytes)])},"r":[`);
+    const counters = JSON.stringify([counterToDisk(c.pkts), counterToDisk(c.bytes)]);
+    emit(`{"n":${JSON.stringify(c.name)},"p":${JSON.stringify(c.policy)},"c":${counters},"h":${c.handle},"r":[`);
     for (let i = 0; i < c.rules.length; i += 500) {
       const part = c.rules.slice(i, i + 500).map((r) => JSON.stringify(ruleToDisk(r)));
       emit((i ? ',' : '') + part.join(','));
@@ -127,7 +135,7 @@ export function writeRulesetJson(rs: Ruleset, emit: (chunk: string) => void): vo
       if (i) emit(',');
       chain(c);
     });
-    emit(']}');
+    emit(`],"h":${t.lastHandle}}`);
   }
   emit('}');
 }
@@ -140,9 +148,11 @@ export function rulesetFromDisk(v: unknown, v6 = false): Ruleset {
   if (!v || typeof v !== 'object') throw new Error('ruleset is not an object');
   const rs: Ruleset = { tables: {} };
   for (const [name, raw] of Object.entries(v as Record<string, any>)) {
-    const t: Table = { name: name as Table['name'], builtins: {}, user: [] };
+    const t: Table = { name: name as Table['name'], builtins: {}, user: [], lastHandle: 0 };
     for (const [hook, c] of Object.entries(raw.b as Record<string, unknown>)) t.builtins[hook as keyof Table['builtins']] = chainFromDisk(c, v6);
     t.user = (raw.u as unknown[]).map((c) => chainFromDisk(c, v6));
+    if (typeof raw.h === 'number') t.lastHandle = raw.h;
+    else numberAsRestored(t);
     rs.tables[t.name] = t;
   }
   return rs;

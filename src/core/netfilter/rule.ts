@@ -60,6 +60,12 @@ export interface Rule {
   pkts: bigint;
   /** Byte counter (64-bit). */
   bytes: bigint;
+  /**
+   * The rule's nf_tables handle, given by the kernel from its table's
+   * counter when the rule is added (0 for a rule not in the kernel). Not
+   * part of the rule's identity.
+   */
+  handle: number;
 }
 
 /** A fresh rule that matches everything and does nothing. */
@@ -78,6 +84,7 @@ export function emptyRule(): Rule {
     target: { kind: 'none' },
     pkts: 0n,
     bytes: 0n,
+    handle: 0,
   };
 }
 

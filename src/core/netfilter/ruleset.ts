@@ -16,6 +16,11 @@ export interface Chain {
   pkts: bigint;
   bytes: bigint;
   rules: Rule[];
+  /**
+   * The chain's nf_tables handle, from its table's counter when the kernel
+   * created it (0 for a built-in chain iptables only fakes for listing).
+   */
+  handle: number;
 }
 
 /** One table. Built-in chains are present only once created in the kernel. */
@@ -35,6 +40,13 @@ export interface Table {
    * table "contains incompatible base-chains".
    */
   user: Chain[];
+  /**
+   * The last handle the kernel gave out in this table (its handle
+   * generator, shared by chains and rules, counting from 1 for a new
+   * table). It only grows: deleting a chain or rule frees no number, and
+   * an aborted batch keeps what it used up (see `keepHandleCounters`).
+   */
+  lastHandle: number;
 }
 
 /** All tables of one namespace. */
@@ -66,30 +78,46 @@ export function cloneRuleset(rs: Ruleset): Ruleset {
   return structuredClone(rs);
 }
 
-function newChain(name: string, builtin: boolean): Chain {
-  return { name, policy: builtin ? 'ACCEPT' : null, pkts: 0n, bytes: 0n, rules: [] };
+function newChain(name: string, builtin: boolean, handle: number): Chain {
+  return { name, policy: builtin ? 'ACCEPT' : null, pkts: 0n, bytes: 0n, rules: [], handle };
+}
+
+/** The next handle of the table, as the kernel gives one to each new chain and rule. */
+export function nextHandle(t: Table): number {
+  return ++t.lastHandle;
 }
 
 /** Creates the table if missing (nft_xt_builtin_table_init). */
 export function ensureTable(rs: Ruleset, name: TableName): Table {
   let t = rs.tables[name];
   if (!t) {
-    t = { name, builtins: {}, user: [] };
+    t = { name, builtins: {}, user: [], lastHandle: 0 };
     rs.tables[name] = t;
   }
   return t;
 }
 
 /**
+ * The order iptables-nft creates a table's built-in chains in when it
+ * creates them all: hook order, except nat's POSTROUTING before OUTPUT
+ * (its table of built-in chains lists them so). The order shows in the
+ * chains' handles.
+ */
+export function builtinCreationOrder(name: TableName): readonly Hook[] {
+  return name === 'nat' ? NAT_CREATION_ORDER : tableInfo(name)!.chains;
+}
+
+const NAT_CREATION_ORDER: readonly Hook[] = ['PREROUTING', 'INPUT', 'POSTROUTING', 'OUTPUT'];
+
+/**
  * nft_xt_builtin_init: creates the table and the named built-in chain, or
- * all built-in chains when `chain` is undefined.
+ * all built-in chains when `chain` is undefined (in builtinCreationOrder).
  */
 export function initBuiltins(rs: Ruleset, name: TableName, chain?: string): Table {
   const t = ensureTable(rs, name);
-  const info = tableInfo(name)!;
-  for (const hook of info.chains) {
+  for (const hook of builtinCreationOrder(name)) {
     if (chain !== undefined && hook !== chain) continue;
-    if (!t.builtins[hook]) t.builtins[hook] = newChain(hook, true);
+    if (!t.builtins[hook]) t.builtins[hook] = newChain(hook, true, nextHandle(t));
   }
   return t;
 }
@@ -108,7 +136,7 @@ export function listChains(rs: Ruleset, name: TableName): Chain[] {
   const info = tableInfo(name)!;
   const t = rs.tables[name];
   const out: Chain[] = [];
-  for (const hook of info.chains) out.push(t?.builtins[hook] ?? newChain(hook, true));
+  for (const hook of info.chains) out.push(t?.builtins[hook] ?? newChain(hook, true, 0));
   if (t) out.push(...sortedUserChains(t));
   return out;
 }
@@ -130,12 +158,12 @@ export function sortedUserChains(t: Table): Chain[] {
 
 /** A fresh built-in chain as iptables-nft fakes it for listing (policy ACCEPT, zero counters). */
 export function fakeBuiltinChain(hook: Hook): Chain {
-  return newChain(hook, true);
+  return newChain(hook, true, 0);
 }
 
 /** Finds a chain, built-in (real or fake) or user. */
 export function findChain(rs: Ruleset, name: TableName, chain: string): Chain | undefined {
-  if (tableInfo(name)!.chains.includes(chain as Hook)) return rs.tables[name]?.builtins[chain as Hook] ?? newChain(chain, true);
+  if (tableInfo(name)!.chains.includes(chain as Hook)) return rs.tables[name]?.builtins[chain as Hook] ?? newChain(chain, true, 0);
   return rs.tables[name]?.user.find((c) => c.name === chain && c.policy === null);
 }
 
@@ -160,9 +188,77 @@ export function chainReferences(rs: Ruleset, name: TableName, chain: string): nu
 /** Adds a user chain at the end of the kernel's chain list. */
 export function addUserChain(rs: Ruleset, name: TableName, chain: string): Chain {
   const t = ensureTable(rs, name);
-  const c = newChain(chain, false);
+  const c = newChain(chain, false, nextHandle(t));
   t.user.push(c);
   return c;
+}
+
+/**
+ * After an aborted batch: `rs` (the state before the batch) with the
+ * handle counters the kernel keeps, per table (see Txn.abortedHandles).
+ * The tables concerned are copied, not changed.
+ */
+export function keepHandleCounters(rs: Ruleset, counters: ReadonlyMap<TableName, number>): Ruleset {
+  const out: Ruleset = { tables: { ...rs.tables } };
+  for (const [name, n] of counters) {
+    const t = rs.tables[name];
+    if (t && n > t.lastHandle) out.tables[name] = { ...t, lastHandle: n };
+  }
+  return out;
+}
+
+/**
+ * Gives a table the handles it would have if iptables-save's dump of it
+ * were loaded by iptables-restore into a fresh namespace: the chains in
+ * the dump's order (every built-in chain of the table in hook order, a
+ * missing one keeping its number, then user chains by name), then their
+ * rules chain by chain in the same order. Base chains renamed with -E,
+ * which the dump leaves out, come last. For states stored before handles
+ * were kept.
+ */
+export function numberAsRestored(t: Table): void {
+  const chains: Chain[] = [];
+  let h = 0;
+  for (const hook of tableInfo(t.name)!.chains) {
+    h++;
+    const c = t.builtins[hook];
+    if (!c) continue;
+    c.handle = h;
+    chains.push(c);
+  }
+  for (const c of sortedUserChains(t)) {
+    c.handle = ++h;
+    chains.push(c);
+  }
+  for (const c of chains) for (const r of c.rules) r.handle = ++h;
+  for (const c of incompatibleChains(t)) {
+    c.handle = ++h;
+    for (const r of c.rules) r.handle = ++h;
+  }
+  t.lastHandle = h;
+}
+
+/**
+ * The handles of every chain and rule, one line each, in the form the
+ * differential tests read from `nft -a list ruleset`: tables by name, each
+ * table's chains in the kernel's order (creation order, which is handle
+ * order), each chain's rules in chain order:
+ * `table ip filter` / `chain INPUT 1` / `rule 2`. `family` is the
+ * nf_tables family of the rule set ("ip" for iptables, "ip6").
+ */
+export function handleListing(rs: Ruleset, family = 'ip'): string {
+  let s = '';
+  const names = Object.keys(rs.tables).sort(compareBytes) as TableName[];
+  for (const name of names) {
+    const t = rs.tables[name]!;
+    s += `table ${family} ${name}\n`;
+    const chains = [...Object.values(t.builtins), ...t.user].sort((a, b) => a!.handle - b!.handle);
+    for (const c of chains) {
+      s += `chain ${c!.name} ${c!.handle}\n`;
+      for (const r of c!.rules) s += `rule ${r.handle}\n`;
+    }
+  }
+  return s;
 }
 
 /** strcmp order. */
