@@ -248,6 +248,59 @@ describe('conntrack command against conntrack-tools 1.4.7', () => {
   });
 });
 
+describe('conntrack command with timestamps', () => {
+  const skip = guardKernel('conntrack command with timestamps');
+  it('nf_conntrack_timestamp gives delta-time and the start time', skip === undefined ? {} : { skip }, () => {
+    const s: Scenario = {
+      name: 'tstamp',
+      sysctls: { 'net.netfilter.nf_conntrack_timestamp': 1 },
+      steps: [...STEPS.slice(0, 5), { sleep: 2.2 }],
+      commands: [['-L'], ['-L', '-o', 'ktimestamp,extended,id'], ['-L', '-o', 'xml'], ['-L', '-o', 'xml,ktimestamp'], ['-D', '-p', 'udp', '-o', 'ktimestamp']],
+    };
+    const k = runKernel(s);
+    const n = runNflab(s);
+    s.commands!.forEach((c, i) => {
+      assert.equal(n.results[i]!.stderr, k.results[i]!.stderr, c.join(' '));
+      assert.equal(compareListing(k.results[i]!.stdout, n.results[i]!.stdout, Math.ceil(k.elapsed) + 2), '', c.join(' '));
+    });
+  });
+
+  it('prints the start time in local time', () => {
+    const m = { now: 5e9 };
+    const t = new ConntrackTable(() => m.now);
+    const c = {
+      id: 1,
+      orig: { src: 1, dst: 2, proto: 17, sport: 3, dport: 4 },
+      reply: { src: 2, dst: 1, proto: 17, sport: 4, dport: 3 },
+      status: 0,
+      expires: 30e9,
+      mark: 0,
+      secmark: 0,
+      zone: 0,
+      labels: [0, 0, 0, 0],
+      helper: '',
+      master: 0,
+      l4: null,
+      pkts: [1, 0] as [number, number],
+      bytes: [28, 0] as [number, number],
+      tstamp: -1,
+    };
+    t.insert(c);
+    m.now = 7.5e9;
+    const wall = Date.UTC(2024, 0, 2, 3, 4, 5) / 1000;
+    const line = runConntrack(['-L', '-o', 'ktimestamp'], t, m.now, { wallSec: wall }).stdout;
+    const start = new Date((wall - 2.5) * 1000);
+    const pad = (v: number): string => String(v).padStart(2, '0');
+    const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const text = `${days[start.getDay()]} ${months[start.getMonth()]} ${String(start.getDate()).padStart(2, ' ')} ${pad(start.getHours())}:${pad(start.getMinutes())}:${pad(start.getSeconds())} ${start.getFullYear()}`;
+    assert.equal(
+      line,
+      `udp      17 22 src=0.0.0.1 dst=0.0.0.2 sport=3 dport=4 [UNREPLIED] src=0.0.0.2 dst=0.0.0.1 sport=4 dport=3 mark=0 delta-time=3 [start=${text}] use=1\n`,
+    );
+  });
+});
+
 describe('conntrack command, exact output', () => {
   it('lists an empty table', () => {
     const r = runConntrack(['-L'], new ConntrackTable(), 0);

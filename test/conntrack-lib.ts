@@ -273,13 +273,19 @@ export function runNflab(s: Scenario): Outcome {
  * Returns a description of the first difference, or '' when equal.
  */
 export function compareListing(kernel: string, nflab: string, slack: number): string {
-  const split = (text: string): { key: string; timeout: number }[] =>
+  const split = (text: string): { key: string; timeout: number; delta: number }[] =>
     text
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => {
         let timeout = -1;
+        let delta = -1;
         let key = l.replace(/ id=\d+$/, ' id=ID').replace(/<id>\d+<\/id>/, '<id>ID</id>');
+        key = key.replace(/\[start=[^\]]*\]/, '[start=S]').replace(/<start>\d+<\/start>/, '<start>S</start>');
+        key = key.replace(/delta-time=(\d+)|<deltatime>(\d+)<\/deltatime>/, (m, a: string | undefined, b: string | undefined) => {
+          delta = Number(a ?? b);
+          return m.startsWith('<') ? '<deltatime>D</deltatime>' : 'delta-time=D';
+        });
         key = key.replace(/^((?:ipv4 {5}2 )?\S+ +\d+ )(\d+) /, (_, head: string, t: string) => {
           timeout = Number(t);
           return `${head}T `;
@@ -288,7 +294,7 @@ export function compareListing(kernel: string, nflab: string, slack: number): st
           timeout = Number(t);
           return '<timeout>T</timeout>';
         });
-        return { key, timeout };
+        return { key, timeout, delta };
       })
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const k = split(kernel);
@@ -300,6 +306,9 @@ export function compareListing(kernel: string, nflab: string, slack: number): st
     const kt = k[i]!.timeout;
     const nt = n[i]!.timeout;
     if (kt > nt || kt < nt - slack) return `timeout ${kt} (kernel) vs ${nt} (nflab) outside ${slack} s:\n${show()}`;
+    const kd = k[i]!.delta;
+    const nd = n[i]!.delta;
+    if (kd < nd || kd > nd + slack) return `delta-time ${kd} (kernel) vs ${nd} (nflab) outside ${slack} s:\n${show()}`;
   }
   return '';
 }

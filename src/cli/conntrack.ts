@@ -23,6 +23,7 @@ import { TCP_STATE_NAMES, type TcpState } from '../core/conntrack/proto-tcp.js';
 import { type ConnExtra, type ConntrackTable, connSecondsLeft } from '../core/conntrack/table.js';
 import { IPS, type Conn, type Tuple } from '../core/conntrack/types.js';
 import { createNameDb } from '../core/xt/namedb.js';
+import { ctime } from './iptables/save.js';
 import { Getopt, type LongOption } from './iptables/getopt.js';
 
 /** What a conntrack invocation produced. */
@@ -38,6 +39,12 @@ export interface ConntrackCliResult {
 export interface ConntrackCliOptions {
   /** Number of CPUs (conntrack -S prints a line per CPU); 1 by default. */
   ncpu?: number;
+  /**
+   * The machine's wall clock at `nowNs`, seconds since the epoch (for the
+   * timestamps of nf_conntrack_timestamp); by default it reads the time
+   * since boot.
+   */
+  wallSec?: number;
 }
 
 const PROG = 'conntrack v1.4.7 (conntrack-tools): ';
@@ -409,6 +416,7 @@ interface Request {
   outXml: boolean;
   outExt: boolean;
   outId: boolean;
+  outKtms: boolean;
   snat?: { ip?: number; port?: number };
   dnat?: { ip?: number; port?: number };
   warnings: string;
@@ -561,6 +569,7 @@ function emptyRequest(): Request {
     outXml: false,
     outExt: false,
     outId: false,
+    outKtms: false,
     warnings: '',
   };
 }
@@ -687,6 +696,7 @@ function parseArgs(argv: readonly string[], r: Request): void {
           if (v === 'xml') r.outXml = true;
           else if (v === 'ext') r.outExt = true;
           else if (v === 'id') r.outId = true;
+          else if (v === 'ktms') r.outKtms = true;
           else if (v === 'labels') r.warnings += 'nfct_labelmap_new: No such file or directory\n';
         }
         break;
@@ -869,8 +879,26 @@ function protoPart(t: Tuple): string {
   }
 }
 
+/** The wall clock of a listing: the time now, virtual and real. */
+export interface ListClock {
+  nowNs: number;
+  wallSec: number;
+}
+
+/** Start (wall ns) of a timestamped connection, or undefined. */
+function startWallNs(c: Conn, clock: ListClock): number | undefined {
+  const t = (c as Conn & ConnExtra).tstamp;
+  if (t === undefined || t < 0) return undefined;
+  return Math.round(clock.wallSec * 1e9 - (clock.nowNs - t));
+}
+
+/** delta-time: whole seconds now minus whole seconds at the start. */
+function deltaTime(start: number, clock: ListClock): number {
+  return Math.floor(clock.wallSec) - Math.floor(start / 1e9);
+}
+
 /** One entry as __snprintf_conntrack_default prints it. */
-export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, use = 1): string {
+export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, use = 1, clock?: ListClock, ktms = false): string {
   const acct = (c as Conn & ConnExtra).acct === true;
   const name = PROTO_NAMES[c.orig.proto] ?? 'unknown';
   let s = ext ? 'ipv4     2 ' : '';
@@ -886,6 +914,11 @@ export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, 
   if (c.status & IPS.ASSURED) s += '[ASSURED] ';
   s += `mark=${c.mark >>> 0} `;
   if (c.zone) s += `zone=${c.zone} `;
+  const start = clock ? startWallNs(c, clock) : undefined;
+  if (start !== undefined) {
+    s += `delta-time=${deltaTime(start, clock!)} `;
+    if (ktms) s += `[start=${ctime(new Date(Math.floor(start / 1e6)))}] `;
+  }
   if (c.helper) s += `helper=${c.helper} `;
   s += `use=${use} `;
   if (withId) s += `id=${c.id >>> 0} `;
@@ -916,7 +949,7 @@ function xmlTuple(c: Conn, t: Tuple, dir: 'original' | 'reply', idx: 0 | 1): str
 }
 
 /** One entry as __snprintf_conntrack_xml prints it. */
-export function formatConnXml(c: Conn, nowNs: number, use = 1): string {
+export function formatConnXml(c: Conn, nowNs: number, use = 1, clock?: ListClock, ktms = false): string {
   let s = '<flow>' + xmlTuple(c, c.orig, 'original', 0) + xmlTuple(c, c.reply, 'reply', 1);
   s += '<meta direction="independent">';
   if (c.orig.proto === 6) s += `<state>${TCP_STATE_NAMES[tcpStateOf(c)]}</state>`;
@@ -927,6 +960,11 @@ export function formatConnXml(c: Conn, nowNs: number, use = 1): string {
   s += `<use>${use}</use><id>${c.id >>> 0}</id>`;
   if (c.status & IPS.ASSURED) s += '<assured/>';
   if (!(c.status & IPS.SEEN_REPLY)) s += '<unreplied/>';
+  const start = clock ? startWallNs(c, clock) : undefined;
+  if (start !== undefined) {
+    if (ktms) s += `<timestamp><start>${start}</start></timestamp>`;
+    s += `<deltatime>${deltaTime(start, clock!)}</deltatime>`;
+  }
   s += '</meta>';
   if (c.helper) s += `<helper>${c.helper}</helper>`;
   return s + '</flow>';
@@ -1019,6 +1057,7 @@ function statsText(ncpu: number): string {
 
 function execute(r: Request, table: ConntrackTable, nowNs: number, opts: ConntrackCliOptions): ConntrackCliResult {
   const res: ConntrackCliResult = { stdout: '', stderr: r.warnings, status: 0, changed: false };
+  const clock: ListClock = { nowNs, wallSec: opts.wallSec ?? nowNs / 1e9 };
   const summary = (n: number, what: string): void => {
     res.stderr += `${PROG}${n} ${what}.\n`;
   };
@@ -1044,9 +1083,9 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
             res.stdout += '<?xml version="1.0" encoding="utf-8"?>\n<conntrack>\n';
             xmlHeader = true;
           }
-          res.stdout += formatConnXml(c, nowNs) + '\n';
+          res.stdout += formatConnXml(c, nowNs, 1, clock, r.outKtms) + '\n';
         } else {
-          res.stdout += formatConn(c, nowNs, r.outExt, r.outId) + '\n';
+          res.stdout += formatConn(c, nowNs, r.outExt, r.outId, 1, clock, r.outKtms) + '\n';
         }
         if (r.options & O('zero')) {
           c.pkts[0] = c.pkts[1] = 0;
@@ -1067,7 +1106,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
         table.remove(c);
         c.status |= IPS.DYING;
         res.changed = true;
-        res.stdout += (r.outXml ? formatConnXml(c, nowNs) : formatConn(c, nowNs, r.outExt, r.outId)) + '\n';
+        res.stdout += (r.outXml ? formatConnXml(c, nowNs, 1, clock) : formatConn(c, nowNs, r.outExt, r.outId, 1, clock)) + '\n';
         n++;
       }
       summary(n, 'flow entries have been deleted');
@@ -1089,7 +1128,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       let n = 0;
       if (matches(r, found, nowNs)) {
         // the answer to a get is printed while the kernel still holds a reference for it
-        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2) : formatConn(found, nowNs, r.outExt, r.outId, 2)) + '\n';
+        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2, clock, r.outKtms) : formatConn(found, nowNs, r.outExt, r.outId, 2, clock, r.outKtms)) + '\n';
         n = 1;
       }
       summary(n, 'flow entries have been shown');

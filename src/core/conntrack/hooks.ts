@@ -122,6 +122,7 @@ function createConn(env: ConntrackEnv, src: number, dst: number, proto: number, 
     bytes: [0, 0],
   };
   if (readSysctl(env.sysctl, CT.acct) !== 0) c.acct = true;
+  if (readSysctl(env.sysctl, CT.timestamp) !== 0) c.tstamp = -1;
   return c;
 }
 

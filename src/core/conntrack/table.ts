@@ -30,10 +30,13 @@ export const IPS_NAT_CLASH = IPS.UNTRACKED;
  * What the table keeps beyond the Conn contract, stored on the same plain
  * object: `acct` is set when the connection was created while
  * nf_conntrack_acct was on (the kernel attaches its counters extension
- * only then, and lists counters only for such connections).
+ * only then, and lists counters only for such connections); `tstamp`,
+ * when it was created while nf_conntrack_timestamp was on, is the virtual
+ * time (ns) it was confirmed (-1 until then).
  */
 export interface ConnExtra {
   acct?: boolean;
+  tstamp?: number;
 }
 
 /** One direction of a confirmed connection, as indexed (a tuplehash). */
@@ -158,6 +161,8 @@ export class ConntrackTable implements ConntrackView {
 
   /** Inserts a connection under both its tuples and marks it confirmed. */
   insert(c: Conn): void {
+    const x = c as Conn & ConnExtra;
+    if (x.tstamp === -1) x.tstamp = this.clock();
     this.addRef({ conn: c, dir: Dir.ORIGINAL, key: keyOf(c.orig, c.zone) });
     this.addRef({ conn: c, dir: Dir.REPLY, key: keyOf(c.reply, c.zone) });
     this.conns.add(c);
