@@ -254,7 +254,6 @@ const JUMP_STACK = 16;
  * the packet is traced.
  */
 export function runChain(base: CompiledChain, ctx: PacketContext, obs: TraversalObserver | null): number {
-  const len = ctx.skb.data.length;
   const stackChain: CompiledChain[] = [];
   const stackPos: number[] = [];
   let chain = base;
@@ -281,8 +280,9 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
         return NF_DROP;
       }
       if (!ok) continue;
+      // the length now: a target earlier in the chain may have grown the packet (TCPMSS)
       r.pkts++;
-      r.bytes += len;
+      r.bytes += ctx.skb.data.length;
       switch (r.tkind) {
         case T_NONE:
           if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, XT_CONTINUE, null, false);
@@ -320,7 +320,7 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
         continue;
       }
       base.pkts++;
-      base.bytes += len;
+      base.bytes += ctx.skb.data.length;
       if (obs && ctx.skb.trace) obs.policy(ctx.table, base.name, base.policy);
       return base.policy;
     }

@@ -22,6 +22,7 @@ import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN } from '../xt/verdict.js';
 import { fillIpv4Checksum, verifyIpv4Checksum } from '../wire/checksum.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
 import { icmpSend } from './icmp-send.js';
+import { ipDecreaseTtl, ipForwardOptions, ipForwardSourceRouteCheck, ipOptionsFragment, ipRcvOptions } from './ip-options.js';
 import { localDeliver } from './local-deliver.js';
 import { CtInfo, newSkb, PacketType, type Skb } from './skb.js';
 import type { Fate, PathEvent, PathListener } from './events.js';
@@ -197,7 +198,14 @@ export class Machine implements KernelServices {
       const dirOrig = parent.ctinfo < CtInfo.ESTABLISHED_REPLY;
       skb.ctinfo = dirOrig ? CtInfo.RELATED_REPLY : CtInfo.RELATED;
     }
-    this.localOut(skb);
+    // the reply is a packet of its own (its own trace id, its own fate)
+    const parentPacket = this.current;
+    this.newPacket();
+    try {
+      this.localOut(skb);
+    } finally {
+      this.current = parentPacket;
+    }
   }
 
   /** A datagram this machine's own stack sends now (enters at OUTPUT). */
@@ -268,7 +276,8 @@ export class Machine implements KernelServices {
 
   private rx(iface: string, frame: Uint8Array): void {
     const packet = this.newPacket();
-    if (this.listener) this.emit({ kind: 'rx', iface, frame, ns: this.state.clockNs, packet });
+    // a copy for listeners: the path rewrites the frame in place (NAT, TTL)
+    if (this.listener) this.emit({ kind: 'rx', iface, frame: frame.slice(), ns: this.state.clockNs, packet });
     if (!this.ops.isUp(iface)) return this.fate({ what: 'dropped', by: `${iface} is down` });
     this.ops.countRx(iface, frame.length);
     if (frame.length < ETH_HLEN) return this.fate({ what: 'dropped', by: 'runt frame' });
@@ -425,9 +434,17 @@ export class Machine implements KernelServices {
     const verdict = this.ops.routeInput(skb.indev, src, dst);
     if (verdict.kind === 'drop') return this.fate({ what: 'dropped', by: verdict.why });
     skb.route = verdict.type;
+    if (verdict.kind === 'forward') {
+      skb.outdev = verdict.dev;
+      skb.nexthop = verdict.gateway;
+    }
+    // ip_rcv_options: checked (and Record Route / Timestamp filled) after the routing decision
+    if ((d[0]! & 15) > 5) {
+      const o = ipRcvOptions(this, skb);
+      if (o === 'drop') return this.fate({ what: 'dropped', by: 'IP options' });
+      if (o === 'forward') return this.forward(skb);
+    }
     if (verdict.kind === 'local') return this.localIn(skb);
-    skb.outdev = verdict.dev;
-    skb.nexthop = verdict.gateway;
     this.forward(skb);
   }
 
@@ -453,6 +470,7 @@ export class Machine implements KernelServices {
       icmpSend(this, skb, 11, 0);
       return this.fate({ what: 'dropped', by: 'TTL exceeded' });
     }
+    if (ipForwardSourceRouteCheck(this, skb) === 'drop') return this.fate({ what: 'dropped', by: 'strict source route' });
     const mtu = this.ops.mtu(skb.outdev);
     const df = (d[6]! & 0x40) !== 0;
     // ip_exceeds_mtu: a reassembled datagram is judged by its largest fragment
@@ -461,10 +479,12 @@ export class Machine implements KernelServices {
       icmpSend(this, skb, 3, 4, mtu);
       return this.fate({ what: 'dropped', by: `needs fragmentation (mtu ${mtu})` });
     }
-    // ip_decrease_ttl: TTL - 1 and the checksum adjusted
-    d[8] = d[8]! - 1;
-    fillIpv4Checksum(d, 0);
-    this.runHook(skb, 'FORWARD', (s) => this.postRouting(s, 'forwarded'));
+    // ip_decrease_ttl: TTL - 1, the checksum adjusted incrementally (a stale one stays stale)
+    ipDecreaseTtl(d);
+    this.runHook(skb, 'FORWARD', (s) => {
+      ipForwardOptions(this, s);
+      this.postRouting(s, 'forwarded');
+    });
   }
 
   /** ip_local_out: the total length and header checksum set, then OUTPUT and POSTROUTING. */

@@ -10,6 +10,7 @@ import { routeOutput } from '../net/output.js';
 import { linkByIndex } from '../net/state.js';
 import { fillIpv4Checksum } from '../wire/checksum.js';
 import { formatMac, parseMacInto } from '../wire/mac.js';
+import { ipOptionsFragment } from './ip-options.js';
 import { PacketType } from './skb.js';
 
 /** The input routing decision for a received datagram. */
@@ -375,26 +376,13 @@ export class NetOps {
   }
 }
 
-/** The header of a non-first fragment: only options with the copied flag, padded to 4 bytes. */
+/**
+ * The header of a non-first fragment (ip_options_fragment): the same
+ * length, options without the copied flag turned into No Operation bytes.
+ */
 function laterHeader(first: Uint8Array): Uint8Array {
   if (first.length === 20) return first;
-  const opts: number[] = [];
-  let i = 20;
-  while (i < first.length) {
-    const t = first[i]!;
-    if (t === 0) break;
-    if (t === 1) {
-      i++;
-      continue;
-    }
-    const l = first[i + 1] ?? 0;
-    if (l < 2) break;
-    if (t & 0x80) for (let j = 0; j < l; j++) opts.push(first[i + j]!);
-    i += l;
-  }
-  while (opts.length % 4) opts.push(0);
-  const h = new Uint8Array(20 + opts.length);
-  h.set(first.subarray(0, 20), 0);
-  h.set(opts, 20);
+  const h = first.slice();
+  ipOptionsFragment(h);
   return h;
 }
