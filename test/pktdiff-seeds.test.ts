@@ -29,7 +29,7 @@ import { after, describe, it } from 'node:test';
 import { guardKernel, inCI } from './diff/suite.js';
 import { arp, ether, icmp, ipv4, tcp, toDut, udp } from './pktdiff/build.js';
 import { formatObservation } from './pktdiff/compare.js';
-import { kernelScenarioUnavailableReason } from './pktdiff/kernel.js';
+import { isOwnLogLine, kernelScenarioUnavailableReason, logPrefixes } from './pktdiff/kernel.js';
 import { maskLogLine } from './pktdiff/mask.js';
 import { classify, explainPair, mapLimited, runPair, type KnownDifference, type PairResult } from './pktdiff/gen-suite.js';
 import type { DutInterface, Frame, PacketScenario } from './pktdiff/types.js';
@@ -509,6 +509,25 @@ const KNOWN_OPEN: readonly KnownDifference[] = [
 // ------------------------------------------------------------------ tests
 
 const unavailable = await kernelScenarioUnavailableReason();
+
+describe('pktdiff: the kernel side keeps only the scenario\'s own log lines', () => {
+  it('by prefix, interface names and destination MAC address', () => {
+    const s = vpc('x', VPC_SAVED, []);
+    const prefixes = logPrefixes(s);
+    assert.deepEqual([...prefixes].sort(), ['[INPUT]', '[OUTPUT] ']);
+    const own = (line: string): boolean => isOwnLogLine(line, s, prefixes);
+    assert.equal(own(VPC_INPUT_LOG[0]!), true);
+    assert.equal(own(VPC_OUTPUT_LOG), true);
+    // Another suite's line with the same prefix, on its own interfaces or MAC addresses.
+    assert.equal(own(VPC_INPUT_LOG[0]!.replace('IN=eth0', 'IN=r0')), false);
+    assert.equal(own(VPC_INPUT_LOG[0]!.replace('MAC=0a:11:d1:09:77:ce', 'MAC=02:00:00:00:0a:01')), false);
+    assert.equal(own(VPC_INPUT_LOG[0]!.replace('MAC=0a:11:d1:09:77:ce', 'MAC=ff:ff:ff:ff:ff:ff')), true);
+    assert.equal(own(VPC_INPUT_LOG[0]!.replace('[INPUT]', 'IOX-PRE ')), false);
+    assert.equal(own('x_tables: duplicate underflow at hook 2'), false);
+    const bare = { ...s, rules: filterTable(ACCEPT_ALL, ['-A INPUT -j LOG']) };
+    assert.equal(isOwnLogLine(VPC_INPUT_LOG[0]!.slice('[INPUT]'.length), bare, logPrefixes(bare)), true);
+  });
+});
 const JOBS = Math.max(1, Number(process.env['NFLAB_PKTDIFF_JOBS'] ?? 2) || 2);
 
 describe('pktdiff: the tutorials\' packet scenarios, kernel and nflab', () => {

@@ -166,6 +166,50 @@ function now(): number {
   return performance.now();
 }
 
+/**
+ * The prefixes the scenario's LOG rules write ("" for a rule without
+ * --log-prefix); empty when no rule logs.
+ */
+export function logPrefixes(s: PacketScenario): Set<string> {
+  const out = new Set<string>();
+  for (const line of `${s.rules}\n${s.rules6 ?? ''}`.split('\n')) {
+    if (!line.startsWith('-') || !/(^| )-j LOG( |$)/.test(line)) continue;
+    let words: string[];
+    try {
+      words = splitWords(line);
+    } catch {
+      continue;
+    }
+    const i = words.indexOf('--log-prefix');
+    out.add(i >= 0 && i + 1 < words.length ? words[i + 1]! : '');
+  }
+  return out;
+}
+
+/** Interface names of the machine under test as LOG prints them (empty: none). */
+const OWN_IFACES = new Set(['', 'lo', ...DUT_INTERFACES]);
+
+/**
+ * Whether a kernel log line was written by the scenario's own LOG rules.
+ * With nf_log_all_netns set, every namespace on the machine logs to the one
+ * kernel log: other test suites running at the same time write lines there
+ * too. A line of ours starts with one of the scenario's prefixes followed by
+ * `IN=`, names only the machine's interfaces, and for a received packet
+ * shows a destination MAC address of the machine or a group address.
+ */
+export function isOwnLogLine(line: string, s: PacketScenario, prefixes: ReadonlySet<string>): boolean {
+  const macs = new Set(DUT_INTERFACES.map((i) => (s.macs?.[i] ?? DEFAULT_DUT_MACS[i]).toLowerCase()));
+  for (const p of prefixes) {
+    if (!line.startsWith(`${p}IN=`)) continue;
+    const m = /^IN=(\S*) OUT=(\S*) (?:MAC=((?:[0-9a-f]{2}:){5}[0-9a-f]{2})|MACSRC=\S+ MACDST=((?:[0-9a-f]{2}:){5}[0-9a-f]{2}))?/.exec(line.slice(p.length));
+    if (!m || !OWN_IFACES.has(m[1]!) || !OWN_IFACES.has(m[2]!)) continue;
+    const dst = m[3] ?? m[4];
+    if (dst !== undefined && !macs.has(dst) && (parseInt(dst.slice(0, 2), 16) & 1) === 0) continue;
+    return true;
+  }
+  return false;
+}
+
 /** Runs one scenario on the real kernel and reports what could be seen. */
 export async function runKernelScenario(s: PacketScenario): Promise<PacketObservation> {
   const started = now();
@@ -245,6 +289,7 @@ export async function runKernelScenario(s: PacketScenario): Promise<PacketObserv
     timing.dumpMs = now() - t;
 
     const t0 = BigInt(answer.t0Ns);
+    const prefixes = logPrefixes(s);
     const emitted: EmittedFrame[] = answer.emitted.map((e) => ({
       iface: e.iface,
       bytes: fromHex(e.hex),
@@ -254,7 +299,7 @@ export async function runKernelScenario(s: PacketScenario): Promise<PacketObserv
       save: dropSaveDates(save.stdout),
       conntrack: ct.stdout.split('\n').filter((l) => l !== ''),
       conntrackAtMs: Number((ctStart + ctEnd) / 2n - t0) / 1e6,
-      log: answer.log,
+      log: answer.log.filter((l) => isOwnLogLine(l, s, prefixes)),
       emitted,
       sentAtMs: answer.sentAtNs.map((ns) => ns / 1e6),
       timing,
