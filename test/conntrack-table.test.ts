@@ -280,3 +280,26 @@ test('local fragments are not tracked at OUTPUT', () => {
   assert.equal(skb.ct, null);
   assert.equal(m.table.count(), 0);
 });
+
+test('expiry: count and listings drop exactly the expired entries, timeouts raised or lowered', () => {
+  const m = fakeMachine();
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const alive = (): number => m.table.entries().filter((c) => m.now < c.expires).length;
+  for (let step = 0; step < 400; step++) {
+    const port = 1000 + rnd(60);
+    const kind = rnd(4);
+    if (kind === 0) forward(m, datagram('o', { tcp: { sport: port, dport: 80, flags: 'S', seq: 5 } }));
+    else if (kind === 1) forward(m, datagram('r', { tcp: { sport: 80, dport: port, flags: 'RA', seq: 0, ack: 6 } }));
+    else if (kind === 2) forward(m, datagram('o', { udp: { sport: port, dport: 53 } }));
+    else m.sleep(rnd(20) + rnd(1000) / 1000);
+    if (step % 7 === 0) {
+      const expected = alive();
+      assert.equal(m.table.count(), expected, `step ${step}`);
+      assert.equal(m.table.list().length, expected);
+    }
+  }
+});

@@ -55,9 +55,10 @@ export function ctinfoDir(ctinfo: number): 0 | 1 {
 export function refreshAcct(env: ConntrackEnv, ct: Conn, ctinfo: number, len: number, timeoutSec: number): void {
   if (!(ct.status & IPS.FIXED_TIMEOUT)) {
     const expires = jiffyFloorNs(env.nowNs()) + timeoutSec * SEC_NS;
-    if (expires !== ct.expires) {
+    const old = ct.expires;
+    if (expires !== old) {
       ct.expires = expires;
-      if (ct.status & IPS.CONFIRMED) env.table.noteExpires(expires);
+      if (ct.status & IPS.CONFIRMED) env.table.noteExpires(ct, old);
     }
   }
   const dir = ctinfoDir(ctinfo);

@@ -98,7 +98,7 @@ function createConn(env: ConntrackEnv, src: number, dst: number, proto: number, 
   }
   const zone = tmpl ? tmpl.zone : 0;
   const max = readSysctl(env.sysctl, CT.max);
-  if (max > 0 && env.table.count() + 1 > max) {
+  if (max > 0 && env.table.size() + 1 > max && env.table.count() + 1 > max) {
     const buckets = readSysctl(env.sysctl, CT.buckets) || 1;
     if (!env.table.earlyDrop(tupleKey(src, dst, proto, sport, dport, zone), buckets, nowNs)) {
       if (rateLimited(env)) env.printk(4, 'nf_conntrack: nf_conntrack: table full, dropping packet');

@@ -471,8 +471,9 @@ function handleInvalid(g: Seg, st: TcpState, dir: number, index: number): void {
         ct,
         `packet (index ${index}, dir ${dir}) response for index ${st.lastIndex} lower timeout to ${timeout * 250}`,
       );
+      const old = ct.expires;
       ct.expires = now + timeout * SEC_NS;
-      if (ct.status & IPS.CONFIRMED) g.env.table.noteExpires(ct.expires);
+      if (ct.status & IPS.CONFIRMED) g.env.table.noteExpires(ct, old);
     }
   } else {
     st.lastIndex = index;

@@ -80,8 +80,15 @@ export class ConntrackTable implements ConntrackView {
 
   private readonly byKey = new Map<number, TupleRef | TupleRef[]>();
   private readonly conns = new Set<Conn>();
-  /** No connection expires before this time (a lower bound, so purges are skipped while nothing can have expired). */
-  private minExpires = Infinity;
+  /**
+   * Expiry wheel: entries by the second their expiry fell in when they
+   * were filed, with a min-heap of those seconds. Filing is lazy: an entry
+   * whose timeout was extended is found in an early bucket and filed
+   * again; one whose timeout was shortened is filed again at once
+   * (noteExpires). Purging thus costs little per entry and timeout.
+   */
+  private readonly wheel = new Map<number, Conn[]>();
+  private readonly wheelHeap: number[] = [];
   /** Hash buckets for early drop, built the first time the table is full and kept up to date after. */
   private buckets: Map<number, TupleRef[]> | null = null;
   private bucketCount = 0;
@@ -167,7 +174,7 @@ export class ConntrackTable implements ConntrackView {
     this.addRef({ conn: c, dir: Dir.REPLY, key: keyOf(c.reply, c.zone) });
     this.conns.add(c);
     c.status |= IPS.CONFIRMED;
-    if (c.expires < this.minExpires) this.minExpires = c.expires;
+    this.file(c);
   }
 
   /**
@@ -178,7 +185,7 @@ export class ConntrackTable implements ConntrackView {
     this.addRef({ conn: c, dir: Dir.REPLY, key: keyOf(c.reply, c.zone) });
     this.conns.add(c);
     c.status |= IPS.CONFIRMED;
-    if (c.expires < this.minExpires) this.minExpires = c.expires;
+    this.file(c);
   }
 
   /** Whether a connection is in the table. */
@@ -197,26 +204,90 @@ export class ConntrackTable implements ConntrackView {
   clear(): void {
     this.byKey.clear();
     this.conns.clear();
-    this.minExpires = Infinity;
+    this.wheel.clear();
+    this.wheelHeap.length = 0;
     if (this.buckets) this.buckets.clear();
   }
 
-  /** Records that a connection's expiry changed (call after lowering `expires` of a confirmed entry). */
-  noteExpires(expires: number): void {
-    if (expires < this.minExpires) this.minExpires = expires;
+  /** Number of entries, expired ones not yet removed included (cheap). */
+  size(): number {
+    return this.conns.size;
+  }
+
+  /** Records that the expiry of a confirmed entry changed from `oldExpires` (needed when it got earlier). */
+  noteExpires(c: Conn, oldExpires: number): void {
+    if (c.expires < oldExpires) this.file(c);
+  }
+
+  /** Files an entry in the wheel bucket of its expiry second. */
+  private file(c: Conn): void {
+    const sec = Math.floor(c.expires / 1e9);
+    const b = this.wheel.get(sec);
+    if (b) {
+      b.push(c);
+      return;
+    }
+    this.wheel.set(sec, [c]);
+    const h = this.wheelHeap;
+    h.push(sec);
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p]! <= h[i]!) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private popSecond(): void {
+    const h = this.wheelHeap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]! < h[m]!) m = l;
+      if (r < h.length && h[r]! < h[m]!) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
   }
 
   /** Removes every entry expired at `nowNs`. */
   purgeExpired(nowNs: number): void {
     const now = jiffyFloorNs(nowNs);
-    if (now < this.minExpires) return;
-    let min = Infinity;
-    for (const c of this.conns) {
-      if (now >= c.expires) this.remove(c);
-      else if (c.expires < min) min = c.expires;
+    const nowSec = Math.floor(now / 1e9);
+    const h = this.wheelHeap;
+    while (h.length > 0 && h[0]! <= nowSec) {
+      const sec = h[0]!;
+      const bucket = this.wheel.get(sec)!;
+      if (sec === nowSec) {
+        // the current second: only part of it has passed
+        const keep: Conn[] = [];
+        for (const c of bucket) {
+          if (!this.conns.has(c)) continue;
+          if (now >= c.expires) this.remove(c);
+          else if (Math.floor(c.expires / 1e9) === sec) keep.push(c);
+          else this.file(c);
+        }
+        if (keep.length > 0) {
+          this.wheel.set(sec, keep);
+          return;
+        }
+      }
+      this.wheel.delete(sec);
+      this.popSecond();
+      if (sec === nowSec) continue;
+      for (const c of bucket) {
+        if (!this.conns.has(c)) continue;
+        if (now >= c.expires) this.remove(c);
+        else this.file(c);
+      }
     }
-    this.minExpires = min;
   }
+
 
   /**
    * The kernel's early drop when the table is full: starting at the hash
