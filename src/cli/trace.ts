@@ -22,7 +22,8 @@ import { describeFate, machineOf, withLab, type MachineCall, type MachineResult 
 
 const USAGE = `Usage: nflab trace [-i IFACE] [-p PROTO] [-s SRC] [-d DST] [--sport N] [--dport N]
                    [--syn | --flags FLAGS] [--icmp-type TYPE[/CODE]] [--ttl N] [--tos N]
-                   [--icmp-id N] [--icmp-seq N] [--id N] [--no-df] [--len N]
+                   [--seq N] [--ack N] [--window N] [--icmp-id N] [--icmp-seq N]
+                   [--id N] [--no-df] [--len N]
                    [--mac-source MAC] [--json] [--apply]
        nflab trace [-i IFACE] --hex FRAME [--json] [--apply]
 Without -i the packet is sent by the machine itself (it enters at OUTPUT).
@@ -50,6 +51,9 @@ interface TraceArgs {
   json: boolean;
   icmpId: number;
   icmpSeq: number;
+  seq: number;
+  ack: number;
+  window: number;
   apply: boolean;
 }
 
@@ -58,7 +62,7 @@ class UsageError extends Error {}
 const FLAG_LETTERS: Record<string, string> = { FIN: 'F', SYN: 'S', RST: 'R', PSH: 'P', ACK: 'A', URG: 'U', ECE: 'E', CWR: 'C' };
 
 function parseArgs(argv: string[]): TraceArgs {
-  const a: TraceArgs = { proto: 'tcp', ttl: 64, tos: 0, id: 1, df: true, len: 0, macSource: '02:00:00:00:00:fe', json: false, icmpId: 1, icmpSeq: 1, apply: false };
+  const a: TraceArgs = { proto: 'tcp', ttl: 64, tos: 0, id: 1, df: true, len: 0, macSource: '02:00:00:00:00:fe', json: false, icmpId: 1, icmpSeq: 1, seq: 1000, ack: 0, window: 64240, apply: false };
   const num = (v: string | undefined, what: string, max: number) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) > max) throw new UsageError(`nflab trace: bad ${what} '${v ?? ''}'\n`);
     return Number(v);
@@ -146,6 +150,15 @@ function parseArgs(argv: string[]): TraceArgs {
       case '--icmp-seq':
         a.icmpSeq = num(v(), 'ICMP sequence', 65535);
         break;
+      case '--seq':
+        a.seq = num(v(), 'TCP sequence number', 0xffffffff);
+        break;
+      case '--ack':
+        a.ack = num(v(), 'TCP acknowledgment number', 0xffffffff);
+        break;
+      case '--window':
+        a.window = num(v(), 'TCP window', 65535);
+        break;
       case '-h':
       case '--help':
         throw new UsageError(USAGE);
@@ -192,7 +205,7 @@ function buildPacket(a: TraceArgs, iface: { mac: string; addr: number } | null, 
     },
     payload: new Uint8Array(a.len),
   };
-  if (proto === 'tcp' || proto === '6') p.tcp = { sport: a.sport ?? 40000, dport: a.dport ?? 22, flags: a.flags ?? 'S', seq: 1000, window: 64240 };
+  if (proto === 'tcp' || proto === '6') p.tcp = { sport: a.sport ?? 40000, dport: a.dport ?? 22, flags: a.flags ?? 'S', seq: a.seq, ack: a.ack, window: a.window };
   else if (proto === 'udp' || proto === '17') p.udp = { sport: a.sport ?? 40000, dport: a.dport ?? 53 };
   else if (proto === 'icmp' || proto === '1') {
     const tc = icmpTypeCode(a.icmp ?? 'echo-request');
@@ -332,36 +345,39 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
   if (done !== out) return done;
   if (!machine || !ruleset) return done;
   const names = createNameDb(readLabFile(call.lab, '/etc/hosts') ?? '', readLabFile(call.lab, '/etc/networks'));
-  // each packet gets its own trace id, as the kernel gives each skb one
-  const ids = new Map<number, string>();
-  const idOf = (p: number) => {
-    let id = ids.get(p);
-    if (!id) {
-      id = mach.random32().toString(16).padStart(8, '0');
-      ids.set(p, id);
-    }
-    return id;
-  };
   const mach = machine as Machine;
+  // each packet gets its own trace id, as the kernel gives each skb one (a keyed hash there)
+  const idOf = (p: number) => traceId(p, mach.state.bootWall);
   if (args.json) {
     const list = events.map((e) => jsonEvent(e, idOf));
     return { stdout: JSON.stringify({ events: list }, null, 2) + '\n', stderr: '', status: 0 };
   }
   let text = '';
-  let first = true;
+  // the traced packet is the first one; the others are what it made the machine send
+  const traced = events.length ? events[0]!.packet : 0;
   for (const e of events) {
     if (e.kind === 'rx' || e.kind === 'tx') {
       if (e.kind === 'tx') text += `sent ${frameSummary(e.iface, e.frame)}\n`;
       continue;
     }
     if (e.kind === 'fate') {
-      text += `${first ? 'verdict' : 'then'}: ${describeFate(e.fate as Fate)}\n`;
-      first = false;
+      text += `${e.packet === traced ? 'verdict' : 'reply'}: ${describeFate(e.fate as Fate)}\n`;
       continue;
     }
     text += traceLine(e, idOf(e.packet), ruleset, names);
   }
   return { stdout: text, stderr: '', status: 0 };
+}
+
+/** A trace id for packet number `p`: a mix of the number and the machine's boot time. */
+function traceId(p: number, key: number): string {
+  let x = (Math.imul(p, 0x9e3779b1) ^ Math.imul(key | 0, 0x85ebca6b)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 0).toString(16).padStart(8, '0');
 }
 
 function hex(b: Uint8Array): string {
