@@ -27,6 +27,7 @@ import { type ConnExtra, IPS_NAT_CLASH, type TupleRef, connExpired } from './tab
 import { icmpInverseType, keyOf, tupleEquals, tupleKey } from './tuple.js';
 import { IPS, type Conn, type Tuple } from './types.js';
 
+/** The machine interface and hook names, defined in env.ts. */
 export type { ConntrackEnv, ConntrackHook } from './env.js';
 
 /**
