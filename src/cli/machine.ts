@@ -149,7 +149,7 @@ export function runConntrackCommand(argv: string[], call: MachineCall): MachineR
   return withLab(call.lab, (state) => {
     const m = machineOf(state);
     const table = conntrackFromJson(m.conntrack as ConntrackJson | undefined, () => m.clockNs);
-    const r = runConntrack(argv, table, m.clockNs);
+    const r = runConntrack(argv, table, m.clockNs, { wallSec: m.bootWall + m.clockNs / 1e9 });
     if (r.changed) m.conntrack = conntrackToJson(table);
     return { result: r, changed: r.changed };
   });

@@ -10,7 +10,8 @@
  * The machine keeps its kernel state in a `MachineState` (plain JSON, so
  * the lab persists it) and reports what happens as PathEvents.
  */
-import { conntrackConfirm, conntrackIn, type ConntrackEnv } from '../conntrack/hooks.js';
+import { conntrackActivated, conntrackConfirm, conntrackIn, type ConntrackEnv } from '../conntrack/hooks.js';
+import { needsConntrack, needsDefrag } from '../conntrack/users.js';
 import { defragIn, reassembledMaxSize } from '../conntrack/defrag.js';
 import { ConntrackTable, conntrackFromJson, conntrackToJson, type ConntrackJson } from '../conntrack/table.js';
 import { natHook } from '../conntrack/nat.js';
@@ -58,6 +59,8 @@ export interface MachineState {
   nextPacket: number;
   /** How many kernel log lines were ever written (the log keeps only the last ones). */
   logged: number;
+  /** Whether the rules last run had connection tracking on (undefined before any packet). */
+  tracking?: boolean;
 }
 
 /** A freshly booted machine: lo only (down), no connections, clock at 0, booted at `bootWall`. */
@@ -97,26 +100,38 @@ interface HookEntry {
   fn: HookFn;
 }
 
-const CONNTRACK_MATCHES = new Set(['state', 'conntrack', 'connmark', 'connbytes', 'connlimit', 'connlabel', 'helper', 'cluster']);
-const CONNTRACK_TARGETS = new Set(['CONNMARK', 'CT', 'NOTRACK', 'CONNSECMARK', 'SNAT', 'DNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP']);
+/** What the rule set turns on in this namespace: connection tracking, and defragmentation. */
+export interface TrackingNeeds {
+  conntrack: boolean;
+  defrag: boolean;
+}
 
 /**
- * Whether the rule set makes the kernel track connections in this
- * namespace: a nat table, or any rule using a conntrack match or target
- * (each takes a reference on nf_conntrack's hooks, nf_ct_netns_get).
+ * Whether the rule set makes the kernel track connections (and reassemble
+ * fragments) in this namespace: each rule using a conntrack match or
+ * target takes a reference on nf_conntrack's hooks (nf_ct_netns_get);
+ * the socket match and TPROXY need defragmentation only. A nat table alone
+ * turns nothing on.
  */
-export function rulesetNeedsConntrack(rs: Ruleset): boolean {
-  if (rs.tables.nat) return true;
+export function rulesetNeeds(rs: Ruleset): TrackingNeeds {
+  const needs = { conntrack: false, defrag: false };
   for (const t of Object.values(rs.tables)) {
     if (!t) continue;
     for (const c of [...Object.values(t.builtins), ...t.user]) {
       for (const r of c!.rules) {
-        if (r.matches.some((m) => CONNTRACK_MATCHES.has(m.name))) return true;
-        if (r.target.kind === 'ext' && CONNTRACK_TARGETS.has(r.target.name)) return true;
+        for (const m of r.matches) {
+          if (needsConntrack('match', m.name, m.info)) needs.conntrack = true;
+          if (needsDefrag('match', m.name, m.info)) needs.defrag = true;
+        }
+        if (r.target.kind === 'ext') {
+          if (needsConntrack('target', r.target.name, r.target.info)) needs.conntrack = true;
+          if (needsDefrag('target', r.target.name, r.target.info)) needs.defrag = true;
+        }
       }
     }
   }
-  return false;
+  if (needs.conntrack) needs.defrag = true;
+  return needs;
 }
 
 /** xorshift32: the machine's deterministic random numbers. */
@@ -160,7 +175,11 @@ export class Machine implements KernelServices {
     this.tables = compileRuleset(ruleset);
     this.conntrack = conntrackFromJson(state.conntrack as ConntrackJson | undefined, () => this.state.clockNs);
     this.ctEnv = this.makeConntrackEnv();
-    this.hooks = this.buildHooks(rulesetNeedsConntrack(ruleset));
+    const needs = rulesetNeeds(ruleset);
+    // tracking switched on again: established connections relearn their TCP windows
+    if (needs.conntrack && state.tracking === false) conntrackActivated(this.ctEnv);
+    state.tracking = needs.conntrack;
+    this.hooks = this.buildHooks(needs);
     this.tracer = this.listener ? this.makeTracer() : null;
   }
 
@@ -308,7 +327,7 @@ export class Machine implements KernelServices {
 
   // ---- hooks ----
 
-  private buildHooks(tracking: boolean): Record<Hook, HookEntry[]> {
+  private buildHooks(needs: TrackingNeeds): Record<Hook, HookEntry[]> {
     const h: Record<Hook, HookEntry[]> = { PREROUTING: [], INPUT: [], FORWARD: [], OUTPUT: [], POSTROUTING: [] };
     for (const t of Object.values(this.tables)) {
       if (!t) continue;
@@ -319,9 +338,13 @@ export class Machine implements KernelServices {
         h[hook].push({ priority: prio, name: t.name, fn: (skb, hk) => this.runTable(t, chain, skb, hk) });
       }
     }
-    if (tracking) {
+    if (needs.defrag) {
       for (const hook of ['PREROUTING', 'OUTPUT'] as Hook[]) {
         h[hook].push({ priority: PRI_DEFRAG, name: 'defrag', fn: (skb, hk) => this.defrag(skb, hk) });
+      }
+    }
+    if (needs.conntrack) {
+      for (const hook of ['PREROUTING', 'OUTPUT'] as Hook[]) {
         h[hook].push({ priority: PRI_CONNTRACK, name: 'conntrack', fn: (skb, hk) => conntrackIn(this.ctEnv, skb, hk as 'PREROUTING' | 'OUTPUT') });
       }
       for (const hook of ['INPUT', 'POSTROUTING'] as Hook[]) {
