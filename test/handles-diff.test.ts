@@ -478,4 +478,21 @@ describe('handles in the lab state', () => {
       rmSync(lab, { recursive: true, force: true });
     }
   });
+
+  it('nflab trace names a rule by the handle the kernel gave it', async () => {
+    const lab = mkdtempSync(join(tmpdir(), 'nflab-handles-'));
+    try {
+      const run = (line: string) => runNflab(['--lab', lab, ...cmd(line).argv]);
+      await run('iptables -A OUTPUT -p udp -j DROP');
+      await run('iptables -I OUTPUT -p tcp -j ACCEPT');
+      await run('ip link set lo up');
+      const r = await run('trace -p tcp -s 127.0.0.1 -d 127.0.0.1 --dport 22 --syn');
+      assert.equal(r.status, 0, r.stderr);
+      const traced = r.stdout.split('\n').filter((l) => l.startsWith(' TRACE:'));
+      assert.equal(traced.length, 2, r.stdout);
+      for (const l of traced) assert.match(l, /^ TRACE: 2 [0-9a-f]{8} filter:OUTPUT:rule:0x3:ACCEPT {2}-4 -t filter -A OUTPUT -p tcp -j ACCEPT$/);
+    } finally {
+      rmSync(lab, { recursive: true, force: true });
+    }
+  });
 });

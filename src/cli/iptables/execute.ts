@@ -84,6 +84,8 @@ export class Txn {
   private readonly renames: { seq: number; table: TableName; chain: Chain; newname: string; line?: number }[] = [];
   /** The tables in the kernel when the batch began, with their handle counters then. */
   private readonly startHandles = new Map<Table, number>();
+  /** Whether the batch reached the kernel (a userspace failure stops it before). */
+  private sent = false;
   /** Whether the kernel went through the batch twice (a failed validation replays it). */
   private replayed = false;
 
@@ -142,6 +144,7 @@ export class Txn {
    * rule, and report the rules refused then.
    */
   commit(): void {
+    this.sent = true;
     this.stdout += this.debug;
     this.debug = '';
     const errs = [...this.refused];
@@ -166,10 +169,12 @@ export class Txn {
    * batch gives back no handle it took from a table that existed before it
    * (a table the batch created goes away whole, one it deleted comes back
    * as it was); a replayed batch took every one of them twice. Only tables
-   * whose counter moved are listed; see keepHandleCounters.
+   * whose counter moved are listed; see keepHandleCounters. A batch that
+   * never reached the kernel used none.
    */
   abortedHandles(): Map<TableName, number> {
     const out = new Map<TableName, number>();
+    if (!this.sent) return out;
     for (const [t, start] of this.startHandles) {
       const used = t.lastHandle - start;
       if (used > 0) out.set(t.name, start + (this.replayed ? 2 * used : used));
