@@ -10,7 +10,7 @@
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { CtInfo } from '../src/core/path/skb.js';
-import { IPS } from '../src/core/conntrack/types.js';
+import { IPS, type Conn } from '../src/core/conntrack/types.js';
 import { findMatch } from '../src/core/xt/registry.js';
 import { compileRuleset, flushCounters, runChain } from '../src/core/netfilter/traverse.js';
 import { emptyRuleset, initBuiltins } from '../src/core/netfilter/ruleset.js';
@@ -120,13 +120,25 @@ describe('state and conntrack', () => {
   it('expire: whole seconds left, in jiffies', () => {
     const k2 = fakeKernel(10 * SEC);
     const m = matcher(['-m', 'conntrack', '--ctexpire', '100:200']);
-    assert.equal(m.test(k2, udp(), withConn(conn(a, { expires: k2.t + 150 * SEC }), 0)), true);
-    assert.equal(m.test(k2, udp(), withConn(conn(a, { expires: k2.t + 100 * SEC }), 0)), true);
-    assert.equal(m.test(k2, udp(), withConn(conn(a, { expires: k2.t + 100 * SEC - JIFFY }), 0)), false);
-    assert.equal(m.test(k2, udp(), withConn(conn(a, { expires: k2.t + 201 * SEC - JIFFY }), 0)), true);
-    assert.equal(m.test(k2, udp(), withConn(conn(a, { expires: k2.t + 201 * SEC }), 0)), false);
+    const confirmed = (expires: number): Conn => conn(a, { expires, status: IPS.CONFIRMED });
+    assert.equal(m.test(k2, udp(), withConn(confirmed(k2.t + 150 * SEC), 0)), true);
+    assert.equal(m.test(k2, udp(), withConn(confirmed(k2.t + 100 * SEC), 0)), true);
+    assert.equal(m.test(k2, udp(), withConn(confirmed(k2.t + 100 * SEC - JIFFY), 0)), false);
+    assert.equal(m.test(k2, udp(), withConn(confirmed(k2.t + 201 * SEC - JIFFY), 0)), true);
+    assert.equal(m.test(k2, udp(), withConn(confirmed(k2.t + 201 * SEC), 0)), false);
     const zero = matcher(['-m', 'conntrack', '--ctexpire', '0']);
-    assert.equal(zero.test(k2, udp(), withConn(conn(a, { expires: k2.t - 5 * SEC }), 0)), true);
+    assert.equal(zero.test(k2, udp(), withConn(confirmed(k2.t - 5 * SEC), 0)), true);
+  });
+  it('expire of a connection not confirmed yet: its timeout minus the 32-bit jiffies, as the kernel computes it', () => {
+    // The first packet of a connection: ct->timeout still holds 30 s, not a jiffy.
+    const zero = matcher(['-m', 'conntrack', '--ctexpire', '0']);
+    const late = fakeKernel(600 * SEC); // up ten minutes: the counter has wrapped, 7500 - jiffies < 0
+    assert.equal(zero.test(late, udp(), withConn(conn(a, { expires: late.t + 30 * SEC }), 0)), true);
+    // In the first five minutes the counter is just below the wrap: 7500 - jiffies is positive, as a signed number.
+    const early = fakeKernel(10 * SEC);
+    const left = (30 * 250 - early.jiffies()) | 0; // 7500 + 75000 - 2500 jiffies
+    assert.equal(left, 80000);
+    assert.equal(matcher(['-m', 'conntrack', '--ctexpire', '320']).test(early, udp(), withConn(conn(a, { expires: early.t + 30 * SEC }), 0)), true);
   });
   it('direction', () => {
     const reply = matcher(['-m', 'conntrack', '--ctdir', 'REPLY']);

@@ -234,9 +234,17 @@ function portMatches(low: number, high: number, port: number, invert: boolean): 
 /**
  * Seconds the connection has left (nf_ct_expires() / HZ): whole jiffies
  * between now and the expiry on the virtual clock, never negative.
+ *
+ * A connection not yet confirmed (the first packet is still on its way
+ * through the hooks) keeps in ct->timeout its timeout itself, not the
+ * jiffy it ends at: nf_ct_expires() subtracts the 32-bit jiffies counter
+ * from it, as a signed 32-bit number. Once the machine has been up five
+ * minutes (the counter starts five minutes before its wrap) that is
+ * negative, so 0; `jiffies` is that counter.
  */
-export function ctExpiresSeconds(c: Conn, nowNs: number): number {
-  const left = Math.floor(c.expires / NS_PER_JIFFY) - Math.floor(nowNs / NS_PER_JIFFY);
+export function ctExpiresSeconds(c: Conn, nowNs: number, jiffies: number): number {
+  let left = Math.floor(c.expires / NS_PER_JIFFY) - Math.floor(nowNs / NS_PER_JIFFY);
+  if (!(c.status & IPS.CONFIRMED)) left = (left - jiffies) | 0;
   return left > 0 ? Math.floor(left / HZ) : 0;
 }
 
@@ -286,7 +294,7 @@ export function conntrackMatch(info: ConntrackInfo, ctx: PacketContext): boolean
     return false;
   if (flags & CT.STATUS && ((info.statusMask & ct.status) !== 0) === ((inv & CT.STATUS) !== 0)) return false;
   if (flags & CT.EXPIRES) {
-    const left = ctExpiresSeconds(ct, ctx.kernel.nowNs());
+    const left = ctExpiresSeconds(ct, ctx.kernel.nowNs(), ctx.kernel.jiffies());
     if ((left >= info.expiresMin && left <= info.expiresMax) === ((inv & CT.EXPIRES) !== 0)) return false;
   }
   return true;
