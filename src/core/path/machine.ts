@@ -23,6 +23,7 @@ import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN } from '../xt/verdict.js';
 import { fillIpv4Checksum, verifyIpv4Checksum } from '../wire/checksum.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
 import { icmpSend } from './icmp-send.js';
+import { sendRedirect } from './redirect.js';
 import { ipDecreaseTtl, ipForwardOptions, ipForwardSourceRouteCheck, ipOptionsFragment, ipRcvOptions } from './ip-options.js';
 import { localDeliver } from './local-deliver.js';
 import { CtInfo, newSkb, PacketType, type Skb } from './skb.js';
@@ -468,7 +469,7 @@ export class Machine implements KernelServices {
       if (o === 'forward') return this.forward(skb);
     }
     if (verdict.kind === 'local') return this.localIn(skb);
-    this.forward(skb);
+    this.forward(skb, verdict.redirect);
   }
 
   private localIn(skb: Skb): void {
@@ -478,6 +479,10 @@ export class Machine implements KernelServices {
       // ip_local_deliver reassembles before INPUT
       const whole = defragIn(this.ctEnv, skb, 'PREROUTING');
       if (!whole) return this.fate({ what: 'queued', why: 'fragment waiting for reassembly' });
+      // the datagram goes on with the routing decision the last fragment got
+      whole.route = skb.route;
+      whole.pktType = skb.pktType;
+      whole.indev = skb.indev;
       skb = whole;
     }
     this.runHook(skb, 'INPUT', (s) => {
@@ -486,7 +491,7 @@ export class Machine implements KernelServices {
     });
   }
 
-  private forward(skb: Skb): void {
+  private forward(skb: Skb, redirect = false): void {
     const d = skb.data;
     if (skb.pktType !== PacketType.HOST) return this.fate({ what: 'dropped', by: 'forwarding a non-unicast frame' });
     if (d[8]! <= 1) {
@@ -504,6 +509,7 @@ export class Machine implements KernelServices {
     }
     // ip_decrease_ttl: TTL - 1, the checksum adjusted incrementally (a stale one stays stale)
     ipDecreaseTtl(d);
+    if (redirect) sendRedirect(this, skb, skb.nexthop || (((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0));
     this.runHook(skb, 'FORWARD', (s) => {
       ipForwardOptions(this, s);
       this.postRouting(s, 'forwarded');

@@ -16,7 +16,8 @@ import { PacketType } from './skb.js';
 /** The input routing decision for a received datagram. */
 export type InputRoute =
   | { kind: 'local'; type: 'local' | 'broadcast' | 'multicast' }
-  | { kind: 'forward'; type: 'unicast'; dev: string; gateway: number }
+  /** `redirect`: it leaves by the interface it came in by, towards a source on that link (IPSKB_DOREDIRECT). */
+  | { kind: 'forward'; type: 'unicast'; dev: string; gateway: number; redirect: boolean }
   | { kind: 'drop'; why: string };
 
 /** An output route for a locally generated datagram. */
@@ -306,7 +307,19 @@ export class NetOps {
     if (r.type !== 'unicast') return { kind: 'drop', why: `route to ${dst >>> 24}.${(dst >>> 16) & 255}.${(dst >>> 8) & 255}.${dst & 255} is ${r.type}` };
     const bad = this.validateSource(dev, src);
     if (bad) return { kind: 'drop', why: bad };
-    return { kind: 'forward', type: 'unicast', dev: r.dev, gateway: r.gateway };
+    return { kind: 'forward', type: 'unicast', dev: r.dev, gateway: r.gateway, redirect: this.doRedirect(dev, r.dev, src) };
+  }
+
+  /**
+   * __mkroute_input's redirect decision: out by the input interface, which
+   * sends redirects, with the source directly on that link (the source
+   * check then finds a gatewayless route back through it).
+   */
+  private doRedirect(inDev: string, outDev: string, src: number): boolean {
+    if (inDev !== outDev) return false;
+    if (!(this.sysctl('net.ipv4.conf.all.send_redirects') || this.conf(inDev, 'send_redirects'))) return false;
+    const back = this.fib(src);
+    return back.type === 'unicast' && back.dev === inDev && back.gateway === 0;
   }
 
   private brdInput(dev: string, src: number): InputRoute {
