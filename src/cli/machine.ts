@@ -79,7 +79,8 @@ export function withLab(lab: string, fn: (state: LabState) => { result: MachineR
   }
 }
 
-function appendSyslog(lab: string, m: MachineState, lines: KernelLogLine[]): void {
+/** Appends kernel log lines to the machine's /var/log/messages, as rsyslog would. */
+export function appendSyslog(lab: string, m: MachineState, lines: KernelLogLine[]): void {
   const host = (readLabFile(lab, '/etc/hostname') ?? 'localhost').trim().split('.')[0] || 'localhost';
   const path = labFile(lab, '/var/log/messages');
   mkdirSync(dirname(path), { recursive: true });

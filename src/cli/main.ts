@@ -6,12 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { basename, resolve } from 'node:path';
-import { emptyRuleset } from '../core/netfilter/ruleset.js';
+import { emptyRuleset, type Ruleset } from '../core/netfilter/ruleset.js';
+import { appendKernelLog } from '../core/path/machine.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
-import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState } from './lab/store.js';
+import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
 import type { LabContext } from './script/io.js';
-import { runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
+import { appendSyslog, machineOf, runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
 import { runRunCommand } from './script/run.js';
 import { runTrace } from './trace.js';
 import { runService, runSystemctl } from './service.js';
@@ -166,7 +167,14 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
         }
       }, invoked, family);
     }
-    if (r.ruleset) saveState(lab, v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset });
+    if (r.ruleset) {
+      const next = v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset };
+      const logged = next.machine?.logged ?? 0;
+      forceAccounting(next, r.ruleset);
+      saveState(lab, next);
+      const m = next.machine;
+      if (m && m.logged > logged) appendSyslog(lab, m, m.kmsg.slice(-(m.logged - logged)));
+    }
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   } catch (e) {
     if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
@@ -174,6 +182,23 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
   } finally {
     release();
   }
+}
+
+/**
+ * A connbytes rule needs per-connection counters: when one is committed
+ * while accounting is off, the kernel switches it on for the namespace
+ * (and says so in its log), and it stays on.
+ */
+function forceAccounting(state: LabState, rs: Ruleset): void {
+  const uses = Object.values(rs.tables).some((t) =>
+    [...Object.values(t!.builtins), ...t!.user].some((c) => c!.rules.some((r) => r.matches.some((m) => m.name === 'connbytes'))),
+  );
+  if (!uses) return;
+  const m = machineOf(state);
+  const key = 'net.netfilter.nf_conntrack_acct';
+  if (m.net.sysctl[key] !== undefined && m.net.sysctl[key] !== '0') return;
+  m.net.sysctl[key] = '1';
+  appendKernelLog(m, 6, 'xt_connbytes: Forcing CT accounting to be enabled');
 }
 
 /** Entry point of bin/nflab. */

@@ -69,6 +69,14 @@ export function newMachineState(bootWall: number): MachineState {
   return { clockNs: 0, bootWall, rng: 0x2545f491, net: emptyNetState(), conntrack: null, shared: {}, kmsg: [], nextPacket: 1, logged: 0 };
 }
 
+/** Writes a line to the machine's kernel log at its present time. */
+export function appendKernelLog(state: MachineState, level: number, text: string): void {
+  const k = state.kmsg;
+  k.push({ ns: state.clockNs, level, text });
+  state.logged++;
+  if (k.length > KMSG_KEEP) k.splice(0, k.length - KMSG_KEEP);
+}
+
 /** How many kernel log lines a machine keeps. */
 export const KMSG_KEEP = 10000;
 
@@ -205,10 +213,7 @@ export class Machine implements KernelServices {
   }
 
   printk(level: number, text: string): void {
-    const k = this.state.kmsg;
-    k.push({ ns: this.state.clockNs, level, text });
-    this.state.logged++;
-    if (k.length > KMSG_KEEP) k.splice(0, k.length - KMSG_KEEP);
+    appendKernelLog(this.state, level, text);
   }
 
   sendLocal(datagram: Uint8Array, parent: Skb, attachCt = false): void {
