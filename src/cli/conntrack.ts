@@ -898,6 +898,11 @@ function deltaTime(start: number, clock: ListClock): number {
 }
 
 /** One entry as __snprintf_conntrack_default prints it. */
+/** Packets still holding a reference to the connection (queued for a neighbour), counted in use=. */
+function heldBy(c: Conn): number {
+  return (c as Conn & { held?: number }).held ?? 0;
+}
+
 export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, use = 1, clock?: ListClock, ktms = false): string {
   const acct = (c as Conn & ConnExtra).acct === true;
   const name = PROTO_NAMES[c.orig.proto] ?? 'unknown';
@@ -1085,7 +1090,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
           }
           res.stdout += formatConnXml(c, nowNs, 1, clock, r.outKtms) + '\n';
         } else {
-          res.stdout += formatConn(c, nowNs, r.outExt, r.outId, 1, clock, r.outKtms) + '\n';
+          res.stdout += formatConn(c, nowNs, r.outExt, r.outId, 1 + heldBy(c), clock, r.outKtms) + '\n';
         }
         if (r.options & O('zero')) {
           c.pkts[0] = c.pkts[1] = 0;
@@ -1106,7 +1111,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
         table.remove(c);
         c.status |= IPS.DYING;
         res.changed = true;
-        res.stdout += (r.outXml ? formatConnXml(c, nowNs, 1, clock) : formatConn(c, nowNs, r.outExt, r.outId, 1, clock)) + '\n';
+        res.stdout += (r.outXml ? formatConnXml(c, nowNs, 1 + heldBy(c), clock) : formatConn(c, nowNs, r.outExt, r.outId, 1 + heldBy(c), clock)) + '\n';
         n++;
       }
       summary(n, 'flow entries have been deleted');
@@ -1128,7 +1133,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       let n = 0;
       if (matches(r, found, nowNs)) {
         // the answer to a get is printed while the kernel still holds a reference for it
-        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2, clock, r.outKtms) : formatConn(found, nowNs, r.outExt, r.outId, 2, clock, r.outKtms)) + '\n';
+        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2 + heldBy(found), clock, r.outKtms) : formatConn(found, nowNs, r.outExt, r.outId, 2 + heldBy(found), clock, r.outKtms)) + '\n';
         n = 1;
       }
       summary(n, 'flow entries have been shown');

@@ -186,7 +186,18 @@ export function runSleep(argv: string[], call: MachineCall): MachineResult {
   }
   return withLab(call.lab, (state) => {
     const m = machineOf(state);
-    m.clockNs += Math.round(total * 1e9);
+    const until = m.clockNs + Math.round(total * 1e9);
+    // timers that fall due meanwhile run (ARP retries, neighbours failing)
+    let machine: Machine | undefined;
+    try {
+      machine = new Machine(m, state.ruleset);
+    } catch (e) {
+      if (!(e instanceof UnsupportedInPath)) throw e;
+    }
+    if (machine) {
+      machine.advanceTo(until);
+      machine.save();
+    } else m.clockNs = until;
     return { result: { stdout: '', stderr: '', status: 0 }, changed: true };
   });
 }
@@ -251,8 +262,7 @@ export function runReplay(argv: string[], call: MachineCall): MachineResult {
     const start = m.clockNs;
     let out = '';
     for (const p of capture.packets) {
-      const at = start + (p.tsSec * 1e9 + p.tsNsec - t0);
-      if (at > m.clockNs) m.clockNs = at;
+      machine.advanceTo(start + (p.tsSec * 1e9 + p.tsNsec - t0));
       const first = fates.length;
       machine.receive(inIface ?? p.ifName!, p.data);
       if (verbose) out += `${inIface ?? p.ifName}: ${fates.slice(first).join('; ')}\n`;

@@ -15,6 +15,7 @@ import { needsConntrack, needsDefrag } from '../conntrack/users.js';
 import { defragIn, reassembledMaxSize } from '../conntrack/defrag.js';
 import { ConntrackTable, conntrackFromJson, conntrackToJson, type ConntrackJson } from '../conntrack/table.js';
 import { natHook } from '../conntrack/nat.js';
+import type { Conn } from '../conntrack/types.js';
 import type { Ruleset } from '../netfilter/ruleset.js';
 import type { Hook, TableName } from '../netfilter/tables.js';
 import { compileRuleset, flushCounters, runChain, type CompiledTable, type TraversalObserver } from '../netfilter/traverse.js';
@@ -177,13 +178,20 @@ export class Machine implements KernelServices {
   ) {
     this.state = state;
     this.net = state.net;
-    this.ops = new NetOps(state.net);
+    this.ops = new NetOps(state.net, (state.shared['arpResolving'] ??= []));
     this.shared = state.shared;
     this.listener = opts.listener ?? null;
     this.traceAll = opts.traceAll ?? false;
     this.tables = compileRuleset(ruleset);
     this.conntrack = conntrackFromJson(state.conntrack as ConntrackJson | undefined, () => this.state.clockNs);
     this.ctEnv = this.makeConntrackEnv();
+    this.ops.connById = (id) => {
+      let found: Conn | undefined;
+      this.conntrack.forEach((c) => {
+        if (c.id === id) found = c;
+      });
+      return found;
+    };
     const needs = rulesetNeeds(ruleset);
     // tracking switched on again: established connections relearn their TCP windows
     if (needs.conntrack && state.tracking === false) conntrackActivated(this.ctEnv);
@@ -244,9 +252,34 @@ export class Machine implements KernelServices {
 
   // ---- time ----
 
-  /** Moves the virtual clock forward. */
+  /** Moves the virtual clock forward, running the timers that fall due on the way. */
   advance(ns: number): void {
-    if (ns > 0) this.state.clockNs += ns;
+    if (ns > 0) this.advanceTo(this.state.clockNs + ns);
+  }
+
+  /** Moves the virtual clock to `at` (never back), running due timers at their times. */
+  advanceTo(at: number): void {
+    for (;;) {
+      const next = this.ops.nextTimer();
+      if (next > at) break;
+      if (next > this.state.clockNs) this.state.clockNs = next;
+      this.newPacket();
+      this.ops.runTimers(
+        this.state.clockNs,
+        (dev, f) => this.transmit(dev, f),
+        (datagram) => icmpSend(this, this.failedSkb(datagram), 3, 1),
+      );
+      this.drain();
+    }
+    if (at > this.state.clockNs) this.state.clockNs = at;
+  }
+
+  /** A datagram dropped for want of a neighbour, as the packet icmp_send reports about. */
+  private failedSkb(datagram: Uint8Array): Skb {
+    const skb = newSkb(datagram, null, '');
+    skb.pktType = PacketType.HOST;
+    skb.route = 'unicast';
+    return skb;
   }
 
   // ---- frames in ----
@@ -561,7 +594,7 @@ export class Machine implements KernelServices {
     const mtu = maxFrag ? Math.min(maxFrag, this.ops.mtu(skb.outdev)) : this.ops.mtu(skb.outdev);
     const frames = skb.data.length > mtu || maxFrag ? this.ops.fragment(skb.data, mtu) : [skb.data];
     for (const datagram of frames) {
-      const frame = this.ops.resolveAndFrame(skb.outdev, skb.nexthop, datagram, (f) => this.transmit(skb.outdev, f));
+      const frame = this.ops.resolveAndFrame(skb.outdev, skb.nexthop, datagram, (f) => this.transmit(skb.outdev, f), this.state.clockNs, skb.ct);
       if (frame) this.transmit(skb.outdev, frame);
     }
   }

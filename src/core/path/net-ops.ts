@@ -12,6 +12,7 @@ import { fillIpv4Checksum } from '../wire/checksum.js';
 import { formatMac, parseMacInto } from '../wire/mac.js';
 import { ipOptionsFragment } from './ip-options.js';
 import { PacketType } from './skb.js';
+import type { Conn } from '../conntrack/types.js';
 
 /** The input routing decision for a received datagram. */
 export type InputRoute =
@@ -43,20 +44,49 @@ const isLbcast = (a: number) => a === 0xffffffff;
 const isZeronet = (a: number) => a >>> 24 === 0;
 const isLoopback = (a: number) => a >>> 24 === 127;
 
-/** A datagram waiting for its next hop's link-layer address. */
-interface Pending {
+/**
+ * A neighbour being resolved (an INCOMPLETE entry): the datagrams waiting
+ * for its address, the ARP probes sent and when the next one is due.
+ * Kept in the machine state (JSON, datagrams as hex) between commands.
+ */
+export interface Resolving {
   dev: string;
-  nexthop: number;
-  datagram: Uint8Array;
+  ip: number;
+  /** Probes counted as the kernel counts them (starting at ucast_probes). */
+  probes: number;
+  /** Virtual time of the next retransmission, ns. */
+  next: number;
+  /** Waiting datagrams, hex. */
+  queue: string[];
+  /** For each waiting datagram, the id of the connection it holds a reference to (0: none). */
+  conns?: number[];
+}
+
+/** ucast_probes, mcast_probes and retrans_time of the kernel's ARP defaults. */
+const UCAST_PROBES = 3;
+const MCAST_PROBES = 3;
+const RETRANS_NS = 1_000_000_000;
+
+function toHex(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+}
+
+function fromHex(h: string): Uint8Array {
+  const b = new Uint8Array(h.length / 2);
+  for (let i = 0; i < b.length; i++) b[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
+  return b;
 }
 
 /** Link and routing operations of one machine. */
 export class NetOps {
   private readonly macCache = new Map<string, Uint8Array>();
-  /** Datagrams waiting for ARP replies (kept for the duration of a run). */
-  private readonly pending: Pending[] = [];
-
-  constructor(readonly net: NetState) {}
+  constructor(
+    readonly net: NetState,
+    /** Neighbours being resolved (persisted with the machine). */
+    readonly resolving: Resolving[] = [],
+  ) {}
 
   private readonly linkCache = new Map<string, Link | undefined>();
 
@@ -226,15 +256,77 @@ export class NetOps {
     return f;
   }
 
+  /** The neighbour's address arrived: its waiting datagrams go out. */
   private release(dev: string, ip: number, send: (frame: Uint8Array) => void): void {
-    for (let i = 0; i < this.pending.length; ) {
-      const p = this.pending[i]!;
-      if (p.dev === dev && p.nexthop === ip) {
-        this.pending.splice(i, 1);
-        const f = this.frame(dev, neighLookup(this.net, dev, ip)!, p.datagram);
-        send(f);
-      } else i++;
+    const i = this.resolving.findIndex((r) => r.dev === dev && r.ip === ip);
+    if (i < 0) return;
+    const [r] = this.resolving.splice(i, 1);
+    this.unhold(r!);
+    const mac = neighLookup(this.net, dev, ip);
+    if (!mac) return;
+    for (const h of r!.queue) send(this.frame(dev, mac, fromHex(h)));
+  }
+
+  /** Finds a connection by id, for the references queued datagrams hold. */
+  connById: (id: number) => Conn | undefined = () => undefined;
+
+  /** The queued datagrams of `r` leave the queue: their connections are no longer held. */
+  private unhold(r: Resolving): void {
+    for (const id of r.conns ?? []) {
+      const c = id ? (this.connById(id) as (Conn & { held?: number }) | undefined) : undefined;
+      if (c && c.held) c.held--;
     }
+  }
+
+  private hold(r: Resolving, ct: Conn | null): void {
+    (r.conns ??= []).push(ct ? ct.id : 0);
+    if (ct) {
+      const c = ct as Conn & { held?: number };
+      c.held = (c.held ?? 0) + 1;
+    }
+  }
+
+  /** The ARP request for `target` on `dev` (arp_solicit, arp_announce=0). */
+  private solicit(dev: string, target: number, datagram: Uint8Array, send: (frame: Uint8Array) => void): void {
+    const saddr = u32(datagram, 12);
+    const spa = isLocalAddress(this.net, saddr) ? saddr : selectSourceAddress(this.net, dev, target, SCOPE_LINK);
+    send(this.arpFrame(dev, 1, spa, BROADCAST_MAC, target, new Uint8Array(6)));
+  }
+
+  /**
+   * The neighbour timers due by `now` (neigh_timer_handler): another ARP
+   * request each second, and after the last one the entry fails: its
+   * datagrams are dropped, each answered by `unreachable` (the kernel's
+   * host unreachable, arp_error_report).
+   */
+  runTimers(now: number, send: (dev: string, frame: Uint8Array) => void, unreachable: (datagram: Uint8Array) => void): void {
+    for (let i = 0; i < this.resolving.length; ) {
+      const r = this.resolving[i]!;
+      if (r.next > now) {
+        i++;
+        continue;
+      }
+      if (r.probes >= UCAST_PROBES + MCAST_PROBES) {
+        this.resolving.splice(i, 1);
+        this.unhold(r);
+        const link = this.link(r.dev);
+        const n = link && this.net.neigh.find((x) => x.dev === link.index && x.ip === r.ip);
+        if (n && n.state === 'incomplete') n.state = 'failed';
+        for (const h of r.queue) unreachable(fromHex(h));
+        continue;
+      }
+      r.probes++;
+      r.next += RETRANS_NS;
+      this.solicit(r.dev, r.ip, fromHex(r.queue[r.queue.length - 1] ?? '4500001400000000000000000000000000000000'), (f) => send(r.dev, f));
+      i++;
+    }
+  }
+
+  /** When the next neighbour timer is due, Infinity when none. */
+  nextTimer(): number {
+    let t = Infinity;
+    for (const r of this.resolving) if (r.next < t) t = r.next;
+    return t;
   }
 
   private frame(dev: string, dstMac: string | Uint8Array, datagram: Uint8Array): Uint8Array {
@@ -254,7 +346,7 @@ export class NetOps {
    * null when the neighbour is unknown: an ARP request goes out through
    * `send` and the datagram waits for the reply.
    */
-  resolveAndFrame(dev: string, nexthop: number, datagram: Uint8Array, send: (frame: Uint8Array) => void): Uint8Array | null {
+  resolveAndFrame(dev: string, nexthop: number, datagram: Uint8Array, send: (frame: Uint8Array) => void, now = 0, ct: Conn | null = null): Uint8Array | null {
     const link = this.link(dev);
     if (!link) return null;
     if (link.kind === 'loopback') return this.frame(dev, new Uint8Array(6), datagram);
@@ -267,13 +359,20 @@ export class NetOps {
     }
     const mac = neighLookup(this.net, dev, target);
     if (mac) return this.frame(dev, mac, datagram);
-    const known = this.net.neigh.some((n) => n.dev === link.index && n.ip === target);
-    if (!known) this.net.neigh.push({ dev: link.index, ip: target, state: 'incomplete' });
-    this.pending.push({ dev, nexthop: target, datagram });
-    // arp_solicit with arp_announce=0: the datagram's source when it is ours
-    const saddr = u32(datagram, 12);
-    const spa = isLocalAddress(this.net, saddr) ? saddr : selectSourceAddress(this.net, dev, target, SCOPE_LINK);
-    send(this.arpFrame(dev, 1, spa, BROADCAST_MAC, target, new Uint8Array(6)));
+    // __neigh_event_send: an INCOMPLETE entry only queues; a new (or failed) one starts resolving with a probe
+    const r = this.resolving.find((x) => x.dev === dev && x.ip === target);
+    if (r) {
+      r.queue.push(toHex(datagram));
+      this.hold(r, ct);
+      return null;
+    }
+    const n = this.net.neigh.find((x) => x.dev === link.index && x.ip === target);
+    if (n) n.state = 'incomplete';
+    else this.net.neigh.push({ dev: link.index, ip: target, state: 'incomplete' });
+    const fresh: Resolving = { dev, ip: target, probes: UCAST_PROBES + 1, next: now + RETRANS_NS, queue: [toHex(datagram)] };
+    this.hold(fresh, ct);
+    this.resolving.push(fresh);
+    this.solicit(dev, target, datagram, send);
     return null;
   }
 
