@@ -527,6 +527,11 @@ describe('pktdiff: the kernel side keeps only the scenario\'s own log lines', ()
     const bare = { ...s, rules: filterTable(ACCEPT_ALL, ['-A INPUT -j LOG']) };
     assert.equal(isOwnLogLine(VPC_INPUT_LOG[0]!.slice('[INPUT]'.length), bare, logPrefixes(bare)), true);
   });
+  it('masks the IP ID of the machine\'s own broadcasts looped back to it, not of received packets', () => {
+    const looped = 'RP IN=eth0 OUT= MAC= SRC=10.0.0.1 DST=10.0.0.255 LEN=56 TOS=0x00 PREC=0xC0 TTL=64 ID=12429 PROTO=ICMP TYPE=3 CODE=3 ';
+    assert.equal(maskLogLine(looped), looped.replace('ID=12429', 'ID=*'));
+    assert.equal(maskLogLine(VPC_INPUT_LOG[0]!), VPC_INPUT_LOG[0]);
+  });
 });
 const JOBS = Math.max(1, Number(process.env['NFLAB_PKTDIFF_JOBS'] ?? 2) || 2);
 

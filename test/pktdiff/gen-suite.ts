@@ -9,7 +9,7 @@
  * bug (or introducing one) changes the test's outcome.
  */
 import { comparePacketObservations, formatObservation } from './compare.js';
-import { runKernelScenario } from './kernel.js';
+import { kernelUptimeSeconds, runKernelScenario } from './kernel.js';
 import { runNflabScenario, type NflabRunOptions } from './nflab.js';
 import type { PacketObservation, PacketScenario } from './types.js';
 
@@ -22,10 +22,14 @@ export interface PairResult {
   diffs: string[];
 }
 
-/** Runs the kernel side, then nflab with the kernel's frame times, and compares. */
+/**
+ * Runs the kernel side, then nflab with the kernel's frame times and
+ * listing time, its clock started where the kernel's monotonic clock was at
+ * the first frame (so both count the same jiffies), and compares.
+ */
 export async function runPair(s: PacketScenario, opts: NflabRunOptions = {}): Promise<PairResult> {
   const kernel = await runKernelScenario(s);
-  const nflab = await runNflabScenario(s, kernel.sentAtMs, opts);
+  const nflab = await runNflabScenario(s, kernel.sentAtMs, { uptimeS: kernel.startMonotonicNs !== undefined ? kernel.startMonotonicNs / 1e9 : kernelUptimeSeconds(), listAtMs: kernel.conntrackAtMs, ...opts });
   return { scenario: s, kernel, nflab, diffs: comparePacketObservations(kernel, nflab) };
 }
 

@@ -19,9 +19,10 @@
  *   errors reach each of them within a second (scenarios last milliseconds),
  *   so at most 24 errors are sent and the host-wide bucket never runs dry.
  * - Rate-based matches (limit, hashlimit) use rates of at most 5 per second,
- *   whose next token is 200 ms away: a scenario never lasts that long, so the
- *   phase of the kernel's jiffies does not matter; recent uses --seconds 60
- *   and more. The time match only with dates far in the past or future, the
+ *   whose next token is 200 ms away: frames are a few milliseconds apart, so
+ *   the phase of the kernel's jiffies does not matter; the one long pause
+ *   some scenarios have (1.6 s, with conntrack timeouts of 1 s) is far from
+ *   any multiple of a token's time. recent uses --seconds 60 and more. The time match only with dates far in the past or future, the
  *   statistic match only in nth mode.
  *
  * Everything is drawn through fast-check (`fc.gen()`), so a scenario is a
@@ -723,7 +724,7 @@ function oddFrame(c: FlowCtx): Frame[] {
       return [frameFrom(c, client, ipv4({ src: client, dst: server, id, checksumError: 1 }, udp({ sport: c.nextPort++, dport: 53 })))];
     case 2:
       // A source that is the machine's own address, or a broadcast.
-      return [frameFrom(c, client, ipv4({ src: d.pick([DUT_A, DUT_B, '10.0.0.255', '0.0.0.0', '127.0.0.1']), dst: server, id }, udp({ sport: c.nextPort++, dport: 53 })))];
+      return [frameFrom(c, client, ipv4({ src: d.pick([DUT_A, DUT_B, c.avoid.broadcastSources ? '0.0.0.0' : '10.0.0.255', '0.0.0.0', '127.0.0.1']), dst: server, id }, udp({ sport: c.nextPort++, dport: 53 })))];
     case 3: {
       // IP options: record route, or a router alert.
       const opts = d.chance(0.5) ? new Uint8Array([7, 7, 4, 0, 0, 0, 0, 1]) : new Uint8Array([0x94, 4, 0, 0]);
@@ -801,18 +802,8 @@ function interleave(d: Dice, flows: Frame[][], limit: number): Frame[] {
  * that must keep failing until the difference is fixed).
  */
 export interface GenAvoid {
-  /** Forwarding back out of the input interface makes the kernel send ICMP redirects: turned off with send_redirects=0. */
-  redirects?: boolean;
-  /**
-   * A connbytes rule switches connection accounting on for the namespace
-   * when it is loaded: with this, the setup switches it on first.
-   */
-  connbytesAcct?: boolean;
-  /**
-   * Several packets waiting for one unresolved neighbour: with this, every
-   * address the machine might send to has a permanent neighbour entry.
-   */
-  unresolvedNeighbours?: boolean;
+  /** Packets from a subnet's broadcast address (the machine answers them to that broadcast). */
+  broadcastSources?: boolean;
 }
 
 /** Options of genScenario. */
@@ -831,14 +822,6 @@ export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScen
   if (d.chance(0.1)) setup.push('sysctl -w net.ipv4.conf.all.rp_filter=1');
   if (d.chance(0.1)) setup.push('sysctl -w net.netfilter.nf_conntrack_tcp_loose=0');
   if (d.chance(0.1)) setup.push('sysctl -w net.ipv4.icmp_echo_ignore_broadcasts=0');
-  if (opts.avoid?.connbytesAcct && /-m connbytes /.test(rules)) setup.push('sysctl -w net.netfilter.nf_conntrack_acct=1');
-  if (opts.avoid?.unresolvedNeighbours) {
-    for (const a of ['10.0.0.9']) setup.push(`ip neigh add ${a} lladdr 02:00:00:00:00:02 dev eth0 nud permanent`);
-    for (const a of ['10.0.1.3', '10.0.1.9', '10.0.1.20', '10.0.1.21', '10.0.1.22', '10.0.1.23']) setup.push(`ip neigh add ${a} lladdr 02:00:00:00:01:02 dev eth1 nud permanent`);
-  }
-  if (opts.avoid?.redirects) {
-    for (const dev of ['all', 'eth0', 'eth1']) setup.push(`sysctl -w net.ipv4.conf.${dev}.send_redirects=0`);
-  }
   const c: FlowCtx = { d, nat, ipIds: new Map(), nextPort: 30000, sent: [], avoid: opts.avoid ?? {} };
   const flows: Frame[][] = [];
   let total = 0;
@@ -854,7 +837,15 @@ export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScen
     flows.push(f);
     total += f.length;
   }
-  return { name, setup, rules, frames: interleave(d, flows, opts.frames) };
+  const frames = interleave(d, flows, opts.frames);
+  if (frames.length > 4 && d.chance(0.15)) {
+    // Short conntrack timeouts and one pause longer than them: entries expire mid-scenario.
+    for (const t of ['udp_timeout', 'icmp_timeout', 'generic_timeout', 'tcp_timeout_syn_sent', 'tcp_timeout_syn_recv', 'tcp_timeout_close']) {
+      setup.push(`sysctl -w net.netfilter.nf_conntrack_${t}=1`);
+    }
+    frames[d.int(1, frames.length - 1)]!.gapMs = 1600;
+  }
+  return { name, setup, rules, frames };
 }
 
 /** The arbitrary of scenarios (named by the caller). */

@@ -11,7 +11,7 @@
  * left over.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { splitWords } from '../diff/shell.js';
@@ -210,6 +210,11 @@ export function isOwnLogLine(line: string, s: PacketScenario, prefixes: Readonly
   return false;
 }
 
+/** Seconds since the machine booted (/proc/uptime). */
+export function kernelUptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
 /** Runs one scenario on the real kernel and reports what could be seen. */
 export async function runKernelScenario(s: PacketScenario): Promise<PacketObservation> {
   const started = now();
@@ -302,6 +307,7 @@ export async function runKernelScenario(s: PacketScenario): Promise<PacketObserv
       log: answer.log.filter((l) => isOwnLogLine(l, s, prefixes)),
       emitted,
       sentAtMs: answer.sentAtNs.map((ns) => ns / 1e6),
+      startMonotonicNs: answer.t0Ns,
       timing,
     };
     if (save6 !== undefined) observation.save6 = dropSaveDates(save6.stdout);

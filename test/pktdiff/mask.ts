@@ -18,9 +18,10 @@
  *   ip6tables' REJECT have flow label 0, forwarded packets keep theirs; only
  *   forwarded ICMPv6 and RST packets are thus masked without need.)
  *
- * Kernel log lines of packets the machine generated (`IN=` empty) have the
- * same fields: `ID=` of IPv4 packets without DF and `FLOWLBL=` of IPv6
- * packets are masked.
+ * Kernel log lines of packets the machine generated (`IN=` empty, or an
+ * input interface with `MAC=` empty for its broadcasts looped back to
+ * itself) have the same fields: `ID=` of IPv4 packets without DF and
+ * `FLOWLBL=` of IPv6 packets are masked.
  */
 import { decodeFrame, icmp6IsError, icmpIsError } from './decode.js';
 
@@ -100,9 +101,13 @@ export function maskFrame(frame: Uint8Array): MaskedFrame {
   return { bytes: b, masked, badChecksums };
 }
 
-/** Masks the unpredictable values of one kernel log line (see the module comment). */
+/**
+ * Masks the unpredictable values of one kernel log line (see the module
+ * comment): lines of packets the machine sent (`IN=` empty), and of its own
+ * broadcasts looped back to it (an input interface but `MAC=` empty).
+ */
 export function maskLogLine(line: string): string {
-  if (!/(^|\s)IN= /.test(line)) return line;
+  if (!/(^|\s)IN= /.test(line) && !/(^|\s)IN=\S+ OUT=\S* MAC= /.test(line)) return line;
   if (/ FLOWLBL=\d+ /.test(line)) return line.replace(/ FLOWLBL=\d+ /, ' FLOWLBL=* ');
   const id = / ID=\d+ (?:(?:CE |DF |MF |FRAG:\d+ )*)/.exec(line);
   if (id && !/ DF /.test(id[0])) return line.replace(/ ID=\d+ /, ' ID=* ');

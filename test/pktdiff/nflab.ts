@@ -59,6 +59,23 @@ export interface NflabRunOptions {
    * connection, counter and rate limit from one frame to the next.
    */
   replay?: 'once' | 'each';
+  /**
+   * Seconds the machine has been up when the first frame arrives (the
+   * reference kernel's monotonic clock then). Jiffies-based behaviour depends
+   * on it: the kernel's jiffies tick at multiples of 4 ms of that clock, so
+   * nflab's tick in step with them (limit, hashlimit and redirect timing
+   * agree to the jiffy), and the 32-bit jiffies counter wraps five minutes
+   * after boot (the lifetime --ctexpire sees for an unconfirmed connection).
+   * The setup runs before, at the same time.
+   */
+  uptimeS?: number;
+  /**
+   * When to list the connections, in milliseconds after the first frame
+   * (the kernel side's conntrackAtMs): the clock is moved on to it first,
+   * so entries about to expire are judged at the same moment. Default: at
+   * the last frame.
+   */
+  listAtMs?: number;
 }
 
 /** Frames closer than this in time are spread apart, so each emitted frame can be assigned to the frame it followed. */
@@ -95,6 +112,7 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
   const dir = mkdtempSync(join(tmpdir(), 'nflab-pktdiff-'));
   const lab = join(dir, 'lab');
   try {
+    if (opts.uptimeS) await must(lab, ['sleep', opts.uptimeS.toFixed(3)]);
     const macs = { ...DEFAULT_DUT_MACS, ...s.macs };
     for (const [i, dev] of DUT_INTERFACES.entries()) {
       await must(lab, ['ip', 'link', 'add', dev, 'type', 'veth', 'peer', 'name', `p${i}`]);
@@ -144,6 +162,10 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
       });
     }
     const save = s.rules === '' ? '' : dropSaveDates(await must(lab, ['iptables-save', '-c']));
+    const sentAt = timesNs.map((t) => t / 1e6);
+    const lastMs = sentAt.length ? sentAt[sentAt.length - 1]! : 0;
+    const listAt = opts.listAtMs !== undefined && opts.listAtMs > lastMs ? opts.listAtMs : lastMs;
+    if (listAt > lastMs) await must(lab, ['sleep', ((listAt - lastMs) / 1000).toFixed(9)]);
     const ct = await runNflab(['--lab', lab, 'conntrack', '-L']);
     const conntrack = ct.stdout.split('\n').filter(Boolean);
     const log = (await must(lab, ['dmesg']))
@@ -151,8 +173,7 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
       .filter(Boolean)
       .slice(logBefore)
       .map((l) => l.replace(/^\[\s*\d+\.\d{6}\] /, ''));
-    const sentAt = timesNs.map((t) => t / 1e6);
-    const o: PacketObservation = { save, conntrack, conntrackAtMs: sentAt.length ? sentAt[sentAt.length - 1]! : 0, log, emitted, sentAtMs: sentAt };
+    const o: PacketObservation = { save, conntrack, conntrackAtMs: listAt, log, emitted, sentAtMs: sentAt };
     if (s.rules6 !== undefined) o.save6 = dropSaveDates(await must(lab, ['ip6tables-save', '-c']));
     return o;
   } finally {

@@ -89,6 +89,12 @@ export interface PacketObservation {
   emitted: EmittedFrame[];
   /** When each frame was sent, in milliseconds after the first one (so `sentAtMs[0]` is 0). */
   sentAtMs: number[];
+  /**
+   * CLOCK_MONOTONIC of the first frame's sending, in nanoseconds (kernel
+   * side only): the kernel's jiffies tick at multiples of 4 ms of this
+   * clock, so a side that starts its own clock here ticks in step.
+   */
+  startMonotonicNs?: number;
   /** Where the time went (informative, never compared). */
   timing?: ScenarioTiming;
 }

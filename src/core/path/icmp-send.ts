@@ -209,8 +209,6 @@ interface ReplyRoute {
   mtu: number;
   /** The route leads back into the host (local destination): it leaves through lo. */
   loopback: boolean;
-  /** The route goes to a broadcast or multicast destination. */
-  bcast: boolean;
 }
 
 /** ip_route_output_key for a reply to `daddr` from `saddr` (0: let routing choose). */
@@ -224,7 +222,6 @@ function routeReply(net: NetState | undefined, daddr: number, saddr: number): Re
     src: r.prefsrc,
     mtu: dev ? dev.mtu : 1500,
     loopback,
-    bcast: r.type === 'broadcast' || r.type === 'multicast',
   };
 }
 
@@ -340,8 +337,10 @@ export function icmpSend(kernel: KernelServices, skb: Skb, type: number, code: n
   const opts = ipOptionsEcho(kernel, skb);
   if (!opts) return false;
   const daddr = opts.faddr || origSrc;
+  // A datagram that came from a broadcast address (which is no martian
+  // source while rp_filter is off) gets its error sent to that broadcast.
   const rt = routeReply(net, daddr, saddr);
-  if (!rt || rt.bcast) return false;
+  if (!rt) return false;
   if (!xrlimAllow(kernel, net, daddr, rt.loopback, apply)) return false;
   // RFC 1812: as much of the datagram as fits in 576 bytes.
   const room = Math.min(rt.mtu, 576) - 20 - opts.data.length - 8;
