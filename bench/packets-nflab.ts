@@ -10,8 +10,10 @@ import { runSysctl } from '../src/cli/sysctl.js';
 import { Machine, newMachineState, type MachineState } from '../src/core/path/machine.js';
 import { emptyRuleset, type Ruleset } from '../src/core/netfilter/ruleset.js';
 import { createNameDb } from '../src/core/xt/namedb.js';
-import type { CaptureFrames } from './packets-capture.js';
-import { FW_MAC_TEXT } from './packets-capture.js';
+import { captureFrames, FW_MAC_TEXT } from './packets-capture.js';
+
+/** Conntrack timeouts both sides raise to an hour (see firewallCommands). */
+const CT_TIMEOUTS = ['nf_conntrack_udp_timeout', 'nf_conntrack_udp_timeout_stream', 'nf_conntrack_icmp_timeout', 'nf_conntrack_tcp_timeout_time_wait'];
 
 /**
  * The firewall's network, as commands of ip(8) and sysctl(8): eth0, the capture's port (a veth,
@@ -38,6 +40,9 @@ export function firewallCommands(peerNetns: string | null): string[][] {
     ['sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0'],
     ['sysctl', '-q', '-w', 'net.ipv4.conf.default.rp_filter=0'],
     ['sysctl', '-q', '-w', 'net.ipv4.conf.eth0.rp_filter=0'],
+    // the kernel's connection timers run on the real clock: a slow replay (10,000 rules) lasts
+    // longer than the 30 s UDP and ICMP timeouts, so both sides keep connections for an hour
+    ...CT_TIMEOUTS.map((k) => ['sysctl', '-q', '-w', `net.netfilter.${k}=3600`]),
   ];
 }
 
@@ -84,6 +89,8 @@ export function stripSaveComments(text: string): string {
 export interface NflabRun {
   /** Wall-clock seconds of the replay loop. */
   secs: number;
+  /** CPU seconds the process used meanwhile (the collector's threads included). */
+  cpuSecs: number;
   /** Packets per second. */
   pps: number;
   /** The filter table with counters afterwards (iptables-save -c form, comments removed). */
@@ -96,12 +103,21 @@ export interface NflabRun {
   txPackets: Record<string, number>;
 }
 
+/** Work to do right before and right after the timed loop (a profiler, for instance). */
+export interface ReplayHooks {
+  before?: () => void;
+  after?: () => void;
+}
+
 /**
- * Replays the capture through a fresh machine with the rule set: each frame received on eth0,
- * the clock moved to its timestamp first. Only the loop is timed. Frames the machine sends are
- * counted and let go (a long replay would otherwise keep every one).
+ * Replays the capture (a pcap file's bytes) through a fresh machine with the rule set: each
+ * frame received on eth0, the clock moved to its timestamp first. The machine rewrites frames
+ * in place (TTL, NAT), so each replay works on its own copy of the capture, made before the
+ * clock starts. Only the loop is timed. Frames the machine sends are counted and let go (a long
+ * replay would otherwise keep every one).
  */
-export function replayInProcess(rulesText: string, cap: CaptureFrames, hooks?: { before?: () => void; after?: () => void }): NflabRun {
+export function replayInProcess(rulesText: string, pcap: Uint8Array, hooks: ReplayHooks = {}): NflabRun {
+  const cap = captureFrames(pcap.slice());
   const state = firewallState();
   const ruleset = loadRuleset(rulesText);
   const machine = new Machine(state, ruleset);
@@ -111,7 +127,8 @@ export function replayInProcess(rulesText: string, cap: CaptureFrames, hooks?: {
   const sent = machine.sent;
   let sentTotal = 0;
   let prev = 0;
-  hooks?.before?.();
+  hooks.before?.();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const t = us[i]!;
@@ -126,11 +143,12 @@ export function replayInProcess(rulesText: string, cap: CaptureFrames, hooks?: {
     }
   }
   const secs = (performance.now() - t0) / 1000;
-  hooks?.after?.();
+  const c1 = process.cpuUsage(c0);
+  hooks.after?.();
   sentTotal += sent.length;
   sent.length = 0;
   machine.save();
   const txPackets: Record<string, number> = {};
   for (const l of machine.net.links) txPackets[l.name] = l.txPackets;
-  return { secs, pps: n / secs, counters: filterWithCounters(ruleset), conntrack: machine.conntrack.count(), sent: sentTotal, txPackets };
+  return { secs, cpuSecs: (c1.user + c1.system) / 1e6, pps: n / secs, counters: filterWithCounters(ruleset), conntrack: machine.conntrack.count(), sent: sentTotal, txPackets };
 }
