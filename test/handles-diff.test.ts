@@ -258,6 +258,31 @@ const HAND_WRITTEN: HandleCase[] = [
     restore('*nat\n-A A -j MASQUERADE\n-A PREROUTING -j A\n-A PREROUTING -j ACCEPT\nCOMMIT\n', '--noflush'),
     'iptables -t nat -A PREROUTING -j ACCEPT',
   ]),
+  hc('a flush takes the rules queued for its chain out of the batch', [
+    'iptables -A INPUT -j ACCEPT',
+    restore('*filter\n-A INPUT -j ACCEPT\n-A INPUT -j REJECT --reject-with tcp-reset\n-F INPUT\n-A INPUT -j DROP\n-N X\nCOMMIT\n', '--noflush'),
+    restore('*filter\n-A INPUT -j ACCEPT\n-A OUTPUT -j REJECT --reject-with tcp-reset\n-F\n-A INPUT -j DROP\n-N Y\nCOMMIT\n', '--noflush'),
+    restore('*filter\n:X - [0:0]\n-A X -j ACCEPT\n-A OUTPUT -j REJECT --reject-with tcp-reset\n-F\n-A INPUT -j DROP\n-N Y\nCOMMIT\n', '-v'),
+    'iptables -A INPUT -j ACCEPT',
+  ]),
+  hc('-X in a restore goes by the policies the cache holds', [
+    'iptables -P INPUT DROP',
+    restore('*filter\n:INPUT ACCEPT [0:0]\n-X\nCOMMIT\n', '--noflush'),
+    'iptables -S',
+    restore('*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n-X\nCOMMIT\n', '--noflush'),
+    'iptables -S',
+    'iptables -A INPUT -j ACCEPT',
+  ]),
+  hc('restore -v: a chain with policy DROP stays, the cache forgets it', [
+    'iptables -P INPUT DROP',
+    'iptables -P OUTPUT DROP',
+    'iptables -A OUTPUT -j ACCEPT',
+    restore('*filter\n:FORWARD ACCEPT [0:0]\n-Z\n-A INPUT -j ACCEPT\nCOMMIT\n', '-v'),
+    'iptables -S',
+    restore('*filter\n:INPUT - [0:0]\n-X\nCOMMIT\n', '-v'),
+    'iptables -S',
+    'iptables -A OUTPUT -j ACCEPT',
+  ]),
   hc('the iptables service: start, stop, restart', [
     restore(SERVICE_RULES),
     ...SERVICE_STOP,
@@ -295,6 +320,7 @@ const BUILTINS: Record<string, string[]> = {
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   raw: ['PREROUTING', 'OUTPUT'],
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
 };
 const TABLES = Object.keys(BUILTINS);
 /** User chains; jumps only go from a chain to one after it, so no loop is ever made by a single command. */
@@ -363,6 +389,8 @@ function randomCommand(g: Rng): string {
  * jumps back to earlier chains (loops), which never get committed.
  */
 function randomRestore(g: Rng): Step {
+  const options = g.pick(['', '', '--noflush', '-v']);
+  const inline = ['-N A', '-N C', '-X', '-X B', '-F', '-Z', '-E A R1'];
   const tables = g.chance(0.3) ? [g.pick(TABLES), g.pick(TABLES)].filter((x, i, a) => a.indexOf(x) === i) : [g.pick(TABLES)];
   let text = '';
   tables.forEach((table, i) => {
@@ -373,9 +401,13 @@ function randomRestore(g: Rng): Step {
     const users = USER.filter(() => g.chance(0.5));
     for (const u of users) text += `:${u} - [0:0]\n`;
     const chains = [...builtins, ...users];
-    for (let k = g.int(5); k > 0; k--) {
+    for (let k = g.int(6); k > 0; k--) {
       const c = g.pick(chains);
-      text += `-A ${c} ${ruleBody(g, table, c)}\n`;
+      const r = g.int(10);
+      if (r < 6) text += `-A ${c} ${ruleBody(g, table, c)}\n`;
+      else if (r < 7) text += `-I ${c} 1 ${ruleBody(g, table, c)}\n`;
+      else if (r < 8) text += `-D ${c} 1\n`;
+      else text += `${g.pick(inline)}\n`;
     }
     if (refuse) {
       if (g.chance(0.5)) text += `-A ${g.pick(USER)} -j ${g.pick(USER)}\n`;
@@ -383,7 +415,7 @@ function randomRestore(g: Rng): Step {
     }
     text += 'COMMIT\n';
   });
-  return restore(text, g.pick(['', '', '--noflush', '-v']));
+  return restore(text, options);
 }
 
 /** A random sequence of commands and restores. */
@@ -432,7 +464,7 @@ describe('nf_tables handles against the kernel', () => {
       const expected = await runs[index]!;
       const mine = await runOnNflab(c.steps);
       const outcome = compareResults(c.name, c.steps, expected.slice(0, c.steps.length), mine.results);
-      if (outcome.mismatches.length > 0) assert.fail(formatOutcome(outcome));
+      if (outcome.mismatches.length > 0) assert.fail(`${formatOutcome(outcome)}\nthe steps in full:\n${describeCase(c)}`);
       const listing = expected[c.steps.length]!;
       assert.equal(listing.status, 0, listing.stderr);
       assert.equal(mine.handles, nftHandles(listing.stdout), `handles differ after:\n${describeCase(c)}`);

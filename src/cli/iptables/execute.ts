@@ -24,6 +24,7 @@ import {
   incompatibleChains,
   initBuiltins,
   nextHandle,
+  releaseHandle,
   sortedUserChains,
   userChains,
   type Chain,
@@ -59,6 +60,15 @@ interface AddedRule {
   line?: number;
 }
 
+/** A rule element of the batch (append, insert or replace). */
+interface RuleOp {
+  seq: number;
+  table: TableName;
+  chain: string;
+  /** The rule, when the element takes a new handle (not for a replacement). */
+  rule: Rule | undefined;
+}
+
 /**
  * One commit batch: a single iptables command, or one table block of
  * iptables-restore (from `*table` to COMMIT). Holds the working ruleset,
@@ -73,12 +83,30 @@ export class Txn {
   changed = false;
   /** Built-in chains put into the cache by listing ("table/chain"), seen by later steps of the same batch. */
   readonly fakes = new Set<string>();
-  /** -vv: the debug text of the batch elements, printed when the batch is sent. */
-  private debug = '';
+  /** -vv: the debug text of the batch elements (with the element's number, 0 for none), printed when the batch is sent. */
+  private debug: { seq: number; text: string }[] = [];
   private seq = 0;
-  private readonly refused: { seq: number; e: BatchError }[] = [];
-  private readonly added: AddedRule[] = [];
-  /** User chains this batch creates (not in the kernel before it). */
+  private refused: { seq: number; e: BatchError }[] = [];
+  private added: AddedRule[] = [];
+  /** The rule elements of the batch, which a flush of their chain takes out again. */
+  private ruleOps: RuleOp[] = [];
+  /**
+   * Built-in chains in the kernel that the cache has lost: the verbose
+   * table flush of iptables-restore drops every chain from the cache but
+   * deletes only those with policy ACCEPT.
+   */
+  readonly uncached = new Set<Chain>();
+  /** The cache's user chains of the tables it has sorted, in its order then. */
+  private readonly sortedOrder = new Map<TableName, Chain[]>();
+  /** Policies of the built-in chains as the cache holds them: as fetched when the batch began. */
+  private readonly fetchedPolicy = new Map<Chain, 'ACCEPT' | 'DROP'>();
+  /** User chains the batch deletes from the cache whose deletion the kernel refuses: their rules still reference other chains. */
+  readonly undeleted: { table: TableName; chain: Chain }[] = [];
+  /**
+   * User chains the cache knows without their kernel handle: those this
+   * batch creates, and those a restore's chain line names again (it unsets
+   * the handle). A rename of one of them fails.
+   */
   readonly created = new Set<Chain>();
   /** Renames, applied at commit: until then the cache knows the chains by their old names. */
   private readonly renames: { seq: number; table: TableName; chain: Chain; newname: string; line?: number }[] = [];
@@ -106,7 +134,51 @@ export class Txn {
     readonly family: Family = 'ipv4',
   ) {
     this.cacheTables = new Set(Object.keys(rs.tables) as TableName[]);
-    for (const t of Object.values(rs.tables)) if (t) this.startHandles.set(t, t.lastHandle);
+    for (const t of Object.values(rs.tables)) {
+      if (!t) continue;
+      this.startHandles.set(t, t.lastHandle);
+      for (const c of Object.values(t.builtins)) if (c) this.fetchedPolicy.set(c, c.policy!);
+    }
+  }
+
+  /**
+   * The policy the cache has for a built-in chain: the one fetched when the
+   * batch began (a policy set by the batch goes in its own element), ACCEPT
+   * for a chain the batch put into the cache.
+   */
+  cachePolicy(c: Chain): 'ACCEPT' | 'DROP' {
+    return this.fetchedPolicy.get(c) ?? 'ACCEPT';
+  }
+
+  /**
+   * The user chains in the cache's order: the kernel's order, with the
+   * chains the batch adds at the end; `sort` sorts the list by name
+   * (nft_cache_sort_chains), which happens once: chains added after that
+   * go to the end again.
+   */
+  cacheUserChains(table: TableName, sort: boolean): Chain[] {
+    const t = this.rs.tables[table];
+    if (!t) return [];
+    const live = userChains(t);
+    let order = this.sortedOrder.get(table);
+    if (!order) {
+      if (!sort) return live;
+      order = sortedUserChains(t);
+    } else {
+      const here = new Set(live);
+      const kept = order.filter((c) => here.has(c));
+      const known = new Set(kept);
+      order = [...kept, ...live.filter((c) => !known.has(c))];
+    }
+    this.sortedOrder.set(table, order);
+    return order;
+  }
+
+  /** Puts a built-in chain the cache lost back (nft_chain_builtin_add): the kernel's chain gets policy ACCEPT. */
+  recache(c: Chain): void {
+    this.uncached.delete(c);
+    this.fetchedPolicy.delete(c);
+    c.policy = 'ACCEPT';
   }
 
   /** Numbers the next batch element. */
@@ -130,9 +202,35 @@ export class Txn {
     this.renames.push({ seq: this.nextSeq(), table, chain, newname, line });
   }
 
-  /** Appends nft debug text (-vv) for a batch element; `text` is only called with -vv. */
-  debugText(text: () => string): void {
-    if (this.verbose > 1) this.debug += text();
+  /** Appends nft debug text (-vv) for a batch element (`seq`: a rule element's number); `text` is only called with -vv. */
+  debugText(text: () => string, seq = 0): void {
+    if (this.verbose > 1) this.debug.push({ seq, text: text() });
+  }
+
+  /** Records a rule element of the batch; `rule` when it took a new handle. */
+  ruleOp(table: TableName, chain: string, seq: number, rule?: Rule): void {
+    this.ruleOps.push({ seq, table, chain, rule });
+  }
+
+  /**
+   * batch_chain_flush: flushing a chain (every chain of the table when
+   * `chain` is undefined) takes the rule elements queued for it out of the
+   * batch. They never reach the kernel: no refusal, no -vv text, and the
+   * handles they took go to the elements after them.
+   */
+  dropRuleOps(table: TableName, chain?: string): void {
+    const gone = this.ruleOps.filter((o) => o.table === table && (chain === undefined || o.chain === chain));
+    if (gone.length === 0) return;
+    const seqs = new Set(gone.map((o) => o.seq));
+    this.ruleOps = this.ruleOps.filter((o) => !seqs.has(o.seq));
+    this.refused = this.refused.filter((r) => !seqs.has(r.seq));
+    this.added = this.added.filter((a) => !seqs.has(a.seq));
+    this.debug = this.debug.filter((d) => !seqs.has(d.seq));
+    const t = this.rs.tables[table];
+    if (!t) return;
+    const pending = this.ruleOps.flatMap((o) => (o.rule && o.table === table ? [o.rule] : []));
+    const freed = gone.flatMap((o) => (o.rule ? [o.rule.handle] : [])).sort((a, b) => b - a);
+    for (const h of freed) releaseHandle(t, h, pending);
   }
 
   /**
@@ -145,8 +243,8 @@ export class Txn {
    */
   commit(): void {
     this.sent = true;
-    this.stdout += this.debug;
-    this.debug = '';
+    this.stdout += this.debug.map((d) => d.text).join('');
+    this.debug = [];
     const errs = [...this.refused];
     for (const r of this.renames) {
       // the rename names the chain by its kernel handle, which a chain of this batch does not have yet
@@ -357,31 +455,43 @@ function cacheChains(txn: Txn, table: TableName, sorted: boolean): Chain[] {
   const out: Chain[] = [];
   for (const h of tableInfo(table)!.chains) {
     const real = t?.builtins[h];
-    if (real) out.push(real);
+    if (real && !txn.uncached.has(real)) out.push(real);
     else if (txn.fakes.has(`${table}/${h}`)) out.push(fakeBuiltinChain(h));
   }
-  if (t) out.push(...(sorted ? sortedUserChains(t) : userChains(t)));
+  out.push(...txn.cacheUserChains(table, sorted));
   return out;
 }
 
 /** A chain as the cache knows it: in the kernel, or a built-in chain listing faked. */
 function cacheChain(txn: Txn, table: TableName, chain: string): Chain | undefined {
-  return findRealChain(txn.rs, table, chain) ?? (txn.fakes.has(`${table}/${chain}`) ? fakeBuiltinChain(chain as Hook) : undefined);
+  return knownChain(txn, table, chain) ?? (txn.fakes.has(`${table}/${chain}`) ? fakeBuiltinChain(chain as Hook) : undefined);
 }
 
-/** Creates the table and the named built-in chain (nft_xt_builtin_init), with their -vv lines. */
+/** A chain in the kernel that the cache knows (not a built-in chain it has lost, see Txn.uncached). */
+function knownChain(txn: Txn, table: TableName, chain: string): Chain | undefined {
+  const c = findRealChain(txn.rs, table, chain);
+  return c && !txn.uncached.has(c) ? c : undefined;
+}
+
+/**
+ * Creates the table and the named built-in chain, or all of them when
+ * `chain` is undefined (nft_xt_builtin_init), with their -vv lines. A
+ * built-in chain the kernel has but the cache lost is added again: its
+ * NEWCHAIN sets the policy back to ACCEPT.
+ */
 function builtinInit(txn: Txn, table: TableName, chain: string | undefined): void {
-  const before = txn.rs.tables[table];
-  const had = new Set(before ? Object.keys(before.builtins) : []);
-  const t = initBuiltins(txn.rs, table, chain === undefined || isBuiltinChain(table, chain) ? chain : '');
+  const t = initBuiltins(txn.rs, table, '');
   // the table is added again by every element while the kernel has not got it yet
   if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table, txn.family));
-  for (const h of builtinCreationOrder(table)) {
-    const c = t.builtins[h];
-    if (c && !had.has(h)) {
-      txn.fakes.delete(`${table}/${h}`);
-      txn.debugText(() => nftChainDebug(table, c, true, 0, txn.family));
-    }
+  const hooks = chain === undefined ? builtinCreationOrder(table) : isBuiltinChain(table, chain) ? [chain as Hook] : [];
+  for (const h of hooks) {
+    const had = t.builtins[h];
+    if (had && !txn.uncached.has(had)) continue;
+    if (had) txn.recache(had);
+    else initBuiltins(txn.rs, table, h);
+    const c = t.builtins[h]!;
+    txn.fakes.delete(`${table}/${h}`);
+    txn.debugText(() => nftChainDebug(table, c, true, 0, txn.family));
   }
 }
 
@@ -417,7 +527,8 @@ function newRule(
 ): void {
   const seq = txn.nextSeq();
   b.rule.handle = replaces ? replaces.handle : nextHandle(txn.rs.tables[table]!);
-  txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }, txn.family));
+  txn.ruleOp(table, chain, seq, replaces ? undefined : b.rule);
+  txn.debugText(() => nftRuleDebug(table, chain, { ...b.rule, matches: b.sent }, txn.family), seq);
   const errno = b.reject ?? jumpReject(txn.rs, table, b.rule);
   if (errno) {
     txn.refuse(op, errno, `rule in chain ${chain}`, env.line, seq);
@@ -447,7 +558,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
         assertJumpTarget(txn, table, p);
         builtinInit(txn, table, chain);
         print(b.rule);
-        const c = findRealChain(rs, table, chain);
+        const c = knownChain(txn, table, chain);
         if (!c) throw new CommandFailure('other', 'ENOENT');
         newRule(txn, table, chain, b, 'RULE_APPEND', env, () => c.rules.push(b.rule));
       }
@@ -457,7 +568,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       for (const b of buildRules(p, table, chain, rs)) {
         assertJumpTarget(txn, table, p);
         builtinInit(txn, table, chain);
-        const c = findRealChain(rs, table, chain);
+        const c = knownChain(txn, table, chain);
         if (!c) throw new CommandFailure('rule_insert', 'ENOENT');
         const pos = p.rulenum - 1;
         if (pos > 0 && pos >= c.rules.length) {
@@ -475,7 +586,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
     case CMD.REPLACE: {
       for (const b of buildRules(p, table, chain, rs)) {
         assertJumpTarget(txn, table, p);
-        const c = findRealChain(rs, table, chain);
+        const c = knownChain(txn, table, chain);
         if (!c) throw new CommandFailure('rule_replace', 'ENOENT');
         if (p.rulenum > c.rules.length) throw new CommandFailure('rule_replace', 'E2BIG');
         print(b.rule);
@@ -488,7 +599,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       const fn: NftFn = p.command === CMD.DELETE ? 'rule_delete' : 'rule_check';
       for (const b of buildRules(p, table, chain, rs, false)) {
         assertJumpTarget(txn, table, p);
-        const c = findRealChain(rs, table, chain);
+        const c = knownChain(txn, table, chain);
         if (!c) throw new CommandFailure(fn, 'ENOENT');
         // a rule the kernel would refuse cannot be in the chain
         const idx = b.reject ? -1 : c.rules.findIndex((x) => sameRule(x, b.rule));
@@ -502,7 +613,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       return;
     }
     case CMD.DELETE_NUM: {
-      const c = findRealChain(rs, table, chain);
+      const c = knownChain(txn, table, chain);
       if (!c) throw new CommandFailure('rule_delete_num', 'ENOENT');
       if (p.rulenum > c.rules.length) throw new CommandFailure('rule_delete_num', 'E2BIG');
       txn.nextSeq();
@@ -521,7 +632,7 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
     case CMD.NEW_CHAIN: {
       if (!txn.cacheTables.has(table)) txn.debugText(() => nftTableDebug(table, txn.family));
       const t = rs.tables[table];
-      if (isBuiltinChain(table, chain) || (t && findRealChain(rs, table, chain))) throw new CommandFailure('chain_user_add', 'EEXIST');
+      if (isBuiltinChain(table, chain) || (t && knownChain(txn, table, chain))) throw new CommandFailure('chain_user_add', 'EEXIST');
       const seq = txn.nextSeq();
       // a renamed base chain of that name is not in the cache, but in the kernel
       if (incompatibleChains(t).some((c) => c.name === chain)) {
@@ -538,9 +649,9 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       return;
     case CMD.RENAME_CHAIN: {
       const newname = p.newname!;
-      if (isBuiltinChain(table, newname) || findRealChain(rs, table, newname)) throw new CommandFailure('chain_user_rename', 'EEXIST');
+      if (isBuiltinChain(table, newname) || knownChain(txn, table, newname)) throw new CommandFailure('chain_user_rename', 'EEXIST');
       // a built-in chain can be renamed too: it becomes a base chain iptables no longer recognises
-      const c = findRealChain(rs, table, chain);
+      const c = knownChain(txn, table, chain);
       if (!c) throw new CommandFailure('chain_user_rename', 'ENOENT');
       txn.rename(table, c, newname, env.line);
       return;
@@ -590,16 +701,19 @@ function flush(txn: Txn, table: TableName, chain: string | undefined, verbose: b
   // the whole-table flush is skipped when the cache knows no such table
   else if (!txn.cacheTables.has(table) || !rs.tables[table]) return;
   if (chain !== undefined) {
-    const c = findRealChain(rs, table, chain);
+    const c = knownChain(txn, table, chain);
     if (!c) throw new CommandFailure('other', 'ENOENT');
     if (verbose) txn.stdout += `Flushing chain \`${chain}'\n`;
+    txn.dropRuleOps(table, chain);
     txn.nextSeq();
     txn.debugText(() => nftFlushDebug(table, chain));
     c.rules = [];
     return;
   }
+  if (!verbose) txn.dropRuleOps(table);
   for (const c of cacheChains(txn, table, verbose)) {
     if (verbose) txn.stdout += `Flushing chain \`${c.name}'\n`;
+    if (verbose) txn.dropRuleOps(table, c.name);
     txn.nextSeq();
     txn.debugText(() => nftFlushDebug(table, c.name));
     c.rules = [];
@@ -620,7 +734,7 @@ function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbo
     if (!c) throw new CommandFailure('other', 'ENOENT');
     chains = [c];
   } else {
-    chains = cacheChains(txn, table, true);
+    chains = cacheChains(txn, table, verbose);
   }
   txn.changed = true;
   for (const c of chains) {
@@ -639,6 +753,8 @@ function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbo
         c.handle = nextHandle(t);
       }
       txn.fakes.delete(`${table}/${c.name}`);
+      // the element is the cache's chain: its policy goes to the kernel too
+      real.policy = txn.cachePolicy(real);
       real.pkts = 0n;
       real.bytes = 0n;
     }
@@ -693,13 +809,16 @@ function deleteChains(txn: Txn, table: TableName, chain: string | undefined, ver
     if (builtin) {
       // nft_may_delete_chain: policy ACCEPT and no rules, as far as the cache shows
       // them (-X CHAIN fetches no rules: the kernel then refuses a chain with rules)
-      if (c.policy !== 'ACCEPT' || (!explicit && c.rules.length > 0)) {
+      // whatever becomes of it in the kernel, the cache forgets the chain
+      if (txn.cachePolicy(c) !== 'ACCEPT' || (!explicit && c.rules.length > 0)) {
         if (explicit) throw new CommandFailure('chain_del', 'EBUSY');
+        txn.uncached.add(c);
         return;
       }
       const seq = txn.nextSeq();
       if (c.rules.length > 0) {
         txn.refuse('CHAIN_DEL', 'EBUSY', `chain ${c.name}`, env.line, seq);
+        txn.uncached.add(c);
         return;
       }
       delete t!.builtins[c.name as Hook];
@@ -707,14 +826,19 @@ function deleteChains(txn: Txn, table: TableName, chain: string | undefined, ver
     }
     const seq = txn.nextSeq();
     txn.debugText(() => nftChainDebug(table, c, false, chainReferences(rs, table, c.name), txn.family));
-    if (c.rules.length > 0 || chainReferences(rs, table, c.name) > 0) {
+    // the kernel refuses a chain with rules or references (its rules still
+    // count for the chains after it); the cache forgets it at once, so later
+    // commands of the batch do not see it
+    const kept = txn.undeleted.filter((x) => x.table === table).flatMap((x) => x.chain.rules);
+    const refs = chainReferences(rs, table, c.name) + kept.filter((r) => r.target.kind === 'jump' && r.target.chain === c.name).length;
+    if (c.rules.length > 0 || refs > 0) {
       txn.refuse('CHAIN_DEL', 'EBUSY', `chain ${c.name}`, env.line, seq);
-      return;
+      txn.undeleted.push({ table, chain: c });
     }
     t!.user = t!.user.filter((x) => x !== c);
   };
   if (chain !== undefined) {
-    const c = t && findRealChain(rs, table, chain);
+    const c = t && knownChain(txn, table, chain);
     if (!c) throw new CommandFailure('chain_del', 'ENOENT');
     del(c, true);
     return;

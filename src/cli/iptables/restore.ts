@@ -7,7 +7,7 @@
  * and the userspace failures they meet only show at COMMIT, where
  * iptables-nft prepares its batch (--test never prepares it).
  */
-import { addUserChain, incompatibleChains, initBuiltins, keepHandleCounters, sortedUserChains, type Ruleset } from '../../core/netfilter/ruleset.js';
+import { addUserChain, incompatibleChains, initBuiltins, keepHandleCounters, type Ruleset } from '../../core/netfilter/ruleset.js';
 import { isBuiltinChain, tableInfo, type Hook, type TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import { CommitParamError, paramError, XtError, type Family } from '../../core/xt/types.js';
@@ -299,6 +299,9 @@ export function iptablesRestore(
             deferred = { err: new CommandFailure('chain_set', 'EINVAL'), line: lineNo };
             continue;
           }
+          const lost = pending.tables[curTable!]?.builtins[chain as Hook];
+          // a chain the cache lost is added again first (with policy ACCEPT)
+          if (lost && txn!.uncached.has(lost)) txn!.recache(lost);
           const t = initBuiltins(pending, curTable!, chain);
           const c = t.builtins[chain as Hook]!;
           txn!.nextSeq();
@@ -309,8 +312,11 @@ export function iptablesRestore(
           txn!.nextSeq();
           const t = pending.tables[curTable!];
           const existing = t?.user.find((c) => c.name === chain);
-          if (existing) existing.rules = [];
-          else txn!.created.add(addUserChain(pending, curTable!, chain));
+          if (existing) {
+            existing.rules = [];
+            // nft_chain_restore unsets the cached chain's handle
+            txn!.created.add(existing);
+          } else txn!.created.add(addUserChain(pending, curTable!, chain));
         }
         continue;
       }
@@ -377,7 +383,7 @@ export function iptablesRestore(
  * The flush that starts a table's block (nft_cmd_table_flush): the table
  * deleted whole; with -v, every chain flushed and deleted one by one
  * instead, printing each, which keeps the table and any built-in chain
- * whose policy is not ACCEPT.
+ * whose policy is not ACCEPT (in the kernel: the cache forgets it too).
  */
 function flushTable(txn: Txn, table: TableName, verbose: boolean): void {
   const rs = txn.rs;
@@ -390,14 +396,19 @@ function flushTable(txn: Txn, table: TableName, verbose: boolean): void {
   const t = initBuiltins(rs, table);
   const info = tableInfo(table)!;
   const builtins = info.chains.map((h) => t.builtins[h]!);
-  for (const c of [...builtins, ...sortedUserChains(t)]) {
+  const users = txn.cacheUserChains(table, true);
+  for (const c of [...builtins, ...users]) {
     txn.stdout += `Flushing chain \`${c.name}'\n`;
     c.rules = [];
   }
-  for (const c of sortedUserChains(t)) txn.stdout += `Deleting chain \`${c.name}'\n`;
+  for (const c of users) txn.stdout += `Deleting chain \`${c.name}'\n`;
   // chains iptables does not recognise are not in its cache, so they stay
   t.user = incompatibleChains(t);
-  for (const h of info.chains) if (t.builtins[h]!.policy === 'ACCEPT') delete t.builtins[h];
+  for (const h of info.chains) {
+    const c = t.builtins[h]!;
+    if (txn.cachePolicy(c) === 'ACCEPT') delete t.builtins[h];
+    else txn.uncached.add(c);
+  }
 }
 
 /** Splits text into lines that keep their newline, as fgets returns them. */

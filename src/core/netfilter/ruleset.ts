@@ -194,6 +194,27 @@ export function addUserChain(rs: Ruleset, name: TableName, chain: string): Chain
 }
 
 /**
+ * Gives handle `h` back to the table, as when the element that took it is
+ * taken out of the batch before it reaches the kernel: the chains and rules
+ * numbered after it (in the table, and `pending`: rules not in it) move
+ * down by one.
+ */
+export function releaseHandle(t: Table, h: number, pending: Iterable<Rule> = []): void {
+  const seen = new Set<Rule>();
+  const shift = (r: Rule) => {
+    if (seen.has(r)) return;
+    seen.add(r);
+    if (r.handle > h) r.handle--;
+  };
+  for (const c of [...Object.values(t.builtins), ...t.user]) {
+    if (c!.handle > h) c!.handle--;
+    c!.rules.forEach(shift);
+  }
+  for (const r of pending) shift(r);
+  t.lastHandle--;
+}
+
+/**
  * After an aborted batch: `rs` (the state before the batch) with the
  * handle counters the kernel keeps, per table (see Txn.abortedHandles).
  * The tables concerned are copied, not changed.
