@@ -18,11 +18,17 @@
  *   answer with an ICMP error, and the per-destination limit lets at most 6
  *   errors reach each of them within a second (scenarios last milliseconds),
  *   so at most 24 errors are sent and the host-wide bucket never runs dry.
- * - Rate-based matches (limit, hashlimit) use rates of at most 5 per second,
- *   whose next token is 200 ms away: frames are a few milliseconds apart, so
- *   the phase of the kernel's jiffies does not matter; the one long pause
- *   some scenarios have (1.6 s, with conntrack timeouts of 1 s) is far from
- *   any multiple of a token's time. recent uses --seconds 60 and more. The time match only with dates far in the past or future, the
+ * - Jiffies: nflab's clock starts where the kernel's was (runPair), but on a
+ *   busy machine the kernel's jiffies can lag its clock by a tick, so no
+ *   outcome may depend on which side of a tick a frame falls. Frames follow
+ *   each other closely (a scenario lasts a few milliseconds, far below the
+ *   40 ms of redirect backoff); rate-based matches (limit, hashlimit) use
+ *   rates of at most 5 per second, whose next token is 200 ms away; the one
+ *   long pause some scenarios have (1.6 s, with conntrack timeouts of 1 s)
+ *   is far from any multiple of a token's time. recent uses --seconds 60 and
+ *   more. connlimit collects its lists at most once per jiffy, so scenarios
+ *   with it space their frames a few jiffies apart (and then use per-minute
+ *   rates and no redirects). The time match only with dates far in the past or future, the
  *   statistic match only in nth mode.
  *
  * Everything is drawn through fast-check (`fc.gen()`), so a scenario is a
@@ -269,7 +275,7 @@ function stateList(d: Dice, ct = false): string {
 }
 
 /** The target part of a rule (with its leading " -j"/" -g"). */
-function targetPart(d: Dice, ctx: RuleContext, proto: ProtoPart['proto'], nat: NatFacts): string {
+function targetPart(d: Dice, ctx: RuleContext, proto: ProtoPart['proto'], nat: NatFacts, avoid: GenAvoid): string {
   const tcpOrUdp = proto === 'tcp' || proto === 'udp';
   const { table, hook } = ctx;
   const options: [number, () => string][] = [
@@ -322,7 +328,7 @@ function targetPart(d: Dice, ctx: RuleContext, proto: ProtoPart['proto'], nat: N
           '--set-xmark 0x2/0x2',
         ])}`,
     ],
-    [table === 'raw' ? 3 : 0, () => ` -j CT ${d.pick(['--notrack', '--zone 1', '--zone 2', '--ctevents new,destroy', '--zone-orig 3'])}`],
+    [table === 'raw' ? 3 : 0, () => ` -j CT ${d.pick(['--notrack', '--zone 1', '--zone 2', '--ctevents new,destroy', avoid.directionalZones ? '--zone 3' : d.pick(['--zone-orig 3', '--zone-reply 3'])])}`],
     [table === 'raw' ? 2 : 0, () => ' -j NOTRACK'],
     [
       table === 'nat' && (hook === 'POSTROUTING' || hook === 'INPUT') ? 5 : 0,
@@ -371,7 +377,7 @@ function expandRange(addr: string): string[] {
 }
 
 /** One rule for a chain (without the "-A CHAIN" head). */
-function rule(d: Dice, ctx: RuleContext, nat: NatFacts, names: Set<string>): string {
+function rule(d: Dice, ctx: RuleContext, nat: NatFacts, names: Set<string>, avoid: GenAvoid): string {
   ruleSerial++;
   const p = protoPart(d);
   let s = '';
@@ -393,12 +399,12 @@ function rule(d: Dice, ctx: RuleContext, nat: NatFacts, names: Set<string>): str
     const m = extraMatch(d, ctx, p.proto, names);
     if (m) s += ` ${m}`;
   }
-  s += targetPart(d, ctx, p.proto, nat);
+  s += targetPart(d, ctx, p.proto, nat, avoid);
   return s.trimStart();
 }
 
 /** A random iptables-restore input, and what its NAT rules map to. */
-export function genRules(d: Dice): { rules: string; nat: NatFacts } {
+export function genRules(d: Dice, avoid: GenAvoid = {}): { rules: string; nat: NatFacts } {
   const nat: NatFacts = { snatAddrs: [], dnatTargets: [], redirectPorts: [] };
   const names = new Set<string>();
   const tables: Table[] = (['raw', 'mangle', 'nat', 'filter'] as Table[]).filter((t) =>
@@ -431,14 +437,14 @@ export function genRules(d: Dice): { rules: string; nat: NatFacts } {
         [2, 3],
         [1, 5],
       ]);
-      for (let i = 0; i < n; i++) out += `-A ${h} ${rule(d, { table, hook: h, user: false, targets: mine }, nat, names)}\n`;
+      for (let i = 0; i < n; i++) out += `-A ${h} ${rule(d, { table, hook: h, user: false, targets: mine }, nat, names, avoid)}\n`;
       // Make sure user chains get used now and then.
       if (mine.length && d.chance(0.7)) out += `-A ${h} -j ${mine[0]}\n`;
     }
     for (const [i, u] of users.entries()) {
       const later = users.slice(i + 1).filter((v) => v.owner === u.owner).map((v) => v.name);
       const n = d.int(1, 4);
-      for (let k = 0; k < n; k++) out += `-A ${u.name} ${rule(d, { table, hook: u.owner, user: true, targets: later }, nat, names)}\n`;
+      for (let k = 0; k < n; k++) out += `-A ${u.name} ${rule(d, { table, hook: u.owner, user: true, targets: later }, nat, names, avoid)}\n`;
     }
     out += 'COMMIT\n';
   }
@@ -468,9 +474,7 @@ function nextId(c: FlowCtx, host: string): number {
 /** A frame carrying `packet` from `from` into the machine on `from`'s side. */
 function frameFrom(c: FlowCtx, from: string, packet: Uint8Array, opts: { dstMac?: string } = {}): Frame {
   c.sent.push({ packet, from });
-  const f = toDut(ifaceOf(from), packet, opts.dstMac ? { dst: opts.dstMac } : {});
-  if (c.d.chance(0.03)) f.gapMs = c.d.pick([1, 2, 3]);
-  return f;
+  return toDut(ifaceOf(from), packet, opts.dstMac ? { dst: opts.dstMac } : {});
 }
 
 /** Who the far end sees as the client, and who answers in place of the server. */
@@ -804,6 +808,8 @@ function interleave(d: Dice, flows: Frame[][], limit: number): Frame[] {
 export interface GenAvoid {
   /** Packets from a subnet's broadcast address (the machine answers them to that broadcast). */
   broadcastSources?: boolean;
+  /** CT --zone-orig / --zone-reply (a zone for one direction only). */
+  directionalZones?: boolean;
 }
 
 /** Options of genScenario. */
@@ -816,7 +822,7 @@ export interface GenOptions {
 /** One random scenario. */
 export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScenario {
   ruleSerial = 0;
-  const { rules, nat } = genRules(d);
+  const { rules, nat } = genRules(d, opts.avoid);
   const setup = [...BASE_SETUP];
   if (d.chance(0.85)) setup.push('sysctl -w net.ipv4.ip_forward=1');
   if (d.chance(0.1)) setup.push('sysctl -w net.ipv4.conf.all.rp_filter=1');
@@ -838,6 +844,17 @@ export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScen
     total += f.length;
   }
   const frames = interleave(d, flows, opts.frames);
+  let finalRules = rules;
+  if (/ -m connlimit /.test(rules)) {
+    // connlimit collects its lists at most once per jiffy: which frames share
+    // a jiffy must not matter, so each gets its own (10 ms apart; the
+    // kernel's jiffies may lag its clock by a tick on a busy machine). Over
+    // those 400 ms rates must not refill mid-scenario (per minute, not per
+    // second) and redirect backoff (40 ms, 80 ms, ...) must not come into play.
+    for (const f of frames.slice(1)) f.gapMs = 10;
+    finalRules = rules.replace(/(--(?:limit|hashlimit-upto|hashlimit-above) \d+)\/(second|sec)\b/g, '$1/minute');
+    for (const dev of ['all', 'eth0', 'eth1']) setup.push(`sysctl -w net.ipv4.conf.${dev}.send_redirects=0`);
+  }
   if (frames.length > 4 && d.chance(0.15)) {
     // Short conntrack timeouts and one pause longer than them: entries expire mid-scenario.
     for (const t of ['udp_timeout', 'icmp_timeout', 'generic_timeout', 'tcp_timeout_syn_sent', 'tcp_timeout_syn_recv', 'tcp_timeout_close']) {
@@ -845,7 +862,7 @@ export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScen
     }
     frames[d.int(1, frames.length - 1)]!.gapMs = 1600;
   }
-  return { name, setup, rules, frames };
+  return { name, setup, rules: finalRules, frames };
 }
 
 /** The arbitrary of scenarios (named by the caller). */

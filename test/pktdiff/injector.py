@@ -36,7 +36,8 @@ previous one has been processed (see Injector.wait_until_processed).
 ``emitted`` holds every frame received on a peer interface (outgoing copies
 are ignored), as {"iface": DUTIF, "hex": ..., "afterFrame": I, "atNs": T}:
 I is the index of the last frame sent before it arrived.  Times are
-CLOCK_MONOTONIC nanoseconds; t0Ns is the send time of the first frame and the
+CLOCK_MONOTONIC nanoseconds, a frame's time being the middle of its send() call
+(the machine processes it inside the call); t0Ns is the time of the first frame and the
 other times are relative to it.  ``log`` holds the kernel log lines written
 while the frames were processed, message text only; logLost counts records
 overwritten in the kernel's ring buffer before they could be read.
@@ -294,10 +295,13 @@ class Injector:
                     self.collect(emitted, index - 1, t0)
             now = time.monotonic_ns()
             self.socks[iface].send(data)
+            # The machine processes the frame inside send(): the middle of
+            # the call is the best guess of when its hooks ran.
+            at = (now + time.monotonic_ns()) // 2
             if t0 is None:
-                t0 = now
+                t0 = at
             last = now
-            sent_at.append(now - t0)
+            sent_at.append(at - t0)
             self.wait_until_processed()
             self.collect(emitted, index, t0)
         lines = log.read_new()
