@@ -54,9 +54,11 @@ async function must(lab: string, argv: string[], stdin?: string): Promise<string
 export interface NflabRunOptions {
   /**
    * 'once': one `nflab replay` of a capture holding every frame at its time
-   * (the default); 'each': one `nflab replay` per frame, the clock moved on
-   * with `nflab sleep` in between, so the lab's saved state carries every
-   * connection, counter and rate limit from one frame to the next.
+   * (the default); 'each': one `nflab replay` per frame (its capture starting
+   * at the previous frame's time with a frame for another station, so the
+   * time in between passes inside the replay and what timers send is
+   * captured), so the lab's saved state carries every connection, counter,
+   * rate limit and timer from one frame to the next.
    */
   replay?: 'once' | 'each';
   /**
@@ -95,6 +97,17 @@ function frameTimesNs(s: PacketScenario, sentAtMs?: readonly number[]): number[]
     out.push(t);
   }
   return out;
+}
+
+/** A frame for another station on the link (dropped before any hook): it only moves the clock. */
+function otherStationFrame(iface: DutInterface): Uint8Array {
+  const b = new Uint8Array(60);
+  b.set([0x02, 0, 0, 0, 0, 0x99], 0);
+  b.set([0x02, 0, 0, 0, 0, 0x98], 6);
+  b[12] = 0x88;
+  b[13] = 0xb5; // local experimental EtherType
+  b[14] = iface === 'eth0' ? 0 : 1;
+  return b;
 }
 
 /** The machine's boot time (wall seconds) and clock (ns since boot): `nflab replay` stamps sent frames with their sum. */
@@ -140,10 +153,19 @@ export async function runNflabScenario(s: PacketScenario, sentAtMs?: readonly nu
     };
     if ((opts.replay ?? 'once') === 'each') {
       for (const [i, f] of s.frames.entries()) {
-        if (i > 0) await must(lab, ['sleep', ((timesNs[i]! - timesNs[i - 1]!) / 1e9).toFixed(9)]);
-        writeFileSync(input, writePcapng([{ tsSec: 0, tsNsec: 0, data: f.bytes, ifName: f.iface }]));
+        // The time since the previous frame passes inside the replay, so
+        // that what timers send meanwhile (ARP retries) is captured too: the
+        // capture starts with a frame for another station, dropped unseen.
+        const packets = [{ tsSec: 0, tsNsec: 0, data: f.bytes, ifName: f.iface }];
+        const gapNs = i > 0 ? timesNs[i]! - timesNs[i - 1]! : 0;
+        if (gapNs > 0) {
+          packets.unshift({ tsSec: 0, tsNsec: 0, data: otherStationFrame(f.iface), ifName: f.iface });
+          packets[1] = { ...packets[1]!, tsSec: Math.floor(gapNs / 1e9), tsNsec: gapNs % 1e9 };
+        }
+        writeFileSync(input, writePcapng(packets));
+        const start = machineClock(lab);
         await must(lab, ['replay', input, '--out', output]);
-        collect(() => i);
+        collect((sec, nsec) => ((sec - start.bootWall) * 1e9 + nsec - start.clockNs + MIN_SPACING_NS / 2 >= gapNs ? i : i - 1));
       }
     } else if (s.frames.length > 0) {
       writeFileSync(
