@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { basename, resolve } from 'node:path';
-import { emptyRuleset, type Ruleset } from '../core/netfilter/ruleset.js';
+import { emptyRuleset, keepHandleCounters, type Ruleset } from '../core/netfilter/ruleset.js';
 import { appendKernelLog } from '../core/path/machine.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
@@ -166,6 +166,13 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
           return { error: `Can't open ${file}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}\n` };
         }
       }, invoked, family);
+    }
+    if (!r.ruleset && r.handles) {
+      // the command changed the loaded state in place: start again from the saved one
+      const saved = loadState(lab);
+      const rs = v6 ? (saved.ruleset6 ?? emptyRuleset()) : saved.ruleset;
+      const kept = keepHandleCounters(rs, r.handles);
+      saveState(lab, v6 ? { ...saved, ruleset6: kept } : { ...saved, ruleset: kept });
     }
     if (r.ruleset) {
       const next = v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset };

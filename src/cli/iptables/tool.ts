@@ -7,6 +7,7 @@ import '../../core/xt/all.js';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Ruleset } from '../../core/netfilter/ruleset.js';
+import type { TableName } from '../../core/netfilter/tables.js';
 import type { NameDb } from '../../core/xt/namedb.js';
 import type { Family } from '../../core/xt/types.js';
 import { renderError } from './errors.js';
@@ -23,6 +24,11 @@ export interface ToolResult {
   stderr: string;
   status: number;
   ruleset?: Ruleset;
+  /**
+   * A failed command whose batch reached the kernel: the handle counters
+   * its tables keep (the rules and chains themselves are not kept).
+   */
+  handles?: Map<TableName, number>;
 }
 
 const VERSION = '1.8.9 (nf_tables)';
@@ -45,7 +51,9 @@ export function runIptables(argv: string[], current: Ruleset, names: NameDb, pro
   } catch (e) {
     // what was printed before the failure stays printed
     const r = renderError(e, { name: program, version: VERSION });
-    return { stdout: txn.stdout, stderr: warnings + r.stderr, status: r.status };
+    // the kernel keeps the handles a refused batch used up
+    const handles = txn.abortedHandles();
+    return { stdout: txn.stdout, stderr: warnings + r.stderr, status: r.status, handles: handles.size ? handles : undefined };
   }
 }
 
