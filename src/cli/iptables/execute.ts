@@ -663,8 +663,10 @@ export function executeCommand(p: ParsedCommand, txn: Txn, env: ExecEnv = {}): v
       builtinInit(txn, table, chain);
       txn.nextSeq();
       const c = rs.tables[table]!.builtins[chain as Hook]!;
-      // iptables-nft passes no counters with -P: -c is accepted and ignored
+      // iptables-nft passes no counters with -P: -c is accepted and ignored;
+      // a chain created without counters is counted from now on (measured)
       c.policy = policy;
+      delete c.uncounted;
       txn.debugText(() => nftChainDebug(table, c, true, 0, txn.family));
       return;
     }
@@ -757,6 +759,7 @@ function zeroChains(txn: Txn, table: TableName, chain: string | undefined, verbo
       real.policy = txn.cachePolicy(real);
       real.pkts = 0n;
       real.bytes = 0n;
+      delete real.uncounted;
     }
     for (const r of c.rules) zeroRuleCounters(r);
   }

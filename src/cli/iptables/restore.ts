@@ -307,6 +307,8 @@ export function iptablesRestore(
           txn!.nextSeq();
           if (policy !== '-') c.policy = policy;
           [c.pkts, c.bytes] = counts;
+          // the chain line's NEWCHAIN carries counters
+          delete c.uncounted;
         } else {
           if (deferred) continue;
           txn!.nextSeq();

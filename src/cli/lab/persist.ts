@@ -77,7 +77,9 @@ function ruleFromDisk(d: DiskRule, v6: boolean): Rule {
 }
 
 function chainToDisk(c: Chain): unknown {
-  return { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], h: c.handle, r: c.rules.map(ruleToDisk) };
+  const d: Record<string, unknown> = { n: c.name, p: c.policy, c: [counterToDisk(c.pkts), counterToDisk(c.bytes)], h: c.handle, r: c.rules.map(ruleToDisk) };
+  if (c.uncounted) d.u = 1;
+  return d;
 }
 
 function chainFromDisk(d: any, v6: boolean): Chain {
@@ -88,6 +90,7 @@ function chainFromDisk(d: any, v6: boolean): Chain {
     bytes: counterFromDisk(d.c[1]),
     rules: (d.r as DiskRule[]).map((r) => ruleFromDisk(r, v6)),
     handle: typeof d.h === 'number' ? d.h : 0,
+    ...(d.u ? { uncounted: true as const } : {}),
   };
 }
 
@@ -110,7 +113,7 @@ export function rulesetToDisk(rs: Ruleset): unknown {
 export function writeRulesetJson(rs: Ruleset, emit: (chunk: string) => void): void {
   const chain = (c: Chain) => {
     const counters = JSON.stringify([counterToDisk(c.pkts), counterToDisk(c.bytes)]);
-    emit(`{"n":${JSON.stringify(c.name)},"p":${JSON.stringify(c.policy)},"c":${counters},"h":${c.handle},"r":[`);
+    emit(`{"n":${JSON.stringify(c.name)},"p":${JSON.stringify(c.policy)},"c":${counters},"h":${c.handle}${c.uncounted ? ',"u":1' : ''},"r":[`);
     for (let i = 0; i < c.rules.length; i += 500) {
       const part = c.rules.slice(i, i + 500).map((r) => JSON.stringify(ruleToDisk(r)));
       emit((i ? ',' : '') + part.join(','));

@@ -21,6 +21,13 @@ export interface Chain {
    * created it (0 for a built-in chain iptables only fakes for listing).
    */
   handle: number;
+  /**
+   * A built-in chain created without counters (by a rule command creating
+   * it on the way: nft_chain_builtin_add sends none), whose policy the
+   * kernel does not count until -P, -Z or a restore gives it counters.
+   * Absent means counted.
+   */
+  uncounted?: true;
 }
 
 /** One table. Built-in chains are present only once created in the kernel. */
@@ -117,7 +124,7 @@ export function initBuiltins(rs: Ruleset, name: TableName, chain?: string): Tabl
   const t = ensureTable(rs, name);
   for (const hook of builtinCreationOrder(name)) {
     if (chain !== undefined && hook !== chain) continue;
-    if (!t.builtins[hook]) t.builtins[hook] = newChain(hook, true, nextHandle(t));
+    if (!t.builtins[hook]) t.builtins[hook] = { ...newChain(hook, true, nextHandle(t)), uncounted: true };
   }
   return t;
 }

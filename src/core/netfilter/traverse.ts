@@ -74,6 +74,8 @@ export interface CompiledChain {
   /** Policy counts not yet written back. */
   pkts: number;
   bytes: number;
+  /** The kernel counts the policy (the chain has counters). */
+  counted: boolean;
 }
 
 /** A table ready for the packet path: its base chains by hook. */
@@ -164,14 +166,14 @@ export function compileRuleset(rs: Ruleset): Partial<Record<TableName, CompiledT
     const all: CompiledChain[] = [];
     const hooks: Partial<Record<Hook, CompiledChain>> = {};
     for (const [hook, ch] of Object.entries(t.builtins) as [Hook, Chain][]) {
-      const cc: CompiledChain = { name: hook, chain: ch, policy: ch.policy === 'DROP' ? NF_DROP : NF_ACCEPT, rules: [], pkts: 0, bytes: 0 };
+      const cc: CompiledChain = { name: hook, chain: ch, policy: ch.policy === 'DROP' ? NF_DROP : NF_ACCEPT, rules: [], pkts: 0, bytes: 0, counted: !ch.uncounted };
       hooks[hook] = cc;
       byName.set(hook, cc);
       all.push(cc);
     }
     for (const ch of t.user) {
       // a renamed base chain keeps its hook in the kernel but no name iptables can jump to
-      const cc: CompiledChain = { name: ch.name, chain: ch, policy: XT_RETURN, rules: [], pkts: 0, bytes: 0 };
+      const cc: CompiledChain = { name: ch.name, chain: ch, policy: XT_RETURN, rules: [], pkts: 0, bytes: 0, counted: !ch.uncounted };
       if (ch.policy === null) byName.set(ch.name, cc);
       all.push(cc);
     }
@@ -319,8 +321,10 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
         pos = stackPos.pop()!;
         continue;
       }
-      base.pkts++;
-      base.bytes += ctx.skb.data.length;
+      if (base.counted) {
+        base.pkts++;
+        base.bytes += ctx.skb.data.length;
+      }
       if (obs && ctx.skb.trace) obs.policy(ctx.table, base.name, base.policy);
       return base.policy;
     }
