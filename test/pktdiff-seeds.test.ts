@@ -27,7 +27,7 @@
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { guardKernel, inCI } from './diff/suite.js';
-import { arp, ether, icmp, ipv4, tcp, toDut, udp } from './pktdiff/build.js';
+import { arp, ascii, ether, icmp, ipv4, tcp, toDut, udp } from './pktdiff/build.js';
 import { formatObservation } from './pktdiff/compare.js';
 import { isOwnLogLine, kernelScenarioUnavailableReason, logPrefixes } from './pktdiff/kernel.js';
 import { maskLogLine } from './pktdiff/mask.js';
@@ -290,10 +290,6 @@ const MASQ_RULES =
 
 const dnsQuery = ascii('\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01');
 const dnsAnswer = ascii('\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\x5d\xb8\xd8\x22');
-
-function ascii(text: string): Uint8Array {
-  return new Uint8Array([...text].map((c) => c.charCodeAt(0) & 0xff));
-}
 
 /**
  * Traffic through the router: inside clients (LEMON, APPLE) talk to far

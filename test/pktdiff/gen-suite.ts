@@ -25,6 +25,11 @@ export interface PairResult {
    * (see TIMING_SHIFTS_US); undefined when it agreed as measured, or not at all.
    */
   shiftedUs?: number;
+  /**
+   * When the sides agreed only once the ports each chose at random for a
+   * NAT binding were set aside (see randomNatPorts): kernel port → nflab port.
+   */
+  randomNatPorts?: [number, number][];
 }
 
 /**
@@ -53,13 +58,106 @@ export async function runPair(s: PacketScenario, opts: NflabRunOptions = {}): Pr
     runNflabScenario(s, kernel.sentAtMs, { uptimeS: startS + shiftUs / 1e6, listAtMs: kernel.conntrackAtMs, ...opts });
   const nflab = await run(0);
   const diffs = comparePacketObservations(kernel, nflab);
-  if (diffs.length > 0 && kernel.startMonotonicNs !== undefined) {
+  if (diffs.length === 0) return { scenario: s, kernel, nflab, diffs };
+  const ports = randomNatPorts(kernel, nflab);
+  if (ports.length > 0) return { scenario: s, kernel, nflab, diffs: [], randomNatPorts: ports };
+  if (kernel.startMonotonicNs !== undefined) {
     for (const shift of TIMING_SHIFTS_US) {
       const other = await run(shift);
       if (comparePacketObservations(kernel, other).length === 0) return { scenario: s, kernel, nflab: other, diffs: [], shiftedUs: shift };
     }
   }
   return { scenario: s, kernel, nflab, diffs };
+}
+
+// ------------------------------------------------------- random NAT ports
+
+/** A conntrack -L line without its timeout column, split into words. */
+const ctWords = (line: string): string[] => line.replace(/^(\S+\s+\d+\s+)\d+ /, '$1* ').split(/\s+/);
+
+/**
+ * The ports the two sides chose at random for NAT bindings, as pairs
+ * (kernel's, nflab's); empty unless setting exactly those aside makes the
+ * observations equal.
+ *
+ * Source NAT keeps a connection's port when the resulting tuple is free;
+ * when another connection holds it (e.g. a reply that came first and made
+ * its own connection, whose original tuple is now this one's reply) the
+ * kernel searches from a random offset (get_random_u16 in
+ * nf_nat_l4proto_unique_tuple), even for the implicit binding of a
+ * connection without a NAT rule. Generated scenarios cannot always avoid
+ * such a clash (a request dropped before its connection was confirmed), so
+ * a conntrack entry that differs only in one NAT-chosen port of its reply
+ * tuple, both sides having moved it away from the original port, is set
+ * aside with that port wherever it shows (frames, quoted headers, log).
+ */
+export function randomNatPorts(kernel: PacketObservation, nflab: PacketObservation): [number, number][] {
+  const k = kernel.conntrack.map(ctWords);
+  const n = nflab.conntrack.map(ctWords);
+  const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((w, i) => w === b[i]);
+  const kOnly = k.filter((a) => !n.some((b) => same(a, b)));
+  const nOnly = n.filter((b) => !k.some((a) => same(a, b)));
+  const pairs: [number, number][] = [];
+  for (const a of kOnly) {
+    const b = nOnly.find((x) => x.length === a.length && x.filter((w, i) => w !== a[i]).length === 1);
+    if (!b) return [];
+    const i = a.findIndex((w, j) => w !== b[j]);
+    const mk = /^(sport|dport)=(\d+)$/.exec(a[i]!);
+    const mn = /^(sport|dport)=(\d+)$/.exec(b[i]!);
+    // The port must be in the reply tuple (the second src=) and moved from the original's.
+    const replyStart = a.findIndex((w, j) => j > a.findIndex((x) => x.startsWith('src=')) && w.startsWith('src='));
+    if (!mk || !mn || mk[1] !== mn[1] || replyStart < 0 || i < replyStart) return [];
+    const origKey = mk[1] === 'dport' ? 'sport' : 'dport';
+    const orig = a.slice(0, replyStart).find((w) => w.startsWith(`${origKey}=`));
+    if (orig === `${origKey}=${mk[2]}` || orig === `${origKey}=${mn[2]}`) return [];
+    pairs.push([Number(mk[2]), Number(mn[2])]);
+  }
+  if (pairs.length === 0 || pairs.length !== nOnly.length) return [];
+  const kp = new Set(pairs.map((p) => p[0]));
+  const np = new Set(pairs.map((p) => p[1]));
+  const masked = comparePacketObservations(withoutPorts(kernel, kp), withoutPorts(nflab, np));
+  return masked.length === 0 ? pairs : [];
+}
+
+/** An observation with the given ports set to 0 (and the checksums over them) wherever they show. */
+function withoutPorts(o: PacketObservation, ports: ReadonlySet<number>): PacketObservation {
+  const word = (key: string) => (m: string, v: string): string => (ports.has(Number(v)) ? `${key}=*` : m);
+  return {
+    ...o,
+    conntrack: o.conntrack.map((l) => l.replace(/\bsport=(\d+)/g, word('sport')).replace(/\bdport=(\d+)/g, word('dport'))),
+    log: o.log.map((l) => l.replace(/\bSPT=(\d+)/g, word('SPT')).replace(/\bDPT=(\d+)/g, word('DPT'))),
+    emitted: o.emitted.map((e) => ({ ...e, bytes: maskPorts(e.bytes, ports) })),
+  };
+}
+
+/** Zeroes the listed ports of a frame's TCP/UDP header (or of the header an ICMP error quotes), and the checksums over them. */
+function maskPorts(frame: Uint8Array, ports: ReadonlySet<number>): Uint8Array {
+  const b = new Uint8Array(frame);
+  if (b.length < 34 || b[12] !== 0x08 || b[13] !== 0x00) return b;
+  const ihl = (b[14]! & 15) * 4;
+  if ((((b[20]! << 8) | b[21]!) & 0x1fff) !== 0) return b;
+  const l4 = 14 + ihl;
+  const proto = b[23]!;
+  const transport = (off: number, p: number): boolean => {
+    let hit = false;
+    for (const at of [off, off + 2]) {
+      if (at + 2 <= b.length && ports.has((b[at]! << 8) | b[at + 1]!)) {
+        b[at] = 0;
+        b[at + 1] = 0;
+        hit = true;
+      }
+    }
+    const check = p === 17 ? off + 6 : off + 16;
+    if (hit && check + 2 <= b.length) b.fill(0, check, check + 2);
+    return hit;
+  };
+  if (proto === 6 || proto === 17) transport(l4, proto);
+  else if (proto === 1 && b.length >= l4 + 28 && [3, 4, 5, 11, 12].includes(b[l4]!)) {
+    const inner = l4 + 8;
+    const innerProto = b[inner + 9]!;
+    if ((innerProto === 6 || innerProto === 17) && transport(inner + (b[inner]! & 15) * 4, innerProto)) b.fill(0, l4 + 2, l4 + 4);
+  }
+  return b;
 }
 
 /** A full account of a differing pair, for a failure message. */

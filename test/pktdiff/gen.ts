@@ -8,11 +8,14 @@
  * Addresses and ports come from small pools so that rules hit. What the
  * kernel decides at random is kept out:
  *
- * - NAT never draws a random port: no --random/--random-fully, source NAT
- *   maps to no port or a single one (a port range for source NAT starts its
- *   search at a random offset), and every flow uses a source port (or ICMP
- *   id) of its own, so no two connections ever compete for one tuple
- *   (the kernel then picks a random port even without --random).
+ * - NAT rules never ask for a random port: no --random/--random-fully,
+ *   source NAT maps to no port or a single one (a port range for source NAT
+ *   starts its search at a random offset), and every flow uses a source
+ *   port (or ICMP id) of its own, so connections seldom compete for one
+ *   tuple (the kernel then picks a random port even without --random). They
+ *   still can: a request dropped before its connection was confirmed leaves
+ *   the reply to make its own, whose original tuple is the next request's
+ *   reply tuple. runPair sets such ports aside (randomNatPorts).
  * - The host-wide ICMP rate limit takes 0, 1 or 2 credits of its 50 at
  *   random per message. Only four hosts ever send packets the machine could
  *   answer with an ICMP error, and the per-destination limit lets at most 6
@@ -792,7 +795,7 @@ function interleave(d: Dice, flows: Frame[][], limit: number): Frame[] {
   const out: Frame[] = [];
   const pos = flows.map(() => 0);
   while (out.length < limit) {
-    const live = flows.map((f, i) => i).filter((i) => pos[i]! < flows[i]!.length);
+    const live = flows.map((_, i) => i).filter((i) => pos[i]! < flows[i]!.length);
     if (!live.length) break;
     const i = d.chance(0.6) ? live[0]! : d.pick(live);
     out.push(flows[i]![pos[i]!++]!);
@@ -810,6 +813,11 @@ export interface GenAvoid {
   broadcastSources?: boolean;
   /** CT --zone-orig / --zone-reply (a zone for one direction only). */
   directionalZones?: boolean;
+  /**
+   * Several ARP retries due in the same second (scenarios with the long
+   * pause give every address a permanent neighbour entry instead).
+   */
+  timerOrder?: boolean;
 }
 
 /** Options of genScenario. */
@@ -861,6 +869,10 @@ export function genScenario(d: Dice, name: string, opts: GenOptions): PacketScen
       setup.push(`sysctl -w net.netfilter.nf_conntrack_${t}=1`);
     }
     frames[d.int(1, frames.length - 1)]!.gapMs = 1600;
+    if (opts.avoid?.timerOrder) {
+      for (const a of ['10.0.0.9']) setup.push(`ip neigh add ${a} lladdr 02:00:00:00:00:02 dev eth0 nud permanent`);
+      for (const a of ['10.0.1.3', '10.0.1.9', '10.0.1.20', '10.0.1.21', '10.0.1.22', '10.0.1.23']) setup.push(`ip neigh add ${a} lladdr 02:00:00:00:01:02 dev eth1 nud permanent`);
+    }
   }
   return { name, setup, rules: finalRules, frames };
 }
