@@ -274,6 +274,21 @@ describe('connlimit', () => {
       true,
     );
   });
+  it('adds a confirmed connection it has not seen yet (a reply the host sends, counted in OUTPUT)', () => {
+    // As measured on the kernel: echo replies and a reset sent by the host,
+    // each for a connection confirmed on the way in, count 1, 1, 2.
+    const k = fakeKernel();
+    const m = matcher(['-m', 'connlimit', '--connlimit-above', '1', '--connlimit-mask', '24', '--connlimit-saddr']);
+    const a = conn(tuple('10.9.0.2', '10.9.0.1', 1, 7, 0), { id: 1, status: IPS.CONFIRMED });
+    const b = conn(tuple('10.9.0.2', '10.9.0.1', 6, 1000, 22), { id: 2, status: IPS.CONFIRMED });
+    k.conns.push(a, b);
+    const reply = (c: Conn) => withConn(c, CtInfo.ESTABLISHED_REPLY);
+    assert.equal(m.test(k, udp({ src: '10.9.0.1', dst: '10.9.0.2' }), reply(a)), false);
+    k.t += 3 * JIFFY;
+    assert.equal(m.test(k, udp({ src: '10.9.0.1', dst: '10.9.0.2' }), reply(a)), false);
+    k.t += 3 * JIFFY;
+    assert.equal(m.test(k, tcp({ src: '10.9.0.1', dst: '10.9.0.2' }), reply(b)), true);
+  });
   it('counts by destination, and a packet without a connection by its own tuple', () => {
     const k = fakeKernel();
     const m = matcher(['-m', 'connlimit', '--connlimit-above', '1', '--connlimit-daddr']);

@@ -9,6 +9,7 @@
  * bug (or introducing one) changes the test's outcome.
  */
 import { comparePacketObservations, formatObservation } from './compare.js';
+import { maskFrame } from './mask.js';
 import { kernelUptimeSeconds, runKernelScenario } from './kernel.js';
 import { runNflabScenario, type NflabRunOptions } from './nflab.js';
 import type { PacketObservation, PacketScenario } from './types.js';
@@ -59,7 +60,7 @@ export async function runPair(s: PacketScenario, opts: NflabRunOptions = {}): Pr
   const nflab = await run(0);
   const diffs = comparePacketObservations(kernel, nflab);
   if (diffs.length === 0) return { scenario: s, kernel, nflab, diffs };
-  const ports = randomNatPorts(kernel, nflab);
+  const ports = randomNatPorts(kernel, nflab, s);
   if (ports.length > 0) return { scenario: s, kernel, nflab, diffs: [], randomNatPorts: ports };
   if (kernel.startMonotonicNs !== undefined) {
     for (const shift of TIMING_SHIFTS_US) {
@@ -87,36 +88,96 @@ const ctWords = (line: string): string[] => line.replace(/^(\S+\s+\d+\s+)\d+ /, 
  * nf_nat_l4proto_unique_tuple), even for the implicit binding of a
  * connection without a NAT rule. Generated scenarios cannot always avoid
  * such a clash (a request dropped before its connection was confirmed), so
- * a conntrack entry that differs only in one NAT-chosen port of its reply
- * tuple, both sides having moved it away from the original port, is set
- * aside with that port wherever it shows (frames, quoted headers, log).
+ * a port both sides moved away from the original, differently (seen in a
+ * conntrack entry that differs only in that port of its reply tuple, or,
+ * when the entry is gone, in a sent frame that differs only in its source
+ * port), is set aside wherever it shows (frames, quoted headers, log,
+ * listing) and the rest must be equal.
  */
-export function randomNatPorts(kernel: PacketObservation, nflab: PacketObservation): [number, number][] {
+export function randomNatPorts(kernel: PacketObservation, nflab: PacketObservation, s: PacketScenario): [number, number][] {
+  const pairs = conntrackPortPairs(kernel, nflab) ?? framePortPairs(kernel, nflab, s);
+  if (pairs === undefined || pairs.length === 0) return [];
+  const kp = new Set(pairs.map((p) => p[0]));
+  const np = new Set(pairs.map((p) => p[1]));
+  const masked = comparePacketObservations(withoutPorts(kernel, kp), withoutPorts(nflab, np));
+  return masked.length === 0 ? pairs : [];
+}
+
+/**
+ * Port pairs from conntrack entries that differ only in one port of their
+ * reply tuple, moved from the original tuple's on both sides; undefined
+ * when the listings differ otherwise or not at all.
+ */
+function conntrackPortPairs(kernel: PacketObservation, nflab: PacketObservation): [number, number][] | undefined {
   const k = kernel.conntrack.map(ctWords);
   const n = nflab.conntrack.map(ctWords);
   const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((w, i) => w === b[i]);
   const kOnly = k.filter((a) => !n.some((b) => same(a, b)));
   const nOnly = n.filter((b) => !k.some((a) => same(a, b)));
+  if (kOnly.length === 0 || kOnly.length !== nOnly.length) return undefined;
   const pairs: [number, number][] = [];
   for (const a of kOnly) {
     const b = nOnly.find((x) => x.length === a.length && x.filter((w, i) => w !== a[i]).length === 1);
-    if (!b) return [];
+    if (!b) return undefined;
     const i = a.findIndex((w, j) => w !== b[j]);
     const mk = /^(sport|dport)=(\d+)$/.exec(a[i]!);
     const mn = /^(sport|dport)=(\d+)$/.exec(b[i]!);
     // The port must be in the reply tuple (the second src=) and moved from the original's.
     const replyStart = a.findIndex((w, j) => j > a.findIndex((x) => x.startsWith('src=')) && w.startsWith('src='));
-    if (!mk || !mn || mk[1] !== mn[1] || replyStart < 0 || i < replyStart) return [];
+    if (!mk || !mn || mk[1] !== mn[1] || replyStart < 0 || i < replyStart) return undefined;
     const origKey = mk[1] === 'dport' ? 'sport' : 'dport';
     const orig = a.slice(0, replyStart).find((w) => w.startsWith(`${origKey}=`));
-    if (orig === `${origKey}=${mk[2]}` || orig === `${origKey}=${mn[2]}`) return [];
+    if (orig === `${origKey}=${mk[2]}` || orig === `${origKey}=${mn[2]}`) return undefined;
     pairs.push([Number(mk[2]), Number(mn[2])]);
   }
-  if (pairs.length === 0 || pairs.length !== nOnly.length) return [];
-  const kp = new Set(pairs.map((p) => p[0]));
-  const np = new Set(pairs.map((p) => p[1]));
-  const masked = comparePacketObservations(withoutPorts(kernel, kp), withoutPorts(nflab, np));
-  return masked.length === 0 ? pairs : [];
+  return pairs;
+}
+
+/**
+ * Port pairs from sent frames (when the connection is gone from the
+ * listings): same place in the same interface's list, following the same
+ * frame, differing only in the TCP/UDP source port and checksum, and both
+ * sides' source port different from the port of the frame it follows (so
+ * both rewrote it).
+ */
+function framePortPairs(kernel: PacketObservation, nflab: PacketObservation, s: PacketScenario): [number, number][] | undefined {
+  const pairs: [number, number][] = [];
+  for (const iface of ['eth0', 'eth1'] as const) {
+    const k = kernel.emitted.filter((e) => e.iface === iface);
+    const n = nflab.emitted.filter((e) => e.iface === iface);
+    if (k.length !== n.length) return undefined;
+    for (const [i, a] of k.entries()) {
+      const b = n[i]!;
+      if (sameMasked(a.bytes, b.bytes)) continue;
+      const pa = transportPorts(a.bytes);
+      const pb = transportPorts(b.bytes);
+      const input = s.frames[a.afterFrame];
+      const pin = input ? transportPorts(input.bytes) : undefined;
+      if (a.afterFrame !== b.afterFrame || !pa || !pb || !pin || a.bytes.length !== b.bytes.length) return undefined;
+      const differ = [...a.bytes.keys()].filter((j) => a.bytes[j] !== b.bytes[j]);
+      if (differ.some((j) => j < pa.l4 || (j >= pa.l4 + 2 && !(j >= pa.check && j < pa.check + 2)))) return undefined;
+      if (pa.sport === pin.sport || pb.sport === pin.sport) return undefined;
+      pairs.push([pa.sport, pb.sport]);
+    }
+  }
+  return pairs;
+}
+
+/** Whether two frames are equal once the fields the kernel fills at random are masked. */
+function sameMasked(a: Uint8Array, b: Uint8Array): boolean {
+  const x = maskFrame(a).bytes;
+  const y = maskFrame(b).bytes;
+  return x.length === y.length && x.every((v, j) => v === y[j]);
+}
+
+/** The TCP/UDP ports of an Ethernet frame carrying an unfragmented IPv4 datagram, with the offsets of its header and checksum. */
+function transportPorts(b: Uint8Array): { sport: number; dport: number; l4: number; check: number } | undefined {
+  if (b.length < 34 || b[12] !== 0x08 || b[13] !== 0x00) return undefined;
+  if ((((b[20]! << 8) | b[21]!) & 0x1fff) !== 0) return undefined;
+  const l4 = 14 + (b[14]! & 15) * 4;
+  const proto = b[23]!;
+  if ((proto !== 6 && proto !== 17) || b.length < l4 + 8) return undefined;
+  return { sport: (b[l4]! << 8) | b[l4 + 1]!, dport: (b[l4 + 2]! << 8) | b[l4 + 3]!, l4, check: proto === 17 ? l4 + 6 : l4 + 16 };
 }
 
 /** An observation with the given ports set to 0 (and the checksums over them) wherever they show. */

@@ -9,7 +9,6 @@ import { defineMatch, paramError } from '../index-types.js';
 import { parsePlenMask } from './conn-util.js';
 import type { PacketContext } from '../packet.js';
 import type { Conn, Tuple } from '../../conntrack/types.js';
-import { IPS } from '../../conntrack/types.js';
 import { get32 } from '../../wire/bytes.js';
 import { conntrackIndex, findConn, packetTuple, sameTuple, tcpClosed, tupleKey } from './ct-util.js';
 import { isTemplate } from '../target/ct-template.js';
@@ -146,15 +145,16 @@ function packetConn(ctx: PacketContext): PacketConn | null {
 }
 
 /**
- * __nf_conncount_add: a connection already confirmed is never added (it
- * was counted when it was new); otherwise, unless the list was collected
- * this jiffy, stale entries are dropped (gone from the table, or TCP
- * connections already closed) and a connection already listed is not
- * added twice. Returns false when the packet has no tuple.
+ * __nf_conncount_add as Linux 6.18 has it: unless the list was collected
+ * this jiffy, it is scanned: stale entries are dropped (gone from the
+ * table, or TCP connections already closed), and meeting the packet's own
+ * connection ends the scan without adding it again (nor marking the list
+ * collected). Otherwise the connection is added, whether it is new or
+ * confirmed long ago (a reply the host sends for a connection the rule
+ * never saw is counted then). Returns false when the packet has no tuple.
  */
 function addToList(list: CountList, pc: PacketConn | null, ctx: PacketContext, now: number): boolean {
   if (pc === null) return false;
-  if (pc.ct !== null && pc.ct.status & IPS.CONFIRMED) return true;
   if (!(now === list.lastGc && list.conns.length - list.lastGcCount < GC_MAX_COLLECT)) {
     const index = conntrackIndex(ctx.kernel.conntrack);
     let collect = 0;
