@@ -9,32 +9,39 @@
  */
 import type { Tuple } from './types.js';
 
-/** ICMP types (the subset conntrack cares about). */
-export const ICMP_ECHOREPLY = 0;
-/** Destination unreachable. */
-export const ICMP_DEST_UNREACH = 3;
-/** Source quench. */
-export const ICMP_SOURCE_QUENCH = 4;
-/** Redirect. */
-export const ICMP_REDIRECT = 5;
-/** Echo request. */
-export const ICMP_ECHO = 8;
-/** Time exceeded. */
-export const ICMP_TIME_EXCEEDED = 11;
-/** Parameter problem. */
-export const ICMP_PARAMETERPROB = 12;
-/** Timestamp request. */
-export const ICMP_TIMESTAMP = 13;
-/** Timestamp reply. */
-export const ICMP_TIMESTAMPREPLY = 14;
-/** Information request. */
-export const ICMP_INFO_REQUEST = 15;
-/** Information reply. */
-export const ICMP_INFO_REPLY = 16;
-/** Address mask request. */
-export const ICMP_ADDRESS = 17;
-/** Address mask reply. */
-export const ICMP_ADDRESSREPLY = 18;
+import {
+  ICMP_ADDRESS,
+  ICMP_ADDRESSREPLY,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO,
+  ICMP_ECHOREPLY,
+  ICMP_INFO_REPLY,
+  ICMP_INFO_REQUEST,
+  ICMP_PARAMETERPROB,
+  ICMP_REDIRECT,
+  ICMP_SOURCE_QUENCH,
+  ICMP_TIME_EXCEEDED,
+  ICMP_TIMESTAMP,
+  ICMP_TIMESTAMPREPLY,
+} from '../wire/icmp.js';
+
+/** ICMP types, from the wire module. */
+export {
+  ICMP_ADDRESS,
+  ICMP_ADDRESSREPLY,
+  ICMP_DEST_UNREACH,
+  ICMP_ECHO,
+  ICMP_ECHOREPLY,
+  ICMP_INFO_REPLY,
+  ICMP_INFO_REQUEST,
+  ICMP_PARAMETERPROB,
+  ICMP_REDIRECT,
+  ICMP_SOURCE_QUENCH,
+  ICMP_TIME_EXCEEDED,
+  ICMP_TIMESTAMP,
+  ICMP_TIMESTAMPREPLY,
+} from '../wire/icmp.js';
+
 /** The highest ICMP type the kernel knows (NR_ICMP_TYPES). */
 export const NR_ICMP_TYPES = 18;
 
