@@ -303,6 +303,14 @@ describe('connlimit', () => {
     frag[6] = 0;
     frag[7] = 10;
     assert.equal(m.test(k, frag), 'hotdrop');
+    // GRE version 1 (PPTP) must carry PPP: anything else has no tuple (gre_pkt_to_tuple), as the kernel measured
+    const gre = udp();
+    gre[9] = 47;
+    gre.set([0x00, 0x01, 0x08, 0x00, 0, 0, 0, 0], 20);
+    assert.equal(m.test(k, gre), 'hotdrop');
+    // version 0 GRE counts like a protocol without ports
+    gre[21] = 0x00;
+    assert.notEqual(m.test(k, gre), 'hotdrop');
   });
 });
 

@@ -9,17 +9,17 @@ import type { Conn, Tuple } from '../../conntrack/types.js';
 import type { Skb } from '../../path/skb.js';
 import type { ConntrackView } from '../packet.js';
 import { get16, get32 } from '../../wire/bytes.js';
+import { transportPorts } from '../../conntrack/proto-icmp.js';
 
-/** Protocols whose first four transport bytes are the source and destination ports. */
-function hasPorts(proto: number): boolean {
-  return proto === 6 || proto === 17 || proto === 136 || proto === 132 || proto === 33;
-}
+const ports = [0, 0];
 
 /**
  * The original-direction tuple the packet would get (nf_ct_get_tuplepr):
- * addresses, protocol and ports (for ICMP the echo id and type/code). Null
- * where the kernel gives up: a fragment other than the first, an IP header
- * longer than the packet, or a transport header too short for its ports.
+ * addresses, protocol and the protocol's part (ports; for ICMP the echo id
+ * and type/code; for PPTP's GRE the call id). Null where the kernel gives
+ * up: a fragment other than the first, an IP header longer than the
+ * packet, a transport header too short, or GRE version 1 carrying
+ * something else than PPP (gre_pkt_to_tuple).
  */
 export function packetTuple(skb: Skb): Tuple | null {
   const d = skb.data;
@@ -28,17 +28,8 @@ export function packetTuple(skb: Skb): Tuple | null {
   const thoff = (d[0]! & 0x0f) << 2;
   if (thoff > d.length) return null;
   const proto = d[9]!;
-  const t: Tuple = { src: get32(d, 12), dst: get32(d, 16), proto, sport: 0, dport: 0 };
-  if (hasPorts(proto)) {
-    if (thoff + 4 > d.length) return null;
-    t.sport = get16(d, thoff);
-    t.dport = get16(d, thoff + 2);
-  } else if (proto === 1) {
-    if (thoff + 8 > d.length) return null;
-    t.dport = (d[thoff]! << 8) | d[thoff + 1]!;
-    t.sport = get16(d, thoff + 4);
-  }
-  return t;
+  if (!transportPorts(d, thoff, proto, ports)) return null;
+  return { src: get32(d, 12), dst: get32(d, 16), proto, sport: ports[0]!, dport: ports[1]! };
 }
 
 /** Whether two tuples are the same (nf_ct_tuple_equal). */
