@@ -178,11 +178,12 @@ function ip(a: number, b: number, c: number, d: number): number {
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
-/** Ports used by the blocked probes (dropped by explicit rules), and the high ranges of the others. */
-export const BLOCKED_TCP_PORTS = [23, 445, 3389] as const;
-export const BLOCKED_UDP_PORTS = [161, 1900] as const;
-/** Every destination port the capture uses, high probe ranges aside (10000-10999 TCP, 20000-20999 UDP). */
-export const CAPTURE_PORTS = new Set([22, 25, 53, 80, 123, 443, ...BLOCKED_TCP_PORTS, ...BLOCKED_UDP_PORTS]);
+/**
+ * TCP and UDP ports of the probes that explicit rules drop; the other probes go to 10000-10999
+ * (TCP) or 20000-20999 (UDP), to the policy.
+ */
+const BLOCKED_TCP_PORTS = [23, 445, 3389] as const;
+const BLOCKED_UDP_PORTS = [161, 1900] as const;
 
 /** Packets of a TCP flow: SYN, SYN-ACK, ACK, request, the middle, FIN, FIN, ACK. */
 function tcpLength(f: Flow): number {
