@@ -61,7 +61,25 @@ export interface CompiledRule {
   /** Counts not yet written back to the rule. */
   pkts: number;
   bytes: number;
+  /** Which parts of the IP match this rule needs (C_* bits). */
+  checks: number;
+  /**
+   * The rule's only match is a tcp or udp match that iptables-nft gives the kernel as plain
+   * port comparisons (no inversion, no flags, no option): checked here, without a call.
+   */
+  ports: boolean;
+  sportLo: number;
+  sportHi: number;
+  dportLo: number;
+  dportHi: number;
 }
+
+const C_SRC = 1;
+const C_DST = 2;
+const C_IN = 4;
+const C_OUT = 8;
+const C_PROTO = 16;
+const C_FRAG = 32;
 
 /** A chain ready for the packet path. */
 export interface CompiledChain {
@@ -128,7 +146,31 @@ function compileRule(r: Rule, index: number, chains: Map<string, CompiledChain>)
     tholder: null,
     pkts: 0,
     bytes: 0,
+    checks: 0,
+    ports: false,
+    sportLo: 0,
+    sportHi: 0xffff,
+    dportLo: 0,
+    dportHi: 0xffff,
   };
+  if (matches.length === 1 && (r.matches[0]!.name === 'tcp' || r.matches[0]!.name === 'udp')) {
+    const info = matches[0]!.info;
+    const all = info.spts[0] === 0 && info.spts[1] === 0xffff && info.dpts[0] === 0 && info.dpts[1] === 0xffff;
+    if (info.invflags === 0 && !all && (info.option ?? 0) === 0 && (info.flgMask ?? 0) === 0 && (info.flgCmp ?? 0) === 0) {
+      c.ports = true;
+      c.sportLo = info.spts[0];
+      c.sportHi = info.spts[1];
+      c.dportLo = info.dpts[0];
+      c.dportHi = info.dpts[1];
+    }
+  }
+  c.checks =
+    (c.smsk !== 0 || c.invflags & IPT_INV.SRCIP ? C_SRC : 0) |
+    (c.dmsk !== 0 || c.invflags & IPT_INV.DSTIP ? C_DST : 0) |
+    (c.inIface !== '' || c.inPrefix ? C_IN : 0) |
+    (c.outIface !== '' || c.outPrefix ? C_OUT : 0) |
+    (c.proto !== 0 ? C_PROTO : 0) |
+    (c.fragment ? C_FRAG : 0);
   const t = r.target;
   switch (t.kind) {
     case 'verdict':
@@ -220,32 +262,21 @@ function ifaceMatches(name: string, want: string, prefix: boolean): boolean {
   return prefix ? name.startsWith(want) : name === want;
 }
 
-/** Whether the IP part of a rule matches (ip_packet_match). */
-function ipPartMatches(r: CompiledRule, ctx: PacketContext): boolean {
-  const d = ctx.skb.data;
+/** Whether the IP part of a rule matches (ip_packet_match), on the packet's fields read once per traversal. */
+function ipMatch(r: CompiledRule, saddr: number, daddr: number, proto: number, ctx: PacketContext): boolean {
+  const c = r.checks;
+  if (c === 0) return true;
   const inv = r.invflags;
-  if (r.smsk !== 0) {
-    const s = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
-    if ((((s ^ r.src) & r.smsk) === 0) === ((inv & IPT_INV.SRCIP) !== 0)) return false;
-  } else if (inv & IPT_INV.SRCIP) return false;
-  if (r.dmsk !== 0) {
-    const s = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
-    if ((((s ^ r.dst) & r.dmsk) === 0) === ((inv & IPT_INV.DSTIP) !== 0)) return false;
-  } else if (inv & IPT_INV.DSTIP) return false;
-  if (r.inIface !== '' || r.inPrefix) {
-    if (ifaceMatches(ctx.in, r.inIface, r.inPrefix) === ((inv & IPT_INV.VIA_IN) !== 0)) return false;
-  }
-  if (r.outIface !== '' || r.outPrefix) {
-    if (ifaceMatches(ctx.out, r.outIface, r.outPrefix) === ((inv & IPT_INV.VIA_OUT) !== 0)) return false;
-  }
-  if (r.proto !== 0) {
-    if ((d[9] === r.proto) === ((inv & IPT_INV.PROTO) !== 0)) return false;
-  }
-  if (r.fragment) {
-    if ((ctx.fragoff !== 0) === ((inv & IPT_INV.FRAG) !== 0)) return false;
-  }
+  if (c & C_SRC && (r.smsk === 0 || (((saddr ^ r.src) & r.smsk) === 0) === ((inv & IPT_INV.SRCIP) !== 0))) return false;
+  if (c & C_DST && (r.dmsk === 0 || (((daddr ^ r.dst) & r.dmsk) === 0) === ((inv & IPT_INV.DSTIP) !== 0))) return false;
+  if (c & C_PROTO && (proto === r.proto) === ((inv & IPT_INV.PROTO) !== 0)) return false;
+  if (c & C_IN && ifaceMatches(ctx.in, r.inIface, r.inPrefix) === ((inv & IPT_INV.VIA_IN) !== 0)) return false;
+  if (c & C_OUT && ifaceMatches(ctx.out, r.outIface, r.outPrefix) === ((inv & IPT_INV.VIA_OUT) !== 0)) return false;
+  if (c & C_FRAG && (ctx.fragoff !== 0) === ((inv & IPT_INV.FRAG) !== 0)) return false;
   return true;
 }
+
+const NO_MATCHES: CompiledMatch[] = [];
 
 /** Maximum nesting of jumps, as nf_tables' jump stack (NFT_JUMP_STACK_SIZE). */
 const JUMP_STACK = 16;
@@ -260,6 +291,14 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
   const stackPos: number[] = [];
   let chain = base;
   let pos = 0;
+  let d = ctx.skb.data;
+  let saddr = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+  let daddr = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+  let proto = d[9]!;
+  // ports, read when a rule first needs them (-1: the header is too short, nothing matches)
+  let portsLoaded = false;
+  let sport = -1;
+  let dport = -1;
   for (;;) {
     const rules = chain.rules;
     let verdict = XT_CONTINUE;
@@ -267,9 +306,20 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
     let isGoto = false;
     while (pos < rules.length) {
       const r = rules[pos++]!;
-      if (!ipPartMatches(r, ctx)) continue;
+      if (!ipMatch(r, saddr, daddr, proto, ctx)) continue;
       let ok = true;
-      const ms = r.matches;
+      if (r.ports) {
+        if (!portsLoaded) {
+          portsLoaded = true;
+          const t = ctx.thoff;
+          if (d.length >= t + 4) {
+            sport = (d[t]! << 8) | d[t + 1]!;
+            dport = (d[t + 2]! << 8) | d[t + 3]!;
+          }
+        }
+        if (sport < r.sportLo || sport > r.sportHi || dport < r.dportLo || dport > r.dportHi) continue;
+      }
+      const ms = r.ports ? NO_MATCHES : r.matches;
       for (let i = 0; i < ms.length; i++) {
         const m = ms[i]!;
         if (!m.def.match!(m.info, ctx, m.holder.rt)) {
@@ -299,6 +349,13 @@ export function runChain(base: CompiledChain, ctx: PacketContext, obs: Traversal
           break;
         case T_EXT:
           verdict = r.tdef!.target!(r.tinfo, ctx, r.tholder!.rt);
+          // a target that lets the packet go on may have rewritten it
+          d = ctx.skb.data;
+          saddr = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
+          daddr = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+          proto = d[9]!;
+          portsLoaded = false;
+          sport = dport = -1;
           break;
       }
       if (obs && ctx.skb.trace) obs.rule(ctx.table, chain.name, r, next ? XT_CONTINUE : verdict, next ? next.name : null, isGoto);

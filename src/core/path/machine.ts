@@ -469,7 +469,7 @@ export class Machine implements KernelServices {
     if (!ctx) return;
     this.tracing = null;
     const skb = ctx.skb;
-    this.emit({ kind: 'chain', packet: this.current, table: ctx.table, hook: ctx.hook, datagram: skb.data.slice(), in: ctx.in, out: ctx.out, mac: skb.mac, mark: skb.mark });
+    this.emit({ kind: 'chain', packet: this.current, table: ctx.table, hook: ctx.hook, datagram: skb.data.slice(), in: ctx.in, out: ctx.out, mac: skb.mac ? skb.mac.slice() : null, mark: skb.mark });
   }
 
   private makeTracer(): TraversalObserver {
@@ -593,8 +593,11 @@ export class Machine implements KernelServices {
     const maxFrag = reassembledMaxSize(skb);
     const mtu = maxFrag ? Math.min(maxFrag, this.ops.mtu(skb.outdev)) : this.ops.mtu(skb.outdev);
     const frames = skb.data.length > mtu || maxFrag ? this.ops.fragment(skb.data, mtu) : [skb.data];
+    const mac = skb.mac;
     for (const datagram of frames) {
-      const frame = this.ops.resolveAndFrame(skb.outdev, skb.nexthop, datagram, (f) => this.transmit(skb.outdev, f), this.state.clockNs, skb.ct);
+      // a received datagram's own link header sits right before it: the new one goes there
+      const inPlace = mac !== null && datagram === skb.data && mac.buffer === datagram.buffer && mac.byteOffset + 14 === datagram.byteOffset;
+      const frame = this.ops.resolveAndFrame(skb.outdev, skb.nexthop, datagram, (f) => this.transmit(skb.outdev, f), this.state.clockNs, skb.ct, inPlace);
       if (frame) this.transmit(skb.outdev, frame);
     }
   }

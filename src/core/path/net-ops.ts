@@ -329,15 +329,32 @@ export class NetOps {
     return t;
   }
 
-  private frame(dev: string, dstMac: string | Uint8Array, datagram: Uint8Array): Uint8Array {
-    const f = new Uint8Array(14 + datagram.length);
-    if (typeof dstMac === 'string') parseMacInto(dstMac, f, 0);
-    else f.set(dstMac, 0);
+  /** Neighbour MACs already parsed, by their text. */
+  private readonly parsedMacs = new Map<string, Uint8Array>();
+
+  private macBytes(text: string): Uint8Array {
+    let m = this.parsedMacs.get(text);
+    if (!m) {
+      m = new Uint8Array(6);
+      parseMacInto(text, m, 0);
+      this.parsedMacs.set(text, m);
+    }
+    return m;
+  }
+
+  /**
+   * The frame of a datagram. `inPlace`: the 14 bytes before the datagram in
+   * its buffer are its own (the link header it was received with), so the new
+   * header is written there and nothing is allocated or copied.
+   */
+  private frame(dev: string, dstMac: string | Uint8Array, datagram: Uint8Array, inPlace = false): Uint8Array {
+    const f = inPlace ? new Uint8Array(datagram.buffer, datagram.byteOffset - 14, datagram.length + 14) : new Uint8Array(14 + datagram.length);
+    f.set(typeof dstMac === 'string' ? this.macBytes(dstMac) : dstMac, 0);
     const link = this.link(dev);
     if (link && link.kind !== 'loopback') f.set(this.mac(dev), 6);
     f[12] = 0x08;
     f[13] = 0x00;
-    f.set(datagram, 14);
+    if (!inPlace) f.set(datagram, 14);
     return f;
   }
 
@@ -346,7 +363,7 @@ export class NetOps {
    * null when the neighbour is unknown: an ARP request goes out through
    * `send` and the datagram waits for the reply.
    */
-  resolveAndFrame(dev: string, nexthop: number, datagram: Uint8Array, send: (frame: Uint8Array) => void, now = 0, ct: Conn | null = null): Uint8Array | null {
+  resolveAndFrame(dev: string, nexthop: number, datagram: Uint8Array, send: (frame: Uint8Array) => void, now = 0, ct: Conn | null = null, inPlace = false): Uint8Array | null {
     const link = this.link(dev);
     if (!link) return null;
     if (link.kind === 'loopback') return this.frame(dev, new Uint8Array(6), datagram);
@@ -358,7 +375,7 @@ export class NetOps {
       return this.frame(dev, m, datagram);
     }
     const mac = neighLookup(this.net, dev, target);
-    if (mac) return this.frame(dev, mac, datagram);
+    if (mac) return this.frame(dev, mac, datagram, inPlace);
     // __neigh_event_send: an INCOMPLETE entry only queues; a new (or failed) one starts resolving with a probe
     const r = this.resolving.find((x) => x.dev === dev && x.ip === target);
     if (r) {
