@@ -78,26 +78,6 @@ const ROUTER = [
 
 const OPEN: readonly OpenDifference[] = [
   {
-    name: 'broadcast-output',
-    avoid: 'broadcastSources',
-    diagnosis:
-      'A datagram from 10.0.0.255 (a subnet broadcast address, not a martian source while rp_filter is off) to a closed ' +
-      'port: the kernel sends its port unreachable (or reset) to 10.0.0.255 as an Ethernet broadcast (the neighbour of a ' +
-      'broadcast route needs no ARP) and loops a copy back to itself (ip_mc_output: it shows in PREROUTING and INPUT ' +
-      'with IN=eth0 and an empty MAC=). nflab asks ARP for 10.0.0.255 and sends nothing, and loops nothing back. ' +
-      'Owner: the output path (machine.ts, net-ops.ts).',
-    explains: (diffs) => diffs.some((d) => /only the kernel emitted|differ:/.test(d) && /> ff:ff:ff:ff:ff:ff IPv4 10\.0\.0\.1 > 10\.0\.0\.255/.test(d)),
-    reproducer: {
-      name: 'open-broadcast-output',
-      setup: ROUTER.slice(0, -1),
-      rules: '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j LOG --log-prefix "RP "\nCOMMIT\n',
-      frames: [
-        toDut('eth0', ipv4({ src: '10.0.0.255', dst: '10.0.0.1', id: 1 }, udp({ sport: 30000, dport: 53 }))),
-        toDut('eth0', ipv4({ src: '10.0.0.255', dst: '10.0.0.1', id: 2 }, tcp({ sport: 30001, dport: 22 }))),
-      ],
-    },
-  },
-  {
     name: 'directional-zones',
     avoid: 'directionalZones',
     diagnosis:

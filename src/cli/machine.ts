@@ -270,8 +270,9 @@ export function runReplay(argv: string[], call: MachineCall): MachineResult {
     machine.save();
     if (outFile) {
       const packets: PacketToWrite[] = machine.sent.map((f) => {
-        const wall = m.bootWall * 1e9 + f.ns;
-        return { tsSec: Math.floor(wall / 1e9), tsNsec: Math.round(wall % 1e9), data: f.frame, ifName: f.iface };
+        // seconds and nanoseconds apart: epoch nanoseconds do not fit a double exactly
+        const ns = Math.round(f.ns);
+        return { tsSec: m.bootWall + Math.floor(ns / 1e9), tsNsec: ns % 1e9, data: f.frame, ifName: f.iface };
       });
       const target = call.onMachine && outFile.startsWith('/') ? labFile(call.lab, outFile) : resolve(call.cwd, outFile);
       writeFileSync(target, writePcapng(packets));

@@ -350,7 +350,8 @@ export class Machine implements KernelServices {
   }
 
   /** ip_rcv_core's checks, then PREROUTING. */
-  private ipRcv(iface: string, mac: Uint8Array, data: Uint8Array, pktType: PacketType): void {
+  /** `looped`: a copy of a packet this machine sent, keeping its connection and mark. */
+  private ipRcv(iface: string, mac: Uint8Array, data: Uint8Array, pktType: PacketType, looped?: Skb): void {
     if (pktType === PacketType.OTHERHOST) return this.fate({ what: 'dropped', by: 'not addressed to this host (PACKET_OTHERHOST)' });
     if (data.length < 20) return this.fate({ what: 'dropped', by: 'truncated IP header' });
     const ihl = (data[0]! & 15) * 4;
@@ -361,7 +362,14 @@ export class Machine implements KernelServices {
     // padding after the total length is not part of the datagram
     const skb = newSkb(tot === data.length ? data : data.subarray(0, tot), mac, iface);
     skb.pktType = pktType;
-    this.runHook(skb, 'PREROUTING', (s) => this.routeInput(s));
+    if (looped) {
+      skb.ct = looped.ct;
+      skb.ctinfo = looped.ctinfo;
+      skb.untracked = looped.untracked;
+      skb.mark = looped.mark;
+    }
+    const s = this.runHook(skb, 'PREROUTING');
+    if (s) this.routeInput(s);
   }
 
   // ---- hooks ----
@@ -418,45 +426,60 @@ export class Machine implements KernelServices {
   private swapped: Skb | null = null;
 
   /** Runs a hook's functions; calls `okfn` with the packet when it comes through. */
-  private runHook(skb: Skb, hook: Hook, okfn: (skb: Skb) => void): void {
+  /**
+   * Runs a hook's functions in priority order: the packet (perhaps a
+   * replacement, after reassembly) when it comes through, null when a
+   * function dropped or took it.
+   */
+  private runHook(skb: Skb, hook: Hook): Skb | null {
     if (this.traceAll && (hook === 'PREROUTING' || hook === 'OUTPUT')) skb.trace = true;
-    for (const e of this.hooks[hook]) {
+    const list = this.hooks[hook];
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
       const v = e.fn(skb, hook, this);
       if (this.swapped) {
         skb = this.swapped;
         this.swapped = null;
       }
       if (v === NF_ACCEPT) continue;
-      if (v === NF_DROP) return this.fate({ what: 'dropped', by: `${e.name} ${hook}` });
-      if (v === NF_STOLEN) return this.fate({ what: 'stolen', by: `${e.name} ${hook}` });
-      if (v === NF_QUEUE) return this.fate({ what: 'dropped', by: `${e.name} ${hook}: queued with no listener` });
-      return this.fate({ what: 'dropped', by: `${e.name} ${hook}` });
+      if (this.listener) {
+        if (v === NF_STOLEN) this.fate({ what: 'stolen', by: `${e.name} ${hook}` });
+        else if (v === NF_QUEUE) this.fate({ what: 'dropped', by: `${e.name} ${hook}: queued with no listener` });
+        else this.fate({ what: 'dropped', by: `${e.name} ${hook}` });
+      }
+      return null;
     }
-    okfn(skb);
+    return skb;
   }
+
+  /** Packet contexts by nesting depth (a target may send a packet that runs chains of its own). */
+  private readonly ctxPool: PacketContext[] = [];
+  private depth = 0;
 
   private runTable(t: CompiledTable, chain: CompiledTable['hooks'][Hook] & object, skb: Skb, hook: Hook): number {
     const d = skb.data;
-    const ihl = (d[0]! & 15) * 4;
-    const ctx: PacketContext = {
-      skb,
-      thoff: ihl,
-      fragoff: (((d[6]! << 8) | d[7]!) & 0x1fff) * 8,
-      family: 'ipv4',
-      hook,
-      table: t.name,
-      // ip_output hands POSTROUTING the device a forwarded packet came in by
-      in: hook === 'OUTPUT' ? '' : skb.indev,
-      out: hook === 'PREROUTING' || hook === 'INPUT' ? '' : skb.outdev,
-      hotdrop: false,
-      kernel: this,
-    };
+    let ctx = this.ctxPool[this.depth];
+    if (!ctx) {
+      ctx = { skb, thoff: 0, fragoff: 0, family: 'ipv4', hook, table: t.name, in: '', out: '', hotdrop: false, kernel: this };
+      this.ctxPool[this.depth] = ctx;
+    }
+    ctx.skb = skb;
+    ctx.thoff = (d[0]! & 15) * 4;
+    ctx.fragoff = (((d[6]! << 8) | d[7]!) & 0x1fff) * 8;
+    ctx.hook = hook;
+    ctx.table = t.name;
+    // ip_output hands POSTROUTING the device a forwarded packet came in by
+    ctx.in = hook === 'OUTPUT' ? '' : skb.indev;
+    ctx.out = hook === 'PREROUTING' || hook === 'INPUT' ? '' : skb.outdev;
+    ctx.hotdrop = false;
     // nf_tables dumps the packet with the first trace event of a chain, as it is then
     const outer = this.tracing;
-    this.tracing = this.listener && skb.trace ? ctx : null;
+    this.tracing = this.listener && skb.trace ? { ...ctx } : null;
+    this.depth++;
     try {
       return runChain(chain, ctx, this.tracer);
     } finally {
+      this.depth--;
       this.tracing = outer;
     }
   }
@@ -523,10 +546,10 @@ export class Machine implements KernelServices {
       whole.indev = skb.indev;
       skb = whole;
     }
-    this.runHook(skb, 'INPUT', (s) => {
-      this.fate({ what: 'delivered', to: 'local' });
-      localDeliver(this, s);
-    });
+    const s = this.runHook(skb, 'INPUT');
+    if (!s) return;
+    this.fate({ what: 'delivered', to: 'local' });
+    localDeliver(this, s);
   }
 
   private forward(skb: Skb, redirect = false): void {
@@ -548,10 +571,10 @@ export class Machine implements KernelServices {
     // ip_decrease_ttl: TTL - 1, the checksum adjusted incrementally (a stale one stays stale)
     ipDecreaseTtl(d);
     if (redirect) sendRedirect(this, skb, skb.nexthop || (((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0));
-    this.runHook(skb, 'FORWARD', (s) => {
-      ipForwardOptions(this, s);
-      this.postRouting(s, 'forwarded');
-    });
+    const s = this.runHook(skb, 'FORWARD');
+    if (!s) return;
+    ipForwardOptions(this, s);
+    this.postRouting(s, 'forwarded');
   }
 
   /** ip_local_out: the total length and header checksum set, then OUTPUT and POSTROUTING. */
@@ -566,26 +589,49 @@ export class Machine implements KernelServices {
     skb.outdev = r.dev;
     skb.nexthop = r.gateway;
     skb.route = r.type;
-    this.runHook(skb, 'OUTPUT', (skb) => {
-      // a destination changed in OUTPUT (DNAT, mark routing) is routed again
-      const d = skb.data;
-      const nd = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
-      if (nd !== dst) {
-        const rr = this.ops.routeOutput(nd);
-        if (rr.kind === 'drop') return this.fate({ what: 'dropped', by: rr.why });
-        skb.outdev = rr.dev;
-        skb.nexthop = rr.gateway;
-        skb.route = rr.type;
-      }
-      this.postRouting(skb, 'sent');
+    const s = this.runHook(skb, 'OUTPUT');
+    if (!s) return;
+    // a destination changed in OUTPUT (DNAT, mark routing) is routed again
+    const od = s.data;
+    const nd = ((od[16]! << 24) | (od[17]! << 16) | (od[18]! << 8) | od[19]!) >>> 0;
+    if (nd !== dst) {
+      const rr = this.ops.routeOutput(nd);
+      if (rr.kind === 'drop') return this.fate({ what: 'dropped', by: rr.why });
+      s.outdev = rr.dev;
+      s.nexthop = rr.gateway;
+      s.route = rr.type;
+    }
+    if (s.route === 'broadcast') this.loopBroadcast(s);
+    this.postRouting(s, 'sent');
+  }
+
+  /**
+   * ip_mc_output for a broadcast the machine sends: a copy goes through
+   * POSTROUTING too and comes back in through the same device
+   * (dev_loopback_xmit: no link header, PACKET_LOOPBACK), after the
+   * original has left.
+   */
+  private loopBroadcast(skb: Skb): void {
+    const copy = newSkb(skb.data.slice(), null, '');
+    copy.outdev = skb.outdev;
+    copy.route = skb.route;
+    copy.mark = skb.mark;
+    copy.ct = skb.ct;
+    copy.ctinfo = skb.ctinfo;
+    copy.untracked = skb.untracked;
+    const s = this.runHook(copy, 'POSTROUTING');
+    if (!s) return;
+    this.queue.push(() => {
+      this.newPacket();
+      this.ipRcv(s.outdev, new Uint8Array(0), s.data, PacketType.LOOPBACK, s);
     });
   }
 
   private postRouting(skb: Skb, what: 'forwarded' | 'sent'): void {
-    this.runHook(skb, 'POSTROUTING', (skb) => {
-      this.fate(what === 'forwarded' ? { what: 'forwarded', out: skb.outdev } : { what: 'sent', out: skb.outdev });
-      this.output(skb);
-    });
+    const s = this.runHook(skb, 'POSTROUTING');
+    if (!s) return;
+    if (this.listener) this.fate(what === 'forwarded' ? { what: 'forwarded', out: s.outdev } : { what: 'sent', out: s.outdev });
+    this.output(s);
   }
 
   /** ip_finish_output: fragmentation (to the original fragment size for reassembled packets), then the neighbour. */

@@ -369,7 +369,8 @@ export class NetOps {
     if (link.kind === 'loopback') return this.frame(dev, new Uint8Array(6), datagram);
     const target = nexthop || u32(datagram, 16);
     if (link.kind === 'dummy') return this.frame(dev, this.mac(dev), datagram);
-    if (isLbcast(target) || this.isSubnetBroadcast(link, target)) return this.frame(dev, BROADCAST_MAC, datagram);
+    // a broadcast destination (a broadcast route) needs no neighbour: the frame goes to ff:ff:ff:ff:ff:ff
+    if (isLbcast(target) || this.isSubnetBroadcast(link, target) || this.fib(target).type === 'broadcast') return this.frame(dev, BROADCAST_MAC, datagram);
     if (isMulticast(target)) {
       const m = new Uint8Array([0x01, 0x00, 0x5e, (target >>> 16) & 0x7f, (target >>> 8) & 255, target & 255]);
       return this.frame(dev, m, datagram);
