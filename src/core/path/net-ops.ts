@@ -403,27 +403,6 @@ export class NetOps {
    * `dev`: local delivery, forwarding, or a drop with the reason.
    */
   routeInput(dev: string, src: number, dst: number): InputRoute {
-    // the decision depends on nothing else while packets run: remembered per device, destination and source
-    let perDev = this.inputMemo.get(dev);
-    if (!perDev) this.inputMemo.set(dev, (perDev = new Map()));
-    let perDst = perDev.get(dst);
-    if (!perDst) {
-      if (perDev.size > 65536) perDev.clear();
-      perDev.set(dst, (perDst = new Map()));
-    }
-    let r = perDst.get(src);
-    if (!r) {
-      r = this.decideInput(dev, src, dst);
-      if (perDst.size > 4096) perDst.clear();
-      perDst.set(src, r);
-    }
-    return r;
-  }
-
-  /** Input routing decisions already taken, by device, destination and source. */
-  private readonly inputMemo = new Map<string, Map<number, Map<number, InputRoute>>>();
-
-  private decideInput(dev: string, src: number, dst: number): InputRoute {
     const loopDev = this.isLoopback(dev);
     if (isMulticast(src) || isLbcast(src)) return { kind: 'drop', why: 'martian source' };
     if (isLbcast(dst) || (src === 0 && dst === 0)) return this.brdInput(dev, src);
