@@ -14,6 +14,7 @@ import { listChains } from '../core/netfilter/ruleset.js';
 import type { TableName } from '../core/netfilter/tables.js';
 import { UnsupportedInPath } from '../core/netfilter/traverse.js';
 import { createNameDb, type NameDb } from '../core/xt/namedb.js';
+import { toHex } from '../core/wire/bytes.js';
 import { decodeFrame, encodeFrame, encodeIpv4, type FrameDesc, type PacketDesc } from '../core/wire/frame.js';
 import { ICMP_NAMES } from '../core/xt/match/icmp-types.js';
 import { saveRuleBody } from './iptables/format.js';
@@ -380,20 +381,14 @@ function traceId(p: number, key: number): string {
   return (x >>> 0).toString(16).padStart(8, '0');
 }
 
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
-
 /** An event as plain JSON (bytes as hex). */
 function jsonEvent(e: PathEvent, idOf: (p: number) => string): unknown {
   switch (e.kind) {
     case 'rx':
     case 'tx':
-      return { kind: e.kind, packet: e.packet, iface: e.iface, frame: hex(e.frame), decoded: decodeFrame(e.frame), ns: e.ns };
+      return { kind: e.kind, packet: e.packet, iface: e.iface, frame: toHex(e.frame), decoded: decodeFrame(e.frame), ns: e.ns };
     case 'chain':
-      return { kind: e.kind, packet: e.packet, id: idOf(e.packet), table: e.table, hook: e.hook, in: e.in, out: e.out, datagram: hex(e.datagram), mark: e.mark };
+      return { kind: e.kind, packet: e.packet, id: idOf(e.packet), table: e.table, hook: e.hook, in: e.in, out: e.out, datagram: toHex(e.datagram), mark: e.mark };
     default:
       return { ...e, id: idOf(e.packet) };
   }

@@ -17,6 +17,7 @@
  * Queues are plain data (payloads as hex) kept in the table's `frags`, so
  * they persist with the lab.
  */
+import { hexInto, toHex } from '../wire/bytes.js';
 import { newSkb, type Skb } from '../path/skb.js';
 import { fillIpv4Checksum } from '../wire/checksum.js';
 import type { ConntrackEnv, ConntrackHook } from './env.js';
@@ -77,16 +78,6 @@ function ecnOf(bits: number): number {
   if (notEct && bits & ~1) return 0xff;
   if (ce && bits & 6) return 3;
   return 0;
-}
-
-function toHex(data: Uint8Array, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) s += (data[i]! < 16 ? '0' : '') + data[i]!.toString(16);
-  return s;
-}
-
-function fromHex(hex: string, out: Uint8Array, at: number): void {
-  for (let i = 0; i < hex.length; i += 2) out[at + i / 2] = parseInt(hex.slice(i, i + 2), 16);
 }
 
 function queues(env: ConntrackEnv): Map<string, FragQueue> {
@@ -200,8 +191,8 @@ export function defragIn(env: ConntrackEnv, skb: Skb, hook: ConntrackHook = 'PRE
     return null;
   }
   const out = new Uint8Array(total);
-  fromHex(q.head, out, 0);
-  for (const f of q.frags) fromHex(f.hex, out, headLen + f.offset);
+  hexInto(q.head, out, 0);
+  for (const f of q.frags) hexInto(f.hex, out, headLen + f.offset);
   out[2] = total >>> 8;
   out[3] = total & 0xff;
   out[1] = out[1]! | ecn;
@@ -213,7 +204,7 @@ export function defragIn(env: ConntrackEnv, skb: Skb, hook: ConntrackHook = 'PRE
   let mac: Uint8Array | null = null;
   if (q.headMac) {
     mac = new Uint8Array(q.headMac.length / 2);
-    fromHex(q.headMac, mac, 0);
+    hexInto(q.headMac, mac, 0);
   }
   const r = newSkb(out, mac, q.headIndev);
   r.pktType = skb.pktType;

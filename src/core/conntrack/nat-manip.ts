@@ -12,12 +12,9 @@
  * update keeps exact.
  */
 
-const IPPROTO_ICMP = 1;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_GRE = 47;
-const IPPROTO_SCTP = 132;
-const IPPROTO_UDPLITE = 136;
+import { get16, get32, put16, put32 } from '../wire/bytes.js';
+import { checksumReplace16, checksumReplace32 } from '../wire/checksum.js';
+import { IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../wire/ipv4.js';
 
 /** Folds a ones' complement sum (below 2^31) to 16 bits and complements it (csum_fold). */
 function fold(sum: number): number {
@@ -26,35 +23,11 @@ function fold(sum: number): number {
   return ~sum & 0xffff;
 }
 
-/** The checksum field `check` after a 16-bit word it covers changed from `from` to `to`. */
-export function csumReplace2(check: number, from: number, to: number): number {
-  return fold((~check & 0xffff) + (~from & 0xffff) + (to & 0xffff));
-}
+/** The checksum field `check` after a 16-bit word it covers changed from `from` to `to` (csum_replace2). */
+export const csumReplace2 = checksumReplace16;
 
-/** The checksum field `check` after a 32-bit value it covers (an address) changed. */
-export function csumReplace4(check: number, from: number, to: number): number {
-  return fold((~check & 0xffff) + (~(from >>> 16) & 0xffff) + (~from & 0xffff) + (to >>> 16) + (to & 0xffff));
-}
-
-function get16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-
-function get32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
+/** The checksum field `check` after a 32-bit value it covers (an address) changed (csum_replace4). */
+export const csumReplace4 = checksumReplace32;
 
 /** Updates the 16-bit checksum at `at` for a 32-bit value that changes from `from` to `to`. */
 function fix4(b: Uint8Array, at: number, from: number, to: number): void {

@@ -48,7 +48,7 @@ function msToJiffies(ms: number): number {
 }
 
 /** Jiffies from `then` to `now` on the kernel's wrapping 32-bit counter. */
-function elapsed(now: number, then: number): number {
+export function elapsed(now: number, then: number): number {
   return (now - then) >>> 0;
 }
 
@@ -123,7 +123,7 @@ interface GlobalBucket {
 type PeerBuckets = Record<string, { tokens: number; last: number }>;
 
 /** How long an unused destination's bucket is kept (the inet_peer maximum TTL, 10 minutes). */
-const PEER_TTL = 600 * HZ;
+export const PEER_TTL = 600 * HZ;
 
 /** Burst of the per-destination bucket, in messages (XRLIM_BURST_FACTOR). */
 const XRLIM_BURST_FACTOR = 6;

@@ -35,6 +35,7 @@
  * What ip_options_compile learnt about a datagram (the kernel's
  * IPCB(skb)->opt) is kept here, keyed by the packet, for the later steps.
  */
+import { get32, put32 } from '../wire/bytes.js';
 import { fibLookup, inetAddrType, selectSourceAddress } from '../net/fib.js';
 import { sysctlInt } from '../net/sysctl.js';
 import { SCOPE_LINK, SCOPE_UNIVERSE, type NetState } from '../net/types.js';
@@ -131,17 +132,6 @@ function freshState(optlen: number): IpOptionsState {
     nexthop: 0,
     changed: false,
   };
-}
-
-function get32(d: Uint8Array, off: number): number {
-  return ((d[off]! << 24) | (d[off + 1]! << 16) | (d[off + 2]! << 8) | d[off + 3]!) >>> 0;
-}
-
-function put32(d: Uint8Array, off: number, v: number): void {
-  d[off] = v >>> 24;
-  d[off + 1] = (v >>> 16) & 0xff;
-  d[off + 2] = (v >>> 8) & 0xff;
-  d[off + 3] = v & 0xff;
 }
 
 /** inet_current_timestamp: milliseconds since midnight UTC by the machine's wall clock. */

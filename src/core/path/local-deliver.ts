@@ -10,6 +10,7 @@
  * Sockets are a seam for now: lookupSocket finds none, so every port is
  * closed and no raw socket listens.
  */
+import { get16, get32 } from '../wire/bytes.js';
 import { checksumFinish, checksumPartial, pseudoHeaderSum, verifyIcmpChecksum } from '../wire/checksum.js';
 import type { KernelServices } from '../xt/packet.js';
 import { icmpReply, icmpSend } from './icmp-send.js';
@@ -43,17 +44,9 @@ export function lookupSocket(
 /** Protocols this kernel has a handler for besides TCP, UDP, UDP-Lite and ICMP: IGMP and PIM consume what they get. */
 const CONSUMED_PROTOCOLS: ReadonlySet<number> = new Set([2, 103]);
 
-function u16(d: Uint8Array, off: number): number {
-  return (d[off]! << 8) | d[off + 1]!;
-}
-
-function u32(d: Uint8Array, off: number): number {
-  return ((d[off]! << 24) | (d[off + 1]! << 16) | (d[off + 2]! << 8) | d[off + 3]!) >>> 0;
-}
-
 /** Whether the segment or datagram at `off` (`len` bytes) sums to zero with its pseudo header. */
 function pseudoChecksumOk(d: Uint8Array, off: number, len: number, proto: number, pseudoLen = len): boolean {
-  return checksumFinish(checksumPartial(d, off, len, pseudoHeaderSum(u32(d, 12), u32(d, 16), proto, pseudoLen))) === 0;
+  return checksumFinish(checksumPartial(d, off, len, pseudoHeaderSum(get32(d, 12), get32(d, 16), proto, pseudoLen))) === 0;
 }
 
 /** An integer sysctl of net.ipv4, or `dflt` when the machine has none. */
@@ -87,7 +80,7 @@ export function localDeliver(kernel: KernelServices, skb: Skb): void {
       return;
   }
   if (CONSUMED_PROTOCOLS.has(proto)) return;
-  const raw = lookupSocket(kernel, proto, u32(d, 12), 0, u32(d, 16), 0);
+  const raw = lookupSocket(kernel, proto, get32(d, 12), 0, get32(d, 16), 0);
   if (raw) {
     raw.deliver(kernel, skb);
     return;
@@ -103,7 +96,7 @@ function tcpRcv(kernel: KernelServices, skb: Skb, ihl: number): void {
   if (len < 20) return;
   const doff = (d[ihl + 12]! >> 4) * 4;
   if (doff < 20 || doff > len) return;
-  const sock = lookupSocket(kernel, 6, u32(d, 12), u16(d, ihl), u32(d, 16), u16(d, ihl + 2));
+  const sock = lookupSocket(kernel, 6, get32(d, 12), get16(d, ihl), get32(d, 16), get16(d, ihl + 2));
   if (sock) {
     sock.deliver(kernel, skb);
     return;
@@ -117,12 +110,12 @@ function udpRcv(kernel: KernelServices, skb: Skb, ihl: number, proto: number): v
   const d = skb.data;
   const len = d.length - ihl;
   if (len < 8) return;
-  const ulen = u16(d, ihl + 4);
+  const ulen = get16(d, ihl + 4);
   if (ulen > len) return;
   // UDP ignores what follows its length; for UDP-Lite the field is the checksum coverage.
   let length = len;
   let covered = len;
-  const check = u16(d, ihl + 6);
+  const check = get16(d, ihl + 6);
   if (proto === 17) {
     if (ulen < 8) return;
     length = covered = ulen;
@@ -132,7 +125,7 @@ function udpRcv(kernel: KernelServices, skb: Skb, ihl: number, proto: number): v
     if (ulen !== 0) covered = ulen;
   }
   if (skb.route === 'broadcast' || skb.route === 'multicast') return;
-  const sock = lookupSocket(kernel, proto, u32(d, 12), u16(d, ihl), u32(d, 16), u16(d, ihl + 2));
+  const sock = lookupSocket(kernel, proto, get32(d, 12), get16(d, ihl), get32(d, 16), get16(d, ihl + 2));
   if (sock) {
     sock.deliver(kernel, skb);
     return;

@@ -6,6 +6,7 @@
  * the socket's owner and the packet mark. Fields end with a space, so a
  * line ends with one too, as in dmesg.
  */
+import { get16, get32 } from '../wire/bytes.js';
 import type { Skb } from './skb.js';
 
 /** LOG flag: print TCP sequence and acknowledgement numbers (XT_LOG_TCPSEQ). */
@@ -72,14 +73,6 @@ function ipAt(d: Uint8Array, off: number): string {
   return `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
 }
 
-function u16(d: Uint8Array, off: number): number {
-  return (d[off]! << 8) | d[off + 1]!;
-}
-
-function u32(d: Uint8Array, off: number): number {
-  return ((d[off]! << 24) | (d[off + 1]! << 16) | (d[off + 2]! << 8) | d[off + 3]!) >>> 0;
-}
-
 /** skb->len - offset as the kernel's unsigned arithmetic prints it. */
 function remaining(len: number, off: number): number {
   return (len - off) >>> 0;
@@ -116,9 +109,9 @@ function dumpTcp(o: Out, d: Uint8Array, fragment: boolean, off: number, logflags
     o.s += `INCOMPLETE [${remaining(d.length, off)} bytes] `;
     return true;
   }
-  o.s += `SPT=${u16(d, off)} DPT=${u16(d, off + 2)} `;
-  if (logflags & LOGF_TCPSEQ) o.s += `SEQ=${u32(d, off + 4)} ACK=${u32(d, off + 8)} `;
-  o.s += `WINDOW=${u16(d, off + 14)} `;
+  o.s += `SPT=${get16(d, off)} DPT=${get16(d, off + 2)} `;
+  if (logflags & LOGF_TCPSEQ) o.s += `SEQ=${get32(d, off + 4)} ACK=${get32(d, off + 8)} `;
+  o.s += `WINDOW=${get16(d, off + 14)} `;
   const b12 = d[off + 12]!;
   const b13 = d[off + 13]!;
   o.s += `RES=0x${hex2((b12 & 0x0e) << 2)} `;
@@ -131,7 +124,7 @@ function dumpTcp(o: Out, d: Uint8Array, fragment: boolean, off: number, logflags
   if (b13 & 0x04) o.s += 'RST ';
   if (b13 & 0x02) o.s += 'SYN ';
   if (b13 & 0x01) o.s += 'FIN ';
-  o.s += `URGP=${u16(d, off + 18)} `;
+  o.s += `URGP=${get16(d, off + 18)} `;
   const doff = (b12 >> 4) * 4;
   if (logflags & LOGF_TCPOPT && doff > 20) {
     if (off + doff > d.length) {
@@ -151,7 +144,7 @@ function dumpUdp(o: Out, d: Uint8Array, proto: number, fragment: boolean, off: n
     o.s += `INCOMPLETE [${remaining(d.length, off)} bytes] `;
     return true;
   }
-  o.s += `SPT=${u16(d, off)} DPT=${u16(d, off + 2)} LEN=${u16(d, off + 4)} `;
+  o.s += `SPT=${get16(d, off)} DPT=${get16(d, off + 2)} LEN=${get16(d, off + 4)} `;
   return false;
 }
 
@@ -174,7 +167,7 @@ function dumpIcmp(o: Out, d: Uint8Array, iphoff: number, off: number, fragment: 
   switch (type) {
     case 0:
     case 8:
-      o.s += `ID=${u16(d, off + 4)} SEQ=${u16(d, off + 6)} `;
+      o.s += `ID=${get16(d, off + 4)} SEQ=${get16(d, off + 6)} `;
       break;
     case 12:
       o.s += `PARAMETER=${d[off + 4]} `;
@@ -189,7 +182,7 @@ function dumpIcmp(o: Out, d: Uint8Array, iphoff: number, off: number, fragment: 
         dumpIpv4(o, d, off + 8, skb, logflags);
         o.s += '] ';
       }
-      if (type === 3 && code === 4) o.s += `MTU=${u16(d, off + 6)} `;
+      if (type === 3 && code === 4) o.s += `MTU=${get16(d, off + 6)} `;
       break;
   }
 }
@@ -201,12 +194,12 @@ function dumpIpv4(o: Out, d: Uint8Array, iphoff: number, skb: Skb, logflags: num
     return;
   }
   const tos = d[iphoff + 1]!;
-  const fragField = u16(d, iphoff + 6);
+  const fragField = get16(d, iphoff + 6);
   const fragoff = fragField & 0x1fff;
   const ihl = (d[iphoff]! & 15) * 4;
   const proto = d[iphoff + 9]!;
   o.s += `SRC=${ipAt(d, iphoff + 12)} DST=${ipAt(d, iphoff + 16)} `;
-  o.s += `LEN=${u16(d, iphoff + 2)} TOS=0x${hex2u(tos & 0x1e)} PREC=0x${hex2u(tos & 0xe0)} TTL=${d[iphoff + 8]} ID=${u16(d, iphoff + 4)} `;
+  o.s += `LEN=${get16(d, iphoff + 2)} TOS=0x${hex2u(tos & 0x1e)} PREC=0x${hex2u(tos & 0xe0)} TTL=${d[iphoff + 8]} ID=${get16(d, iphoff + 4)} `;
   if (fragField & 0x8000) o.s += 'CE ';
   if (fragField & 0x4000) o.s += 'DF ';
   if (fragField & 0x2000) o.s += 'MF ';
@@ -236,13 +229,13 @@ function dumpIpv4(o: Out, d: Uint8Array, iphoff: number, skb: Skb, logflags: num
       if (fragment) break;
       o.s += 'PROTO=AH ';
       if (l4 + 12 > d.length) o.s += `INCOMPLETE [${remaining(d.length, l4)} bytes] `;
-      else o.s += `SPI=0x${u32(d, l4 + 4).toString(16)} `;
+      else o.s += `SPI=0x${get32(d, l4 + 4).toString(16)} `;
       break;
     case 50:
       o.s += 'PROTO=ESP ';
       if (fragment) break;
       if (l4 + 8 > d.length) o.s += `INCOMPLETE [${remaining(d.length, l4)} bytes] `;
-      else o.s += `SPI=0x${u32(d, l4).toString(16)} `;
+      else o.s += `SPI=0x${get32(d, l4).toString(16)} `;
       break;
     default:
       o.s += `PROTO=${proto} `;

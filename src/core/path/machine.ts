@@ -23,6 +23,7 @@ import type { KernelServices, PacketContext } from '../xt/packet.js';
 import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN } from '../xt/verdict.js';
 import { fillIpv4Checksum, verifyIpv4Checksum } from '../wire/checksum.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP } from '../wire/ethernet.js';
+import { ipDst, ipSrc } from '../wire/ipv4.js';
 import { icmpSend } from './icmp-send.js';
 import { sendRedirect } from './redirect.js';
 import { ipDecreaseTtl, ipForwardOptions, ipForwardSourceRouteCheck, ipOptionsFragment, ipRcvOptions } from './ip-options.js';
@@ -514,8 +515,8 @@ export class Machine implements KernelServices {
   /** ip_route_input: local, broadcast, forward, or a drop. */
   private routeInput(skb: Skb): void {
     const d = skb.data;
-    const src = ((d[12]! << 24) | (d[13]! << 16) | (d[14]! << 8) | d[15]!) >>> 0;
-    const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    const src = ipSrc(d, 0);
+    const dst = ipDst(d, 0);
     const verdict = this.ops.routeInput(skb.indev, src, dst);
     if (verdict.kind === 'drop') return this.fate({ what: 'dropped', by: verdict.why });
     skb.route = verdict.type;
@@ -570,7 +571,7 @@ export class Machine implements KernelServices {
     }
     // ip_decrease_ttl: TTL - 1, the checksum adjusted incrementally (a stale one stays stale)
     ipDecreaseTtl(d);
-    if (redirect) sendRedirect(this, skb, skb.nexthop || (((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0));
+    if (redirect) sendRedirect(this, skb, skb.nexthop || ipDst(d, 0));
     const s = this.runHook(skb, 'FORWARD');
     if (!s) return;
     ipForwardOptions(this, s);
@@ -583,7 +584,7 @@ export class Machine implements KernelServices {
     d[2] = d.length >>> 8;
     d[3] = d.length & 255;
     fillIpv4Checksum(d, 0);
-    const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    const dst = ipDst(d, 0);
     const r = this.ops.routeOutput(dst);
     if (r.kind === 'drop') return this.fate({ what: 'dropped', by: r.why });
     skb.outdev = r.dev;
@@ -593,7 +594,7 @@ export class Machine implements KernelServices {
     if (!s) return;
     // a destination changed in OUTPUT (DNAT, mark routing) is routed again
     const od = s.data;
-    const nd = ((od[16]! << 24) | (od[17]! << 16) | (od[18]! << 8) | od[19]!) >>> 0;
+    const nd = ipDst(od, 0);
     if (nd !== dst) {
       const rr = this.ops.routeOutput(nd);
       if (rr.kind === 'drop') return this.fate({ what: 'dropped', by: rr.why });

@@ -5,6 +5,7 @@
  * decision as ip_route_input_slow makes it (martians, rp_filter,
  * forwarding), output routes, fragmentation and framing for the wire.
  */
+import { fromHex, get32, put32, toHex } from '../wire/bytes.js';
 import { fibLookup, isLocalAddress, linkByName, neighLearn, neighLookup, selectSourceAddress, SCOPE_LINK, type Link, type NetState } from '../net/index.js';
 import { routeOutput } from '../net/output.js';
 import { linkByIndex } from '../net/state.js';
@@ -27,17 +28,6 @@ export type OutRoute =
   | { kind: 'drop'; why: string };
 
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-
-function u32(d: Uint8Array, off: number): number {
-  return ((d[off]! << 24) | (d[off + 1]! << 16) | (d[off + 2]! << 8) | d[off + 3]!) >>> 0;
-}
-
-function put32(d: Uint8Array, off: number, v: number): void {
-  d[off] = v >>> 24;
-  d[off + 1] = (v >>> 16) & 255;
-  d[off + 2] = (v >>> 8) & 255;
-  d[off + 3] = v & 255;
-}
 
 const isMulticast = (a: number) => a >>> 28 === 0xe;
 const isLbcast = (a: number) => a === 0xffffffff;
@@ -67,17 +57,6 @@ const UCAST_PROBES = 3;
 const MCAST_PROBES = 3;
 const RETRANS_NS = 1_000_000_000;
 
-function toHex(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
-  return s;
-}
-
-function fromHex(h: string): Uint8Array {
-  const b = new Uint8Array(h.length / 2);
-  for (let i = 0; i < b.length; i++) b[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
-  return b;
-}
 
 /** Link and routing operations of one machine. */
 export class NetOps {
@@ -205,8 +184,8 @@ export class NetOps {
     if (hrd !== 1 || pro !== 0x0800 || a[4] !== 6 || a[5] !== 4) return;
     const op = (a[6]! << 8) | a[7]!;
     const sha = a.subarray(8, 14);
-    const sip = u32(a, 14);
-    const tip = u32(a, 24);
+    const sip = get32(a, 14);
+    const tip = get32(a, 24);
     const link = this.link(dev);
     if (!link || link.kind === 'loopback') return;
     if (isMulticast(tip) || (isLoopback(tip) && !this.conf(dev, 'route_localnet'))) return;
@@ -288,7 +267,7 @@ export class NetOps {
 
   /** The ARP request for `target` on `dev` (arp_solicit, arp_announce=0). */
   private solicit(dev: string, target: number, datagram: Uint8Array, send: (frame: Uint8Array) => void): void {
-    const saddr = u32(datagram, 12);
+    const saddr = get32(datagram, 12);
     const spa = isLocalAddress(this.net, saddr) ? saddr : selectSourceAddress(this.net, dev, target, SCOPE_LINK);
     send(this.arpFrame(dev, 1, spa, BROADCAST_MAC, target, new Uint8Array(6)));
   }
@@ -317,7 +296,7 @@ export class NetOps {
       }
       r.probes++;
       r.next += RETRANS_NS;
-      this.solicit(r.dev, r.ip, fromHex(r.queue[r.queue.length - 1] ?? '4500001400000000000000000000000000000000'), (f) => send(r.dev, f));
+      this.solicit(r.dev, r.ip, fromHex(r.queue[r.queue.length - 1]!), (f) => send(r.dev, f));
       i++;
     }
   }
@@ -367,7 +346,7 @@ export class NetOps {
     const link = this.link(dev);
     if (!link) return null;
     if (link.kind === 'loopback') return this.frame(dev, new Uint8Array(6), datagram);
-    const target = nexthop || u32(datagram, 16);
+    const target = nexthop || get32(datagram, 16);
     if (link.kind === 'dummy') return this.frame(dev, this.mac(dev), datagram);
     // a broadcast destination (a broadcast route) needs no neighbour: the frame goes to ff:ff:ff:ff:ff:ff
     if (isLbcast(target) || this.isSubnetBroadcast(link, target) || this.fib(target).type === 'broadcast') return this.frame(dev, BROADCAST_MAC, datagram);

@@ -5,7 +5,7 @@
  * rate limit keeps (icmp-send.ts), so a redirect also delays the next
  * rate-limited error to that host, as in the kernel.
  */
-import { HZ, icmpSend } from './icmp-send.js';
+import { elapsed, HZ, icmpSend, PEER_TTL } from './icmp-send.js';
 import type { KernelServices } from '../xt/packet.js';
 import type { Skb } from './skb.js';
 
@@ -15,8 +15,6 @@ const REDIRECT_NUMBER = 9;
 const REDIRECT_LOAD = HZ / 50;
 /** ip_rt_redirect_silence: quiet time after which the backoff starts again. */
 const REDIRECT_SILENCE = REDIRECT_LOAD << (REDIRECT_NUMBER + 1);
-/** How long an unused host's state is kept (as in icmp-send.ts). */
-const PEER_TTL = 600 * HZ;
 
 /** A host's state (the inet_peer fields): shared with icmp-send.ts's rate limit. */
 interface Peer {
@@ -24,11 +22,6 @@ interface Peer {
   last: number;
   /** Redirects sent since the last quiet period (n_redirects). */
   redirects?: number;
-}
-
-/** Jiffies from `then` to `now` on the wrapping 32-bit counter. */
-function elapsed(now: number, then: number): number {
-  return (now - then) >>> 0;
 }
 
 /**

@@ -35,3 +35,22 @@ export function put32(buf: Uint8Array, off: number, v: number): void {
 export function plainBytes(b: Uint8Array): Uint8Array {
   return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/** The bytes `buf[from, to)` as lower-case hex digits (for plain-JSON state and dumps). */
+export function toHex(buf: Uint8Array, from = 0, to = buf.length): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += (buf[i]! < 16 ? '0' : '') + buf[i]!.toString(16);
+  return s;
+}
+
+/** Writes the bytes that hex digits (an even number of them) stand for into `out` at `at`. */
+export function hexInto(hex: string, out: Uint8Array, at = 0): void {
+  for (let i = 0; i < hex.length; i += 2) out[at + i / 2] = parseInt(hex.slice(i, i + 2), 16);
+}
+
+/** The bytes that hex digits (an even number of them) stand for. */
+export function fromHex(hex: string): Uint8Array {
+  const b = new Uint8Array(hex.length / 2);
+  hexInto(hex, b);
+  return b;
+}
