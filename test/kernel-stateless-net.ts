@@ -421,7 +421,9 @@ export class KernelLab {
   send(frames: readonly Frame[]): void {
     const hex = frames.map((f) => Buffer.concat([f.mac, f.data]).toString('hex')).join('\n');
     const py = [
-      'import socket, sys, time',
+      'import os, socket, sys, time',
+      // the receiving side runs on the sender's CPU: CPU 0, like nflab's machine (-m cpu)
+      'os.sched_setaffinity(0, {0})',
       's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
       "s.bind(('s0', 0))",
       'for i, line in enumerate(sys.stdin.read().split()):',
