@@ -20,6 +20,7 @@ import { formatIPv4, inetAton } from '../core/addr/ipv4.js';
 import { parseIPv6 } from '../core/addr/ipv6.js';
 import { SCTP_STATE_NAMES, type SctpState } from '../core/conntrack/proto-sctp.js';
 import { TCP_STATE_NAMES, type TcpState } from '../core/conntrack/proto-tcp.js';
+import { flushExpectations, formatExpectation, listExpectations, masterRefCounts } from '../core/conntrack/expect.js';
 import { type ConnExtra, type ConntrackTable, connSecondsLeft } from '../core/conntrack/table.js';
 import { IPS, type Conn, type Tuple } from '../core/conntrack/types.js';
 import { createNameDb } from '../core/xt/namedb.js';
@@ -899,8 +900,9 @@ function deltaTime(start: number, clock: ListClock): number {
 
 /** One entry as __snprintf_conntrack_default prints it. */
 /** Packets still holding a reference to the connection (queued for a neighbour), counted in use=. */
-function heldBy(c: Conn): number {
-  return (c as Conn & { held?: number }).held ?? 0;
+function heldBy(c: Conn, refs?: Map<number, number>): number {
+  const held = (c as Conn & { held?: number }).held ?? 0;
+  return refs ? held + (refs.get(c.id) ?? 0) : held;
 }
 
 export function formatConn(c: Conn, nowNs: number, ext = false, withId = false, use = 1, clock?: ListClock, ktms = false): string {
@@ -1081,6 +1083,8 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       badStatus();
       let n = 0;
       let xmlHeader = false;
+      // expected connections hold their masters
+      const refs = masterRefCounts(table);
       for (const c of table.list(nowNs)) {
         if (!matches(r, c, nowNs)) continue;
         if (r.outXml) {
@@ -1090,7 +1094,7 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
           }
           res.stdout += formatConnXml(c, nowNs, 1, clock, r.outKtms) + '\n';
         } else {
-          res.stdout += formatConn(c, nowNs, r.outExt, r.outId, 1 + heldBy(c), clock, r.outKtms) + '\n';
+          res.stdout += formatConn(c, nowNs, r.outExt, r.outId, 1 + heldBy(c, refs), clock, r.outKtms) + '\n';
         }
         if (r.options & O('zero')) {
           c.pkts[0] = c.pkts[1] = 0;
@@ -1148,14 +1152,18 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
     case CMD.COUNT:
       res.stdout += `${table.count()}\n`;
       return res;
-    case CMD.EXP_LIST:
-      summary(0, 'expectations have been shown');
+    case CMD.EXP_LIST: {
+      const list = listExpectations(table, nowNs);
+      for (const e of list) res.stdout += formatExpectation(e, nowNs) + '\n';
+      summary(list.length, 'expectations have been shown');
       return res;
+    }
     case CMD.EXP_FLUSH:
+      if (flushExpectations(table, nowNs) > 0) res.changed = true;
       res.stderr += `${PROG}expectation table has been emptied.\n`;
       return res;
     case CMD.EXP_COUNT:
-      res.stdout += '0\n';
+      res.stdout += `${listExpectations(table, nowNs).length}\n`;
       return res;
     case CMD.EXP_DELETE:
     case CMD.EXP_GET:

@@ -29,6 +29,17 @@ export interface ConntrackEnv {
    * skb.outdev. Optional: without it invalid packets are not logged.
    */
   logInvalid?(skb: Skb, hook: ConntrackHook, prefix: string): void;
+  /**
+   * A kernel module's parameter as loaded (`modprobe nf_conntrack_ftp
+   * loose=1`), undefined for the default. Optional: without it helpers
+   * run with their defaults.
+   */
+  moduleParam?(module: string, name: string): string | undefined;
+  /**
+   * Logs a packet a conntrack helper drops, the way nf_log_packet does,
+   * with this prefix ("nf_ct_ftp: dropping packet: ... "). Optional.
+   */
+  logHelper?(skb: Skb, prefix: string): void;
 }
 
 /** The hooks conntrack runs at: PREROUTING for received packets, OUTPUT for local ones. */

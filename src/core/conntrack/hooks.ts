@@ -24,6 +24,9 @@ import { TCP, type TcpState, tcpPacket } from './proto-tcp.js';
 import { udpPacket, udplitePacket } from './proto-udp.js';
 import { CT, SEC_NS, jiffiesAt, jiffyFloorNs, readSysctl } from './sysctl.js';
 import { type ConnExtra, IPS_NAT_CLASH, type TupleRef, connExpired } from './table.js';
+import { findExpectation } from './expect.js';
+import { confirmHelpers } from './helper.js';
+import { natFollowMaster } from './nat-helper.js';
 import { icmpInverseType, keyOf, tupleEquals, tupleKey } from './tuple.js';
 import { IPS, type Conn, type Tuple } from './types.js';
 
@@ -124,6 +127,18 @@ function createConn(env: ConntrackEnv, src: number, dst: number, proto: number, 
   };
   if (readSysctl(env.sysctl, CT.acct) !== 0) c.acct = true;
   if (readSysctl(env.sysctl, CT.timestamp) !== 0) c.tstamp = -1;
+  if (env.table.expects.length > 0) {
+    // a connection a helper expects: RELATED to its master, with its marks
+    const e = findExpectation(env.table, c.orig, zone, nowNs);
+    if (e !== null) {
+      c.status |= IPS.EXPECTED;
+      c.master = e.master.id;
+      c.mark = e.master.mark;
+      c.secmark = e.master.secmark;
+      c.helper = '';
+      if (e.nat) natFollowMaster({ random32: () => env.random32(), conntrack: env.table }, c, e);
+    }
+  }
   return c;
 }
 
@@ -210,7 +225,7 @@ export function conntrackIn(env: ConntrackEnv, skb: Skb, hook: ConntrackHook): n
       }
       if (c === null) return invalid(skb);
       ct = c;
-      ctinfo = CtInfo.NEW;
+      ctinfo = c.status & IPS.EXPECTED ? CtInfo.RELATED : CtInfo.NEW;
     }
     skb.ct = ct;
     skb.ctinfo = ctinfo;
@@ -276,14 +291,21 @@ function mergeInto(skb: Skb, winner: Conn, loser: Conn): number {
 
 /**
  * nf_confirm / __nf_conntrack_confirm, for INPUT and POSTROUTING at the
- * last priority: a new connection enters the table. When its tuples are
+ * last priority: the connection's helper reads the packet and NAT's
+ * sequence adjustment applies (helper.ts), then a new connection enters
+ * the table. When its tuples are
  * already taken (a packet that raced with another of the same flow), UDP
  * and protocols without a tracker resolve the clash as the kernel does;
  * other protocols drop the packet.
  */
 export function conntrackConfirm(env: ConntrackEnv, skb: Skb): number {
   const ct = skb.ct;
-  if (ct === null || ct.status & (IPS.CONFIRMED | IPS.TEMPLATE)) return NF_ACCEPT;
+  if (ct === null || ct.status & IPS.TEMPLATE) return NF_ACCEPT;
+  if (ct.helper !== '' || ct.status & IPS.SEQ_ADJUST) {
+    const v = confirmHelpers(env, skb, ct);
+    if (v !== NF_ACCEPT) return v;
+  }
+  if (ct.status & IPS.CONFIRMED) return NF_ACCEPT;
   if (ctinfoDir(skb.ctinfo) !== 0) return NF_ACCEPT;
   if (ct.status & IPS.DYING) return NF_DROP;
   const nowNs = env.nowNs();

@@ -11,6 +11,7 @@
 import type { Skb } from '../path/skb.js';
 import { get32 } from '../wire/bytes.js';
 import { verifyTcpChecksum } from '../wire/checksum.js';
+import { seqOffset } from './nat-seqadj.js';
 import { CT_INVALID, CT_REPEAT, type ConntrackEnv, type ConntrackHook, ctinfoDir, killAcct, logInvalid, logInvalidCt, refreshAcct } from './env.js';
 import { CT, SEC_NS, jiffyFloorNs, readSysctl } from './sysctl.js';
 import { killConn } from './table.js';
@@ -343,6 +344,12 @@ function inWindow(g: Seg, st: TcpState, dir: number, index: number): number {
   let end = segmentEnd(seq, data.length, g.dataoff, g.doff, flags);
 
   if (receiver.flags & TCPF.SACK_PERM) sack = highestSack(data, g.dataoff, g.doff, sack);
+  // NAT helpers that resized a payload: acknowledgements count the other side's bytes
+  const receiverOffset = seqOffset(g.ct, 1 - dir, (ack - 1) >>> 0);
+  if (receiverOffset !== 0) {
+    ack = (ack - receiverOffset) >>> 0;
+    sack = (sack - receiverOffset) >>> 0;
+  }
 
   if (sender.maxwin === 0) {
     if (flags & 0x02) {

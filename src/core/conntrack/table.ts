@@ -17,6 +17,7 @@
  */
 import type { ConntrackView } from '../xt/packet.js';
 import { HZ, JIFFY_NS, jiffyFloorNs } from './sysctl.js';
+import { type Expectation, type ExpectationJson, expectationsFromJson, expectationsToJson } from './expect.js';
 import { KEY_SPACE, invertTuple, keyOf, tupleEquals, tupleKey } from './tuple.js';
 import { Dir, IPS, type Conn, type Tuple } from './types.js';
 
@@ -77,6 +78,8 @@ export class ConntrackTable implements ConntrackView {
   frags: Map<string, unknown> = new Map();
   /** Rate-limit state of "table full" messages. */
   fullRateLimit: RateLimitState = { begin: 0, printed: 0, missed: 0 };
+  /** Expectations helpers made (owned by expect.ts), oldest first. */
+  expects: Expectation[] = [];
 
   private readonly byKey = new Map<number, TupleRef | TupleRef[]>();
   private readonly conns = new Set<Conn>();
@@ -202,6 +205,7 @@ export class ConntrackTable implements ConntrackView {
 
   /** Removes every entry. */
   clear(): void {
+    this.expects.length = 0;
     this.byKey.clear();
     this.conns.clear();
     this.wheel.clear();
@@ -441,6 +445,8 @@ export interface ConntrackJson {
   frags: [string, unknown][];
   /** Rate-limit state of the "table full" message. */
   fullRateLimit: RateLimitState;
+  /** Expectations (see expect.ts); absent when there are none. */
+  expects?: ExpectationJson[];
 }
 
 /**
@@ -450,7 +456,9 @@ export interface ConntrackJson {
  */
 export function conntrackToJson(table: ConntrackTable): ConntrackJson {
   table.purgeExpired(table.clock());
-  return { conns: table.entries(), frags: [...table.frags], fullRateLimit: { ...table.fullRateLimit } };
+  const json: ConntrackJson = { conns: table.entries(), frags: [...table.frags], fullRateLimit: { ...table.fullRateLimit } };
+  if (table.expects.length > 0) json.expects = expectationsToJson(table.expects);
+  return json;
 }
 
 /** A table rebuilt from its JSON form; `clock` gives the virtual time. */
@@ -463,5 +471,6 @@ export function conntrackFromJson(json: ConntrackJson | null | undefined, clock:
   }
   for (const [k, v] of json.frags ?? []) t.frags.set(k, v);
   if (json.fullRateLimit) t.fullRateLimit = { ...json.fullRateLimit };
+  t.expects = expectationsFromJson(json.expects, json.conns ?? []);
   return t;
 }
