@@ -3,6 +3,7 @@
  * with `ip link show` (ipaddr_list_flush_or_save in iproute2).
  */
 import { addAddress4, deleteAddress4, removeAddress4 } from '../../core/net/addr4.js';
+import { nsidAlloc } from '../../core/net/nsid.js';
 import { linkByName } from '../../core/net/state.js';
 import type { Link } from '../../core/net/types.js';
 import {
@@ -140,7 +141,9 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
     f.dev = l;
   }
   if (flush) return flushAddrs(ctx, f);
-  const links = ctx.net.links.filter((l) => {
+  reportLinks(ctx, f, doLink);
+  // the kernel dumps links by index
+  const links = [...ctx.net.links].sort((x, y) => x.index - y.index).filter((l) => {
     if (f.dev && l !== f.dev) return false;
     if (f.up && !l.up) return false;
     if (f.master !== undefined && (f.master === -1 ? l.master !== undefined : l.master !== f.master)) return false;
@@ -168,6 +171,23 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
     }
   }
   return 0;
+}
+
+/**
+ * The kernel fills one message per link it reports (one link for a device
+ * filter, else those of the master and kind filters); a veth whose other
+ * end is in another namespace gives that namespace an id then. The IPv6
+ * link dump carries no ids.
+ */
+function reportLinks(ctx: IpContext, f: AddrFilter, doLink: boolean): void {
+  if (ctx.family === AF_INET6 && !doLink) return;
+  const net = ctx.net;
+  for (const l of f.dev ? [f.dev] : net.links) {
+    if (l.peerNetns === undefined) continue;
+    if (!f.dev && f.master !== undefined && f.master !== -1 && l.master !== f.master) continue;
+    if (!f.dev && f.kind !== undefined && l.kind !== f.kind) continue;
+    nsidAlloc(net, l.peerNetns);
+  }
 }
 
 /** ipaddr_filter(): with an address filter, links without a matching address are left out. */

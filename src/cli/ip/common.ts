@@ -6,6 +6,7 @@
 import { scanUnsigned } from '../../core/util/cnum.js';
 import { STRERROR, type NetError } from '../../core/net/errors.js';
 import type { NetState } from '../../core/net/types.js';
+import type { IpNamespaces } from './namespaces.js';
 
 /** AF_* values iproute2 uses for -4/-6/-0 and -f. */
 export const AF_UNSPEC = 0;
@@ -16,9 +17,26 @@ export const AF_INET6 = 10;
 /** Link layer (-0, `ip link`). */
 export const AF_PACKET = 17;
 
+/** A command to run in another namespace (`ip netns exec NAME CMD...`). */
+export interface NetnsExec {
+  /** Namespace name ('' for the host's own). */
+  netns: string;
+  /** The command and its arguments. */
+  argv: string[];
+}
+
 /** Global options of one `ip` invocation and where its output goes. */
 export interface IpContext {
+  /** The network the command acts on (that of `ns.current`). */
   net: NetState;
+  /** Every namespace the command can reach. */
+  ns: IpNamespaces;
+  /** `-all` was given. */
+  all?: boolean;
+  /** Set by `ip netns exec`: what the caller runs next. */
+  exec?: NetnsExec;
+  /** Set by `ip -all netns exec`: one run per namespace, each announced on stdout. */
+  execAll?: NetnsExec[];
   out: string[];
   err: string[];
   family: number;

@@ -3,21 +3,39 @@
  * with iproute2's abbreviations, exit statuses. Pure: the network state goes
  * in, text and the changed state come out.
  */
-import { cloneNetState } from '../../core/net/state.js';
+import type { NetnsDirectory } from '../../core/net/netns.js';
 import type { NetState } from '../../core/net/types.js';
 import { doIpAddr } from './addr.js';
-import { AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, eprint, IpExit, matches, print, type IpContext } from './common.js';
+import { AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, eprint, IpExit, matches, print, type IpContext, type NetnsExec } from './common.js';
 import { doIpLink } from './link.js';
+import { IpNamespaces } from './namespaces.js';
 import { doIpNeigh } from './neigh.js';
+import { doIpNetns } from './netns.js';
 import { doIpRoute } from './route.js';
+
+export type { NetnsExec } from './common.js';
 
 /** What running a command produced. */
 export interface IpResult {
   stdout: string;
   stderr: string;
+  /** Exit status; meaningless when `exec` is set (the command run decides it). */
   status: number;
-  /** The new network state, present only when the command changed it. */
+  /** The new network of the directory's current namespace, present only when the command changed it. */
   net?: NetState;
+  /**
+   * `ip netns exec NAME CMD...`: the caller runs CMD in NAME after printing
+   * stdout/stderr; ip's exit status is CMD's. When NAME has no such
+   * program the real ip prints `exec of "CMD" failed: No such file or
+   * directory` and exits 1.
+   */
+  exec?: NetnsExec;
+  /**
+   * `ip -all netns exec CMD...`: for each entry in order the caller prints
+   * `\nnetns: NAME\n` on stdout, then runs the command there; ip exits 0
+   * whatever the commands return.
+   */
+  execAll?: NetnsExec[];
 }
 
 const USAGE =
@@ -78,7 +96,7 @@ const OBJECTS: [string, Handler][] = [
   ['xfrm', notHere('xfrm')],
   ['mroute', notHere('mroute')],
   ['mrule', notHere('mrule')],
-  ['netns', notHere('netns')],
+  ['netns', doIpNetns],
   ['netconf', notHere('netconf')],
   ['vrf', notHere('vrf')],
   ['sr', notHere('sr')],
@@ -153,9 +171,21 @@ function run(ctx: IpContext, argv: string[]): number {
       // colour only when writing to a terminal
     } else if (matches(opt, '-help')) usage(ctx);
     else if (matches(opt, '-netns')) {
-      eprint(ctx, 'ip: -netns is not available in this lab\n');
-      return 255;
-    } else if (matches(opt, '-Numeric') || matches(opt, '-all') || opt === '-echo') {
+      i++;
+      // a missing name reaches netns_switch as a null pointer
+      const name = i < argv.length ? argv[i]! : '(null)';
+      if (!ctx.ns.available) {
+        eprint(ctx, 'ip: -netns is not available in this lab\n');
+        return 255;
+      }
+      if (name === '' || !ctx.ns.exists(name)) {
+        eprint(ctx, `Cannot open network namespace "${name}": No such file or directory\n`);
+        throw new IpExit(255);
+      }
+      ctx.ns.current = name;
+      ctx.net = ctx.ns.currentNet;
+    } else if (matches(opt, '-all')) ctx.all = true;
+    else if (matches(opt, '-Numeric') || opt === '-echo') {
       // no effect on what the lab prints
     } else {
       eprint(ctx, `Option "${opt}" is unknown, try "ip -help".\n`);
@@ -174,12 +204,17 @@ function run(ctx: IpContext, argv: string[]): number {
 }
 
 /**
- * Runs `ip ARGV` (ARGV without the leading "ip") on `net`. The input state
- * is never modified; `net` is returned when the command changed the state.
+ * Runs `ip ARGV` (ARGV without the leading "ip") on `net`, the network of
+ * the current namespace. With `dir`, the command also reaches the host's
+ * other namespaces (`ip netns`, `ip -n`, `ip link set DEV netns NAME`):
+ * their new networks are handed back with `dir.set`, namespaces added and
+ * deleted with `dir.create` and `dir.remove`, all when the command ends.
+ * No input state is modified; the current namespace's new network comes
+ * back as `net` when it changed.
  */
-export function runIp(argv: string[], net: NetState): IpResult {
-  const work = cloneNetState(net);
-  const ctx: IpContext = { net: work, out: [], err: [], family: AF_UNSPEC, stats: 0, details: 0, oneline: false, brief: false };
+export function runIp(argv: string[], net: NetState, dir?: NetnsDirectory): IpResult {
+  const ns = new IpNamespaces(dir, net);
+  const ctx: IpContext = { net: ns.currentNet, ns, out: [], err: [], family: AF_UNSPEC, stats: 0, details: 0, oneline: false, brief: false };
   let status: number;
   try {
     status = run(ctx, argv);
@@ -188,6 +223,9 @@ export function runIp(argv: string[], net: NetState): IpResult {
     status = e.status;
   }
   const result: IpResult = { stdout: ctx.out.join(''), stderr: ctx.err.join(''), status };
-  if (JSON.stringify(work) !== JSON.stringify(net)) result.net = work;
+  const changed = ns.commit();
+  if (changed) result.net = changed;
+  if (ctx.exec) result.exec = ctx.exec;
+  if (ctx.execAll) result.execAll = ctx.execAll;
   return result;
 }

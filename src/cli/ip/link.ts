@@ -4,10 +4,13 @@
  * (address, MTU, group, name, flags, master, queue length).
  */
 import type { NetError } from '../../core/net/errors.js';
-import { addLink, deleteLink, releasePort, setLinkMac, setLinkMaster, setLinkMtu, setLinkUp, validIfname } from '../../core/net/links.js';
+import { addLink, addVethPair, deleteLink, releasePort, setLinkMac, setLinkMaster, setLinkMtu, setLinkUp, unregisterLink, validIfname } from '../../core/net/links.js';
+import { moveLink } from '../../core/net/netns.js';
+import { nsidAlloc } from '../../core/net/nsid.js';
 import { renameLink } from '../../core/net/rename.js';
-import { linkByName } from '../../core/net/state.js';
+import { linkByIndex, linkByName } from '../../core/net/state.js';
 import type { Link } from '../../core/net/types.js';
+import { netnsByFile } from './netns.js';
 import { listAddrs } from './addr.js';
 import {
   Args,
@@ -38,13 +41,15 @@ interface LinkRequest {
   /** Interface index of the master, 0 for nomaster. */
   master?: number;
   group?: number;
+  /** `netns NAME|PID`: the namespace's name, or null for a process that does not exist. */
+  netns?: string | null;
   type?: string;
   /** Arguments after "type KIND". */
   typeArgs: string[];
 }
 
 /** Link keywords nflab does not model; iproute2 would accept them. */
-const UNSUPPORTED = new Set(['promisc', 'arp', 'multicast', 'allmulticast', 'trailers', 'carrier', 'netns', 'vf', 'alias', 'mode', 'state', 'link', 'index']);
+const UNSUPPORTED = new Set(['promisc', 'arp', 'multicast', 'allmulticast', 'trailers', 'carrier', 'vf', 'alias', 'mode', 'state', 'link', 'index']);
 
 function unsupported(ctx: IpContext, word: string): never {
   eprint(ctx, `ip: "${word}" is not supported in this lab\n`);
@@ -102,6 +107,17 @@ function parseLink(ctx: IpContext, argv: string[], create: boolean): LinkRequest
       const n = v === 'default' ? 0 : getInteger(v);
       if (n === undefined) invarg(ctx, 'Invalid "group" value\n', v);
       req.group = n;
+    } else if (w === 'netns') {
+      const v = a.next(ctx);
+      if (req.netns !== undefined) duparg(ctx, 'netns', v);
+      const byName = ctx.ns.available ? netnsByFile(ctx, v) : undefined;
+      if (byName !== undefined) req.netns = byName;
+      else {
+        const pid = getInteger(v);
+        if (pid === undefined) invarg(ctx, 'Invalid "netns" value\n', v);
+        if (!ctx.ns.available) unsupported(ctx, w);
+        req.netns = ctx.ns.netnsOfPid(pid) ?? null;
+      }
     } else if (UNSUPPORTED.has(w)) {
       unsupported(ctx, w);
     } else {
@@ -208,8 +224,14 @@ function linkAdd(ctx: IpContext, argv: string[]): number {
     return -2;
   }
   if (req.address && req.address.length !== 6) return fail(ctx, { errno: 'EINVAL' });
-  const net = ctx.net;
-  const e = addLink(net, req.name, kind, peerReq?.name);
+  if (req.netns === null || peerReq?.netns === null) return fail(ctx, { errno: 'ESRCH' });
+  const devNs = req.netns ?? ctx.ns.current;
+  const net = ctx.ns.net(devNs)!;
+  let e;
+  if (kind === 'veth' && (peerReq?.netns ?? ctx.ns.current) !== devNs) {
+    const peerNs = peerReq?.netns ?? ctx.ns.current;
+    e = addVethPair(ctx.ns.named(devNs), req.name, ctx.ns.named(peerNs), peerReq?.name);
+  } else e = addLink(net, req.name, kind, peerReq?.name);
   if (e) return fail(ctx, e);
   const link = linkByName(net, req.name)!;
   const settle = (l: Link, r: LinkRequest): number => {
@@ -218,15 +240,23 @@ function linkAdd(ctx: IpContext, argv: string[]): number {
     if (rc !== 0) return rc;
     rc = applySettings(ctx, l, { master, typeArgs: [] }, false);
     if (rc !== 0) return rc;
-    if (up !== undefined) setLinkUp(net, l, up);
+    if (up !== undefined) setLinkUp(ctx.net, l, up);
     return 0;
   };
   if (peerReq && link.peer !== undefined) {
-    const peer = net.links.find((l) => l.index === link.peer)!;
+    const peerNet = link.peerNetns !== undefined ? ctx.ns.net(link.peerNetns)! : net;
+    const peer = linkByIndex(peerNet, link.peer)!;
+    const saved = ctx.net;
+    ctx.net = peerNet;
     const rc = settle(peer, peerReq);
+    ctx.net = saved;
     if (rc !== 0) return rc;
   }
-  return settle(link, req);
+  const saved = ctx.net;
+  ctx.net = net;
+  const rc = settle(link, req);
+  ctx.net = saved;
+  return rc;
 }
 
 function linkSet(ctx: IpContext, argv: string[]): number {
@@ -246,7 +276,29 @@ function linkSet(ctx: IpContext, argv: string[]): number {
     return -1;
   }
   if (req.name !== undefined && req.name !== req.dev && !validIfname(req.name)) return fail(ctx, { errno: 'EINVAL' });
-  return applySettings(ctx, link, req, true);
+  if (req.netns !== undefined) {
+    // do_setlink moves the device first; the other settings apply in its new namespace
+    if (req.netns === null) return fail(ctx, { errno: 'ESRCH' });
+    const e = moveTo(ctx, link, req.netns);
+    if (e) return fail(ctx, e);
+    const saved = ctx.net;
+    ctx.net = ctx.ns.net(req.netns)!;
+    const rc = applySettings(ctx, link, req, true);
+    ctx.net = saved;
+    return rc;
+  }
+  const rc = applySettings(ctx, link, req, true);
+  // the change is reported, naming the namespace of a veth's other end
+  if (rc === 0 && link.peerNetns !== undefined) nsidAlloc(ctx.net, link.peerNetns);
+  return rc;
+}
+
+/** Moves a link of the current namespace to namespace `to`. */
+function moveTo(ctx: IpContext, link: Link, to: string): NetError | undefined {
+  const ns = ctx.ns;
+  const peerName = link.kind === 'veth' && link.peer !== undefined ? (link.peerNetns ?? ns.current) : undefined;
+  const peer = peerName !== undefined ? ns.named(peerName) : undefined;
+  return moveLink(ns.named(ns.current), ns.named(to), link, peer);
 }
 
 function linkDelete(ctx: IpContext, argv: string[]): number {
@@ -259,6 +311,12 @@ function linkDelete(ctx: IpContext, argv: string[]): number {
   if (!link) return nodev(ctx, req.dev);
   const e = deleteLink(ctx.net, link);
   if (e) return fail(ctx, e);
+  if (link.peerNetns !== undefined && link.peer !== undefined) {
+    // the other end of a veth dies in its own namespace
+    const other = ctx.ns.net(link.peerNetns);
+    const peer = other ? linkByIndex(other, link.peer) : undefined;
+    if (other && peer) unregisterLink(other, peer);
+  }
   return 0;
 }
 

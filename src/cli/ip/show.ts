@@ -4,6 +4,7 @@
  * brief (-br) and one-line (-o) variants, laid out as iproute2 6.1 does.
  */
 import { IFF_BROADCAST, IFF_LOOPBACK, IFF_LOWER_UP, IFF_MULTICAST, IFF_NOARP, IFF_RUNNING, IFF_UP, linkByIndex, linkFlags, operState } from '../../core/net/state.js';
+import { nsidOf } from '../../core/net/nsid.js';
 import type { Inet4Addr, Inet6Addr, Link, NetState } from '../../core/net/types.js';
 import { AF_INET6, AF_PACKET, AF_UNSPEC, ipText, scopeName, type IpContext } from './common.js';
 
@@ -23,16 +24,34 @@ export function flagsText(flags: number, mdown: boolean): string {
   return `<${parts.join(',')}${mdown ? ',M-DOWN' : ''}>`;
 }
 
-/** The veth peer, when the link has one. */
+/** The veth peer, when the link has one in the same namespace. */
 function peerOf(net: NetState, link: Link): Link | undefined {
-  return link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;
+  return link.peer !== undefined && link.peerNetns === undefined ? linkByIndex(net, link.peer) : undefined;
 }
 
-/** "name" or "name@peer" and whether the peer is down (M-DOWN). */
-export function nameAndLink(net: NetState, link: Link): { name: string; mdown: boolean } {
+/**
+ * "name" or "name@peer" and whether the peer is down (M-DOWN). A peer in
+ * another namespace is "@ifINDEX"; the IPv6 link dump (`v6dump`) carries
+ * no namespace id, so iproute2 looks the index up where it runs.
+ */
+export function nameAndLink(net: NetState, link: Link, v6dump = false): { name: string; mdown: boolean } {
+  if (link.peerNetns !== undefined && link.peer !== undefined) {
+    if (!v6dump) return { name: `${link.name}@if${link.peer}`, mdown: false };
+    // an index unknown here has all flags set for iproute2 (ll_index_to_flags gives -1)
+    const here = linkByIndex(net, link.peer);
+    return { name: `${link.name}@${here ? here.name : `if${link.peer}`}`, mdown: here ? !here.up : false };
+  }
   const peer = peerOf(net, link);
   if (!peer) return { name: link.name, mdown: false };
   return { name: `${link.name}@${peer.name}`, mdown: !peer.up };
+}
+
+/** " link-netns NAME" or " link-netnsid ID" for a veth whose other end is in another namespace. */
+export function linkNetnsText(net: NetState, link: Link): string {
+  if (link.peerNetns === undefined) return '';
+  const id = nsidOf(net, link.peerNetns);
+  if (id === undefined) return ' link-netnsid unknown';
+  return link.peerNetns !== '' ? ` link-netns ${link.peerNetns}` : ` link-netnsid ${id}`;
 }
 
 function linkType(link: Link): string {
@@ -50,7 +69,7 @@ function qdiscOf(link: Link): string {
 /** The first line of a link (up to "qlen N"), without a newline. */
 function linkHead(ctx: IpContext, link: Link, doLink: boolean): string {
   const net = ctx.net;
-  const { name, mdown } = nameAndLink(net, link);
+  const { name, mdown } = nameAndLink(net, link, ctx.family === AF_INET6 && !doLink);
   let s = `${link.index}: ${name}: ${flagsText(linkFlags(net, link), mdown)} mtu ${link.mtu} `;
   if (ctx.family === AF_INET6 && !doLink) {
     // The IPv6 link dump carries neither qdisc, master, mode nor group.
@@ -109,9 +128,11 @@ export function statsText(ctx: IpContext, link: Link): string {
 /** print_linkinfo(): the full text of one link for `ip link` (doLink) or `ip addr`. */
 export function linkText(ctx: IpContext, link: Link, doLink: boolean): string {
   const nl = sl(ctx);
+  const net = ctx.net;
   let s = linkHead(ctx, link, doLink);
   const showLl = ctx.family === AF_UNSPEC || ctx.family === AF_PACKET || ctx.details > 0;
   if (showLl) s += `${nl}    link/${linkType(link)} ${link.mac} brd ${brdOf(link)}`;
+  if (!(ctx.family === AF_INET6 && !doLink)) s += linkNetnsText(net, link);
   if (doLink && ctx.stats > 0) s += nl + statsText(ctx, link);
   return s + '\n';
 }
@@ -119,7 +140,7 @@ export function linkText(ctx: IpContext, link: Link, doLink: boolean): string {
 /** print_linkinfo_brief(): name and state columns (and for links: MAC and flags). */
 export function linkBrief(ctx: IpContext, link: Link, doLink: boolean): string {
   const net = ctx.net;
-  const { name, mdown } = nameAndLink(net, link);
+  const { name, mdown } = nameAndLink(net, link, ctx.family === AF_INET6 && !doLink);
   let s = `${name.padEnd(16)} ${operState(net, link).padEnd(14)} `;
   if (doLink) s += `${link.mac} ${flagsText(linkFlags(net, link), mdown)} \n`;
   return s;

@@ -12,6 +12,7 @@ import { netError, type NetError } from './errors.js';
 import { fibAddIfaddr, fibSyncDownDev } from './fib.js';
 import { ipv6LinkDown, ipv6LinkReady } from './ipv6.js';
 import { neighFlushDev } from './neigh.js';
+import { nsidAlloc } from './nsid.js';
 import { linkByIndex, linkByName } from './state.js';
 import { addDeviceSysctls, removeDeviceSysctls } from './sysctl.js';
 import type { Link, LinkKind, NetState } from './types.js';
@@ -26,9 +27,21 @@ export function nextMac(net: NetState): string {
   return `02:6e:6c:${hex((n >>> 16) & 255)}:${hex((n >>> 8) & 255)}:${hex(n & 255)}`;
 }
 
+/**
+ * The next free interface index (dev_index_reserve): the first index from
+ * the namespace's counter on that no link has (links moved in from other
+ * namespaces keep theirs).
+ */
+export function allocIfindex(net: NetState): number {
+  let index = net.nextIfindex;
+  while (linkByIndex(net, index)) index++;
+  net.nextIfindex = index + 1;
+  return index;
+}
+
 function newLink(net: NetState, name: string, kind: LinkKind): Link {
   return {
-    index: net.nextIfindex++,
+    index: allocIfindex(net),
     name,
     kind,
     mac: nextMac(net),
@@ -103,19 +116,63 @@ export function addLink(net: NetState, name: string, kind: Exclude<LinkKind, 'lo
   return undefined;
 }
 
-/** Deletes a link; a veth takes its peer along; lo cannot go (EOPNOTSUPP). */
-export function deleteLink(net: NetState, link: Link): NetError | undefined {
-  if (link.kind === 'loopback') return netError('EOPNOTSUPP');
-  const victims = [link];
-  if (link.kind === 'veth' && link.peer !== undefined) {
-    const peer = linkByIndex(net, link.peer);
-    if (peer) victims.push(peer);
-  }
-  for (const v of victims) unregister(net, v);
+/** A namespace's network with its name ('' is the host's own). */
+export interface NetRef {
+  name: string;
+  net: NetState;
+}
+
+/**
+ * Creates a veth pair whose ends live in different namespaces: the peer
+ * registers first in its namespace (taking its next index there), then
+ * the device. The device's namespace gives the peer's an id (the new
+ * device is announced); the peer's was announced before the two were
+ * joined, so its namespace gives none.
+ */
+export function addVethPair(dev: NetRef, name: string, peer: NetRef, peerName?: string): NetError | undefined {
+  if (name.length > IFNAMSIZ_MAX) return netError('EINVAL', 'Attribute failed policy validation');
+  if (!validIfname(name)) return netError('EINVAL');
+  if (linkByName(dev.net, name)) return netError('EEXIST');
+  if (peerName !== undefined && peerName.length > IFNAMSIZ_MAX) return netError('EINVAL', 'Attribute failed policy validation');
+  const pname = peerName ?? allocName(peer.net, 'veth%d');
+  if (!validIfname(pname)) return netError('EINVAL');
+  if (linkByName(peer.net, pname)) return netError('EEXIST');
+  const p = newLink(peer.net, pname, 'veth');
+  register(peer.net, p);
+  const d = newLink(dev.net, name, 'veth');
+  register(dev.net, d);
+  p.peer = d.index;
+  p.peerNetns = dev.name;
+  p.peerUp = false;
+  d.peer = p.index;
+  d.peerNetns = peer.name;
+  d.peerUp = false;
+  nsidAlloc(dev.net, peer.name);
   return undefined;
 }
 
-function unregister(net: NetState, link: Link): void {
+/**
+ * Deletes a link; a veth takes its peer along when the peer is in the same
+ * namespace (the caller removes a peer elsewhere with unregisterLink); lo
+ * cannot go (EOPNOTSUPP).
+ */
+export function deleteLink(net: NetState, link: Link): NetError | undefined {
+  if (link.kind === 'loopback') return netError('EOPNOTSUPP');
+  const victims = [link];
+  if (link.kind === 'veth' && link.peer !== undefined && link.peerNetns === undefined) {
+    const peer = linkByIndex(net, link.peer);
+    if (peer) victims.push(peer);
+  }
+  for (const v of victims) unregisterLink(net, v);
+  return undefined;
+}
+
+/**
+ * Takes a link out of the namespace with everything that follows: down,
+ * out of its bridge (or its ports out of it), addresses, routes,
+ * neighbours and sysctl directories gone.
+ */
+export function unregisterLink(net: NetState, link: Link): void {
   if (link.up) setLinkUp(net, link, false);
   if (link.kind === 'bridge') {
     for (const port of net.links) if (port.master === link.index) releasePort(net, port);
@@ -135,11 +192,15 @@ function computeCarrier(net: NetState, link: Link): boolean {
     case 'dummy':
       return true;
     case 'veth': {
+      if (link.peerNetns !== undefined) return link.up && link.peerUp === true;
       const peer = link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;
       return link.up && peer !== undefined && peer.up;
     }
     case 'bridge':
       return link.up && net.links.some((p) => p.master === link.index && p.up && p.carrier);
+    case 'ether':
+      // a network card on a lab wire: the cable is always plugged in
+      return link.up;
   }
 }
 
@@ -160,6 +221,8 @@ function settleCarriers(net: NetState, first?: Link): void {
       l.carrier = c;
       l.carrierChanges++;
       changed = true;
+      // the change is reported, with the id of the namespace of a veth's other end
+      if (l.peerNetns !== undefined) nsidAlloc(net, l.peerNetns);
       if (c) gained.push(l);
       else if (l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
     }
@@ -167,6 +230,11 @@ function settleCarriers(net: NetState, first?: Link): void {
   }
   if (first) ipv6LinkReady(net, first);
   for (const l of gained) if (l.carrier) ipv6LinkReady(net, l);
+}
+
+/** Recomputes every carrier of the namespace (after a veth's other end elsewhere changed). */
+export function settleLinks(net: NetState): void {
+  settleCarriers(net);
 }
 
 /** Sets a link administratively up or down, with everything that follows. */

@@ -7,7 +7,8 @@
  */
 
 /** The kinds of link a lab machine can have. */
-export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'bridge';
+/** ('ether': a host's network card, joined to other hosts by a lab wire.) */
+export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'bridge' | 'ether';
 
 /** Route scopes, numbered as the kernel numbers them (rtm_scope). */
 export const SCOPE_UNIVERSE = 0;
@@ -63,6 +64,10 @@ export interface Link {
   kind: LinkKind;
   /** veth only: the interface index of the other end. */
   peer?: number;
+  /** veth only: the namespace of the host the other end lives in, when it is not this one ('' is the host's own). */
+  peerNetns?: string;
+  /** veth whose other end is in another namespace: whether that end is up (kept in step by `ip`; gives this end its carrier). */
+  peerUp?: boolean;
   /** Hardware address. */
   mac: string;
   /** True once the address was set by the user (the bridge then stops following its ports). */
@@ -160,4 +165,9 @@ export interface NetState {
   sysctl: Record<string, string>;
   /** Per-device sysctl keys written explicitly (a write to "default" no longer reaches them). */
   sysctlSet: Record<string, true>;
+  /**
+   * The ids this namespace gave other namespaces of the host (peernet2id),
+   * by namespace name ('' is the host's own); absent until one is given.
+   */
+  nsids?: Record<string, number>;
 }

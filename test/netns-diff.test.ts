@@ -1,0 +1,431 @@
+/**
+ * Kernel-differential tests of `ip netns`, `ip -n` and links moving between
+ * namespaces. Each case runs its command lines on the real iproute2 inside
+ * a sandbox: a fresh network namespace (the case's "host") with its own
+ * mount namespace, a private /run/netns and its own process ids (pid 1 is
+ * the sandbox, so `netns 1` stays inside), and through runIp with an
+ * in-memory namespace directory on the nflab side (which also carries out
+ * `ip netns exec NAME CMD`). stdout, stderr and exit status of every step
+ * must match byte for byte, then a final dump of every namespace.
+ *
+ * Masked or arranged, and why:
+ * - MAC addresses the case did not write are random on the kernel side and
+ *   are replaced by <mac> on both sides.
+ * - Every namespace the kernel side creates gets accept_dad=0 (hidden
+ *   step), so IPv6 link-local addresses are final at once, as nflab has them.
+ * - A namespace's devices die asynchronously after `ip netns del`: the
+ *   kernel side pauses briefly after each deletion.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { runIp } from '../src/cli/ip/index.js';
+import { runSysctl } from '../src/cli/sysctl.js';
+import type { NetnsDirectory } from '../src/core/net/netns.js';
+import { emptyNetState } from '../src/core/net/state.js';
+import type { NetState } from '../src/core/net/types.js';
+import { NETNS_PREFIX } from './diff/kernel.js';
+import { DIFF_JOBS, mapConcurrent } from './diff/pool.js';
+import { guardKernel } from './diff/suite.js';
+import { unifiedDiff } from './diff/textdiff.js';
+import type { StepResult } from './diff/types.js';
+
+/** A named list of command lines (words split on blanks; no shell). */
+interface NetnsCase {
+  name: string;
+  steps: string[];
+}
+
+const DAD_OFF = 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0';
+
+function words(line: string): string[] {
+  return line.trim().split(/\s+/);
+}
+
+function quote(w: string): string {
+  return `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The final dump: every namespace's links, addresses, routes and ids, as `ip -all netns exec` prints them. */
+const FINAL = ['ip netns list', 'ip -all netns exec ip addr', 'ip -all netns exec ip route', 'ip addr', 'ip route', 'ip netns list-id'];
+
+let sandboxes = 0;
+
+/** Runs the steps in a sandbox (see the module comment); one result per step. */
+async function kernelSide(steps: readonly string[]): Promise<StepResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'nflab-netns-'));
+  const ns = `${NETNS_PREFIX}ns${process.pid}-${++sandboxes}`;
+  let script = `cd /tmp\nrun() { i=$1; shift; "$@" >${dir}/$i.out 2>${dir}/$i.err; echo $? >${dir}/$i.rc; }\n${DAD_OFF}\n`;
+  steps.forEach((s, i) => {
+    const argv = words(s);
+    script += `run ${i} ${argv.map(quote).join(' ')}\n`;
+    const at = argv.indexOf('netns');
+    if (argv[0] === 'ip' && at > 0 && argv[at + 1] !== undefined) {
+      const sub = argv[at + 1]!;
+      if ('add'.startsWith(sub) && argv[at + 2]) script += `ip netns exec ${quote(argv[at + 2]!)} ${DAD_OFF} 2>/dev/null\n`;
+      if ('delete'.startsWith(sub)) script += 'sleep 0.3\n';
+    }
+  });
+  script += 'ip -all netns del 2>/dev/null\n';
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
+  if (add.status !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr}`);
+  try {
+    await new Promise<void>((resolve) => {
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', ns, 'unshare', '-m', '-p', '-f', '--mount-proc', '--propagation', 'private', 'bash', '-c', `mount -t tmpfs nflabt /run/netns && bash -c ${quote(script)}`],
+        { stdio: 'ignore', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C' } },
+      );
+      child.on('close', () => resolve());
+      child.on('error', () => resolve());
+    });
+    return steps.map((_, i) => {
+      const read = (ext: string): string => {
+        try {
+          return readFileSync(join(dir, `${i}.${ext}`), 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      return { stdout: read('out'), stderr: read('err'), status: Number(read('rc').trim() || -1) };
+    });
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The namespaces of one nflab host, in memory. */
+class Host {
+  order: string[] = [];
+  nets = new Map<string, NetState>([['', emptyNetState()]]);
+
+  /** A directory seen from namespace `current`. */
+  dir(current: string): NetnsDirectory {
+    return {
+      current,
+      names: () => [...this.order],
+      get: (name) => this.nets.get(name),
+      set: (name, net) => void this.nets.set(name, net),
+      create: (name, net) => {
+        this.order.push(name);
+        this.nets.set(name, net);
+      },
+      remove: (name) => {
+        this.order = this.order.filter((n) => n !== name);
+        this.nets.delete(name);
+      },
+      netnsOfPid: (pid) => (pid === 1 ? '' : undefined),
+    };
+  }
+
+  /** Runs one command in a namespace, carrying out `ip netns exec`. */
+  run(argv: string[], netns: string): StepResult {
+    const net = this.nets.get(netns)!;
+    if (argv[0] === 'sysctl') {
+      const r = runSysctl(argv.slice(1), net);
+      if (r.net) this.nets.set(netns, r.net);
+      return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+    }
+    if (argv[0] !== 'ip') return { stdout: '', stderr: `exec of "${argv[0]}" failed: No such file or directory\n`, status: 1 };
+    const r = runIp(argv.slice(1), net, this.dir(netns));
+    if (r.net) this.nets.set(netns, r.net);
+    if (r.exec) {
+      const sub = this.run(r.exec.argv, r.exec.netns);
+      return { stdout: r.stdout + sub.stdout, stderr: r.stderr + sub.stderr, status: sub.status };
+    }
+    if (r.execAll) {
+      let stdout = r.stdout;
+      let stderr = r.stderr;
+      for (const e of r.execAll) {
+        const sub = this.run(e.argv, e.netns);
+        stdout += `\nnetns: ${e.netns}\n${sub.stdout}`;
+        stderr += sub.stderr;
+      }
+      return { stdout, stderr, status: 0 };
+    }
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  }
+}
+
+function nflabSide(steps: readonly string[]): StepResult[] {
+  const host = new Host();
+  return steps.map((s) => host.run(words(s), ''));
+}
+
+const MAC = /\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/g;
+
+function normalise(steps: readonly string[], text: string): string {
+  const written = new Set<string>(['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff']);
+  for (const s of steps) for (const m of s.toLowerCase().matchAll(MAC)) written.add(m[0]);
+  return text.replace(MAC, (m) => (written.has(m) ? m : '<mac>'));
+}
+
+function report(c: NetnsCase, steps: string[], expected: StepResult[], actual: StepResult[]): string {
+  let s = '';
+  steps.forEach((step, i) => {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    const eo = normalise(steps, e.stdout);
+    const ao = normalise(steps, a.stdout);
+    if (eo === ao && e.stderr === a.stderr && e.status === a.status) return;
+    s += `\nstep ${i + 1}: ${step}\n`;
+    if (eo !== ao) s += `stdout (- kernel, + nflab):\n${unifiedDiff(eo, ao)}\n`;
+    if (e.stderr !== a.stderr) s += `stderr kernel: ${JSON.stringify(e.stderr)}\nstderr nflab:  ${JSON.stringify(a.stderr)}\n`;
+    if (e.status !== a.status) s += `status kernel ${e.status}, nflab ${a.status}\n`;
+  });
+  return s === '' ? '' : `case ${c.name}:${s}`;
+}
+
+function netnsDiffSuite(title: string, cases: readonly NetnsCase[]): void {
+  describe(title, () => {
+    const skip = guardKernel(title);
+    let runs: Promise<StepResult[]>[] | undefined;
+    const full = cases.map((c) => [...c.steps, ...FINAL]);
+    cases.forEach((c, index) => {
+      it(c.name, skip === undefined ? {} : { skip }, async () => {
+        runs ??= mapConcurrent(full, Math.min(DIFF_JOBS, 3), (steps) => kernelSide(steps));
+        const expected = await runs[index]!;
+        const actual = nflabSide(full[index]!);
+        const r = report(c, full[index]!, expected, actual);
+        if (r !== '') assert.fail(r);
+      });
+    });
+  });
+}
+
+const PAIR_MACS = ['ip link set veth0 address 02:00:00:00:00:01', 'ip link set veth1 address 02:00:00:00:00:02'];
+
+/** Hand-written cases. */
+export const NETNS_CASES: NetnsCase[] = [
+  {
+    name: 'names: add, list order, delete, errors',
+    steps: [
+      'ip netns list',
+      'ip netns',
+      'ip netns add A',
+      'ip netns add B',
+      'ip netns add C',
+      'ip netns del B',
+      'ip netns add B',
+      'ip netns add D',
+      'ip netns list',
+      'ip netns show',
+      'ip netns lst',
+      'ip netns add A',
+      'ip netns del Z',
+      'ip netns add',
+      'ip netns del',
+      'ip netns add a/b',
+      'ip netns add .',
+      'ip netns delete D',
+      'ip netns frob',
+      'ip netns help',
+      'ip netns exec A',
+      'ip netns exec Z ip link',
+      'ip netns exec A nonexistent-program',
+      'ip -n Z link',
+      'ip -netns Z addr',
+      'ip -n',
+      'ip netns pids',
+      'ip netns pids Z',
+      'ip netns pids A B',
+      'ip netns identify',
+      'ip netns identify abc',
+      'ip netns identify 1 2',
+      'ip netns identify 1',
+      'ip -n A netns identify',
+      'ip netns exec C ip netns identify',
+      'ip netns exec A ip link',
+      'ip -n A link',
+      'ip -n A -br addr',
+      'ip -all netns exec ip -br link',
+      'ip -all netns exec',
+      'ip -all netns delete',
+      'ip netns list',
+    ],
+  },
+  {
+    name: 'nsids: set, auto, list-id, errors',
+    steps: [
+      'ip netns add A',
+      'ip netns add B',
+      'ip netns add C',
+      'ip netns set A 5',
+      'ip netns list',
+      'ip netns set A 6',
+      'ip netns set B 5',
+      'ip netns set Z 5',
+      'ip netns set A',
+      'ip netns set A -1',
+      'ip netns set A abc',
+      'ip netns set C auto',
+      'ip netns set B auto',
+      'ip netns list',
+      'ip netns list-id',
+      'ip netns list-id nsid 5',
+      'ip netns list-id nsid 7',
+      'ip netns list-id nsid x',
+      'ip netns list-id foo',
+      'ip -n A netns list',
+      'ip -n A netns list-id',
+      'ip -n A netns set A 3',
+      'ip -n A netns list',
+      'ip netns del A',
+      'ip netns list-id',
+      'ip netns add A',
+      'ip netns list',
+    ],
+  },
+  {
+    name: 'seed 001: LEMON and APPLE joined by a veth',
+    steps: [
+      'ip link add lemon_eth0 type veth peer name apple_eth0',
+      'ip link set lemon_eth0 address 02:00:00:00:00:0a',
+      'ip link set apple_eth0 address 02:00:00:00:00:0b',
+      'ip netns',
+      'ip netns add LEMON',
+      'ip netns add APPLE',
+      'ip link set lemon_eth0 netns LEMON',
+      'ip link set apple_eth0 netns APPLE',
+      'ip netns',
+      'ip link',
+      'ip netns exec LEMON ip link set lemon_eth0 up',
+      'ip netns exec APPLE ip link set apple_eth0 up',
+      'ip netns exec LEMON ip addr add 10.10.10.2/24 dev lemon_eth0',
+      'ip netns exec APPLE ip addr add 10.10.10.3/24 dev apple_eth0',
+      'ip netns exec LEMON ip a',
+      'ip netns exec APPLE ip -4 a',
+      'ip netns exec APPLE ip -6 a',
+      'ip -n LEMON -br a',
+      'ip -n LEMON -br link',
+      'ip -n LEMON -o link',
+      'ip -n LEMON r',
+      'ip -n LEMON neighbor',
+      'ip -n LEMON n',
+      'ip netns exec LEMON ip netns list-id',
+      'ip netns list',
+      'ip netns del LEMON',
+      'ip -n APPLE link',
+      'ip netns del APPLE',
+      'ip link',
+    ],
+  },
+  {
+    name: 'moves: index kept or renumbered, addresses and routes gone, carriers',
+    steps: [
+      'ip netns add A',
+      'ip netns add B',
+      'ip link add veth0 type veth peer name veth1',
+      ...PAIR_MACS,
+      'ip addr add 10.0.0.1/24 dev veth1',
+      'ip link set veth1 up',
+      'ip link set veth0 up',
+      'ip link set veth1 netns A',
+      'ip netns list',
+      'ip -n A addr',
+      'ip addr',
+      'ip -br link',
+      'ip -br addr',
+      'ip -o link',
+      'ip -o addr',
+      'ip -4 addr',
+      'ip -6 addr',
+      'ip -6 -br addr',
+      'ip link show veth0',
+      'ip -n A link set veth1 up',
+      'ip -n A addr add 10.0.0.2/24 dev veth1',
+      'ip link',
+      'ip -n A addr',
+      'ip -n A route show table all',
+      'ip -n A link set veth1 netns B',
+      'ip netns list',
+      'ip -n A netns list-id',
+      'ip -n B netns list-id',
+      'ip netns list',
+      'ip link',
+      'ip netns list',
+      'ip -n B link set veth1 netns 1',
+      'ip link',
+      'ip -n A link add w0 type veth peer name w1',
+      'ip -n A link add w2 type veth peer name w3',
+      'ip link set veth0 netns A',
+      'ip -n A link',
+      'ip -n A link set w3 netns B up',
+      'ip -n B link',
+      'ip -n A link set w2 up',
+      'ip -n B link',
+      'ip -n A link',
+      'ip -n A link del w2',
+      'ip -n B link',
+      'ip -n A link set veth0 netns /run/netns/B',
+      'ip -n B link set veth0 netns /var/run/netns/A',
+      'ip -n A link',
+      'ip netns list',
+    ],
+  },
+  {
+    name: 'moves: errors',
+    steps: [
+      'ip netns add A',
+      'ip link add veth0 type veth peer name veth1',
+      'ip link set lo netns A',
+      'ip link add br0 type bridge',
+      'ip link set br0 netns A',
+      'ip link set veth1 netns A',
+      'ip link add veth1 type veth peer name x1',
+      'ip link set veth1 netns A',
+      'ip link set veth1 netns 999999',
+      'ip link set veth1 netns abc',
+      'ip link set veth1 netns A netns B',
+      'ip link set veth1 netns',
+      'ip link set nope netns A',
+      'ip link set x1 netns A',
+      'ip link set veth0 master br0',
+      'ip link show master br0',
+      'ip link set veth0 netns A',
+      'ip link show master br0',
+      'ip -n A link',
+      'ip link',
+    ],
+  },
+  {
+    name: 'veth created with its ends in other namespaces',
+    steps: [
+      'ip netns add A',
+      'ip netns add B',
+      'ip link add w0 type veth peer name w1 netns A',
+      'ip netns list',
+      'ip -n A netns list-id',
+      'ip link',
+      'ip -n A link',
+      'ip -n A netns list-id',
+      'ip link add x0 netns B type veth peer name x1',
+      'ip netns list',
+      'ip -n B netns list-id',
+      'ip link',
+      'ip -n B link',
+      'ip link add y0 netns A type veth peer name y1 netns B',
+      'ip -n A link',
+      'ip -n B link',
+      'ip netns list',
+      'ip -n A netns list-id',
+      'ip -n B netns list-id',
+      'ip link add z0 type veth peer name w1 netns A',
+      'ip link add w0 type veth peer name z1 netns A',
+      'ip -n A link',
+      'ip link add v0 type veth peer netns A',
+      'ip -n A link',
+      'ip link del w0',
+      'ip -n A link',
+      'ip -n B link del x0',
+      'ip link',
+    ],
+  },
+];
+
+netnsDiffSuite('netns: hand-written cases', NETNS_CASES);
