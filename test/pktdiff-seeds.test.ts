@@ -488,19 +488,7 @@ const SCENARIOS: PacketScenario[] = [
  * Differences still open, by scenario name: what differs and why (checked
  * on the kernel). Each entry must keep failing until its cause is fixed.
  */
-const KNOWN_OPEN: readonly KnownDifference[] = [
-  {
-    name: '003-ftp-passive-ct-helper',
-    diagnosis:
-      'nflab has no FTP helper: CT --helper ftp names it, but nothing reads the 227 reply, so no expectation is made and the ' +
-      'data connection to 10102 is NEW instead of RELATED (the kernel forwards its SYN and ACK, nflab drops them; the kernel ' +
-      'lists the control connection with use=2, held by the expectation). Owner: src/core/conntrack (helpers).',
-    explains: (diffs) =>
-      diffs.some((d) => d.includes('helper=ftp use=2')) &&
-      diffs.some((d) => d.startsWith('eth1: only the kernel emitted') && d.includes('TCP 50001 > 10102 [S]')) &&
-      diffs.every((d) => /^(iptables-save -c differs|conntrack -L differs|eth1: )/.test(d)),
-  },
-];
+const KNOWN_OPEN: readonly KnownDifference[] = [];
 
 // ------------------------------------------------------------------ tests
 

@@ -1,0 +1,375 @@
+/**
+ * The FTP conntrack helper, run on the real kernel and through nflab
+ * (test/pktdiff/): a router between an FTP client (10.0.0.2 on eth0) and
+ * a server (192.168.0.18 on eth1) whose FORWARD policy is DROP but for the
+ * control connection and what conntrack calls ESTABLISHED or RELATED. The
+ * helper is given to the control connection with `-j CT --helper ftp`.
+ * The frames the router forwards (the PORT and 227 lines it rewrites for
+ * NAT, with the sequence numbers of the rest of the connection moved),
+ * the counters and `conntrack -L` must be the same on both sides.
+ *
+ * Scenarios: active mode (PORT), EPRT and EPSV, the helper on port 2121,
+ * a PORT line cut over two segments (not followed), the control
+ * connection source-NATed (the PORT line grows) and destination-NATed
+ * (the 227 reply shrinks).
+ */
+import * as assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { guardKernel, inCI } from './diff/suite.js';
+import { ascii, ipv4, tcp, toDut } from './pktdiff/build.js';
+import { formatObservation } from './pktdiff/compare.js';
+import { kernelScenarioUnavailableReason } from './pktdiff/kernel.js';
+import { explainPair, mapLimited, runPair, type PairResult } from './pktdiff/gen-suite.js';
+import type { DutInterface, Frame, PacketScenario } from './pktdiff/types.js';
+
+const CLIENT = '10.0.0.2';
+const ROUTER_IN = '10.0.0.1';
+const ROUTER_OUT = '192.168.0.1';
+const SERVER = '192.168.0.18';
+
+/** The router: eth0 towards the client, eth1 towards the server, forwarding on. */
+const SETUP = [
+  'ip link set eth0 up',
+  `ip addr add ${ROUTER_IN}/24 dev eth0`,
+  `ip neigh add ${CLIENT} lladdr 02:00:00:00:00:02 dev eth0 nud permanent`,
+  'ip link set eth1 up',
+  `ip addr add ${ROUTER_OUT}/24 dev eth1`,
+  `ip neigh add ${SERVER} lladdr 02:00:00:00:01:02 dev eth1 nud permanent`,
+  'sysctl -w net.ipv4.ip_forward=1',
+];
+
+/** The raw table giving the FTP helper to control connections to `port`. */
+function rawHelper(port: number, helper = 'ftp'): string {
+  return `*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport ${port} -j CT --helper ${helper}\nCOMMIT\n`;
+}
+
+/** FORWARD DROP but for new control connections from the client side and ESTABLISHED/RELATED traffic. */
+function filter(port: number): string {
+  return (
+    '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+    '-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n' +
+    `-A FORWARD -i eth0 -o eth1 -p tcp --dport ${port} -m state --state NEW -j ACCEPT\n` +
+    'COMMIT\n'
+  );
+}
+
+/** One end of a TCP connection as it sends on its own wire. */
+interface End {
+  wire: DutInterface;
+  self: string;
+  peer: string;
+  sport: number;
+  dport: number;
+  /** Next sequence number it sends. */
+  next: number;
+  ipId: number;
+}
+
+/**
+ * A TCP connection between a client end and a server end, each frame
+ * written as its sender would send it. `cDelta` is how many more bytes
+ * the server has received than the client sent (a NAT helper grew a
+ * line), `sDelta` likewise for the other way: each end acknowledges what
+ * it received in its own numbering.
+ */
+class Conn {
+  private cDelta = 0;
+  private sDelta = 0;
+  private cStart: number;
+  private sStart: number;
+  constructor(
+    private readonly c: End,
+    private readonly s: End,
+  ) {
+    this.cStart = c.next;
+    this.sStart = s.next;
+  }
+
+  private frame(e: End, flags: string, ack: number, payload?: Uint8Array): Frame {
+    const seg = tcp({ sport: e.sport, dport: e.dport, seq: e.next, ack, flags, payload });
+    return toDut(e.wire, ipv4({ src: e.self, dst: e.peer, id: e.ipId++, df: true }, seg));
+  }
+
+  /** What the client acknowledges: everything the server sent, as it arrived. */
+  private clientAck(): number {
+    return (this.s.next + this.sDelta) >>> 0;
+  }
+
+  private serverAck(): number {
+    return (this.c.next + this.cDelta) >>> 0;
+  }
+
+  /** The three-way handshake, the client opening. */
+  open(): Frame[] {
+    const syn = this.frame(this.c, 'S', 0);
+    this.c.next++;
+    const synAck = this.frame(this.s, 'SA', this.serverAck());
+    this.s.next++;
+    const ack = this.frame(this.c, 'A', this.clientAck());
+    return [syn, synAck, ack];
+  }
+
+  /** The three-way handshake, the server end opening (active-mode data connections). */
+  openFromServer(): Frame[] {
+    const syn = this.frame(this.s, 'S', 0);
+    this.s.next++;
+    const synAck = this.frame(this.c, 'SA', this.clientAck());
+    this.c.next++;
+    const ack = this.frame(this.s, 'A', this.serverAck());
+    return [syn, synAck, ack];
+  }
+
+  /** The client sends text; `grow` is how much a NAT helper lengthens it on the way. */
+  client(text: string, grow = 0): Frame {
+    const f = this.frame(this.c, 'PA', this.clientAck(), ascii(text));
+    this.c.next += text.length;
+    this.cDelta += grow;
+    return f;
+  }
+
+  /** The server sends text; `grow` as for client(). */
+  server(text: string, grow = 0): Frame {
+    const f = this.frame(this.s, 'PA', this.serverAck(), ascii(text));
+    this.s.next += text.length;
+    this.sDelta += grow;
+    return f;
+  }
+
+  /** A bare acknowledgement from the client. */
+  clientAckOnly(): Frame {
+    return this.frame(this.c, 'A', this.clientAck());
+  }
+
+  /** A bare acknowledgement from the server. */
+  serverAckOnly(): Frame {
+    return this.frame(this.s, 'A', this.serverAck());
+  }
+
+  /** Bytes each end has sent so far (for checks). */
+  sent(): { client: number; server: number } {
+    return { client: this.c.next - this.cStart, server: this.s.next - this.sStart };
+  }
+}
+
+/** The client end as it appears on eth0 talking to `serverAddr`, and the server end on eth1 talking to `clientAddr`. */
+function control(opts: { port: number; serverAddr?: string; clientAddr?: string; cport?: number }): Conn {
+  const cport = opts.cport ?? 50000;
+  return new Conn(
+    { wire: 'eth0', self: CLIENT, peer: opts.serverAddr ?? SERVER, sport: cport, dport: opts.port, next: 1000, ipId: 1 },
+    { wire: 'eth1', self: SERVER, peer: opts.clientAddr ?? CLIENT, sport: opts.port, dport: cport, next: 5000, ipId: 101 },
+  );
+}
+
+/** A data connection: the server end on eth1, the client end on eth0. */
+function data(c: { addr: string; port: number; seenAs?: string }, s: { port: number; addr?: string; seenAs?: string }, ids: [number, number]): Conn {
+  return new Conn(
+    { wire: 'eth0', self: c.addr, peer: s.seenAs ?? SERVER, sport: c.port, dport: s.port, next: 7000, ipId: ids[0] },
+    { wire: 'eth1', self: s.addr ?? SERVER, peer: c.seenAs ?? c.addr, sport: s.port, dport: c.port, next: 8000, ipId: ids[1] },
+  );
+}
+
+const BANNER = '220 (vsFTPd 3.0.3)\r\n';
+const USER = 'USER ftp\r\n';
+const PASS_PROMPT = '331 Please specify the password.\r\n';
+const LISTING = '-rw-r--r--    1 0        0               6 Jan 01 00:00 a.txt\r\n';
+
+/** Login up to the password prompt: the first segment each way teaches the helper where lines start. */
+function login(ctl: Conn): Frame[] {
+  return [...ctl.open(), ctl.server(BANNER), ctl.client(USER), ctl.server(PASS_PROMPT), ctl.clientAckOnly()];
+}
+
+/** Active mode: PORT, the server's data connection from port 20 to the announced port. */
+function activeSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port: 51210 }, { port: 20 }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PORT 10,0,0,2,200,10\r\n'),
+    ctl.server('200 PORT command successful. Consider using PASV.\r\n'),
+    ctl.client('LIST\r\n'),
+    ...dc.openFromServer(),
+    ctl.server('150 Here comes the directory listing.\r\n'),
+    dc.server(LISTING),
+    dc.clientAckOnly(),
+  ];
+}
+
+/** EPRT for an active transfer, then EPSV for a passive one. */
+function extendedSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const active = data({ addr: CLIENT, port: 51211 }, { port: 20 }, [11, 111]);
+  const passive = data({ addr: CLIENT, port: 50002 }, { port: 10103 }, [21, 121]);
+  return [
+    ...login(ctl),
+    ctl.client('EPRT |1|10.0.0.2|51211|\r\n'),
+    ctl.server('200 EPRT command successful. Consider using EPSV.\r\n'),
+    ctl.client('LIST\r\n'),
+    ...active.openFromServer(),
+    active.server(LISTING),
+    ctl.client('EPSV\r\n'),
+    ctl.server('229 Entering Extended Passive Mode (|||10103|)\r\n'),
+    ctl.client('LIST\r\n'),
+    ...passive.open(),
+    passive.server(LISTING),
+    passive.clientAckOnly(),
+  ];
+}
+
+/** Passive mode on a control connection to `port`. */
+function passiveSession(port: number): Frame[] {
+  const ctl = control({ port });
+  const dc = data({ addr: CLIENT, port: 50001 }, { port: 10102 }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,118).\r\n'),
+    ctl.clientAckOnly(),
+    ...dc.open(),
+    ctl.client('LIST\r\n'),
+    dc.server(LISTING),
+    dc.clientAckOnly(),
+  ];
+}
+
+/**
+ * A PORT command cut over two segments: the helper reads the first, finds
+ * the line cut short and drops it ("partial matching"); the second does
+ * not start a line it knows of, so nothing is expected and the data
+ * connection is NEW and dropped.
+ */
+function splitPortSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port: 51210 }, { port: 20 }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PORT 10,0,0'),
+    ctl.client(',2,200,10\r\n'),
+    ctl.server('200 PORT command successful. Consider using PASV.\r\n'),
+    ctl.client('LIST\r\n'),
+    ...dc.openFromServer().slice(0, 1),
+  ];
+}
+
+/**
+ * Source NAT of the control connection to the router's address: the PORT
+ * line names 192.168.0.1 instead of 10.0.0.2 (3 bytes longer), the
+ * client's later sequence numbers and the server's acknowledgements are
+ * moved by 3, and the server's data connection to 192.168.0.1 goes to the
+ * client.
+ */
+function snatSession(): Frame[] {
+  const ctl = control({ port: 21, clientAddr: ROUTER_OUT });
+  const dc = data({ addr: CLIENT, port: 51210, seenAs: ROUTER_OUT }, { port: 20 }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PORT 10,0,0,2,200,10\r\n', 3),
+    ctl.serverAckOnly(),
+    ctl.server('200 PORT command successful. Consider using PASV.\r\n'),
+    ctl.client('LIST\r\n'),
+    ctl.serverAckOnly(),
+    ...dc.openFromServer(),
+    ctl.server('150 Here comes the directory listing.\r\n'),
+    dc.server(LISTING),
+    dc.clientAckOnly(),
+    ctl.client('QUIT\r\n'),
+    ctl.server('221 Goodbye.\r\n'),
+    ctl.clientAckOnly(),
+  ];
+}
+
+/**
+ * Destination NAT of the control connection (the client talks to the
+ * router's 10.0.0.1): the 227 reply names 10,0,0,1 instead of
+ * 192,168,0,18 (4 bytes shorter), the server's later sequence numbers and
+ * the client's acknowledgements are moved, and the client's data
+ * connection to 10.0.0.1:10102 goes to the server.
+ */
+function dnatSession(): Frame[] {
+  const ctl = control({ port: 21, serverAddr: ROUTER_IN });
+  const dc = data({ addr: CLIENT, port: 50001 }, { port: 10102, seenAs: ROUTER_IN }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,118).\r\n', -4),
+    ctl.clientAckOnly(),
+    ...dc.open(),
+    ctl.client('LIST\r\n'),
+    ctl.server('150 Here comes the directory listing.\r\n'),
+    dc.server(LISTING),
+    dc.clientAckOnly(),
+    ctl.clientAckOnly(),
+  ];
+}
+
+const NAT_SNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j SNAT --to-source ${ROUTER_OUT}\nCOMMIT\n`;
+const NAT_DNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i eth0 -d ${ROUTER_IN} -p tcp --dport 21 -j DNAT --to-destination ${SERVER}\nCOMMIT\n`;
+
+const SCENARIOS: PacketScenario[] = [
+  { name: 'ftp-active-port', setup: SETUP, rules: rawHelper(21) + filter(21), frames: activeSession() },
+  { name: 'ftp-eprt-epsv', setup: SETUP, rules: rawHelper(21) + filter(21), frames: extendedSession() },
+  { name: 'ftp-passive-port-2121', setup: SETUP, rules: rawHelper(2121) + filter(2121), frames: passiveSession(2121) },
+  { name: 'ftp-no-helper-on-2121', setup: SETUP, rules: rawHelper(21) + filter(2121), frames: passiveSession(2121) },
+  { name: 'ftp-port-split', setup: SETUP, rules: rawHelper(21) + filter(21), frames: splitPortSession() },
+  { name: 'ftp-snat-port', setup: SETUP, rules: rawHelper(21) + NAT_SNAT + filter(21), frames: snatSession() },
+  { name: 'ftp-dnat-pasv', setup: SETUP, rules: rawHelper(21) + NAT_DNAT + filter(21), frames: dnatSession() },
+];
+
+/** The payload of a frame the router sent, as text (from its TCP header on). */
+function payloadText(bytes: Uint8Array): string {
+  const ip = 14;
+  const thoff = ip + ((bytes[ip]! & 0x0f) << 2);
+  const doff = (bytes[thoff + 12]! >>> 4) << 2;
+  return String.fromCharCode(...bytes.subarray(thoff + doff));
+}
+
+/** What each scenario must show on the kernel's side (so the test also documents the kernel). */
+function checkKernelFacts(r: PairResult): void {
+  const k = r.kernel;
+  const texts = k.emitted.map((e) => `${e.iface} ${payloadText(e.bytes)}`);
+  switch (r.scenario.name) {
+    case 'ftp-snat-port':
+      assert.ok(texts.includes('eth1 PORT 192,168,0,1,200,10\r\n'), texts.join('|'));
+      break;
+    case 'ftp-dnat-pasv':
+      assert.ok(texts.includes('eth0 227 Entering Passive Mode (10,0,0,1,39,118).\r\n'), texts.join('|'));
+      break;
+    case 'ftp-eprt-epsv':
+      // two data connections, each RELATED to the control connection
+      assert.ok(k.conntrack.some((l) => l.includes('helper=ftp use=3')), k.conntrack.join('\n'));
+      break;
+    case 'ftp-port-split':
+      // the first half of the PORT line is not forwarded
+      assert.ok(!texts.includes('eth1 PORT 10,0,0'), texts.join('|'));
+      assert.ok(!k.conntrack.some((l) => / dport=20 /.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'ftp-no-helper-on-2121':
+      // the helper is given to port 21 only: the data connection's SYN is not forwarded
+      assert.ok(!k.conntrack.some((l) => / dport=10102 /.test(l)), k.conntrack.join('\n'));
+      break;
+    default:
+      // the data connection went through, RELATED, and holds its master (use=2)
+      assert.ok(k.conntrack.some((l) => l.includes('helper=ftp use=2')), k.conntrack.join('\n'));
+  }
+}
+
+const unavailable = await kernelScenarioUnavailableReason();
+const JOBS = Math.max(1, Number(process.env['NFLAB_PKTDIFF_JOBS'] ?? 2) || 2);
+
+describe('pktdiff: the FTP helper, kernel and nflab', () => {
+  let skip = guardKernel('pktdiff FTP scenarios');
+  if (skip === undefined && unavailable !== undefined) {
+    skip = unavailable;
+    if (inCI()) it('packet scenarios can run (required under CI)', () => assert.fail(unavailable));
+  }
+  const opts = skip === undefined ? {} : { skip };
+  let runs: Promise<PairResult>[] | undefined;
+  const start = (): Promise<PairResult>[] => (runs ??= mapLimited(SCENARIOS, JOBS, (s) => runPair(s, { replay: 'each' })));
+  for (const [i, s] of SCENARIOS.entries()) {
+    it(s.name, opts, async () => {
+      const r = await start()[i]!;
+      if (process.env['NFLAB_PKTDIFF_SHOW']) console.log(`# ${s.name} on the kernel:\n${formatObservation(r.kernel, s)}`);
+      assert.deepEqual(r.diffs, [], explainPair(r));
+      checkKernelFacts(r);
+    });
+  }
+});
