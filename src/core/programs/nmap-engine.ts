@@ -1,0 +1,312 @@
+/**
+ * The scheduling core of nmap's scans (its "ultra scan"): which probe to
+ * send when, when a probe has timed out, how often a silent port is tried
+ * again, and how the round-trip estimate, the congestion window and the
+ * delay between probes follow the answers. It knows nothing of packets:
+ * the caller sends the probes it hands out and reports the answers.
+ *
+ * Modelled on nmap 7.93 (timing.cc, scan_engine.cc): a window of
+ * outstanding probes starting at 10 that grows with answers (slow start
+ * to 75, then one per round trip, scaled by how many answers were
+ * expected) and collapses when an answer to a retransmission shows a
+ * probe was lost; a timeout of the smoothed round trip plus four times
+ * its variance, kept between the timing template's bounds; a silent
+ * item tried once more than the highest try that ever got an answer;
+ * and a delay between probes that doubles while most answers come only
+ * to retransmissions (a target rate-limiting its ICMP errors).
+ */
+
+/** Nanoseconds in a millisecond. */
+const MS = 1_000_000;
+
+/** The timing values a -T template sets (nmap's defaults are -T3). */
+export interface TimingTemplate {
+  /** 0..5 (paranoid .. insane). */
+  level: number;
+  /** Timeout before any round trip was measured (ns). */
+  initialRttNs: number;
+  minRttNs: number;
+  maxRttNs: number;
+  /** Retransmissions at most. */
+  maxRetries: number;
+  /** Delay between probes from the start (ns). */
+  scanDelayNs: number;
+  /** The most the delay may grow to (ns). */
+  maxScanDelayNs: number;
+}
+
+/** The -T0 .. -T5 templates, as nmap's apply_timing_template sets them. */
+export function timingTemplate(level: number): TimingTemplate {
+  const t: TimingTemplate = {
+    level,
+    initialRttNs: 1000 * MS,
+    minRttNs: 100 * MS,
+    maxRttNs: 10_000 * MS,
+    maxRetries: 10,
+    scanDelayNs: 0,
+    maxScanDelayNs: 1000 * MS,
+  };
+  if (level === 0) {
+    t.initialRttNs = 300_000 * MS;
+    t.scanDelayNs = 300_000 * MS;
+    t.maxScanDelayNs = 300_000 * MS;
+  } else if (level === 1) {
+    t.initialRttNs = 15_000 * MS;
+    t.scanDelayNs = 15_000 * MS;
+    t.maxScanDelayNs = 15_000 * MS;
+  } else if (level === 2) {
+    t.scanDelayNs = 400 * MS;
+    t.maxScanDelayNs = 1000 * MS;
+  } else if (level === 4) {
+    t.initialRttNs = 500 * MS;
+    t.maxRttNs = 1250 * MS;
+    t.maxRetries = 6;
+    t.maxScanDelayNs = 10 * MS;
+  } else if (level === 5) {
+    t.initialRttNs = 250 * MS;
+    t.minRttNs = 50 * MS;
+    t.maxRttNs = 300 * MS;
+    t.maxRetries = 2;
+    t.maxScanDelayNs = 5 * MS;
+  }
+  return t;
+}
+
+/** A round-trip estimate (nmap's timeout_info), in ns; srtt < 0 until measured. */
+export interface RttEstimate {
+  srtt: number;
+  rttvar: number;
+  timeout: number;
+}
+
+/** A fresh estimate: nothing measured, the template's initial timeout. */
+export function newRtt(t: TimingTemplate): RttEstimate {
+  return { srtt: -1, rttvar: -1, timeout: t.initialRttNs };
+}
+
+/** Folds one measured round trip into the estimate (adjust_timeouts2). */
+export function rttSample(est: RttEstimate, deltaNs: number, t: TimingTemplate): void {
+  const US = 1000;
+  let delta = Math.floor(deltaNs / US);
+  if (delta < 0) delta = 0;
+  if (delta >= 8_000_000) return; // nmap ignores absurd samples
+  if (est.srtt < 0) {
+    est.srtt = delta;
+    est.rttvar = Math.max(5000, Math.min(delta, 2_000_000));
+  } else {
+    const d = delta - est.srtt;
+    est.srtt += Math.trunc(d / 8);
+    est.rttvar += Math.trunc((Math.abs(d) - est.rttvar) / 4);
+    est.rttvar = Math.min(est.rttvar, 2_000_000);
+  }
+  est.timeout = Math.max(t.minRttNs, Math.min(t.maxRttNs, (est.srtt + 4 * est.rttvar) * US));
+}
+
+/** A congestion window (ultra_timing_vals). */
+interface Window {
+  cwnd: number;
+  ssthresh: number;
+  expected: number;
+  received: number;
+  lastDrop: number;
+}
+
+function newWindow(): Window {
+  return { cwnd: 10, ssthresh: 75, expected: 0, received: 0, lastDrop: -1 };
+}
+
+/** A probe handed to the caller to send. */
+export interface ProbeOrder {
+  /** Index of the item (port or host) in the list the scan was built with. */
+  item: number;
+  /** 0 for the first probe of the item, then 1, 2... for retransmissions. */
+  tryno: number;
+}
+
+interface Outstanding {
+  item: number;
+  tryno: number;
+  sentNs: number;
+  /** Sent in the first window, before any timeout was learnt. */
+  first: boolean;
+}
+
+/**
+ * One scan of a list of items (the ports of a host, or the hosts of a
+ * ping scan): call `due` to get the probes to send now, `answer` when a
+ * probe got its answer, and wait until `nextWake` (or an answer).
+ * Items silent after every allowed try end up in `silent`.
+ */
+export class UltraScan {
+  private readonly outstanding: Outstanding[] = [];
+  private readonly retry: { item: number; tryno: number }[] = [];
+  private nextFresh = 0;
+  private readonly finished: Uint8Array;
+  private left: number;
+  private readonly host = newWindow();
+  private readonly group = newWindow();
+  private maxSuccessfulTryno = 0;
+  private sendDelayNs: number;
+  private lastSendNs = -Infinity;
+  private lastBoostNs = -1;
+  private goodSinceBoost = 0;
+  private droppedSinceBoost = 0;
+  private readonly startNs: number;
+  /** Items that never answered, in the order they gave up. */
+  readonly silent: number[] = [];
+  /** Probes sent, retransmissions included. */
+  sent = 0;
+
+  constructor(
+    readonly count: number,
+    readonly timing: TimingTemplate,
+    /** The target's round-trip estimate (shared with its other scans). */
+    readonly rtt: RttEstimate,
+    nowNs: number,
+    /** UDP scans start the probe delay at 50 ms when they first need one (TCP: 5 ms). */
+    private readonly udp = false,
+  ) {
+    this.finished = new Uint8Array(count);
+    this.left = count;
+    this.sendDelayNs = timing.scanDelayNs;
+    this.startNs = nowNs;
+  }
+
+  /** Every item has answered or given up. */
+  done(): boolean {
+    return this.left === 0;
+  }
+
+  private allowedTryno(): number {
+    return Math.min(this.timing.maxRetries, this.maxSuccessfulTryno + 1);
+  }
+
+  private probeTimeout(p: Outstanding): number {
+    return p.first ? Math.max(this.timing.initialRttNs, this.rtt.timeout) : this.rtt.timeout;
+  }
+
+  private expire(nowNs: number): void {
+    for (let i = 0; i < this.outstanding.length; ) {
+      const p = this.outstanding[i]!;
+      if (p.sentNs + this.probeTimeout(p) > nowNs) {
+        i++;
+        continue;
+      }
+      this.outstanding.splice(i, 1);
+      if (this.finished[p.item]) continue;
+      if (p.tryno < this.allowedTryno()) {
+        this.retry.push({ item: p.item, tryno: p.tryno + 1 });
+      } else {
+        this.finished[p.item] = 1;
+        this.left--;
+        this.silent.push(p.item);
+        this.host.expected++;
+        this.group.expected++;
+      }
+    }
+  }
+
+  private windowFree(): boolean {
+    return this.outstanding.length < Math.floor(Math.min(this.host.cwnd, this.group.cwnd));
+  }
+
+  /** The probes to send at `nowNs` (retransmissions first), after expiring those that timed out. */
+  due(nowNs: number): ProbeOrder[] {
+    this.expire(nowNs);
+    const out: ProbeOrder[] = [];
+    const first = nowNs === this.startNs;
+    while (this.windowFree()) {
+      if (this.sendDelayNs > 0 && nowNs < this.lastSendNs + this.sendDelayNs) break;
+      let order: ProbeOrder | undefined;
+      while (this.retry.length > 0 && !order) {
+        const r = this.retry.shift()!;
+        if (!this.finished[r.item]) order = r;
+      }
+      if (!order) {
+        if (this.nextFresh >= this.count) break;
+        order = { item: this.nextFresh++, tryno: 0 };
+      }
+      this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs, first });
+      this.lastSendNs = nowNs;
+      this.sent++;
+      out.push(order);
+    }
+    return out;
+  }
+
+  /** When the scan next needs attention if no answer comes (Infinity when done). */
+  nextWake(): number {
+    if (this.done()) return Infinity;
+    let t = Infinity;
+    for (const p of this.outstanding) t = Math.min(t, p.sentNs + this.probeTimeout(p));
+    const more = this.retry.length > 0 || this.nextFresh < this.count;
+    if (more && this.windowFree()) t = Math.min(t, this.sendDelayNs > 0 ? this.lastSendNs + this.sendDelayNs : this.lastSendNs);
+    return t;
+  }
+
+  /** Whether a probe of `item` with try number `tryno` is still waiting for its answer. */
+  isOutstanding(item: number, tryno: number): boolean {
+    return this.outstanding.some((p) => p.item === item && p.tryno === tryno);
+  }
+
+  /**
+   * Records the answer to the probe of `item` with try `tryno` (undefined
+   * when the answer does not tell which try it was; the latest one is
+   * taken). Returns false when the item had already finished.
+   */
+  answer(item: number, tryno: number | undefined, nowNs: number): boolean {
+    if (item < 0 || item >= this.count || this.finished[item]) return false;
+    let probe: Outstanding | undefined;
+    for (const p of this.outstanding) if (p.item === item && (tryno === undefined || p.tryno === tryno)) if (!probe || p.tryno > probe.tryno) probe = p;
+    const sentNs = probe?.sentNs ?? this.lastSendNs;
+    const tn = probe?.tryno ?? tryno ?? 0;
+    rttSample(this.rtt, nowNs - sentNs, this.timing);
+    this.adjustTiming(tn, sentNs, nowNs);
+    if (tn > this.maxSuccessfulTryno) this.maxSuccessfulTryno = Math.min(tn, this.timing.maxRetries);
+    this.finished[item] = 1;
+    this.left--;
+    for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i]!.item === item) this.outstanding.splice(i, 1);
+    return true;
+  }
+
+  private adjustTiming(tryno: number, sentNs: number, nowNs: number): void {
+    const drop = tryno > 0;
+    const active = this.outstanding.length;
+    const div = this.timing.level <= 3 ? 1.5 : this.timing.level === 4 ? 4 / 3 : 1.25;
+    for (const w of [this.host, this.group]) w.expected++;
+    if (drop) {
+      if (sentNs > this.host.lastDrop) {
+        this.host.cwnd = 1;
+        this.host.ssthresh = Math.max(Math.trunc(active / div), 2);
+        this.host.lastDrop = nowNs;
+      }
+      if (sentNs > this.group.lastDrop) {
+        this.group.cwnd = Math.max(1, this.group.cwnd / 2);
+        this.group.ssthresh = Math.max(Math.trunc(active / div), 2);
+        this.group.lastDrop = nowNs;
+      }
+    }
+    const caIncr = this.timing.level < 4 ? 1 : 2;
+    for (const w of [this.host, this.group]) {
+      w.received++;
+      const scale = Math.min(w.expected / w.received, 50);
+      if (w.cwnd < w.ssthresh) w.cwnd = Math.min(w.cwnd + scale, w.ssthresh);
+      else w.cwnd += (caIncr / w.cwnd) * scale;
+      if (w.cwnd > 300) w.cwnd = 300;
+    }
+    // the delay between probes, when most answers come only to retransmissions
+    if (drop && sentNs > this.lastBoostNs) this.droppedSinceBoost++;
+    else this.goodSinceBoost++;
+    const threshold = this.timing.level >= 4 ? 0.4 : 0.3;
+    const d = this.droppedSinceBoost;
+    if (d > 10 && d / (d + this.goodSinceBoost) >= threshold) {
+      const MSNS = MS;
+      if (this.sendDelayNs === 0) this.sendDelayNs = (this.udp ? 50 : 5) * MSNS;
+      else this.sendDelayNs = Math.min(this.sendDelayNs * 2, Math.max(this.sendDelayNs, 1000 * MSNS));
+      this.sendDelayNs = Math.min(this.sendDelayNs, Math.max(this.timing.maxScanDelayNs, this.timing.scanDelayNs));
+      this.lastBoostNs = nowNs;
+      this.droppedSinceBoost = 0;
+      this.goodSinceBoost = 0;
+    }
+  }
+}

@@ -1,0 +1,499 @@
+/**
+ * nmap 7.93 as Debian 12 ships it, run by root in the lab: host discovery
+ * (ARP ping on a local Ethernet, ICMP echo + TCP SYN to 443 + TCP ACK to
+ * 80 + ICMP timestamp off-link, none with -Pn), then SYN, connect, ACK,
+ * NULL, FIN, XMAS and UDP port scans, and nmap's report. Raw probes leave
+ * through a raw socket with the header included; answers are read from
+ * a capture of the interfaces, as nmap reads them with pcap. Times
+ * (latencies, "scanned in") come from the virtual clock.
+ */
+import { formatIPv4 } from '../addr/ipv4.js';
+import type { TcpSocket } from '../stack/api.js';
+import { parseMac } from '../wire/mac.js';
+import type { Program, ProgramBody, ProgramContext } from './api.js';
+import { newRtt, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
+import { expandTarget, parseNmapArgs, selectPorts, type NmapOptions, type TcpScanType } from './nmap-options.js';
+import { doneLine, grepLines, hostBlock, type HostReport, type PortResult, type ReportOptions } from './nmap-output.js';
+import {
+  arpReplyOf,
+  arpRequest,
+  classify,
+  icmpProbe,
+  ipOfFrame,
+  readAnswer,
+  SCAN_FLAGS,
+  silentState,
+  tcpProbe,
+  udpPayload,
+  udpProbe,
+  type Answer,
+} from './nmap-probes.js';
+import type { ScanProto } from './nmap-services.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** "2026-11-21 07:02 UTC" (the lab's hosts keep UTC). */
+function startStamp(sec: number): string {
+  const d = new Date(Math.floor(sec) * 1000);
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
+}
+
+/** "07:02", as the verbose progress lines show the time. */
+function clockStamp(sec: number): string {
+  const d = new Date(Math.floor(sec) * 1000);
+  return `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+/** ctime's "Sat Nov 21 07:02:47 2026". */
+function ctimeStamp(sec: number): string {
+  const d = new Date(Math.floor(sec) * 1000);
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+/** The names of the scans in the verbose progress lines. */
+const SCAN_NAMES: Record<TcpScanType | 'udp', string> = {
+  syn: 'SYN Stealth Scan',
+  connect: 'Connect Scan',
+  ack: 'ACK Scan',
+  null: 'NULL Scan',
+  fin: 'FIN Scan',
+  xmas: 'XMAS Scan',
+  udp: 'UDP Scan',
+};
+
+/** A target while it is scanned. */
+interface Target extends HostReport {
+  /** How discovery reaches it. */
+  via: 'arp' | 'ip' | 'local';
+  rtt: RttEstimate;
+}
+
+/** The raw side of a scan: sending probes, collecting what the capture saw. */
+class RawIo {
+  readonly frames: Uint8Array[] = [];
+  private readonly stop: () => void;
+  private rawSock: ReturnType<ProgramContext['sockets']['raw']> | null = null;
+  sentPackets = 0;
+  sentBytes = 0;
+  rcvdPackets = 0;
+  rcvdBytes = 0;
+
+  constructor(private readonly ctx: ProgramContext) {
+    this.stop = ctx.tap(null, (f) => {
+      if (f.dir !== 'in') return;
+      this.frames.push(f.frame);
+      ctx.wake();
+    });
+  }
+
+  /** Sends an IPv4 datagram we built whole. */
+  sendIp(d: Uint8Array): void {
+    this.rawSock ??= this.ctx.sockets.raw(255);
+    const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
+    this.rawSock.send(d, dst, { hdrincl: true });
+    this.sentPackets++;
+    this.sentBytes += d.length;
+  }
+
+  /** Puts an Ethernet frame on `dev` (ARP requests), as nmap does through libdnet. */
+  sendFrame(dev: string, frame: Uint8Array): void {
+    this.ctx.machine.transmit(dev, frame);
+    this.sentPackets++;
+    this.sentBytes += frame.length - 14;
+  }
+
+  /** Counts an answer nmap's capture filter lets through. */
+  counted(len: number): void {
+    this.rcvdPackets++;
+    this.rcvdBytes += len;
+  }
+
+  close(): void {
+    this.stop();
+    this.rawSock?.close();
+  }
+}
+
+/** The options of the report. */
+function reportOptions(o: NmapOptions): ReportOptions {
+  return { verbose: o.verbose, reason: o.reason, openOnly: o.openOnly };
+}
+
+/** Reverse lookup in the host's /etc/hosts (nmap reads it before asking DNS). */
+function reverseName(ctx: ProgramContext, addr: number): string | undefined {
+  const text = ctx.fs.read('/etc/hosts') ?? '';
+  const ip = formatIPv4(addr);
+  for (const line of text.split('\n')) {
+    const f = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (f.length >= 2 && f[0] === ip) return f[1];
+  }
+  return undefined;
+}
+
+/** The time the verbose lines report for a phase: "0.03s". */
+const elapsed = (fromNs: number, toNs: number): string => ((toNs - fromNs) / 1e9).toFixed(2) + 's';
+
+/** Host discovery: which targets are up, with their round trip and MAC. */
+function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Target[], timing: TimingTemplate, say: (s: string) => void): Generator<ReturnType<ProgramContext['until']>, void, void> {
+  const todo: Target[] = [];
+  for (const t of targets) {
+    if (t.via === 'local') {
+      t.up = true;
+      t.reason = 'localhost-response';
+      continue;
+    }
+    if (o.noPing) {
+      t.up = true;
+      t.reason = 'user-set';
+      continue;
+    }
+    todo.push(t);
+  }
+  if (todo.length === 0) return;
+  const arp = todo.every((t) => t.via === 'arp');
+  const started = ctx.now();
+  if (o.verbose) {
+    say(`Initiating ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}\n`);
+    say(`Scanning ${todo.length === 1 ? formatIPv4(todo[0]!.addr) : `${todo.length} hosts`} [${arp ? '1 port' : '4 ports'}${todo.length === 1 ? '' : '/host'}]\n`);
+  }
+  const scan = new UltraScan(todo.length, timing, newRtt(timing), ctx.now());
+  const ident = ctx.random32() & 0xffff;
+  const sport = 40000 + (ctx.random32() % 20000);
+  const seq = ctx.random32();
+  const byAddr = new Map<number, number>();
+  todo.forEach((t, i) => byAddr.set(t.addr, i));
+  const sentAt = new Map<number, number>();
+  while (!scan.done()) {
+    for (const p of scan.due(ctx.now())) {
+      const t = todo[p.item]!;
+      sentAt.set(p.item, ctx.now());
+      const r = ctx.machine.ops.routeOutput(t.addr);
+      if (r.kind !== 'ok') continue;
+      if (t.via === 'arp') {
+        const link = ctx.machine.net.links.find((l) => l.name === r.dev);
+        const mac = link ? parseMac(link.mac) : undefined;
+        if (mac) io.sendFrame(r.dev, arpRequest(mac, r.src, t.addr));
+        continue;
+      }
+      const ids = { src: r.src, dst: t.addr, sport: sport + p.tryno, dport: 443, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq };
+      io.sendIp(icmpProbe(ids, 8, ident, p.tryno));
+      io.sendIp(tcpProbe(ids, SCAN_FLAGS.syn));
+      io.sendIp(tcpProbe({ ...ids, dport: 80, ack: 0 }, SCAN_FLAGS.ack));
+      io.sendIp(icmpProbe(ids, 13, ident, p.tryno));
+    }
+    for (const f of io.frames.splice(0)) {
+      const a = arpReplyOf(f);
+      if (a) {
+        const i = byAddr.get(a.ip);
+        if (i === undefined || todo[i]!.via !== 'arp') continue;
+        const t = todo[i]!;
+        io.counted(28);
+        if (scan.answer(i, undefined, ctx.now())) {
+          t.up = true;
+          t.reason = 'arp-response';
+          t.mac = a.mac;
+          t.rtt.srtt = -1;
+          sampleInto(t, ctx.now() - (sentAt.get(i) ?? ctx.now()), timing);
+        }
+        continue;
+      }
+      const ip = ipOfFrame(f);
+      if (!ip) continue;
+      const ans = readAnswer(ip, ((ip[16]! << 24) | (ip[17]! << 16) | (ip[18]! << 8) | ip[19]!) >>> 0);
+      if (!ans) continue;
+      const i = byAddr.get(ans.target);
+      if (i === undefined || todo[i]!.via !== 'ip') continue;
+      const t = todo[i]!;
+      const mine =
+        (ans.proto === 'icmp' && ans.icmpId === ident) || (ans.proto === 'tcp' && ans.sport >= sport && ans.sport <= sport + timing.maxRetries && (ans.port === 443 || ans.port === 80));
+      if (!mine) continue;
+      io.counted(ip.length);
+      if (ans.icmpType === 3 || ans.icmpType === 11) {
+        if (ans.from !== t.addr) continue; // an error from a router leaves the host down
+      }
+      if (scan.answer(i, undefined, ctx.now())) {
+        t.up = true;
+        t.reason =
+          ans.proto === 'tcp' && ans.icmpType === undefined
+            ? ans.flags! & 0x04
+              ? 'reset'
+              : 'syn-ack'
+            : ans.icmpType === 0
+              ? 'echo-reply'
+              : ans.icmpType === 14
+                ? 'timestamp-reply'
+                : 'unknown-response';
+        t.reasonTtl = ans.ttl;
+        sampleInto(t, ctx.now() - (sentAt.get(i) ?? ctx.now()), timing);
+      }
+    }
+    if (scan.done()) break;
+    yield ctx.until(scan.nextWake());
+  }
+  for (const i of scan.silent) {
+    todo[i]!.up = false;
+    todo[i]!.reason = 'no-response';
+  }
+  if (o.verbose) say(`Completed ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}, ${elapsed(started, ctx.now())} elapsed (${todo.length} total hosts)\n`);
+}
+
+/** Folds a measured round trip into a target's estimate and its reported latency. */
+function sampleInto(t: Target, deltaNs: number, timing: TimingTemplate): void {
+  const before = t.rtt.srtt;
+  const est = t.rtt;
+  const US = 1000;
+  const delta = Math.max(0, Math.floor(deltaNs / US));
+  if (before < 0) {
+    est.srtt = delta;
+    est.rttvar = Math.max(5000, Math.min(delta, 2_000_000));
+  } else {
+    const d = delta - est.srtt;
+    est.srtt += Math.trunc(d / 8);
+    est.rttvar = Math.min(est.rttvar + Math.trunc((Math.abs(d) - est.rttvar) / 4), 2_000_000);
+  }
+  est.timeout = Math.max(timing.minRttNs, Math.min(timing.maxRttNs, (est.srtt + 4 * est.rttvar) * US));
+  t.srttUs = est.srtt;
+}
+
+/** A deterministic shuffle with the lab's random numbers (nmap scans ports in random order). */
+function shuffled<T>(ctx: ProgramContext, list: readonly T[]): T[] {
+  const a = [...list];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = ctx.random32() % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** One raw port scan (SYN, ACK, NULL, FIN, XMAS or UDP) of one host. */
+function* rawPortScan(
+  ctx: ProgramContext,
+  o: NmapOptions,
+  io: RawIo,
+  t: Target,
+  kind: TcpScanType | 'udp',
+  ports: number[],
+  timing: TimingTemplate,
+  say: (s: string) => void,
+): Generator<ReturnType<ProgramContext['until']>, PortResult[], void> {
+  const proto: ScanProto = kind === 'udp' ? 'udp' : 'tcp';
+  const order = o.sequential ? ports : shuffled(ctx, ports);
+  const index = new Map<number, number>();
+  order.forEach((p, i) => index.set(p, i));
+  const scan = new UltraScan(order.length, timing, t.rtt, ctx.now(), kind === 'udp');
+  const sportBase = 33000 + (ctx.random32() % 28000);
+  const seq = ctx.random32();
+  const results: PortResult[] = [];
+  const sentAt = new Map<number, number>();
+  while (!scan.done()) {
+    for (const p of scan.due(ctx.now())) {
+      const port = order[p.item]!;
+      const r = ctx.machine.ops.routeOutput(t.addr);
+      if (r.kind !== 'ok') continue;
+      const ids = { src: r.src, dst: t.addr, sport: sportBase + p.tryno, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq, ack: kind === 'ack' ? 0 : undefined };
+      sentAt.set(p.item * 64 + p.tryno, ctx.now());
+      io.sendIp(kind === 'udp' ? udpProbe(ids, udpPayload(port)) : tcpProbe(ids, SCAN_FLAGS[kind]));
+    }
+    for (const f of io.frames.splice(0)) {
+      const ip = ipOfFrame(f);
+      if (!ip) continue;
+      const self = ((ip[16]! << 24) | (ip[17]! << 16) | (ip[18]! << 8) | ip[19]!) >>> 0;
+      const a: Answer | null = readAnswer(ip, self);
+      if (!a || a.target !== t.addr || a.proto !== proto) continue;
+      if (a.sport < sportBase || a.sport > sportBase + timing.maxRetries) continue;
+      const i = index.get(a.port);
+      if (i === undefined) continue;
+      io.counted(ip.length);
+      const c = classify(kind, a, t.addr);
+      if (!c) continue;
+      const tryno = a.sport - sportBase;
+      if (!scan.answer(i, tryno, ctx.now())) continue;
+      t.srttUs = t.rtt.srtt;
+      const res: PortResult = { port: a.port, proto, state: c.state, reason: c.reason, ttl: a.ttl };
+      if (a.icmpType !== undefined && a.from !== t.addr) res.from = a.from;
+      results.push(res);
+      if (c.state === 'open' && o.verbose) say(`Discovered open port ${a.port}/${proto} on ${formatIPv4(t.addr)}\n`);
+    }
+    if (scan.done()) break;
+    yield ctx.until(scan.nextWake());
+  }
+  for (const i of scan.silent) results.push({ port: order[i]!, proto, state: silentState(kind), reason: 'no-response', ttl: 0 });
+  return results;
+}
+
+/** A connect() scan of one host through the namespace's TCP sockets. */
+function* connectScan(
+  ctx: ProgramContext,
+  o: NmapOptions,
+  t: Target,
+  ports: number[],
+  timing: TimingTemplate,
+  say: (s: string) => void,
+): Generator<ReturnType<ProgramContext['until']>, PortResult[], void> {
+  const order = o.sequential ? ports : shuffled(ctx, ports);
+  const scan = new UltraScan(order.length, timing, t.rtt, ctx.now());
+  const open: { sock: TcpSocket; item: number; tryno: number }[] = [];
+  const results: PortResult[] = [];
+  const waker = { wake: () => ctx.wake() };
+  const finish = (item: number, tryno: number, state: PortResult['state'], reason: string): void => {
+    if (!scan.answer(item, tryno, ctx.now())) return;
+    t.srttUs = t.rtt.srtt;
+    const port = order[item]!;
+    results.push({ port, proto: 'tcp', state, reason, ttl: 0 });
+    if (state === 'open' && o.verbose) say(`Discovered open port ${port}/tcp on ${formatIPv4(t.addr)}\n`);
+  };
+  while (!scan.done()) {
+    for (const p of scan.due(ctx.now())) {
+      const sock = ctx.sockets.tcp();
+      sock.owner = waker;
+      const err = sock.connect(t.addr, order[p.item]!);
+      open.push({ sock, item: p.item, tryno: p.tryno });
+      if (err) sock.close();
+    }
+    for (let i = open.length - 1; i >= 0; i--) {
+      const c = open[i]!;
+      const err = c.sock.error;
+      let done = true;
+      if (c.sock.state === 'ESTAB') finish(c.item, c.tryno, 'open', 'syn-ack');
+      else if (err === 'ECONNREFUSED') finish(c.item, c.tryno, 'closed', 'conn-refused');
+      else if (err === 'EHOSTUNREACH') finish(c.item, c.tryno, 'filtered', 'host-unreach');
+      else if (err === 'ENETUNREACH') finish(c.item, c.tryno, 'filtered', 'net-unreach');
+      else if (err === 'EACCES') finish(c.item, c.tryno, 'filtered', 'admin-prohibited');
+      else if (err === 'ENOPROTOOPT') finish(c.item, c.tryno, 'filtered', 'proto-unreach');
+      else if (err === 'ETIMEDOUT') finish(c.item, c.tryno, 'filtered', 'no-response');
+      else if (!scan.isOutstanding(c.item, c.tryno)) {
+        // timed out (nmap gives up on it) or the port finished through another try
+      } else done = false;
+      if (done) {
+        c.sock.owner = null;
+        c.sock.close();
+        open.splice(i, 1);
+      }
+    }
+    if (scan.done()) break;
+    yield ctx.until(scan.nextWake());
+  }
+  for (const c of open) {
+    c.sock.owner = null;
+    c.sock.close();
+  }
+  for (const i of scan.silent) results.push({ port: order[i]!, proto: 'tcp', state: 'filtered', reason: 'no-response', ttl: 0 });
+  return results;
+}
+
+/** nmap: scans the targets on the command line and prints its report. */
+export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
+  const parsed = parseNmapArgs(ctx.argv.slice(1));
+  if ('error' in parsed) {
+    ctx.err(parsed.error);
+    return parsed.status;
+  }
+  const o = parsed;
+  const startNs = ctx.now();
+  const startWall = ctx.wallSec();
+  const ro = reportOptions(o);
+  let normalText = '';
+  let grepText = '';
+  const toStdout = o.grepFile !== '-';
+  const say = (s: string): void => {
+    if (toStdout) ctx.out(s);
+  };
+  const report = (s: string): void => {
+    say(s);
+    normalText += s;
+  };
+  const grep = (s: string): void => {
+    if (o.grepFile === '-') ctx.out(s);
+    grepText += s;
+  };
+  const cmdline = ['nmap', ...ctx.argv.slice(1)].join(' ');
+  say(`Starting Nmap 7.93 ( https://nmap.org ) at ${startStamp(startWall)}\n`);
+  grep(`# Nmap 7.93 scan initiated ${ctimeStamp(startWall)} as: ${cmdline}\n`);
+  const sel = selectPorts(o);
+  if ('error' in sel) {
+    ctx.err(sel.error + '\nQUITTING!\n');
+    return 1;
+  }
+  for (const w of sel.warnings) ctx.err(w + '\n');
+  const timing = timingTemplate(o.timing);
+  if (o.maxRetries !== null) timing.maxRetries = o.maxRetries;
+
+  const targets: Target[] = [];
+  for (const spec of o.targets) {
+    const addrs = expandTarget(spec, (n) => ctx.resolve(n));
+    if (!addrs) {
+      ctx.err(`Failed to resolve "${spec}".\n`);
+      continue;
+    }
+    const given = /^[\d.,*\-/]+$/.test(spec) ? undefined : spec;
+    for (const addr of addrs) {
+      const r = ctx.machine.ops.routeOutput(addr);
+      let via: Target['via'] = 'ip';
+      if (r.kind === 'ok' && r.type === 'local') via = 'local';
+      else if (r.kind === 'ok' && !r.gateway) {
+        const link = ctx.machine.net.links.find((l) => l.name === r.dev);
+        if (link && link.kind !== 'loopback') via = 'arp';
+      }
+      const name = given ?? (o.noDns ? undefined : reverseName(ctx, addr));
+      targets.push({ addr, name, up: false, reason: '', reasonTtl: 0, srttUs: -1, via, rtt: newRtt(timing) });
+    }
+  }
+  const io = new RawIo(ctx);
+  try {
+    yield* discover(ctx, o, io, targets, timing, say);
+    const portScan = !o.pingOnly;
+    const up = targets.filter((t) => t.up);
+    if (portScan) {
+      for (const t of up) {
+        t.ports = [];
+        const scans: [TcpScanType | 'udp', number[]][] = [];
+        if (o.tcpScan && sel.tcp.length) scans.push([o.tcpScan, sel.tcp]);
+        if (o.udpScan && sel.udp.length) scans.push(['udp', sel.udp]);
+        for (const [kind, ports] of scans) {
+          const began = ctx.now();
+          if (o.verbose) {
+            say(`Initiating ${SCAN_NAMES[kind]} at ${clockStamp(ctx.wallSec())}\n`);
+            say(`Scanning ${t.name ? `${t.name} (${formatIPv4(t.addr)})` : formatIPv4(t.addr)} [${ports.length} port${ports.length === 1 ? '' : 's'}]\n`);
+          }
+          const res =
+            kind === 'connect'
+              ? yield* connectScan(ctx, o, t, ports, timing, say)
+              : yield* rawPortScan(ctx, o, io, t, kind, ports, timing, say);
+          t.ports.push(...res);
+          if (o.verbose) say(`Completed ${SCAN_NAMES[kind]} at ${clockStamp(ctx.wallSec())}, ${elapsed(began, ctx.now())} elapsed (${ports.length} total ports)\n`);
+        }
+      }
+    }
+    // the report: hosts in target order, this machine's own addresses last
+    const ordered = [...targets.filter((t) => t.via !== 'local'), ...targets.filter((t) => t.via === 'local')];
+    for (const t of ordered) {
+      const block = hostBlock(t, ro, portScan);
+      if (block) report(block);
+      if (t.up || o.verbose) grep(grepLines(t, portScan, ro));
+    }
+    const seconds = (ctx.now() - startNs) / 1e9;
+    if (targets.length === 0) ctx.err('WARNING: No targets were specified, so 0 hosts scanned.\n');
+    if (targets.length === 1 && up.length === 0) report('Note: Host seems down. If it is really up, but blocking our ping probes, try -Pn\n');
+    if (o.verbose) say('Read data files from: /usr/bin/../share/nmap\n');
+    const done = doneLine(targets.length, up.length, seconds);
+    say(done);
+    if (o.verbose && (o.tcpScan !== 'connect' || o.udpScan || targets.some((t) => t.via !== 'local' && !o.noPing)))
+      say(`           Raw packets sent: ${io.sentPackets} (${kb(io.sentBytes)}) | Rcvd: ${io.rcvdPackets} (${kb(io.rcvdBytes)})\n`);
+    const tail = `# Nmap done at ${ctimeStamp(ctx.wallSec())} -- ${done.slice('Nmap done: '.length)}`;
+    grep(tail);
+    if (o.normalFile) ctx.fs.write(o.normalFile, `# Nmap 7.93 scan initiated ${ctimeStamp(startWall)} as: ${cmdline}\n` + normalText + tail);
+    if (o.grepFile && o.grepFile !== '-') ctx.fs.write(o.grepFile, grepText);
+  } finally {
+    io.close();
+  }
+  return 0;
+};
+
+/** nmap's byte counts: "336B", "88.072KB". */
+function kb(n: number): string {
+  if (n < 1000) return `${n}B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(3)}KB`;
+  return `${(n / 1_000_000).toFixed(3)}MB`;
+}
