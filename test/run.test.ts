@@ -87,7 +87,8 @@ describe('script lexer', () => {
   it('refuses what it does not do, naming it and the line', () => {
     assert.deepEqual(syntaxError('iptables -L\niptables-save | grep x'), { line: 2, message: "pipelines '|' are not supported by nflab scripts", incomplete: false });
     assert.deepEqual(syntaxError('iptables-save > /tmp/x'), { line: 1, message: "redirections '>' are not supported by nflab scripts", incomplete: false });
-    assert.deepEqual(syntaxError('sleep 1 &'), { line: 1, message: "background jobs '&' are not supported by nflab scripts", incomplete: false });
+    assert.deepEqual(syntaxError('true && sleep 1 &'), { line: 1, message: "background lists ('a && b &') not supported by nflab scripts", incomplete: false });
+    assert.deepEqual(syntaxError('& sleep 1'), { line: 1, message: "syntax error near unexpected token `&'", incomplete: false });
     assert.deepEqual(syntaxError('echo $(date)'), { line: 1, message: "command substitution '$(...)' is not supported by nflab scripts", incomplete: false });
     assert.deepEqual(syntaxError('echo `date`'), { line: 1, message: "command substitution '`...`' is not supported by nflab scripts", incomplete: false });
     assert.deepEqual(syntaxError('echo ${X:-y}'), { line: 1, message: "'${...}' forms other than ${NAME} are not supported by nflab scripts", incomplete: false });

@@ -17,7 +17,10 @@ import type { Ruleset } from '../core/netfilter/ruleset.js';
 import type { NetState } from '../core/net/index.js';
 import { runConntrack } from './conntrack.js';
 import { runIp } from './ip/index.js';
-import { acquireLock, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
+import { labFile, LabDamaged, type LabState } from './lab/store.js';
+import { closeLab, openLab, type LabSession } from './lab/session.js';
+import { INIT_NETNS } from '../core/world/state.js';
+import { runInWorld } from './world-run.js';
 import { runSysctl } from './sysctl.js';
 
 /** What a machine command returns. */
@@ -29,8 +32,10 @@ export interface MachineResult {
 
 /** Where a machine command runs. */
 export interface MachineCall {
-  /** Lab directory. */
+  /** The host's directory in the lab (the lab itself for its first host). */
   lab: string;
+  /** The network namespace ('' is the host's own). */
+  netns: string;
   /** Current directory for relative host paths. */
   cwd: string;
   /** Paths are the lab machine's own files (inside scripts and the shell). */
@@ -54,42 +59,40 @@ export function machineOf(state: LabState): MachineState {
 }
 
 /**
- * Runs `fn` on the lab's state under the lock and saves the state when
- * `fn` says it changed; kernel log lines written meanwhile are appended
- * to the machine's /var/log/messages.
+ * Runs `fn` on the state of the namespace `netns` of the lab host `lab`
+ * under the lab's lock, and saves the lab when `fn` says it changed; kernel
+ * log lines written meanwhile are appended to the hosts' /var/log/messages.
  */
-export function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
-  const release = acquireLock(lab);
+export function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }, netns = INIT_NETNS): MachineResult {
+  let session: LabSession;
   try {
-    const state = loadState(lab);
-    const before = state.machine?.logged ?? 0;
-    const { result, changed } = fn(state);
-    if (changed) {
-      saveState(lab, state);
-      const m = state.machine;
-      const fresh = m ? Math.min(m.logged - before, m.kmsg.length) : 0;
-      if (m && fresh > 0) appendSyslog(lab, m, m.kmsg.slice(m.kmsg.length - fresh));
-    }
-    return result;
+    session = openLab(lab);
   } catch (e) {
     if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
     throw e;
+  }
+  let changed = false;
+  try {
+    const state = session.world.hosts[session.host]?.netns[netns];
+    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, status: 1 };
+    const r = fn(state);
+    changed = r.changed;
+    return r.result;
   } finally {
-    release();
+    closeLab(session, changed);
   }
 }
 
-/** Appends kernel log lines to the machine's /var/log/messages, as rsyslog would. */
-export function appendSyslog(lab: string, m: MachineState, lines: KernelLogLine[]): void {
-  const host = (readLabFile(lab, '/etc/hostname') ?? 'localhost').trim().split('.')[0] || 'localhost';
-  const path = labFile(lab, '/var/log/messages');
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, lines.map((l) => formatSyslogLine(l, m.bootWall, host)).join(''));
+export { appendSyslog } from './lab/session.js';
+
+/** withLab in the call's host and namespace. */
+export function withLabAt(call: MachineCall, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
+  return withLab(call.lab, fn, call.netns);
 }
 
 /** `ip ARGS`: iproute2 on the machine's network. */
 export function runIpCommand(argv: string[], call: MachineCall): MachineResult {
-  return withLab(call.lab, (state) => {
+  return withLabAt(call, (state) => {
     const fresh = state.machine === undefined;
     const m = machineOf(state);
     const r = runIp(argv, m.net);
@@ -128,7 +131,7 @@ function forgetMasqueraded(m: MachineState, before: NetState, after: NetState): 
 
 /** `sysctl ARGS`: procps' sysctl on the machine's /proc/sys/net. */
 export function runSysctlCommand(argv: string[], call: MachineCall): MachineResult {
-  return withLab(call.lab, (state) => {
+  return withLabAt(call, (state) => {
     const m = machineOf(state);
     const r = runSysctl(argv, m.net, (path) => readMachineFile(call, path));
     if (r.net) m.net = r.net;
@@ -147,7 +150,7 @@ function readMachineFile(call: MachineCall, path: string): string | undefined {
 
 /** `conntrack ARGS`: conntrack-tools on the machine's connection tracking table. */
 export function runConntrackCommand(argv: string[], call: MachineCall): MachineResult {
-  return withLab(call.lab, (state) => {
+  return withLabAt(call, (state) => {
     const m = machineOf(state);
     const table = conntrackFromJson(m.conntrack as ConntrackJson | undefined, () => m.clockNs);
     const r = runConntrack(argv, table, m.clockNs, { wallSec: m.bootWall + m.clockNs / 1e9 });
@@ -167,7 +170,7 @@ export function runDmesg(argv: string[], call: MachineCall): MachineResult {
       print = false;
     } else return { stdout: '', stderr: `dmesg: invalid option -- '${a.replace(/^-+/, '')}'\nTry 'dmesg --help' for more information.\n`, status: 1 };
   }
-  return withLab(call.lab, (state) => {
+  return withLabAt(call, (state) => {
     const m = machineOf(state);
     const out = print ? m.kmsg.map(formatDmesgLine).join('') : '';
     if (clear) m.kmsg = [];
@@ -184,21 +187,9 @@ export function runSleep(argv: string[], call: MachineCall): MachineResult {
     if (!m) return { stdout: '', stderr: `sleep: invalid time interval '${a}'\nTry 'sleep --help' for more information.\n`, status: 1 };
     total += Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
   }
-  return withLab(call.lab, (state) => {
-    const m = machineOf(state);
-    const until = m.clockNs + Math.round(total * 1e9);
-    // timers that fall due meanwhile run (ARP retries, neighbours failing)
-    let machine: Machine | undefined;
-    try {
-      machine = new Machine(m, state.ruleset);
-    } catch (e) {
-      if (!(e instanceof UnsupportedInPath)) throw e;
-    }
-    if (machine) {
-      machine.advanceTo(until);
-      machine.save();
-    } else m.clockNs = until;
-    return { result: { stdout: '', stderr: '', status: 0 }, changed: true };
+  return runInWorld(call, (world) => {
+    world.sleep(Math.round(total * 1e9));
+    return 0;
   });
 }
 
@@ -243,7 +234,7 @@ export function runReplay(argv: string[], call: MachineCall): MachineResult {
     if (p.linkType !== 1) return { stdout: '', stderr: `nflab replay: ${file}: only Ethernet captures can be replayed (link type ${p.linkType})\n`, status: 1 };
     if (!inIface && !p.ifName) return { stdout: '', stderr: `nflab replay: ${file} does not name the interfaces: give --in IFACE\n`, status: 2 };
   }
-  return withLab(call.lab, (state) => {
+  return withLabAt(call, (state) => {
     const m = machineOf(state);
     for (const p of capture.packets) {
       const dev = inIface ?? p.ifName!;

@@ -3,14 +3,19 @@
  * (iptables, iptables-save, iptables-restore, ...). `runNflab` is the same
  * entry point in-process, for tests and scripts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { emptyRuleset, keepHandleCounters, type Ruleset } from '../core/netfilter/ruleset.js';
 import { appendKernelLog } from '../core/path/machine.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
-import { acquireLock, labDir, labFile, LabDamaged, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
+import { acquireLock, hostDir, labDir, labFile, LabDamaged, labRoot, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
+import { closeLab, openLab } from './lab/session.js';
+import { DEFAULT_HOST } from '../core/world/state.js';
+import { programByName } from '../core/programs/registry.js';
+import { runHost, runWire } from './hosts.js';
+import { runKill, runProgramCommand } from './world-run.js';
 import type { LabContext } from './script/io.js';
 import { appendSyslog, machineOf, runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
 import { runRunCommand } from './script/run.js';
@@ -40,6 +45,10 @@ export interface RunOptions {
   write?: (fd: 1 | 2, text: string) => void;
   /** The command runs on the lab machine (from a script or the shell): absolute paths are the machine's files. */
   onMachine?: boolean;
+  /** The network namespace the command runs in ('' or absent: the host's own). */
+  netns?: string;
+  /** Started with `&` from a script or the shell: the job number it gets. */
+  background?: { job: number };
 }
 
 const USAGE = `Usage: nflab [--lab DIR] COMMAND [ARGS...]
@@ -97,38 +106,155 @@ const TOOLS = new Set(
 /** Runs one nflab command line and returns its output and exit status. */
 export async function runNflab(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   let lab = opts.lab;
+  let host: string | undefined;
   let i = 0;
-  while (i < args.length && args[i]!.startsWith('--lab')) {
-    if (args[i] === '--lab') {
-      if (args[i + 1] === undefined) return { stdout: '', stderr: 'nflab: --lab requires a directory\n', status: 2 };
-      lab ??= args[i + 1];
+  while (i < args.length && (args[i]!.startsWith('--lab') || args[i]!.startsWith('--host'))) {
+    const a = args[i]!;
+    const opt = a.startsWith('--lab') ? 'lab' : 'host';
+    let value: string | undefined;
+    if (a === '--lab' || a === '--host') {
+      value = args[i + 1];
+      if (value === undefined) return { stdout: '', stderr: `nflab: --${opt} requires ${opt === 'lab' ? 'a directory' : 'a host name'}\n`, status: 2 };
       i += 2;
-    } else {
-      lab ??= args[i]!.slice('--lab='.length);
+    } else if (a.startsWith(`--${opt}=`)) {
+      value = a.slice(opt.length + 3);
       i += 1;
-    }
+    } else break;
+    if (opt === 'lab') lab ??= value;
+    else host = value;
   }
   const rest = args.slice(i);
   if (rest.length === 0 || rest[0] === '--help' || rest[0] === 'help') {
     return { stdout: USAGE, stderr: '', status: rest.length === 0 ? 2 : 0 };
   }
-  const dir = resolve(opts.cwd ?? process.cwd(), labDir(lab));
+  const cwd = opts.cwd ?? process.cwd();
+  let dir = resolve(cwd, labDir(lab));
+  host ??= opts.lab === undefined && lab === undefined ? process.env.NFLAB_HOST : undefined;
+  if (host !== undefined) {
+    const root = labRoot(dir).root;
+    if (host !== DEFAULT_HOST && !existsSync(join(hostDir(root, host), '.host'))) {
+      return { stdout: '', stderr: `nflab: no host '${host}' in the lab (nflab host add ${host})\n`, status: 1 };
+    }
+    dir = hostDir(root, host);
+  }
+  const netns = opts.netns ?? '';
   const tool = basename(rest[0]!);
   const labCommand = Object.hasOwn(LAB_COMMANDS, tool) ? LAB_COMMANDS[tool] : undefined;
   if (labCommand) {
-    const cwd = opts.cwd ?? process.cwd();
     return labCommand(rest.slice(1), {
       lab: dir,
       cwd,
       stdin: opts.stdin,
       write: opts.write,
-      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true }),
+      netns,
+      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true, netns, background: io?.background }),
     });
   }
+  const call = { lab: dir, cwd, onMachine: opts.onMachine ?? false, netns };
+  if (tool === 'host') return runHost(rest.slice(1), dir);
+  if (tool === 'wire') return runWire(rest.slice(1), dir);
+  if (tool === 'ip') {
+    const ex = parseNetnsExec(rest.slice(1));
+    if (ex) {
+      if ('error' in ex) return { stdout: '', stderr: ex.error, status: ex.status };
+      return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
+    }
+  }
+  if (tool === 'nsenter') {
+    const ex = parseNsenter(rest.slice(1));
+    if ('error' in ex) return { stdout: '', stderr: ex.error, status: ex.status };
+    return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
+  }
+  if (tool === 'kill' || tool === 'pkill' || tool === 'killall') return runKill([tool, ...rest.slice(1)], call, { write: opts.write });
   const machineCommand = Object.hasOwn(MACHINE_COMMANDS, tool) ? MACHINE_COMMANDS[tool] : undefined;
-  if (machineCommand) return machineCommand(rest.slice(1), { lab: dir, cwd: opts.cwd ?? process.cwd(), onMachine: opts.onMachine ?? false });
+  if (machineCommand) return machineCommand(rest.slice(1), call);
+  if (programByName(tool)) return runProgramCommand([tool, ...rest.slice(1)], call, { stdin: opts.stdin, write: opts.write, background: opts.background });
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
   return runTool(dir, tool, rest.slice(1), opts);
+}
+
+/**
+ * Runs a command inside a network namespace of the host (`ip netns exec`,
+ * `nsenter --net`): the namespace must exist; the command is any nflab
+ * command.
+ */
+async function enterNetns(netns: string, argv: string[], opts: RunOptions): Promise<RunResult> {
+  const dir = opts.lab!;
+  let exists = false;
+  try {
+    const s = openLab(dir);
+    try {
+      exists = s.world.hosts[s.host]?.netns[netns] !== undefined;
+    } finally {
+      closeLab(s, false);
+    }
+  } catch (e) {
+    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
+    throw e;
+  }
+  if (!exists) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, status: 255 };
+  let cmd = argv;
+  while (cmd.length > 1 && cmd[0] === 'sudo') cmd = cmd.slice(1);
+  const name = basename(cmd[0]!);
+  if (!isLabCommand(name)) return { stdout: '', stderr: `exec of "${cmd[0]}" failed: No such file or directory\n`, status: 1 };
+  return runNflab(cmd, { ...opts, netns, onMachine: true });
+}
+
+/** Whether `name` is a command nflab runs on a lab machine. */
+function isLabCommand(name: string): boolean {
+  return (
+    Object.hasOwn(LAB_COMMANDS, name) ||
+    Object.hasOwn(MACHINE_COMMANDS, name) ||
+    TOOLS.has(name) ||
+    programByName(name) !== undefined ||
+    ['ip', 'nsenter', 'kill', 'pkill', 'killall'].includes(name)
+  );
+}
+
+/**
+ * `ip netns exec NAME CMD...` (after ip's own options): the namespace and
+ * command, an error as ip prints it, or undefined for any other ip command.
+ */
+function parseNetnsExec(args: string[]): { netns: string; argv: string[] } | { error: string; status: number } | undefined {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-') && args[i] !== '-n' && args[i] !== '-netns') i++;
+  // "ip n" and "ip ne" are neighbour commands; "net" and longer prefixes name netns
+  const obj = args[i];
+  if (obj === undefined || obj.length < 3 || !'netns'.startsWith(obj)) return undefined;
+  const verb = args[i + 1];
+  if (verb === undefined || !'exec'.startsWith(verb) || verb.length < 1) return undefined;
+  const name = args[i + 2];
+  if (name === undefined) return { error: 'No netns name specified\n', status: 1 };
+  const argv = args.slice(i + 3);
+  if (argv.length === 0) return { error: 'No command specified\n', status: 1 };
+  return { netns: name, argv };
+}
+
+/**
+ * `nsenter --net=/var/run/netns/NAME CMD...` (also `-n FILE`, `--net FILE`,
+ * `-nFILE`, `--net=/run/netns/NAME`): the namespace named by the file.
+ */
+function parseNsenter(args: string[]): { netns: string; argv: string[] } | { error: string; status: number } {
+  let file: string | undefined;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a.startsWith('--net=')) file = a.slice(6);
+    else if (a === '--net' || a === '-n') file = args[++i];
+    else if (a.startsWith('-n') && a.length > 2) file = a.slice(2);
+    else if (a.startsWith('-')) return { error: `nsenter: unrecognized option '${a}'\nTry 'nsenter --help' for more information.\n`, status: 1 };
+    else break;
+  }
+  const argv = args.slice(i);
+  if (file === undefined) return { error: 'nsenter: neither filename nor target pid supplied for ns/net\n', status: 1 };
+  const m = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(file);
+  if (!m) return { error: `nsenter: cannot open ${file}: No such file or directory\n`, status: 1 };
+  if (argv.length === 0) return { error: 'nsenter: a shell is not available in the lab: give a command\n', status: 1 };
+  return { netns: m[1]!, argv };
 }
 
 /**
@@ -141,7 +267,7 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
   const v6 = tool.startsWith('ip6tables');
   const release = acquireLock(lab);
   try {
-    const state = loadState(lab);
+    const state = loadState(lab, opts.netns ?? '');
     const names = createNameDb(readLabFile(lab, '/etc/hosts') ?? '', readLabFile(lab, '/etc/networks'));
     let r: ToolResult;
     const family = v6 ? 'ipv6' : 'ipv4';
@@ -169,16 +295,16 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
     }
     if (!r.ruleset && r.handles) {
       // the command changed the loaded state in place: start again from the saved one
-      const saved = loadState(lab);
+      const saved = loadState(lab, opts.netns ?? '');
       const rs = v6 ? (saved.ruleset6 ?? emptyRuleset()) : saved.ruleset;
       const kept = keepHandleCounters(rs, r.handles);
-      saveState(lab, v6 ? { ...saved, ruleset6: kept } : { ...saved, ruleset: kept });
+      saveState(lab, saved, v6 ? { ...saved, ruleset6: kept } : { ...saved, ruleset: kept });
     }
     if (r.ruleset) {
       const next = v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset };
       const logged = next.machine?.logged ?? 0;
       forceAccounting(next, r.ruleset);
-      saveState(lab, next);
+      saveState(lab, state, next);
       const m = next.machine;
       if (m && m.logged > logged) appendSyslog(lab, m, m.kmsg.slice(-(m.logged - logged)));
     }

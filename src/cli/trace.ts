@@ -19,7 +19,7 @@ import { decodeFrame, encodeFrame, encodeIpv4, type FrameDesc, type PacketDesc }
 import { ICMP_NAMES } from '../core/xt/match/icmp-types.js';
 import { saveRuleBody } from './iptables/format.js';
 import { readLabFile } from './lab/store.js';
-import { describeFate, machineOf, withLab, type MachineCall, type MachineResult } from './machine.js';
+import { describeFate, machineOf, withLabAt, type MachineCall, type MachineResult } from './machine.js';
 
 const USAGE = `Usage: nflab trace [-i IFACE] [-p PROTO] [-s SRC] [-d DST] [--sport N] [--dport N]
                    [--syn | --flags FLAGS] [--icmp-type TYPE[/CODE]] [--ttl N] [--tos N]
@@ -314,7 +314,7 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
   let events: PathEvent[] = [];
   let ruleset: Ruleset | undefined;
   let machine: Machine | undefined;
-  const done = withLab(call.lab, (state) => {
+  const done = withLabAt(call, (state) => {
     // without --apply, a copy: the lab is not changed
     const m = args.apply ? machineOf(state) : structuredClone(machineOf(state));
     ruleset = args.apply ? state.ruleset : structuredClone(state.ruleset);

@@ -6,24 +6,35 @@
  * command never leaves a half-written state.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { emptyRuleset, type Ruleset } from '../../core/netfilter/ruleset.js';
+import { basename, dirname, join } from 'node:path';
 import type { MachineState } from '../../core/path/machine.js';
+import { DEFAULT_HOST, INIT_NETNS, newWorldState, type HostState, type NsState, type WorldState } from '../../core/world/state.js';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../../core/xt/namedb.js';
 import { rulesetFromDisk, writeRulesetJson } from './persist.js';
 
-/** Version of the state file format. */
-const STATE_VERSION = 2;
+/** Version of the state file format (2: one machine; 3: hosts, namespaces and wires). */
+const STATE_VERSION = 3;
 
-/** The persistent kernel state of a lab machine. */
-export interface LabState {
-  version: number;
-  /** The IPv4 rule set. */
-  ruleset: Ruleset;
-  /** The IPv6 rule set (ip6tables); absent in labs that never used it. */
-  ruleset6?: Ruleset;
-  /** The machine's kernel state besides the rules (network, clock, conntrack, logs); absent until first used. */
-  machine?: MachineState;
+/**
+ * The state of the namespace a command runs in: its rules, its kernel state
+ * and background programs (the init namespace of the lab's first host
+ * unless the command says otherwise).
+ */
+export type LabState = NsState & { version?: number };
+
+/** The lab's world each loaded namespace view belongs to (for saving it whole). */
+const worldOfView = new WeakMap<object, { root: string; world: WorldState }>();
+
+/** The lab root of a host directory: <root> for the first host, <root>/hosts/NAME for the others. */
+export function labRoot(dir: string): { root: string; host: string } {
+  const parent = dirname(dir);
+  if (basename(parent) === 'hosts' && existsSync(join(dir, '.host'))) return { root: dirname(parent), host: basename(dir) };
+  return { root: dir, host: DEFAULT_HOST };
+}
+
+/** The directory of a host of the lab rooted at `root` (its files are under <dir>/fs). */
+export function hostDir(root: string, host: string): string {
+  return host === DEFAULT_HOST ? root : join(root, 'hosts', host);
 }
 
 /** A lab whose state file cannot be read. */
@@ -62,8 +73,9 @@ function lockAgeMs(path: string): number {
   }
 }
 
-/** Holds the lab's lock; waits for other invocations, takes over locks of dead processes. */
-export function acquireLock(lab: string): () => void {
+/** Holds the lab's lock (at its root, for all its hosts); waits for other invocations, takes over locks of dead processes. */
+export function acquireLock(dir: string): () => void {
+  const lab = labRoot(dir).root;
   mkdirSync(lab, { recursive: true });
   const path = join(lab, '.lock');
   for (;;) {
@@ -141,12 +153,12 @@ function initLab(lab: string): void {
   if (!existsSync(labFile(lab, '/etc/networks'))) writeFileAtomic(labFile(lab, '/etc/networks'), DEFAULT_NETWORKS);
 }
 
-/** Loads the lab's state, creating a fresh lab when there is none. */
-export function loadState(lab: string): LabState {
-  const path = join(lab, 'state.json');
+/** Loads the whole lab: every host, namespace and wire (a fresh lab when there is none). */
+export function loadWorld(root: string): WorldState {
+  const path = join(root, 'state.json');
   if (!existsSync(path)) {
-    initLab(lab);
-    return { version: STATE_VERSION, ruleset: emptyRuleset() };
+    initLab(root);
+    return newWorldState();
   }
   let parsed: unknown;
   try {
@@ -154,34 +166,116 @@ export function loadState(lab: string): LabState {
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
-  const st = parsed as { version?: unknown; ruleset?: unknown; ruleset6?: unknown; machine?: unknown };
-  if (!st || typeof st !== 'object' || st.version !== STATE_VERSION)
+  const st = parsed as { version?: unknown; hosts?: unknown; wires?: unknown };
+  if (!st || typeof st !== 'object' || (st.version !== STATE_VERSION && st.version !== 2))
     throw new LabDamaged(`nflab: lab state ${path} is damaged (unknown format); not touching it`);
   try {
-    const state: LabState = { version: STATE_VERSION, ruleset: rulesetFromDisk(st.ruleset) };
-    if (st.ruleset6 !== undefined) state.ruleset6 = rulesetFromDisk(st.ruleset6, true);
-    if (st.machine !== undefined) {
-      if (!st.machine || typeof st.machine !== 'object' || !('net' in st.machine)) throw new Error('bad machine state');
-      state.machine = st.machine as MachineState;
+    if (st.version === 2) {
+      // a lab of one machine: it becomes the first host's own namespace
+      const world = newWorldState();
+      world.hosts[DEFAULT_HOST]!.netns[INIT_NETNS] = nsFromDisk(st);
+      return world;
     }
-    return state;
+    if (!st.hosts || typeof st.hosts !== 'object' || !Array.isArray(st.wires)) throw new Error('bad world');
+    const world: WorldState = { hosts: {}, wires: st.wires as WorldState['wires'] };
+    for (const [name, h] of Object.entries(st.hosts as Record<string, Record<string, unknown>>)) {
+      const { netns, ...rest } = h as { netns: Record<string, unknown> };
+      if (!netns || typeof netns !== 'object') throw new Error(`bad host ${name}`);
+      const host = { ...rest, netns: {} } as HostState;
+      for (const [nsName, ns] of Object.entries(netns)) host.netns[nsName] = nsFromDisk(ns);
+      world.hosts[name] = host;
+    }
+    if (!world.hosts[DEFAULT_HOST]) throw new Error('no first host');
+    return world;
   } catch (e) {
     throw new LabDamaged(`nflab: lab state ${path} is damaged (${(e as Error).message}); not touching it`);
   }
 }
 
-/** Saves the lab's state atomically. */
-export function saveState(lab: string, state: LabState): void {
-  writeFileAtomicChunks(join(lab, 'state.json'), (write) => {
-    write(`{"version":${STATE_VERSION},"ruleset":`);
-    writeRulesetJson(state.ruleset, write);
-    if (state.ruleset6 && Object.keys(state.ruleset6.tables).length) {
-      write(',"ruleset6":');
-      writeRulesetJson(state.ruleset6, write);
+/** A namespace as stored. */
+function nsFromDisk(v: unknown): NsState {
+  const st = v as { ruleset?: unknown; ruleset6?: unknown; machine?: unknown; procs?: unknown };
+  if (!st || typeof st !== 'object') throw new Error('bad namespace');
+  const ns: NsState = { ruleset: rulesetFromDisk(st.ruleset) };
+  if (st.ruleset6 !== undefined) ns.ruleset6 = rulesetFromDisk(st.ruleset6, true);
+  if (st.machine !== undefined) {
+    if (!st.machine || typeof st.machine !== 'object' || !('net' in st.machine)) throw new Error('bad machine state');
+    ns.machine = st.machine as MachineState;
+  }
+  if (st.procs !== undefined) {
+    if (!Array.isArray(st.procs)) throw new Error('bad process list');
+    ns.procs = st.procs as NsState['procs'];
+  }
+  return ns;
+}
+
+/** Saves the whole lab atomically. */
+export function saveWorld(root: string, world: WorldState): void {
+  writeFileAtomicChunks(join(root, 'state.json'), (write) => {
+    write(`{"version":${STATE_VERSION},"hosts":{`);
+    let firstHost = true;
+    for (const [name, h] of Object.entries(world.hosts)) {
+      if (!firstHost) write(',');
+      firstHost = false;
+      const { netns, ...rest } = h;
+      write(`${JSON.stringify(name)}:{`);
+      for (const [k, v] of Object.entries(rest)) if (v !== undefined) write(`${JSON.stringify(k)}:${JSON.stringify(v)},`);
+      write('"netns":{');
+      let firstNs = true;
+      for (const [nsName, ns] of Object.entries(netns)) {
+        if (!firstNs) write(',');
+        firstNs = false;
+        write(`${JSON.stringify(nsName)}:{"ruleset":`);
+        writeRulesetJson(ns.ruleset, write);
+        if (ns.ruleset6 && Object.keys(ns.ruleset6.tables).length) {
+          write(',"ruleset6":');
+          writeRulesetJson(ns.ruleset6, write);
+        }
+        if (ns.machine) write(',"machine":' + JSON.stringify(ns.machine));
+        if (ns.procs && ns.procs.length) write(',"procs":' + JSON.stringify(ns.procs));
+        write('}');
+      }
+      write('}}');
     }
-    if (state.machine) write(',"machine":' + JSON.stringify(state.machine));
-    write('}');
+    write(`},"wires":${JSON.stringify(world.wires)}}`);
   });
+}
+
+/**
+ * Loads the state of one namespace of a host (`dir` is the host's
+ * directory; `netns` '' is the host's own). The view is live: saveState
+ * writes the whole lab it belongs to.
+ */
+export function loadState(dir: string, netns = INIT_NETNS): LabState {
+  const { root, host } = labRoot(dir);
+  const world = loadWorld(root);
+  const h = world.hosts[host];
+  if (!h) throw new LabDamaged(`nflab: host ${host} does not exist in lab ${root}`);
+  const ns = h.netns[netns];
+  if (!ns) throw new LabDamaged(`Cannot open network namespace "${netns}": No such file or directory`);
+  worldOfView.set(ns, { root, world });
+  return ns;
+}
+
+/** The world a namespace view belongs to. */
+export function worldOf(view: LabState): { root: string; world: WorldState } | undefined {
+  return worldOfView.get(view);
+}
+
+/**
+ * Saves the lab a namespace view belongs to. `replace`: a new state for
+ * that namespace (its rules replaced wholesale).
+ */
+export function saveState(dir: string, view: LabState, replace?: LabState): void {
+  const w = worldOfView.get(view);
+  if (!w) throw new Error('saveState: a view not loaded by loadState');
+  if (replace && replace !== view) {
+    for (const h of Object.values(w.world.hosts)) {
+      for (const [k, ns] of Object.entries(h.netns)) if (ns === view) h.netns[k] = replace;
+    }
+    worldOfView.set(replace, w);
+  }
+  saveWorld(w.root, w.world);
 }
 
 /** Reads a machine file, or undefined when it does not exist. */

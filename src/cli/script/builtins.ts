@@ -22,6 +22,8 @@ export interface ShellState {
   nounset: boolean;
   /** How many scripts deep we are (sh FILE inside a script). */
   depth: number;
+  /** Jobs started with `&` so far (the next gets the next number). */
+  jobs?: number;
 }
 
 /** What a builtin did: its status, and whether the script must end (exit). */

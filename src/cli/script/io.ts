@@ -14,8 +14,11 @@ export interface CommandResult {
 /** Receives output as it is produced: fd 1 is stdout, fd 2 stderr. */
 export type OutputSink = (fd: 1 | 2, text: string) => void;
 
-/** Runs one program of the lab machine (argv[0] is its name) on the same lab. */
-export type Exec = (argv: string[], io?: { stdin?: string; write?: OutputSink }) => Promise<CommandResult>;
+/**
+ * Runs one program of the lab machine (argv[0] is its name) on the same
+ * lab; `background`: started with `&`, as job number `job`.
+ */
+export type Exec = (argv: string[], io?: { stdin?: string; write?: OutputSink; background?: { job: number } }) => Promise<CommandResult>;
 
 /** Everything a lab command needs from its caller. */
 export interface LabContext {
@@ -29,6 +32,8 @@ export interface LabContext {
   write?: OutputSink;
   /** Runs another program of the machine (iptables, service, ...). */
   exec: Exec;
+  /** The network namespace commands run in ('' or absent: the host's own). */
+  netns?: string;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface SimpleCommand {
 export interface AndOrList {
   commands: SimpleCommand[];
   ops: ('&&' | '||')[];
+  /** Ended by `&`: it runs in the background (a single command only). */
+  background?: boolean;
 }
 
 /** Words the shell would read as the start of a compound command. */
@@ -55,12 +57,16 @@ export function parseTokens(tokens: Token[]): AndOrList[] {
       pendingOp = true;
     } else if (words.length > 0) {
       endCommand();
+      if (t.op === '&') {
+        if (cur!.commands.length > 1) throw new ScriptSyntaxError(t.line, "background lists ('a && b &') not supported by nflab scripts");
+        cur!.background = true;
+      }
       lists.push(cur!);
       cur = null;
     } else if (pendingOp) {
       if (t.op === ';') throw new ScriptSyntaxError(t.line, "syntax error near unexpected token `;'");
-    } else if (t.op === ';') {
-      throw new ScriptSyntaxError(t.line, "syntax error near unexpected token `;'");
+    } else if (t.op === ';' || t.op === '&') {
+      throw new ScriptSyntaxError(t.line, `syntax error near unexpected token \`${t.op}'`);
     }
   }
   if (words.length > 0) {

@@ -6,6 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { programByName } from '../../core/programs/registry.js';
 
 /** The programs of the machine that `nflab` runs (through the same dispatcher as its command line). */
 export const MACHINE_PROGRAMS: ReadonlySet<string> = new Set([
@@ -30,7 +31,18 @@ export const MACHINE_PROGRAMS: ReadonlySet<string> = new Set([
   'replay',
   'conntrack',
   'trace',
+  'host',
+  'wire',
+  'nsenter',
+  'kill',
+  'pkill',
+  'killall',
 ]);
+
+/** Whether `name` is a program of the machine: the fixed ones, or one of the lab's network programs. */
+export function isMachineProgram(name: string): boolean {
+  return MACHINE_PROGRAMS.has(name) || programByName(name) !== undefined;
+}
 
 /** Directories the machine's PATH holds them in (CentOS root's PATH). */
 const BIN_DIRS = new Set(['/sbin', '/usr/sbin', '/bin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']);
@@ -67,14 +79,16 @@ export function resolveCommand(fields: string[], cwd: string): Resolved {
   while (argv.length > 1 && (argv[0] === 'sudo' || argv[0] === 'nflab')) argv = argv.slice(1);
   const name = argv[0]!;
   const args = argv.slice(1);
+  // `nflab --host NAME CMD...`: a command for another host of the lab
+  if (fields[0] !== name && (name === '--host' || name.startsWith('--host='))) return { kind: 'program', argv };
   if (argv.length === 1 && (name === 'sudo' || name === 'nflab')) return { kind: 'notfound', name, reason: 'needs a command to run' };
   if (name.includes('/')) {
     if (INIT_SCRIPT_PATHS.has(name)) return { kind: 'init', args };
-    if (BIN_DIRS.has(dirname(name)) && MACHINE_PROGRAMS.has(basename(name))) return { kind: 'program', argv: [basename(name), ...args] };
+    if (BIN_DIRS.has(dirname(name)) && isMachineProgram(basename(name))) return { kind: 'program', argv: [basename(name), ...args] };
     if (isHostFile(cwd, name)) return { kind: 'script', path: name, args, source: false };
     return { kind: 'notfound', name, reason: 'No such file or directory' };
   }
-  if (MACHINE_PROGRAMS.has(name)) return { kind: 'program', argv };
+  if (isMachineProgram(name)) return { kind: 'program', argv };
   if (BUILTINS.has(name)) return { kind: 'builtin', name, args };
   if ((name === 'sh' || name === 'bash' || name === 'source' || name === '.') && args.length > 0) {
     if (!isHostFile(cwd, args[0]!)) return { kind: 'notfound', name: args[0]!, reason: 'No such file or directory' };

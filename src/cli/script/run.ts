@@ -53,7 +53,7 @@ function lookupIn(state: ShellState): Lookup {
   };
 }
 
-async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext, out: Output, where: Where): Promise<CommandOutcome> {
+async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext, out: Output, where: Where, background = false): Promise<CommandOutcome> {
   const lookup = lookupIn(state);
   let fields: string[];
   const assigns: { name: string; value: string }[] = [];
@@ -79,9 +79,11 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
   const r = resolveCommand(fields, ctx.cwd);
   switch (r.kind) {
     case 'program': {
-      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild() });
+      const job = background ? { job: (state.jobs = (state.jobs ?? 0) + 1) } : undefined;
+      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild(), background: job });
       out.pass(res);
-      return { status: res.status };
+      // a job started in the background leaves $? at 0
+      return { status: background ? 0 : res.status };
     }
     case 'init':
       return { status: await runIptablesInit(r.args, { lab: ctx.lab, exec: ctx.exec, out }) };
@@ -133,7 +135,7 @@ async function runSource(name: string, src: string, state: ShellState, ctx: LabC
 export async function runLists(lists: AndOrList[], state: ShellState, ctx: LabContext, out: Output, where: Where): Promise<ListsOutcome> {
   for (const list of lists) {
     let k = 0;
-    let o = await runSimple(list.commands[0]!, state, ctx, out, where);
+    let o = await runSimple(list.commands[0]!, state, ctx, out, where, list.background === true);
     state.status = o.status;
     for (let j = 0; j < list.ops.length && !o.ended; j++) {
       const op = list.ops[j]!;

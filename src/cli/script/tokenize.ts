@@ -31,7 +31,7 @@ export interface WordToken {
 /** An operator: a separator (`;` or a newline, written '\n') or a list operator. */
 export interface OpToken {
   kind: 'op';
-  op: ';' | '\n' | '&&' | '||';
+  op: ';' | '\n' | '&&' | '||' | '&';
   line: number;
 }
 
@@ -186,9 +186,13 @@ export function tokenize(src: string, firstLine = 1): Token[] {
       op(';');
       i++;
     } else if (c === '&') {
-      if (src[i + 1] !== '&') unsupported("background jobs '&' are");
-      op('&&');
-      i += 2;
+      if (src[i + 1] === '&') {
+        op('&&');
+        i += 2;
+      } else {
+        op('&');
+        i++;
+      }
     } else if (c === '|') {
       if (src[i + 1] !== '|') unsupported("pipelines '|' are");
       op('||');

@@ -31,6 +31,8 @@ import { localDeliver } from './local-deliver.js';
 import { CtInfo, newSkb, PacketType, type Skb } from './skb.js';
 import type { Fate, PathEvent, PathListener } from './events.js';
 import { NetOps } from './net-ops.js';
+import { bridgeInput, bridgeXmit, type BridgeHost } from './bridge.js';
+import type { SocketDemux } from '../stack/api.js';
 import { emptyNetState, type NetState } from '../net/index.js';
 
 /** A line of the machine's kernel log (dmesg). */
@@ -95,6 +97,14 @@ export interface MachineOptions {
   listener?: PathListener;
   /** Trace every packet (as if -j TRACE matched it in raw PREROUTING/OUTPUT). */
   traceAll?: boolean;
+  /** Receives every frame put on a wire other than loopback (the lab delivers it to the other end). */
+  onTransmit?: (iface: string, frame: Uint8Array) => void;
+  /** Keep every frame sent in `sent` (default true; the lab's world turns it off). */
+  recordSent?: boolean;
+  /** Where kernel log lines go (default: this machine's own log); a namespace writes to its host's. */
+  printk?: (level: number, text: string) => void;
+  /** Where LOG lines go (default: printk); a namespace other than the host's drops them unless nf_log_all_netns. */
+  logPacket?: (level: number, text: string) => void;
 }
 
 /** Hook priorities of the functions besides the tables (NF_IP_PRI_*). */
@@ -171,6 +181,15 @@ export class Machine implements KernelServices {
   private draining = false;
   private current = 0;
   private readonly tracer: TraversalObserver | null;
+  private readonly onTransmit: ((iface: string, frame: Uint8Array) => void) | null;
+  private readonly recordSent: boolean;
+  private readonly printkTo: ((level: number, text: string) => void) | null;
+  /** Sees every frame received ('in') or sent ('out') on any interface (captures); set by the lab's world. */
+  tap: ((iface: string, dir: 'in' | 'out', frame: Uint8Array) => void) | null = null;
+  /** The namespace's sockets, offered every packet delivered locally (set by the lab's world). */
+  sockets: SocketDemux | null = null;
+  /** Where LOG lines go; undefined: printk. */
+  readonly logPacket?: (level: number, text: string) => void;
 
   constructor(
     state: MachineState,
@@ -183,6 +202,10 @@ export class Machine implements KernelServices {
     this.shared = state.shared;
     this.listener = opts.listener ?? null;
     this.traceAll = opts.traceAll ?? false;
+    this.onTransmit = opts.onTransmit ?? null;
+    this.recordSent = opts.recordSent ?? true;
+    this.printkTo = opts.printk ?? null;
+    if (opts.logPacket) this.logPacket = opts.logPacket;
     this.tables = compileRuleset(ruleset);
     this.conntrack = conntrackFromJson(state.conntrack as ConntrackJson | undefined, () => this.state.clockNs);
     this.ctEnv = this.makeConntrackEnv();
@@ -199,6 +222,13 @@ export class Machine implements KernelServices {
     state.tracking = needs.conntrack;
     this.hooks = this.buildHooks(needs);
     this.tracer = this.listener ? this.makeTracer() : null;
+    this.bridgeHost = {
+      net: state.net,
+      shared: state.shared,
+      nowNs: () => this.state.clockNs,
+      transmit: (iface, frame) => this.transmit(iface, frame),
+      receiveUp: (bridge, frame) => this.rx(bridge, frame),
+    };
   }
 
   // ---- KernelServices ----
@@ -222,7 +252,8 @@ export class Machine implements KernelServices {
   }
 
   printk(level: number, text: string): void {
-    appendKernelLog(this.state, level, text);
+    if (this.printkTo) this.printkTo(level, text);
+    else appendKernelLog(this.state, level, text);
   }
 
   sendLocal(datagram: Uint8Array, parent: Skb, attachCt = false): void {
@@ -249,6 +280,30 @@ export class Machine implements KernelServices {
       this.localOut(newSkb(datagram, null, ''));
     });
     this.drain();
+  }
+
+  /**
+   * A datagram a socket sends (ip_local_out): routed, through OUTPUT and
+   * POSTROUTING, then out. Returns what the kernel tells the socket: null
+   * when it left (or waits for its neighbour), 'EPERM' when a hook dropped
+   * it, the routing errno when there is no route. While the machine is
+   * busy with another packet, the datagram is queued behind it (and null
+   * returned), as a reply sent from softirq context would be.
+   */
+  output(datagram: Uint8Array): string | null {
+    if (this.draining) {
+      this.originate(datagram);
+      return null;
+    }
+    this.draining = true;
+    try {
+      this.newPacket();
+      const r = this.localOut(newSkb(datagram, null, ''));
+      this.drainQueue();
+      return r;
+    } finally {
+      this.draining = false;
+    }
   }
 
   // ---- time ----
@@ -339,6 +394,12 @@ export class Machine implements KernelServices {
     if (this.listener) this.emit({ kind: 'rx', iface, frame: frame.slice(), ns: this.state.clockNs, packet });
     if (!this.ops.isUp(iface)) return this.fate({ what: 'dropped', by: `${iface} is down` });
     this.ops.countRx(iface, frame.length);
+    if (this.tap) this.tap(iface, 'in', frame);
+    const link = this.ops.link(iface);
+    if (link && link.master !== undefined) {
+      bridgeInput(this.bridgeHost, link, frame);
+      return this.fate({ what: 'delivered', to: 'bridge' });
+    }
     if (frame.length < ETH_HLEN) return this.fate({ what: 'dropped', by: 'runt frame' });
     const type = (frame[12]! << 8) | frame[13]!;
     const pktType = this.ops.classify(iface, frame);
@@ -423,6 +484,9 @@ export class Machine implements KernelServices {
     return NF_ACCEPT;
   }
 
+  /** The verdict of the hook function that last stopped a packet. */
+  private lastVerdict = NF_ACCEPT;
+
   /** A packet a hook function replaced the current one with (defragmentation). */
   private swapped: Skb | null = null;
 
@@ -443,6 +507,7 @@ export class Machine implements KernelServices {
         this.swapped = null;
       }
       if (v === NF_ACCEPT) continue;
+      this.lastVerdict = v;
       if (this.listener) {
         if (v === NF_STOLEN) this.fate({ what: 'stolen', by: `${e.name} ${hook}` });
         else if (v === NF_QUEUE) this.fate({ what: 'dropped', by: `${e.name} ${hook}: queued with no listener` });
@@ -578,32 +643,41 @@ export class Machine implements KernelServices {
     this.postRouting(s, 'forwarded');
   }
 
-  /** ip_local_out: the total length and header checksum set, then OUTPUT and POSTROUTING. */
-  private localOut(skb: Skb): void {
+  /**
+   * ip_local_out: the total length and header checksum set, then OUTPUT
+   * and POSTROUTING. Returns the errno a sending socket gets (null: sent).
+   */
+  private localOut(skb: Skb): string | null {
     const d = skb.data;
     d[2] = d.length >>> 8;
     d[3] = d.length & 255;
     fillIpv4Checksum(d, 0);
     const dst = ipDst(d, 0);
     const r = this.ops.routeOutput(dst);
-    if (r.kind === 'drop') return this.fate({ what: 'dropped', by: r.why });
+    if (r.kind === 'drop') {
+      this.fate({ what: 'dropped', by: r.why });
+      return r.errno ?? 'ENETUNREACH';
+    }
     skb.outdev = r.dev;
     skb.nexthop = r.gateway;
     skb.route = r.type;
     const s = this.runHook(skb, 'OUTPUT');
-    if (!s) return;
+    if (!s) return this.lastVerdict === NF_STOLEN ? null : 'EPERM';
     // a destination changed in OUTPUT (DNAT, mark routing) is routed again
     const od = s.data;
     const nd = ipDst(od, 0);
     if (nd !== dst) {
       const rr = this.ops.routeOutput(nd);
-      if (rr.kind === 'drop') return this.fate({ what: 'dropped', by: rr.why });
+      if (rr.kind === 'drop') {
+        this.fate({ what: 'dropped', by: rr.why });
+        return rr.errno ?? 'ENETUNREACH';
+      }
       s.outdev = rr.dev;
       s.nexthop = rr.gateway;
       s.route = rr.type;
     }
     if (s.route === 'broadcast') this.loopBroadcast(s);
-    this.postRouting(s, 'sent');
+    return this.postRouting(s, 'sent');
   }
 
   /**
@@ -628,15 +702,16 @@ export class Machine implements KernelServices {
     });
   }
 
-  private postRouting(skb: Skb, what: 'forwarded' | 'sent'): void {
+  private postRouting(skb: Skb, what: 'forwarded' | 'sent'): string | null {
     const s = this.runHook(skb, 'POSTROUTING');
-    if (!s) return;
+    if (!s) return this.lastVerdict === NF_STOLEN ? null : 'EPERM';
     if (this.listener) this.fate(what === 'forwarded' ? { what: 'forwarded', out: s.outdev } : { what: 'sent', out: s.outdev });
-    this.output(s);
+    this.finishOutput(s);
+    return null;
   }
 
   /** ip_finish_output: fragmentation (to the original fragment size for reassembled packets), then the neighbour. */
-  private output(skb: Skb): void {
+  private finishOutput(skb: Skb): void {
     const maxFrag = reassembledMaxSize(skb);
     const mtu = maxFrag ? Math.min(maxFrag, this.ops.mtu(skb.outdev)) : this.ops.mtu(skb.outdev);
     const frames = skb.data.length > mtu || maxFrag ? this.ops.fragment(skb.data, mtu) : [skb.data];
@@ -652,10 +727,21 @@ export class Machine implements KernelServices {
   /** Puts a frame on the wire of `iface` (loopback frames come back in). */
   transmit(iface: string, frame: Uint8Array): void {
     this.ops.countTx(iface, frame.length);
-    this.sent.push({ iface, frame, ns: this.state.clockNs });
+    if (this.tap) this.tap(iface, 'out', frame);
+    const link = this.ops.link(iface);
+    if (link && link.kind === 'bridge') {
+      if (this.listener) this.emit({ kind: 'tx', iface, frame, ns: this.state.clockNs, packet: this.current });
+      bridgeXmit(this.bridgeHost, link, frame);
+      return;
+    }
+    if (this.recordSent) this.sent.push({ iface, frame, ns: this.state.clockNs });
     if (this.listener) this.emit({ kind: 'tx', iface, frame, ns: this.state.clockNs, packet: this.current });
     if (this.ops.isLoopback(iface)) this.queue.push(() => this.rx(iface, frame));
+    else if (this.onTransmit) this.onTransmit(iface, frame);
   }
+
+  /** The bridge code's view of this machine. */
+  private readonly bridgeHost: BridgeHost;
 
   // ---- state ----
 

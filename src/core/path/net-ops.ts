@@ -25,7 +25,7 @@ export type InputRoute =
 /** An output route for a locally generated datagram. */
 export type OutRoute =
   | { kind: 'ok'; type: 'local' | 'unicast' | 'broadcast' | 'multicast'; dev: string; gateway: number; src: number }
-  | { kind: 'drop'; why: string };
+  | { kind: 'drop'; why: string; errno?: string };
 
 const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
@@ -69,7 +69,8 @@ export class NetOps {
 
   private readonly linkCache = new Map<string, Link | undefined>();
 
-  private link(name: string): Link | undefined {
+  /** The link named `name` (cached: links do not change while packets run). */
+  link(name: string): Link | undefined {
     let l = this.linkCache.get(name);
     if (l === undefined && !this.linkCache.has(name)) {
       l = linkByName(this.net, name);
@@ -444,7 +445,10 @@ export class NetOps {
   /** The output route for a locally generated datagram to `dst`. */
   routeOutput(dst: number): OutRoute {
     const r = routeOutput(this.net, dst);
-    if ('errno' in r) return { kind: 'drop', why: `no route (${(r as { errno: string }).errno})` };
+    if ('errno' in r) {
+      const errno = (r as { errno: string }).errno;
+      return { kind: 'drop', why: `no route (${errno})`, errno };
+    }
     const type = r.type === 'local' || r.type === 'broadcast' || r.type === 'multicast' ? r.type : 'unicast';
     return { kind: 'ok', type, dev: r.dev.name, gateway: r.gateway, src: r.src };
   }

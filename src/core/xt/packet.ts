@@ -5,6 +5,7 @@
  * The equivalent of the kernel's xt_action_param plus the globals its
  * extensions reach for.
  */
+import type { SocketDemux } from '../stack/api.js';
 import type { Conn } from '../conntrack/types.js';
 import type { Hook, TableName } from '../netfilter/tables.js';
 import type { Skb } from '../path/skb.js';
@@ -44,6 +45,14 @@ export interface KernelServices {
   conntrack: ConntrackView;
   /** Writes a kernel log line (printk level 0..7) to the machine's kernel log. */
   printk(level: number, text: string): void;
+  /**
+   * Writes a packet log line (the LOG target, nf_log): like printk, except
+   * that a namespace other than the host's own logs nothing unless
+   * net.netfilter.nf_log_all_netns is set there. Absent: printk.
+   */
+  logPacket?(level: number, text: string): void;
+  /** The sockets of the namespace, which local delivery offers packets to; absent or null: none. */
+  sockets?: SocketDemux | null;
   /**
    * Sends a locally generated IPv4 datagram (a REJECT reply, ...): it is
    * routed and goes through OUTPUT and POSTROUTING like any local packet.

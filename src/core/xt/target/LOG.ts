@@ -104,7 +104,8 @@ export const LOG = defineTarget<LogInfo>({
       link: ctx.in === '' ? 'ether' : linkLayerOf(ctx.kernel, ctx.in),
     });
     // The kernel log takes every line: nf_log_syslog applies no rate limit.
-    ctx.kernel.printk(info.level, line);
+    if (ctx.kernel.logPacket) ctx.kernel.logPacket(info.level, line);
+    else ctx.kernel.printk(info.level, line);
     return XT_CONTINUE;
   },
 });
