@@ -135,6 +135,14 @@ class Conn {
     return f;
   }
 
+  /** The client's last segment of `text` sent again (same sequence number). */
+  clientAgain(text: string): Frame {
+    this.c.next -= text.length;
+    const f = this.frame(this.c, 'PA', this.clientAck(), ascii(text));
+    this.c.next += text.length;
+    return f;
+  }
+
   /** A bare acknowledgement from the client. */
   clientAckOnly(): Frame {
     return this.frame(this.c, 'A', this.clientAck());
@@ -176,6 +184,11 @@ const LISTING = '-rw-r--r--    1 0        0               6 Jan 01 00:00 a.txt\r
 /** Login up to the password prompt: the first segment each way teaches the helper where lines start. */
 function login(ctl: Conn): Frame[] {
   return [...ctl.open(), ctl.server(BANNER), ctl.client(USER), ctl.server(PASS_PROMPT), ctl.clientAckOnly()];
+}
+
+/** The client's segment of `text` sent again. */
+function retransmit(ctl: Conn, text: string): Frame {
+  return ctl.clientAgain(text);
 }
 
 /** Active mode: PORT, the server's data connection from port 20 to the announced port. */
@@ -264,6 +277,8 @@ function snatSession(): Frame[] {
     ...login(ctl),
     ctl.client('PORT 10,0,0,2,200,10\r\n', 3),
     ctl.serverAckOnly(),
+    // the same PORT segment sent again: rewritten again, its sequence number unchanged
+    retransmit(ctl, 'PORT 10,0,0,2,200,10\r\n'),
     ctl.server('200 PORT command successful. Consider using PASV.\r\n'),
     ctl.client('LIST\r\n'),
     ctl.serverAckOnly(),
@@ -301,6 +316,55 @@ function dnatSession(): Frame[] {
   ];
 }
 
+/** Two PASV replies: the second expectation replaces the first (one at a time per control connection). */
+function twoPasvSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const first = data({ addr: CLIENT, port: 50001 }, { port: 10102 }, [11, 111]);
+  const second = data({ addr: CLIENT, port: 50002 }, { port: 10104 }, [21, 121]);
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,118).\r\n'),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,120).\r\n'),
+    ctl.clientAckOnly(),
+    ...first.open().slice(0, 1),
+    ...second.open(),
+    second.server(LISTING),
+  ];
+}
+
+/** A 227 reply naming another address than the server's: not followed (loose=0), the data connection is NEW. */
+function otherAddressSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port: 50001 }, { port: 10102, seenAs: '192.168.0.99' }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,99,39,118).\r\n'),
+    ctl.clientAckOnly(),
+    ...dc.open().slice(0, 1),
+  ];
+}
+
+/**
+ * Two control connections of the same client announcing the same data
+ * port: the second expectation would clash with the first one's, so the
+ * second 227 reply is dropped.
+ */
+function clashSession(): Frame[] {
+  const one = control({ port: 21, cport: 50000 });
+  const two = new Conn(
+    { wire: 'eth0', self: CLIENT, peer: SERVER, sport: 50010, dport: 21, next: 3000, ipId: 51 },
+    { wire: 'eth1', self: SERVER, peer: CLIENT, sport: 21, dport: 50010, next: 9000, ipId: 151 },
+  );
+  const reply = '227 Entering Passive Mode (192,168,0,18,39,118).\r\n';
+  return [...login(one), ...login(two), one.client('PASV\r\n'), one.server(reply), two.client('PASV\r\n'), two.server(reply)];
+}
+
+/** The control connection's mark (CONNMARK) is given to the data connection. */
+const MANGLE_MARK = '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 21 -j CONNMARK --set-mark 7\nCOMMIT\n';
+
 const NAT_SNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j SNAT --to-source ${ROUTER_OUT}\nCOMMIT\n`;
 const NAT_DNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i eth0 -d ${ROUTER_IN} -p tcp --dport 21 -j DNAT --to-destination ${SERVER}\nCOMMIT\n`;
 
@@ -311,6 +375,10 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'ftp-no-helper-on-2121', setup: SETUP, rules: rawHelper(21) + filter(2121), frames: passiveSession(2121) },
   { name: 'ftp-port-split', setup: SETUP, rules: rawHelper(21) + filter(21), frames: splitPortSession() },
   { name: 'ftp-snat-port', setup: SETUP, rules: rawHelper(21) + NAT_SNAT + filter(21), frames: snatSession() },
+  { name: 'ftp-two-pasv', setup: SETUP, rules: rawHelper(21) + filter(21), frames: twoPasvSession() },
+  { name: 'ftp-pasv-other-address', setup: SETUP, rules: rawHelper(21) + filter(21), frames: otherAddressSession() },
+  { name: 'ftp-expectation-clash', setup: SETUP, rules: rawHelper(21) + filter(21), frames: clashSession() },
+  { name: 'ftp-mark-inherited', setup: SETUP, rules: rawHelper(21) + MANGLE_MARK + filter(21), frames: passiveSession(21) },
   { name: 'ftp-dnat-pasv', setup: SETUP, rules: rawHelper(21) + NAT_DNAT + filter(21), frames: dnatSession() },
 ];
 
@@ -342,6 +410,18 @@ function checkKernelFacts(r: PairResult): void {
       assert.ok(!texts.includes('eth1 PORT 10,0,0'), texts.join('|'));
       assert.ok(!k.conntrack.some((l) => / dport=20 /.test(l)), k.conntrack.join('\n'));
       break;
+    case 'ftp-two-pasv':
+      // the first announced port is no longer expected
+      assert.ok(!k.conntrack.some((l) => / dport=10102 /.test(l)), k.conntrack.join('\n'));
+      assert.ok(k.conntrack.some((l) => / dport=10104 /.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'ftp-expectation-clash':
+      assert.equal(texts.filter((t) => t.startsWith('eth0 227 ')).length, 1, texts.join('|'));
+      break;
+    case 'ftp-mark-inherited':
+      assert.ok(k.conntrack.some((l) => / dport=10102 .* mark=7 use=1$/.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'ftp-pasv-other-address':
     case 'ftp-no-helper-on-2121':
       // the helper is given to port 21 only: the data connection's SYN is not forwarded
       assert.ok(!k.conntrack.some((l) => / dport=10102 /.test(l)), k.conntrack.join('\n'));
