@@ -7,7 +7,7 @@
  */
 import { type NamedNet, type NetnsDirectory } from '../../core/net/netns.js';
 import { nsidForget } from '../../core/net/nsid.js';
-import { settleLinks } from '../../core/net/links.js';
+import { runLinkwatch, settleLinks } from '../../core/net/links.js';
 import { cloneNetState, linkByIndex } from '../../core/net/state.js';
 import type { NetState } from '../../core/net/types.js';
 
@@ -137,6 +137,7 @@ export class IpNamespaces {
    */
   commit(): NetState | undefined {
     this.syncPeers();
+    for (const { net } of this.loaded.values()) runLinkwatch(net);
     const home = this.dir?.current ?? '';
     let result: NetState | undefined;
     if (this.dir) {

@@ -67,6 +67,33 @@ function newLink(net: NetState, name: string, kind: LinkKind): Link {
 function register(net: NetState, link: Link): void {
   net.links.push(link);
   addDeviceSysctls(net, link.name, link.mtu);
+  // a new veth switches its carrier off: the link watcher will look at it
+  if (link.kind === 'veth') queueLinkwatch(net, link.index);
+}
+
+/** Queues a link for the link watcher (its carrier went away). */
+export function queueLinkwatch(net: NetState, index: number): void {
+  const q = (net.linkwatch ??= []);
+  if (!q.includes(index)) q.push(index);
+}
+
+/**
+ * The link watcher's pass over the queued links (it runs after the command
+ * that changed them): a link without carrier reports LOWERLAYERDOWN when
+ * the device with its other end's index in this namespace has no carrier
+ * either, else DOWN (default_operstate). The answer stays until the
+ * carrier goes away again.
+ */
+export function runLinkwatch(net: NetState): void {
+  const q = net.linkwatch;
+  if (!q) return;
+  delete net.linkwatch;
+  for (const index of q) {
+    const link = linkByIndex(net, index);
+    if (!link || link.carrier || link.peer === undefined) continue;
+    const other = linkByIndex(net, link.peer);
+    link.operLower = other !== undefined && !other.carrier;
+  }
 }
 
 /** A name the kernel accepts for a device (dev_valid_name). */
@@ -224,7 +251,10 @@ function settleCarriers(net: NetState, first?: Link): void {
       // the change is reported, with the id of the namespace of a veth's other end
       if (l.peerNetns !== undefined) nsidAlloc(net, l.peerNetns);
       if (c) gained.push(l);
-      else if (l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
+      else {
+        queueLinkwatch(net, l.index);
+        if (l.up && net.sysctl[`net.ipv4.conf.${l.name}.arp_evict_nocarrier`] !== '0') neighFlushDev(net, l.index, false);
+      }
     }
     if (!changed) break;
   }

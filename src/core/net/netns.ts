@@ -4,7 +4,7 @@
  * another (dev_change_net_namespace) with everything that follows.
  */
 import { netError, type NetError } from './errors.js';
-import { allocIfindex, releasePort, settleLinks, unregisterLink } from './links.js';
+import { allocIfindex, queueLinkwatch, releasePort, settleLinks, unregisterLink } from './links.js';
 import { nsidAlloc } from './nsid.js';
 import { linkByIndex, linkByName } from './state.js';
 import { addDeviceSysctls } from './sysctl.js';
@@ -72,7 +72,12 @@ export function moveLink(src: NamedNet, dst: NamedNet, link: Link, peer?: NamedN
   nsidAlloc(src.net, dst.name);
   const peerLink = peer && link.kind === 'veth' && link.peer !== undefined ? linkByIndex(peer.net, link.peer) : undefined;
   if (link.master !== undefined) releasePort(src.net, link);
+  const hadCarrier = link.carrier;
   unregisterLink(src.net, link);
+  if (src.net.linkwatch) {
+    src.net.linkwatch = src.net.linkwatch.filter((i) => i !== link.index);
+    if (src.net.linkwatch.length === 0) delete src.net.linkwatch;
+  }
   const index = linkByIndex(dst.net, link.index) ? allocIfindex(dst.net) : link.index;
   link.index = index;
   link.name = name;
@@ -98,6 +103,7 @@ export function moveLink(src: NamedNet, dst: NamedNet, link: Link, peer?: NamedN
     }
   }
   dst.net.links.push(link);
+  if (hadCarrier && link.kind === 'veth') queueLinkwatch(dst.net, index);
   if (!link.noInet) addDeviceSysctls(dst.net, name, link.mtu, link.noInet6 ? 'ipv4' : undefined);
   else if (!link.noInet6) addDeviceSysctls(dst.net, name, link.mtu, 'ipv6');
   // the device announces itself in its new namespace

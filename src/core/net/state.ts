@@ -147,6 +147,7 @@ export function operState(net: NetState, link: Link): 'UNKNOWN' | 'DOWN' | 'LOWE
   if (link.kind === 'loopback' || link.kind === 'dummy') return 'UNKNOWN';
   if (link.carrier) return 'UP';
   if (link.kind === 'veth') {
+    if (link.operLower !== undefined) return link.operLower ? 'LOWERLAYERDOWN' : 'DOWN';
     if (link.peerNetns !== undefined) {
       // default_operstate looks the other end's index up in this namespace
       const same = link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;

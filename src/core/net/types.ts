@@ -68,6 +68,12 @@ export interface Link {
   peerNetns?: string;
   /** veth whose other end is in another namespace: whether that end is up (kept in step by `ip`; gives this end its carrier). */
   peerUp?: boolean;
+  /**
+   * What the kernel's link watcher found when the carrier last went away:
+   * the device with the index of the other end, looked up in this
+   * namespace, had no carrier either (LOWERLAYERDOWN rather than DOWN).
+   */
+  operLower?: boolean;
   /** Hardware address. */
   mac: string;
   /** True once the address was set by the user (the bridge then stops following its ports). */
@@ -170,4 +176,6 @@ export interface NetState {
    * by namespace name ('' is the host's own); absent until one is given.
    */
   nsids?: Record<string, number>;
+  /** Indexes of links whose carrier went away and that the link watcher has not looked at yet (runLinkwatch). */
+  linkwatch?: number[];
 }
