@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { runIp } from '../src/cli/ip/index.js';
+import { parseNsenter } from '../src/cli/netns.js';
 import { runSysctl } from '../src/cli/sysctl.js';
 import type { NetnsDirectory } from '../src/core/net/netns.js';
 import { emptyNetState } from '../src/core/net/state.js';
@@ -130,6 +131,14 @@ class Host {
       const r = runSysctl(argv.slice(1), net);
       if (r.net) this.nets.set(netns, r.net);
       return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+    }
+    if (argv[0] === 'nsenter') {
+      const r = parseNsenter(argv.slice(1), { current: netns, exists: (n) => this.order.includes(n), netnsOfPid: (pid) => (pid === 1 ? '' : undefined) });
+      if (r.kind === 'done') return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+      if (r.argv[0] !== 'ip' && r.argv[0] !== 'sysctl' && r.argv[0] !== 'nsenter') {
+        return { stdout: '', stderr: `nsenter: failed to execute ${r.argv[0]}: No such file or directory\n`, status: 127 };
+      }
+      return this.run(r.argv, r.netns);
     }
     if (argv[0] !== 'ip') return { stdout: '', stderr: `exec of "${argv[0]}" failed: No such file or directory\n`, status: 1 };
     const r = runIp(argv.slice(1), net, this.dir(netns));
@@ -424,6 +433,47 @@ export const NETNS_CASES: NetnsCase[] = [
       'ip -n A link',
       'ip -n B link del x0',
       'ip link',
+    ],
+  },
+  {
+    name: 'nsenter',
+    steps: [
+      'ip netns add LEMON',
+      'ip link add lemon_eth0 type veth peer name apple_eth0',
+      'ip link set lemon_eth0 netns LEMON',
+      'nsenter --net=/var/run/netns/LEMON ip -br link',
+      'nsenter --net=/run/netns/LEMON ip addr add 10.10.10.2/24 dev lemon_eth0',
+      'nsenter -n/var/run/netns/LEMON ip -4 -o a',
+      'nsenter --net /var/run/netns/LEMON ip -br link',
+      'nsenter -n /var/run/netns/LEMON ip -br link',
+      'nsenter --net=/var/run/netns/NOPE ip link',
+      'nsenter -n ip link',
+      'nsenter ip -br link',
+      'nsenter -t 1 -n ip -br link',
+      'nsenter --target 1 --net ip -br link',
+      'nsenter --tar=1 --ne ip -br link',
+      'nsenter -t1 -n ip -br link',
+      'nsenter -t 99999 -n ip link',
+      'nsenter -t abc -n ip link',
+      'nsenter -t -5 -n ip link',
+      'nsenter -t 0 -n ip link',
+      'nsenter -t',
+      'nsenter -t 1 -U ip link',
+      'nsenter -t 1 -n -m -u -i ip -br link',
+      'nsenter -t 1 -a ip -br link',
+      'nsenter --net=/proc/1/ns/net ip -br link',
+      'nsenter --net=/proc/self/ns/net ip -br link',
+      'nsenter --net=/var/run/netns/LEMON nosuchprog',
+      'nsenter --bogus',
+      'nsenter --ne',
+      'nsenter -x',
+      'nsenter --net=/var/run/netns/LEMON -- ip -br link',
+      'nsenter -n/var/run/netns/LEMON -m ip link',
+      'nsenter -h',
+      'nsenter -V',
+      'nsenter --net= ip link',
+      'ip netns exec LEMON nsenter --net=/proc/1/ns/net ip -br link',
+      'nsenter --net=/var/run/netns/LEMON nsenter --net=/proc/self/ns/net ip -br link',
     ],
   },
 ];
