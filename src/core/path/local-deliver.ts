@@ -7,8 +7,10 @@
  * protocol unreachable. Packets with a bad checksum or a malformed header
  * are dropped without a word.
  *
- * Sockets are a seam for now: lookupSocket finds none, so every port is
- * closed and no raw socket listens.
+ * The namespace's sockets (src/core/stack) see every packet first: raw
+ * sockets take copies, a TCP or UDP socket consumes what is addressed to
+ * it, ICMP errors reach the socket that caused them. What no socket
+ * consumes gets the host's answer below.
  */
 import { get16, get32 } from '../wire/bytes.js';
 import { checksumFinish, checksumPartial, pseudoHeaderSum, verifyIcmpChecksum } from '../wire/checksum.js';
@@ -16,29 +18,12 @@ import type { KernelServices } from '../xt/packet.js';
 import { icmpReply, icmpSend } from './icmp-send.js';
 import { inetCurrentTimestamp } from './ip-options.js';
 import { PacketType, type Skb } from './skb.js';
+import type { SocketDemux } from '../stack/api.js';
 import { sendStackReset } from './tcp-reset.js';
 
-/** A program's socket that takes packets delivered to the host. */
-export interface LocalSocket {
-  /** Hands the packet (IP header first) to the socket. */
-  deliver(kernel: KernelServices, skb: Skb): void;
-}
-
-/**
- * The socket that takes a packet of protocol `proto` from saddr:sport to
- * daddr:dport (ports 0 for protocols without them, where a raw socket
- * would be looked for). Listening sockets come with a later issue: there
- * is none yet, so this finds nothing.
- */
-export function lookupSocket(
-  _kernel: KernelServices,
-  _proto: number,
-  _saddr: number,
-  _sport: number,
-  _daddr: number,
-  _dport: number,
-): LocalSocket | null {
-  return null;
+/** The namespace's socket demultiplexer, when the machine has sockets. */
+function socketsOf(kernel: KernelServices): SocketDemux | null | undefined {
+  return (kernel as KernelServices & { sockets?: SocketDemux | null }).sockets;
 }
 
 /** Protocols this kernel has a handler for besides TCP, UDP, UDP-Lite and ICMP: IGMP and PIM consume what they get. */
@@ -67,6 +52,7 @@ export function localDeliver(kernel: KernelServices, skb: Skb): void {
   if (d.length < 20) return;
   const ihl = (d[0]! & 15) * 4;
   const proto = d[9]!;
+  if (socketsOf(kernel)?.deliver(skb)) return;
   switch (proto) {
     case 1:
       icmpRcv(kernel, skb, ihl);
@@ -80,15 +66,10 @@ export function localDeliver(kernel: KernelServices, skb: Skb): void {
       return;
   }
   if (CONSUMED_PROTOCOLS.has(proto)) return;
-  const raw = lookupSocket(kernel, proto, get32(d, 12), 0, get32(d, 16), 0);
-  if (raw) {
-    raw.deliver(kernel, skb);
-    return;
-  }
   icmpSend(kernel, skb, 3, 2, 0);
 }
 
-/** tcp_v4_rcv without a socket: a reset for anything but a reset. */
+/** tcp_v4_rcv without a socket (or with one that resets the segment): a reset for anything but a reset. */
 function tcpRcv(kernel: KernelServices, skb: Skb, ihl: number): void {
   const d = skb.data;
   if (skb.pktType !== PacketType.HOST && skb.pktType !== PacketType.OUTGOING) return;
@@ -96,11 +77,6 @@ function tcpRcv(kernel: KernelServices, skb: Skb, ihl: number): void {
   if (len < 20) return;
   const doff = (d[ihl + 12]! >> 4) * 4;
   if (doff < 20 || doff > len) return;
-  const sock = lookupSocket(kernel, 6, get32(d, 12), get16(d, ihl), get32(d, 16), get16(d, ihl + 2));
-  if (sock) {
-    sock.deliver(kernel, skb);
-    return;
-  }
   if (!pseudoChecksumOk(d, ihl, len, 6)) return;
   sendStackReset(kernel, skb, ihl);
 }
@@ -125,11 +101,6 @@ function udpRcv(kernel: KernelServices, skb: Skb, ihl: number, proto: number): v
     if (ulen !== 0) covered = ulen;
   }
   if (skb.route === 'broadcast' || skb.route === 'multicast') return;
-  const sock = lookupSocket(kernel, proto, get32(d, 12), get16(d, ihl), get32(d, 16), get16(d, ihl + 2));
-  if (sock) {
-    sock.deliver(kernel, skb);
-    return;
-  }
   // Drop silently when the checksum is wrong (a zero UDP checksum means none).
   if ((proto !== 17 || check !== 0) && !pseudoChecksumOk(d, ihl, covered, proto, length)) return;
   // The stack dropped the packet's conntrack reference before answering.
