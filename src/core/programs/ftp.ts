@@ -120,7 +120,14 @@ class FtpClient {
   private r: LineReader | null = null;
   private host = '';
   private epsvBad = false;
+  /** The transfer type files use (tnftp's `type`): binary once the server says UNIX L8. */
   private binary = false;
+  /** The type the server is set to (tnftp's `curtype`); ASCII at login. */
+  private serverBinary = false;
+  /** tnftp's sendport: -1 until a PORT is refused once. */
+  private sendport = -1;
+  /** When the last command left (a transfer's figures count from its command). */
+  private sentAt = 0;
 
   constructor(private readonly ctx: ProgramContext) {
     this.verbose = false;
@@ -320,6 +327,8 @@ class FtpClient {
     this.r = new LineReader(sock);
     this.host = host;
     this.epsvBad = false;
+    this.serverBinary = false;
+    this.sendport = -1;
     if (this.verbose) this.print(`Connected to ${host}.\n`);
     const greet = yield* this.getReply();
     if (!greet || greet.code >= 300) {
@@ -351,8 +360,12 @@ class FtpClient {
       }
       return null;
     }
-    const first = rep.lines[0]!.charAt(0);
-    if (!quiet && (this.verbose || first === '5')) for (const l of rep.lines) this.print(`${l}\n`);
+    if (!quiet) {
+      for (const l of rep.lines) {
+        if (this.verbose) this.print(`${l}\n`);
+        else if (l.charAt(0) === '5') this.print(`${l.slice(4)}\n`);
+      }
+    }
     if (rep.code === 421) this.drop();
     return rep;
   }
@@ -361,6 +374,7 @@ class FtpClient {
   private *command(text: string, quiet = false): Generator<Wait, FtpReply | null> {
     if (!this.ctrl) return null;
     this.ctrl.send(utf8(`${text}\r\n`));
+    this.sentAt = this.ctx.now();
     return yield* this.getReply(quiet);
   }
 
@@ -402,9 +416,20 @@ class FtpClient {
     yield* this.command('FEAT', true);
   }
 
+  /** The `binary`/`ascii` commands: the type files use from now on, set on the server at once. */
   private *setType(binary: boolean, show: boolean): Generator<Wait, void> {
     const rep = yield* this.command(binary ? 'TYPE I' : 'TYPE A', !show);
-    if (rep && rep.code < 300) this.binary = binary;
+    if (rep && rep.code < 300) {
+      this.binary = binary;
+      this.serverBinary = binary;
+    }
+  }
+
+  /** Sets the server's type before a transfer when it differs (tnftp's changetype, its reply not shown). */
+  private *changeType(binary: boolean): Generator<Wait, void> {
+    if (this.serverBinary === binary) return;
+    const rep = yield* this.command(binary ? 'TYPE I' : 'TYPE A', true);
+    if (rep && rep.code < 300) this.serverBinary = binary;
   }
 
   // ---- data connections ----
@@ -483,11 +508,14 @@ class FtpClient {
       }
     }
     if (!rep) {
-      rep = yield* this.command(
-        `PORT ${ipString(local).replace(/\./g, ',')},${port >> 8},${port & 255}`,
-      );
+      rep = yield* this.command(`PORT ${ipString(local).replace(/\./g, ',')},${port >> 8},${port & 255}`);
       if (!rep || rep.code >= 300) {
         listener.close();
+        if (rep && rep.code >= 500 && this.sendport === -1) {
+          // tnftp then tries once more without PORT, on the control connection's own port
+          this.sendport = 1;
+          this.warn("Can't bind for data connection: Address already in use");
+        }
         return null;
       }
     }
@@ -521,6 +549,8 @@ class FtpClient {
   }
 
   private *list(cmd: 'LIST' | 'NLST', remote: string | undefined, local: string | undefined): Generator<Wait, void> {
+    yield* this.changeType(false);
+    if (!this.ctrl) return;
     const sock = yield* this.transfer(remote ? `${cmd} ${remote}` : cmd);
     if (!sock) return;
     const got = yield* readAll(this.ctx, sock, Infinity);
@@ -533,15 +563,13 @@ class FtpClient {
 
   private *get(remote: string, local: string): Generator<Wait, void> {
     if (this.verbose) this.print(`local: ${local} remote: ${remote}\n`);
-    if (!this.binary) {
-      yield* this.setType(true, false);
-      if (!this.ctrl) return;
-    }
+    yield* this.changeType(this.binary);
+    if (!this.ctrl) return;
     yield* this.command(`SIZE ${remote}`, true);
     if (!this.ctrl) return;
     const sock = yield* this.transfer(`RETR ${remote}`);
     if (!sock) return;
-    const start = this.ctx.now();
+    const start = this.sentAt;
     const got = yield* readAll(this.ctx, sock, Infinity);
     sock.close();
     const end = this.ctx.now();
@@ -558,13 +586,11 @@ class FtpClient {
       this.warn(`Can't open \`${local}': No such file or directory`);
       return;
     }
-    if (!this.binary) {
-      yield* this.setType(true, false);
-      if (!this.ctrl) return;
-    }
+    yield* this.changeType(this.binary);
+    if (!this.ctrl) return;
     const sock = yield* this.transfer(`STOR ${remote}`);
     if (!sock) return;
-    const start = this.ctx.now();
+    const start = this.sentAt;
     const bytes = utf8(text);
     sock.send(bytes);
     sock.close();

@@ -43,6 +43,9 @@ import { dirAccess, listLine, listedEntries, resolvePath, baseName, type DirFs, 
 /** The version vsftpd greets with (Debian 12's vsftpd, the reference of the differential tests). */
 export const VSFTPD_VERSION = '3.0.3';
 
+/** Seconds PAM (pam_unix) waits after a failed password before answering. */
+const PAM_FAIL_DELAY = 2;
+
 /** The configuration file vsftpd reads when none is named: CentOS's path first, then Debian's. */
 export function defaultConfPath(ctx: ProgramContext): string {
   return ctx.fs.read('/etc/vsftpd/vsftpd.conf') !== undefined ? '/etc/vsftpd/vsftpd.conf' : '/etc/vsftpd.conf';
@@ -215,7 +218,9 @@ class Session {
       this.reply(230, 'Login successful.');
       return;
     }
-    if (this.conf.delay_failed_login > 0) yield this.ctx.sleep(this.conf.delay_failed_login * SEC);
+    // PAM's own delay after a failed authentication (pam_unix: 2 s), then vsftpd's delay_failed_login
+    const pause = (this.anonymous || this.isAnonName(this.user) ? 0 : PAM_FAIL_DELAY) + this.conf.delay_failed_login;
+    if (pause > 0) yield this.ctx.sleep(pause * SEC);
     this.reply(530, 'Login incorrect.');
     this.user = '';
     this.loginFails++;
