@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../core/xt/namedb.js';
-import { DEFAULT_HOST, INIT_NETNS, newHostState, type WireEnd } from '../core/world/state.js';
+import { DEFAULT_HOST, freshMacBlock, INIT_NETNS, newHostState, type WireEnd } from '../core/world/state.js';
 import { addWiredLink } from '../core/world/wires.js';
 import { emptyNetState } from '../core/net/state.js';
 import { newMachineState } from '../core/path/machine.js';
@@ -62,6 +62,7 @@ export function runHost(argv: string[], lab: string): MachineResult {
         // the host boots now, at the lab's present time
         const ms = newMachineState(bootTime());
         ms.net = emptyNetState();
+        ms.net.macCounter = freshMacBlock(w);
         ms.clockNs = Math.max(0, ...Object.values(w.hosts).map((x) => x.netns[INIT_NETNS]?.machine?.clockNs ?? 0));
         ms.bootWall = w.hosts[DEFAULT_HOST]!.netns[INIT_NETNS]?.machine?.bootWall ?? ms.bootWall;
         h.netns[INIT_NETNS]!.machine = ms;

@@ -19,7 +19,9 @@ import { runConntrack } from './conntrack.js';
 import { runIp } from './ip/index.js';
 import { labFile, LabDamaged, type LabState } from './lab/store.js';
 import { closeLab, openLab, type LabSession } from './lab/session.js';
-import { INIT_NETNS } from '../core/world/state.js';
+import { freshMacBlock, INIT_NETNS, MAC_BLOCK, newNsState } from '../core/world/state.js';
+import type { NetnsDirectory } from '../core/net/netns.js';
+import type { NetnsExec } from './ip/index.js';
 import { runInWorld } from './world-run.js';
 import { runSysctl } from './sysctl.js';
 
@@ -90,18 +92,90 @@ export function withLabAt(call: MachineCall, fn: (state: LabState) => { result: 
   return withLab(call.lab, fn, call.netns);
 }
 
-/** `ip ARGS`: iproute2 on the machine's network. */
-export function runIpCommand(argv: string[], call: MachineCall): MachineResult {
-  return withLabAt(call, (state) => {
+/** What `ip` returns: its output, and the command(s) `ip netns exec` asks to run. */
+export interface IpCommandResult extends MachineResult {
+  exec?: NetnsExec;
+  execAll?: NetnsExec[];
+}
+
+/** `ip ARGS`: iproute2 on the network of the call's namespace, reaching the host's other namespaces. */
+export function runIpCommand(argv: string[], call: MachineCall): IpCommandResult {
+  let session: LabSession;
+  try {
+    session = openLab(call.lab);
+  } catch (e) {
+    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
+    throw e;
+  }
+  let changed = false;
+  try {
+    const host = session.world.hosts[session.host]!;
+    const state = host.netns[call.netns];
+    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${call.netns}": No such file or directory\n`, status: 1 };
     const fresh = state.machine === undefined;
     const m = machineOf(state);
-    const r = runIp(argv, m.net);
+    const dir = netnsDirectory(session, call.netns, () => (changed = true));
+    const r = runIp(argv, m.net, dir);
     if (r.net) {
       if (hasMasquerade(state.ruleset)) forgetMasqueraded(m, m.net, r.net);
       m.net = r.net;
+      changed = true;
     }
-    return { result: r, changed: r.net !== undefined || fresh };
-  });
+    if (fresh) changed = true;
+    const out: IpCommandResult = { stdout: r.stdout, stderr: r.stderr, status: r.status };
+    if (r.exec) out.exec = r.exec;
+    if (r.execAll) out.execAll = r.execAll;
+    return out;
+  } finally {
+    closeLab(session, changed);
+  }
+}
+
+/** The host's namespaces as `ip` reaches them (`ip netns`, `ip -n`, moving links). */
+function netnsDirectory(s: LabSession, current: string, touched: () => void): NetnsDirectory {
+  const host = s.world.hosts[s.host]!;
+  const hostMachine = (): MachineState => machineOf(host.netns[INIT_NETNS]!);
+  return {
+    current,
+    names: () => Object.keys(host.netns).filter((n) => n !== INIT_NETNS),
+    get: (name) => {
+      const ns = host.netns[name];
+      if (!ns) return undefined;
+      return (ns.machine ?? newNsMachine(hostMachine())).net;
+    },
+    set: (name, net) => {
+      const ns = host.netns[name];
+      if (!ns) return;
+      ns.machine ??= newNsMachine(hostMachine());
+      ns.machine.net = net;
+      touched();
+    },
+    create: (name, net) => {
+      const ns = newNsState();
+      ns.machine = newNsMachine(hostMachine());
+      ns.machine.net = net;
+      if (net.macCounter < MAC_BLOCK) net.macCounter = freshMacBlock(s.world) + net.macCounter;
+      host.netns[name] = ns;
+      touched();
+    },
+    remove: (name) => {
+      delete host.netns[name];
+      s.world.wires = s.world.wires.filter((w) => !w.ends.some((e) => e.host === s.host && e.netns === name));
+      touched();
+    },
+    netnsOfPid: (pid) => {
+      for (const [name, ns] of Object.entries(host.netns)) if (ns.procs?.some((p) => p.pid === pid)) return name;
+      return undefined;
+    },
+    pids: (name) => (host.netns[name]?.procs ?? []).map((p) => p.pid).sort((a, b) => a - b),
+  };
+}
+
+/** A new namespace's kernel state: it shares the host's boot time and clock. */
+function newNsMachine(host: MachineState): MachineState {
+  const m = newMachineState(host.bootWall);
+  m.clockNs = host.clockNs;
+  return m;
 }
 
 function hasMasquerade(rs: Ruleset): boolean {

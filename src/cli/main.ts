@@ -154,11 +154,24 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
   if (tool === 'host') return runHost(rest.slice(1), dir);
   if (tool === 'wire') return runWire(rest.slice(1), dir);
   if (tool === 'ip') {
-    const ex = parseNetnsExec(rest.slice(1));
-    if (ex) {
-      if ('error' in ex) return { stdout: '', stderr: ex.error, status: ex.status };
-      return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
+    const r = runIpCommand(rest.slice(1), call);
+    if (r.exec) {
+      const sub = await enterNetns(r.exec.netns, r.exec.argv, { ...opts, lab: dir, cwd });
+      return { stdout: r.stdout + sub.stdout, stderr: r.stderr + sub.stderr, status: sub.status };
     }
+    if (r.execAll) {
+      let stdout = r.stdout;
+      let stderr = r.stderr;
+      for (const ex of r.execAll) {
+        if (opts.write) opts.write(1, `\nnetns: ${ex.netns}\n`);
+        else stdout += `\nnetns: ${ex.netns}\n`;
+        const sub = await enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
+        stdout += sub.stdout;
+        stderr += sub.stderr;
+      }
+      return { stdout, stderr, status: 0 };
+    }
+    return r;
   }
   if (tool === 'nsenter') {
     const ex = parseNsenter(rest.slice(1));
@@ -209,25 +222,6 @@ function isLabCommand(name: string): boolean {
     programByName(name) !== undefined ||
     ['ip', 'nsenter', 'kill', 'pkill', 'killall'].includes(name)
   );
-}
-
-/**
- * `ip netns exec NAME CMD...` (after ip's own options): the namespace and
- * command, an error as ip prints it, or undefined for any other ip command.
- */
-function parseNetnsExec(args: string[]): { netns: string; argv: string[] } | { error: string; status: number } | undefined {
-  let i = 0;
-  while (i < args.length && args[i]!.startsWith('-') && args[i] !== '-n' && args[i] !== '-netns') i++;
-  // "ip n" and "ip ne" are neighbour commands; "net" and longer prefixes name netns
-  const obj = args[i];
-  if (obj === undefined || obj.length < 3 || !'netns'.startsWith(obj)) return undefined;
-  const verb = args[i + 1];
-  if (verb === undefined || !'exec'.startsWith(verb) || verb.length < 1) return undefined;
-  const name = args[i + 2];
-  if (name === undefined) return { error: 'No netns name specified\n', status: 1 };
-  const argv = args.slice(i + 3);
-  if (argv.length === 0) return { error: 'No command specified\n', status: 1 };
-  return { netns: name, argv };
 }
 
 /**

@@ -124,3 +124,20 @@ export function allNamespaces(world: WorldState): { ref: NsRef; ns: NsState }[] 
   }
   return out;
 }
+
+/** How many MAC addresses each namespace's counter may hand out before it meets the next one's. */
+export const MAC_BLOCK = 4096;
+
+/**
+ * A fresh block of the deterministic MAC address counter for a new
+ * namespace or host: every namespace of the lab counts in its own block,
+ * so two links never get the same address (the kernel picks random ones).
+ */
+export function freshMacBlock(world: WorldState): number {
+  let top = 0;
+  for (const { ns } of allNamespaces(world)) {
+    const c = ns.machine?.net.macCounter ?? 0;
+    top = Math.max(top, Math.floor(c / MAC_BLOCK) + 1);
+  }
+  return top * MAC_BLOCK;
+}
