@@ -26,6 +26,7 @@ import {
   scopeFromName,
   type IpContext,
   type Prefix,
+  devByName,
 } from './common.js';
 import { ADDR_USAGE } from './usage.js';
 import { addr4Brief, addr4Text, addr6Brief, addr6Text, familyShows, linkBrief, linkText, statsText } from './show.js';
@@ -114,7 +115,7 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
       f.label = a.next(ctx);
     } else if (w === 'master') {
       const v = a.next(ctx);
-      const m = linkByName(ctx.net, v);
+      const m = devByName(ctx, v);
       if (!m) invarg(ctx, 'Device does not exist\n', v);
       f.master = m.index;
     } else if (w === 'nomaster') {
@@ -133,7 +134,7 @@ export function listAddrs(ctx: IpContext, argv: string[], doLink: boolean, flush
     a.skip();
   }
   if (filterDev !== undefined) {
-    const l = linkByName(ctx.net, filterDev);
+    const l = devByName(ctx, filterDev);
     if (!l) {
       eprint(ctx, `Device "${filterDev}" does not exist.\n`);
       return -1;
@@ -329,7 +330,7 @@ function addrModify(ctx: IpContext, argv: string[], cmd: 'add' | 'change' | 'rep
     }
   }
   if (scope === undefined && cmd !== 'del') scope = local && local.family === AF_INET && local.addr >>> 24 === 127 ? 254 : 0;
-  const link = linkByName(ctx.net, dev);
+  const link = devByName(ctx, dev);
   if (!link) return nodev(ctx, dev);
   if (!local || local.family === AF_UNSPEC) {
     reportNetError(ctx, { errno: 'EOPNOTSUPP' });

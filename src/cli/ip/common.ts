@@ -5,7 +5,9 @@
  */
 import { scanUnsigned } from '../../core/util/cnum.js';
 import { STRERROR, type NetError } from '../../core/net/errors.js';
-import type { NetState } from '../../core/net/types.js';
+import { nsidAlloc } from '../../core/net/nsid.js';
+import { linkByName } from '../../core/net/state.js';
+import type { Link, NetState } from '../../core/net/types.js';
 import type { IpNamespaces } from './namespaces.js';
 
 /** AF_* values iproute2 uses for -4/-6/-0 and -f. */
@@ -44,6 +46,22 @@ export interface IpContext {
   details: number;
   oneline: boolean;
   brief: boolean;
+}
+
+/**
+ * ll_name_to_index(): the link called `name`. iproute2 asks the kernel for
+ * it, and the kernel's answer about a veth whose other end is in another
+ * namespace gives that namespace an id.
+ */
+export function devByName(ctx: IpContext, name: string): Link | undefined {
+  const link = linkByName(ctx.net, name);
+  if (link?.peerNetns !== undefined) nsidAlloc(ctx.net, link.peerNetns);
+  return link;
+}
+
+/** ll_init_map(): iproute2 reads every link once (with the same effect on ids as devByName). */
+export function readAllLinks(ctx: IpContext): void {
+  for (const link of ctx.net.links) if (link.peerNetns !== undefined) nsidAlloc(ctx.net, link.peerNetns);
 }
 
 /** Thrown to end the command with an exit status (iproute2's exit()). */

@@ -27,6 +27,7 @@ import {
   print,
   reportNetError,
   type IpContext,
+  devByName,
 } from './common.js';
 import { BRIDGE_EXPLAIN, LINK_USAGE } from './usage.js';
 
@@ -91,7 +92,7 @@ function parseLink(ctx: IpContext, argv: string[], create: boolean): LinkRequest
       req.mtu = n;
     } else if (matches(w, 'master') && w !== '') {
       const v = a.next(ctx);
-      const m = linkByName(ctx.net, v);
+      const m = devByName(ctx, v);
       if (!m) invarg(ctx, 'Device does not exist\n', v);
       req.master = m.index;
     } else if (matches(w, 'nomaster') && w !== '') {
@@ -269,7 +270,7 @@ function linkSet(ctx: IpContext, argv: string[]): number {
     eprint(ctx, 'Not enough information: "dev" argument is required.\n');
     throw new IpExit(255);
   }
-  const link = linkByName(ctx.net, req.dev);
+  const link = devByName(ctx, req.dev);
   if (!link) return nodev(ctx, req.dev);
   if (req.address && req.address.length !== 6) {
     eprint(ctx, `Invalid address length ${req.address.length} - must be 6 bytes\n`);
@@ -307,7 +308,7 @@ function linkDelete(ctx: IpContext, argv: string[]): number {
     eprint(ctx, 'Not enough information: "dev" argument is required.\n');
     throw new IpExit(255);
   }
-  const link = linkByName(ctx.net, req.dev);
+  const link = devByName(ctx, req.dev);
   if (!link) return nodev(ctx, req.dev);
   const e = deleteLink(ctx.net, link);
   if (e) return fail(ctx, e);

@@ -27,6 +27,8 @@ import {
   reportNetError,
   type IpContext,
   type Prefix,
+  devByName,
+  readAllLinks,
 } from './common.js';
 import { NEIGH_USAGE } from './usage.js';
 
@@ -112,7 +114,8 @@ function neighModify(ctx: IpContext, argv: string[], cmd: NeighCmd): number {
     macLen = bytes.length;
     mac = macText(bytes.slice(0, 6));
   }
-  const link = linkByName(ctx.net, dev);
+  readAllLinks(ctx);
+  const link = devByName(ctx, dev);
   if (!link) return nodev(ctx, dev);
   if (dst.family === AF_INET6) {
     eprint(ctx, 'ip: IPv6 neighbours cannot be configured in this lab\n');
@@ -184,7 +187,7 @@ function neighShow(ctx: IpContext, argv: string[], flush: boolean): number {
       filterDev = v;
     } else if (w === 'master') {
       const v = a.next(ctx);
-      const m = linkByName(ctx.net, v);
+      const m = devByName(ctx, v);
       if (!m) invarg(ctx, 'Device does not exist\n', v);
       f.master = m.index;
     } else if (w === 'nomaster') {
@@ -215,8 +218,9 @@ function neighShow(ctx: IpContext, argv: string[], flush: boolean): number {
     }
     a.skip();
   }
+  readAllLinks(ctx);
   if (filterDev !== undefined) {
-    const l = linkByName(ctx.net, filterDev);
+    const l = devByName(ctx, filterDev);
     if (!l) return nodev(ctx, filterDev);
     f.dev = l.index;
   }

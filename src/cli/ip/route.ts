@@ -33,6 +33,7 @@ import {
   tableName,
   type IpContext,
   type Prefix,
+  devByName,
 } from './common.js';
 import { ROUTE_USAGE } from './usage.js';
 
@@ -143,7 +144,7 @@ function routeModify(ctx: IpContext, argv: string[], cmd: ModifyCmd): number {
   if (!dst) usage(ctx);
   let oif = 0;
   if (dev !== undefined) {
-    const l = linkByName(ctx.net, dev);
+    const l = devByName(ctx, dev);
     if (!l) return nodev(ctx, dev);
     oif = l.index;
   }
@@ -293,7 +294,7 @@ function ipv6Lines(ctx: IpContext, f: RouteFilter): string {
     if (f.type !== undefined && f.type !== r.type) continue;
     if (f.scope !== undefined && f.scope !== SCOPE_UNIVERSE) continue;
     if (f.rdst || f.mdst || f.via || f.src) continue;
-    const dev = linkByName(ctx.net, r.dev);
+    const dev = devByName(ctx, r.dev);
     if (f.oif !== undefined && dev?.index !== f.oif) continue;
     if (f.metric !== undefined && f.metric !== r.metric) continue;
     let line = r.type !== 'unicast' ? `${r.type} ` : '';
@@ -371,7 +372,7 @@ function routeList(ctx: IpContext, argv: string[], flush: boolean): number {
   }
   if (family === AF_UNSPEC && f.table !== 0) family = AF_INET;
   if (od !== undefined) {
-    const l = linkByName(ctx.net, od);
+    const l = devByName(ctx, od);
     if (!l) return nodev(ctx, od);
     f.oif = l.index;
   }
@@ -436,7 +437,7 @@ function routeGet(ctx: IpContext, argv: string[]): number {
   }
   let oif = 0;
   if (odev !== undefined) {
-    const l = linkByName(ctx.net, odev);
+    const l = devByName(ctx, odev);
     if (!l) return nodev(ctx, odev);
     oif = l.index;
   }
