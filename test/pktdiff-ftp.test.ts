@@ -8,6 +8,9 @@
  * NAT, with the sequence numbers of the rest of the connection moved),
  * the counters and `conntrack -L` must be the same on both sides.
  *
+ * TFTP's helper likewise (`-j CT --helper tftp`): a read whose data comes
+ * from another server port.
+ *
  * Scenarios: active mode (PORT), EPRT and EPSV, the helper on port 2121,
  * a PORT line cut over two segments (not followed), the control
  * connection source-NATed (the PORT line grows) and destination-NATed
@@ -16,7 +19,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { guardKernel, inCI } from './diff/suite.js';
-import { ascii, ipv4, tcp, toDut } from './pktdiff/build.js';
+import { ascii, ipv4, tcp, toDut, udp } from './pktdiff/build.js';
 import { formatObservation } from './pktdiff/compare.js';
 import { kernelScenarioUnavailableReason } from './pktdiff/kernel.js';
 import { explainPair, mapLimited, runPair, type PairResult } from './pktdiff/gen-suite.js';
@@ -365,6 +368,30 @@ function clashSession(): Frame[] {
 /** The control connection's mark (CONNMARK) is given to the data connection. */
 const MANGLE_MARK = '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 21 -j CONNMARK --set-mark 7\nCOMMIT\n';
 
+/** FORWARD DROP but for TFTP requests from the client side and ESTABLISHED/RELATED traffic. */
+const TFTP_FILTER =
+  '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+  '-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n' +
+  '-A FORWARD -i eth0 -o eth1 -p udp --dport 69 -m state --state NEW -j ACCEPT\n' +
+  'COMMIT\n';
+const TFTP_RAW = '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp --dport 69 -j CT --helper tftp\nCOMMIT\n';
+
+/**
+ * A TFTP read: the request to port 69, the server's first block from
+ * another port (RELATED, expected by the helper), the client's
+ * acknowledgement. `seenAs` is the client's address as the server sees it.
+ */
+function tftpSession(seenAs = CLIENT): Frame[] {
+  const request = ascii('\x00\x01a.txt\x00octet\x00');
+  const block = ascii('\x00\x03\x00\x01hello\n');
+  const ack = ascii('\x00\x04\x00\x01');
+  return [
+    toDut('eth0', ipv4({ src: CLIENT, dst: SERVER, id: 1 }, udp({ sport: 40000, dport: 69, payload: request }))),
+    toDut('eth1', ipv4({ src: SERVER, dst: seenAs, id: 101 }, udp({ sport: 50123, dport: 40000, payload: block }))),
+    toDut('eth0', ipv4({ src: CLIENT, dst: SERVER, id: 2 }, udp({ sport: 40000, dport: 50123, payload: ack }))),
+  ];
+}
+
 const NAT_SNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j SNAT --to-source ${ROUTER_OUT}\nCOMMIT\n`;
 const NAT_DNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i eth0 -d ${ROUTER_IN} -p tcp --dport 21 -j DNAT --to-destination ${SERVER}\nCOMMIT\n`;
 
@@ -379,6 +406,9 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'ftp-pasv-other-address', setup: SETUP, rules: rawHelper(21) + filter(21), frames: otherAddressSession() },
   { name: 'ftp-expectation-clash', setup: SETUP, rules: rawHelper(21) + filter(21), frames: clashSession() },
   { name: 'ftp-mark-inherited', setup: SETUP, rules: rawHelper(21) + MANGLE_MARK + filter(21), frames: passiveSession(21) },
+  { name: 'tftp-read', setup: SETUP, rules: TFTP_RAW + TFTP_FILTER, frames: tftpSession() },
+  { name: 'tftp-read-snat', setup: SETUP, rules: TFTP_RAW + NAT_SNAT + TFTP_FILTER, frames: tftpSession(ROUTER_OUT) },
+  { name: 'tftp-no-helper', setup: SETUP, rules: TFTP_FILTER, frames: tftpSession() },
   { name: 'ftp-dnat-pasv', setup: SETUP, rules: rawHelper(21) + NAT_DNAT + filter(21), frames: dnatSession() },
 ];
 
@@ -420,6 +450,13 @@ function checkKernelFacts(r: PairResult): void {
       break;
     case 'ftp-mark-inherited':
       assert.ok(k.conntrack.some((l) => / dport=10102 .* mark=7 use=1$/.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'tftp-read':
+    case 'tftp-read-snat':
+      assert.ok(k.conntrack.some((l) => l.startsWith('udp ') && / sport=50123 /.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'tftp-no-helper':
+      assert.ok(!k.conntrack.some((l) => / sport=50123 /.test(l)), k.conntrack.join('\n'));
       break;
     case 'ftp-pasv-other-address':
     case 'ftp-no-helper-on-2121':

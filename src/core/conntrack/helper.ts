@@ -7,12 +7,14 @@
  * payload, its TCP sequence numbers adjusted.
  *
  * Helper names: "ftp" (the FTP helper on its default port) and "ftp-N"
- * (the same helper registered for another port with `ports=`).
+ * (the same helper registered for another port with `ports=`); "tftp"
+ * likewise. Other helpers CT accepts (sip, irc, ...) read nothing here.
  */
 import { CtInfo, type Skb } from '../path/skb.js';
 import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import type { ConntrackEnv } from './env.js';
 import { ftpHelp } from './helper-ftp.js';
+import { tftpHelp } from './helper-tftp.js';
 import type { NatEnv } from './nat.js';
 import { seqAdjust } from './nat-seqadj.js';
 import type { ConntrackTable } from './table.js';
@@ -47,6 +49,7 @@ export function helperEnv(env: ConntrackEnv): HelperEnv {
 /** The layer-4 protocols each helper this kernel knows serves, by base name. */
 const HELPER_PROTOS: Record<string, readonly number[]> = {
   ftp: [6],
+  tftp: [17],
 };
 
 /** The base name of a helper name ("ftp-2121" is the FTP helper). */
@@ -63,10 +66,13 @@ export function helperImplemented(name: string): boolean {
 
 /** Runs the connection's helper on a packet. */
 function runHelper(env: ConntrackEnv, skb: Skb, ct: Conn): number {
-  if (ct.orig.proto !== 6 || skb.data[9] !== 6) return NF_ACCEPT;
+  const proto = skb.data[9];
+  if (proto !== ct.orig.proto) return NF_ACCEPT;
   switch (helperBase(ct.helper)) {
     case 'ftp':
-      return ftpHelp(helperEnv(env), skb, ct, skb.ctinfo);
+      return proto === 6 ? ftpHelp(helperEnv(env), skb, ct, skb.ctinfo) : NF_ACCEPT;
+    case 'tftp':
+      return proto === 17 ? tftpHelp(helperEnv(env), skb, ct) : NF_ACCEPT;
     default:
       return NF_ACCEPT;
   }
