@@ -29,9 +29,11 @@ export interface Attempt {
 export class MemFs implements HostFs, DirFs {
   readonly files = new Map<string, { text: string; mtimeSec: number }>();
   readonly dirs = new Map<string, number>([['/', 0]]);
+  readonly dirSizes = new Map<string, number>();
   constructor(private readonly nowSec: () => number) {}
-  addDir(path: string, mtimeSec: number): void {
+  addDir(path: string, mtimeSec: number, size = 4096): void {
     this.dirs.set(path, mtimeSec);
+    this.dirSizes.set(path, size);
   }
   addFile(path: string, text: string, mtimeSec: number): void {
     this.files.set(path, { text, mtimeSec });
@@ -59,7 +61,7 @@ export class MemFs implements HostFs, DirFs {
     }
     for (const [p, m] of this.dirs) {
       if (p !== '/' && p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) {
-        out.push({ name: p.slice(prefix.length), type: 'dir', size: 4096, mtimeSec: m });
+        out.push({ name: p.slice(prefix.length), type: 'dir', size: this.dirSizes.get(p) ?? 4096, mtimeSec: m });
       }
     }
     return out;
@@ -69,7 +71,7 @@ export class MemFs implements HostFs, DirFs {
     const name = path.slice(path.lastIndexOf('/') + 1);
     if (f) return { name, type: 'file', size: new TextEncoder().encode(f.text).length, mtimeSec: f.mtimeSec };
     const d = this.dirs.get(path);
-    if (d !== undefined) return { name, type: 'dir', size: 4096, mtimeSec: d };
+    if (d !== undefined) return { name, type: 'dir', size: this.dirSizes.get(path) ?? 4096, mtimeSec: d };
     return undefined;
   }
 }

@@ -6,7 +6,9 @@
  * shows.
  *
  * Options: -n (no auto-login), -v (verbose), -V (not verbose), -p
- * (passive, the default), -A (active only), -P PORT, then HOST [PORT].
+ * (passive, the default), -A (active only), -q SECONDS (give up on a
+ * stalled connect, reply or data connection sooner), -P PORT, then
+ * HOST [PORT].
  * Commands: open, user, ls, dir, nlist, pwd, cd, cdup, get/recv, put/send,
  * passive [on|off|auto], binary, ascii, verbose, close/disconnect,
  * bye/quit/exit.
@@ -38,7 +40,7 @@ import {
 } from './ftp-proto.js';
 import { resolvePath } from './vsftpd-ls.js';
 
-/** How long tnftp waits for each reply and for the server's active-mode connection. */
+/** How long tnftp waits for each reply and for the server's active-mode connection, without -q. */
 const REPLY_TIMEOUT = 60 * SEC;
 
 /** The directory relative local paths are taken from (root's home). */
@@ -126,11 +128,22 @@ class FtpClient {
   private serverBinary = false;
   /** tnftp's sendport: -1 until a PORT is refused once. */
   private sendport = -1;
+  /** -q: seconds a stalled connection (connect, reply, data) is given; 0: the defaults. */
+  private quitTime = 0;
   /** When the last command left (a transfer's figures count from its command). */
   private sentAt = 0;
 
   constructor(private readonly ctx: ProgramContext) {
     this.verbose = false;
+  }
+
+  private replyTimeout(): number {
+    return this.quitTime > 0 ? this.quitTime * SEC : REPLY_TIMEOUT;
+  }
+
+  /** A connect waits for the kernel, or -q seconds. */
+  private connectDeadline(): number {
+    return this.quitTime > 0 ? this.ctx.now() + this.quitTime * SEC : Infinity;
   }
 
   private print(text: string): void {
@@ -157,6 +170,14 @@ class FtpClient {
           else if (f === 'A') {
             this.passive = false;
             this.fallback = false;
+          } else if (f === 'q') {
+            const v = a.slice(j + 1) || args[++i] || '';
+            if (!/^\d+$/.test(v)) {
+              this.ctx.err(`ftp: Bad quit value: ${v}\n`);
+              return 1;
+            }
+            this.quitTime = Number(v);
+            break;
           } else if (f === 'P') {
             port = a.slice(j + 1) || args[++i] || '';
             break;
@@ -315,7 +336,7 @@ class FtpClient {
       return;
     }
     const sock = this.ctx.sockets.tcp();
-    const r = yield* connectTcp(this.ctx, sock, addr, port, Infinity);
+    const r = yield* connectTcp(this.ctx, sock, addr, port, this.connectDeadline());
     if (r !== null) {
       sock.close();
       const err = r === 'timeout' ? 'ETIMEDOUT' : r;
@@ -348,7 +369,7 @@ class FtpClient {
 
   /** Reads a reply, printing it as tnftp does; null when the connection was lost (after the 421 line). */
   private *getReply(quiet = false): Generator<Wait, FtpReply | null> {
-    const rep = yield* readReply(this.ctx, this.r!, REPLY_TIMEOUT);
+    const rep = yield* readReply(this.ctx, this.r!, this.replyTimeout());
     if (rep === 'eof' || rep === 'timeout') {
       this.drop();
       if (this.verbose) {
@@ -381,7 +402,7 @@ class FtpClient {
   private *quit(): Generator<Wait, void> {
     if (!this.ctrl) return;
     this.ctrl.send(utf8('QUIT\r\n'));
-    const rep = yield* readReply(this.ctx, this.r!, REPLY_TIMEOUT);
+    const rep = yield* readReply(this.ctx, this.r!, this.replyTimeout());
     if (rep !== 'eof' && rep !== 'timeout' && this.verbose) for (const l of rep.lines) this.print(`${l}\n`);
     this.drop();
   }
@@ -473,7 +494,7 @@ class FtpClient {
         return null;
       }
       const sock = this.ctx.sockets.tcp();
-      const r = yield* connectTcp(this.ctx, sock, addr, port, Infinity);
+      const r = yield* connectTcp(this.ctx, sock, addr, port, this.connectDeadline());
       if (r !== null) {
         sock.close();
         this.warn(`Can't connect to \`${ipString(addr)}:${port}': ${STRERROR[r === 'timeout' ? 'ETIMEDOUT' : r]}`);
@@ -533,7 +554,7 @@ class FtpClient {
       return null;
     }
     if (conn.kind === 'pasv') return conn.sock;
-    const sock = yield* acceptTcp(this.ctx, conn.listener, this.ctx.now() + REPLY_TIMEOUT);
+    const sock = yield* acceptTcp(this.ctx, conn.listener, this.ctx.now() + this.replyTimeout());
     conn.listener.close();
     if (!sock) {
       this.warn('Poll timeout waiting before accept');

@@ -1,0 +1,284 @@
+/**
+ * The FTP programs against the real ones: Debian's vsftpd 3.0.3 in one
+ * network namespace (with a private passwd/shadow and /home in its own
+ * mount namespace), the tutorial's iptables rules there, and the real
+ * tnftp in a second namespace joined by a veth; the same sessions run
+ * with the lab's vsftpd and ftp on the FTP test harness, whose firewall
+ * predicate stands for the same rules. Client output (stdout and stderr)
+ * must be identical once the randomly drawn ports and the transfer rates
+ * are masked, and so must the outcome (listing shown, connection timed
+ * out). curl checks each case's outcome on the real side independently.
+ *
+ * tnftp runs with -q (its stall timeout) so the timeout cases take
+ * seconds, not minutes; the same paths run as with its 60 s default.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { guardKernel } from './diff/suite.js';
+import { tutorialConf, tutorialLab, type ServerFirewall } from './ftp-scenario.js';
+import { ftp } from '../src/core/programs/ftp.js';
+
+const PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-';
+const ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
+const SERVER = '192.168.0.18';
+/** tnftp's -q for every case: seconds before a stalled connect or reply is given up. */
+const QUIT = 4;
+
+/** One session of the comparison. */
+interface FtpCase {
+  name: string;
+  /** iptables commands run in the server's namespace (after the base rules). */
+  rules: string[][];
+  /** The same firewall for the harness. */
+  fw: ServerFirewall;
+  /** Extra vsftpd.conf lines. */
+  conf?: string;
+  /** tnftp's options (before the host). */
+  opts: string[];
+  stdin: string;
+  /** tnftp's listing succeeds. */
+  lists: boolean;
+  /** curl's listing (with the right password) succeeds on the real side; `lists` when absent. */
+  curlLists?: boolean;
+  /** curl's mode for the outcome check. */
+  curl: 'passive' | 'active';
+  /** No server running. */
+  noServer?: boolean;
+  /** Without the tutorial's base rules (nothing filtered). */
+  open?: boolean;
+}
+
+/** The tutorial's rules before any FTP rule: ssh from .2, all from .1 and 8.8.8.8, the rest to the server dropped. */
+const BASE: string[][] = [
+  ['iptables', '-A', 'INPUT', '-s', '192.168.0.2', '-d', SERVER, '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'],
+  ['iptables', '-A', 'INPUT', '-s', '192.168.0.1', '-d', SERVER, '-j', 'ACCEPT'],
+  ['iptables', '-A', 'INPUT', '-s', '8.8.8.8', '-d', SERVER, '-j', 'ACCEPT'],
+  ['iptables', '-A', 'INPUT', '-d', SERVER, '-j', 'DROP'],
+];
+const OPEN21 = ['iptables', '-I', 'INPUT', '-s', '0.0.0.0/0', '-d', SERVER, '-p', 'tcp', '--dport', '21', '-j', 'ACCEPT'];
+const OPEN20 = ['iptables', '-I', 'INPUT', '-s', '0.0.0.0/0', '-d', SERVER, '-p', 'tcp', '--dport', '20', '-j', 'ACCEPT'];
+const RANGE = ['iptables', '-I', 'INPUT', '-s', '0.0.0.0/0', '-d', SERVER, '-p', 'tcp', '--dport', '10090:10100', '-j', 'ACCEPT'];
+const HELPER = ['iptables', '-t', 'raw', '-A', 'PREROUTING', '-p', 'tcp', '--dport', '21', '-j', 'CT', '--helper', 'ftp'];
+const STATE = ['iptables', '-I', 'INPUT', '-m', 'state', '-s', '0.0.0.0/0', '-d', SERVER, '-p', 'tcp', '--dport', '1024:65534', '--state', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
+const RANGE_CONF = 'pasv_enable=Yes\npasv_min_port=10090\npasv_max_port=10100';
+const LS = 'user test test123\nls\nbye\n';
+
+const CASES: FtpCase[] = [
+  { name: 'passive, only 21 open', rules: [OPEN21], fw: { ports: (p) => p === 21 }, opts: ['-nv'], stdin: LS, lists: false, curl: 'passive' },
+  { name: 'active, only 21 open', rules: [OPEN21], fw: { ports: (p) => p === 21 }, opts: ['-nvA'], stdin: LS, lists: false, curl: 'active' },
+  { name: 'active, 20 and 21 open', rules: [OPEN21, OPEN20], fw: { ports: (p) => p === 21 || p === 20 }, opts: ['-nvA'], stdin: LS, lists: true, curl: 'active' },
+  {
+    name: 'passive, port range configured and opened',
+    rules: [OPEN21, RANGE],
+    fw: { ports: (p) => p === 21 || (p >= 10090 && p <= 10100) },
+    conf: RANGE_CONF,
+    opts: ['-nv'],
+    stdin: LS,
+    lists: true,
+    curl: 'passive',
+  },
+  {
+    name: 'passive, port range configured but not opened',
+    rules: [OPEN21],
+    fw: { ports: (p) => p === 21 },
+    conf: RANGE_CONF,
+    opts: ['-nv'],
+    stdin: LS,
+    lists: false,
+    curl: 'passive',
+  },
+  {
+    name: 'passive, ftp helper and a RELATED rule',
+    rules: [OPEN21, HELPER, STATE],
+    fw: { ports: (p) => p === 21, related: true },
+    opts: ['-nv'],
+    stdin: LS,
+    lists: true,
+    curl: 'passive',
+  },
+  {
+    name: 'active, ftp helper and a RELATED rule (20 is outside 1024:65534)',
+    rules: [OPEN21, HELPER, STATE],
+    fw: { ports: (p) => p === 21, related: true },
+    opts: ['-nvA'],
+    stdin: LS,
+    lists: false,
+    curl: 'active',
+  },
+  {
+    name: 'commands with everything open',
+    rules: [],
+    open: true,
+    fw: { ports: () => true },
+    opts: ['-nv'],
+    stdin: 'user test test123\npwd\nget hello.txt\nput up1.txt\nls\nnlist\ncd docs\npwd\ncd nowhere\nbye\n',
+    lists: true,
+    curl: 'passive',
+  },
+  { name: 'quiet session', rules: [], open: true, fw: { ports: () => true }, opts: ['-n'], stdin: 'user test test123\nls\nget hello.txt\nbye\n', lists: true, curl: 'passive' },
+  { name: 'wrong password', rules: [], open: true, fw: { ports: () => true }, opts: ['-n'], stdin: 'user test wrong\nls\nbye\n', lists: false, curlLists: true, curl: 'passive' },
+  { name: 'no server', rules: [], open: true, fw: { ports: () => true }, opts: ['-nv'], stdin: 'ls\nuser test x\nbye\n', lists: false, curl: 'passive', noServer: true },
+];
+
+/** Masks what differs from run to run: drawn ports, transfer rates. */
+export function maskFtp(text: string): string {
+  return text
+    .replace(/\(\|\|\|\d+\|\)/g, '(|||PORT|)')
+    .replace(/192\.168\.0\.18:\d+'/g, (m) => (m === "192.168.0.18:21'" ? m : "192.168.0.18:PORT'"))
+    .replace(/\(\d+,\d+,\d+,\d+,\d+,\d+\)/g, '(H,P)')
+    .replace(/in (\d\d:\d\d) \(\d+\.\d\d [KMG]iB\/s\)/g, 'in $1 (RATE)');
+}
+
+interface Outcome {
+  out: string;
+  err: string;
+  status: number;
+  curlOk?: boolean;
+  /** Wall clock when the session started (seconds). */
+  startSec?: number;
+}
+
+function run(argv: string[], stdin = '', cwd?: string, timeoutMs = 30_000): Promise<{ out: string; err: string; status: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: ENV, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ out, err, status: code ?? -1 });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+function sync(argv: string[]): void {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: ENV, encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+}
+
+/** The file time both sides give the files: yesterday at 10:00 UTC. */
+function fileTime(): number {
+  const d = new Date(Date.now() - 86_400_000);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 10, 0) / 1000;
+}
+
+const made: string[] = [];
+
+/** Runs a case with the real tools in two fresh namespaces. */
+async function realSide(c: FtpCase, n: number, mtime: number): Promise<Outcome> {
+  const tag = `${process.pid % 100000}x${n}`;
+  const sns = `${PREFIX}fs${tag}`;
+  const cns = `${PREFIX}fc${tag}`;
+  const dir = `/tmp/${PREFIX}ftp-${tag}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(`${dir}/client`, { recursive: true });
+  const hash = spawnSync('openssl', ['passwd', '-6', '-salt', 'nflabsalt', 'test123'], { encoding: 'utf8' }).stdout.trim();
+  const base = (f: string): string => spawnSync('cat', [f], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l && !l.startsWith('test:')).join('\n');
+  writeFileSync(`${dir}/passwd`, `${base('/etc/passwd')}\ntest:x:1000:1000::/home/test:/bin/bash\n`);
+  writeFileSync(`${dir}/shadow`, `${base('/etc/shadow')}\ntest:${hash}:19000:0:99999:7:::\n`, { mode: 0o640 });
+  writeFileSync(`${dir}/group`, `${base('/etc/group')}\ntest:x:1000:\n`);
+  writeFileSync(`${dir}/vsftpd.conf`, `${tutorialConf(c.conf ?? '')}\nbackground=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\n`);
+  writeFileSync(`${dir}/client/up1.txt`, 'from-client\n');
+  made.push(sns, cns);
+  const veth = `nfv${tag}`.slice(0, 13);
+  sync(['ip', 'netns', 'add', sns]);
+  sync(['ip', 'netns', 'add', cns]);
+  sync(['ip', 'link', 'add', `${veth}a`, 'netns', sns, 'type', 'veth', 'peer', 'name', `${veth}b`, 'netns', cns]);
+  sync(['ip', '-n', sns, 'addr', 'add', `${SERVER}/24`, 'dev', `${veth}a`]);
+  sync(['ip', '-n', cns, 'addr', 'add', '192.168.0.2/24', 'dev', `${veth}b`]);
+  for (const [ns, dev] of [[sns, `${veth}a`], [cns, `${veth}b`]] as const) {
+    sync(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    sync(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+  }
+  for (const r of [...(c.open ? [] : BASE), ...c.rules]) {
+    // BASE appends, the FTP rules insert before it, as the tutorial does
+    sync(['ip', 'netns', 'exec', sns, ...r]);
+  }
+  const stamp = new Date(mtime * 1000).toISOString();
+  const script = [
+    `mount --bind ${dir}/passwd /etc/passwd`,
+    `mount --bind ${dir}/shadow /etc/shadow`,
+    `mount --bind ${dir}/group /etc/group`,
+    'mount -t tmpfs none /home',
+    'mkdir -p /home/test/docs',
+    'printf "hello\\n" > /home/test/hello.txt',
+    'chown -R 1000:1000 /home/test',
+    `touch -d ${stamp} /home/test/hello.txt /home/test/docs`,
+    `exec vsftpd ${dir}/vsftpd.conf`,
+  ].join('; ');
+  const server = c.noServer ? null : spawn('ip', ['netns', 'exec', sns, 'unshare', '-m', 'bash', '-c', script], { env: ENV, stdio: 'ignore' });
+  try {
+    if (server) {
+      for (let i = 0; i < 50; i++) {
+        const ss = spawnSync('ip', ['netns', 'exec', sns, 'ss', '-Hltn', 'sport = :21'], { encoding: 'utf8' });
+        if (ss.stdout.includes(':21')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const startSec = Date.now() / 1000;
+    const r = await run(['ip', 'netns', 'exec', cns, 'ftp', ...c.opts, '-q', String(QUIT), SERVER], c.stdin, `${dir}/client`);
+    const curl = await run([
+      'ip', 'netns', 'exec', cns, 'curl', '-s', '--max-time', String(QUIT + 2), '--connect-timeout', String(QUIT),
+      ...(c.curl === 'active' ? ['--ftp-port', '-'] : []), `ftp://test:test123@${SERVER}/`,
+    ]);
+    return { ...r, startSec, curlOk: curl.status === 0 && curl.out.includes('hello.txt') };
+  } finally {
+    if (server?.pid) {
+      // ip netns exec runs vsftpd as its child: end the whole namespace's processes we started
+      const pids = spawnSync('ip', ['netns', 'pids', sns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      for (const p of pids) spawnSync('kill', [p]);
+    }
+    for (const ns of [sns, cns]) spawnSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same case with the lab's programs on the harness. */
+function labSide(c: FtpCase, mtime: number, startSec: number): Outcome {
+  const { net, server, client } = tutorialLab(c.noServer ? null : c.fw, tutorialConf(c.conf ?? ''));
+  net.wallBase = startSec;
+  for (const d of ['/home/test', '/home/test/docs']) server.fs.addDir(d, mtime, 40);
+  server.fs.addFile('/home/test/hello.txt', 'hello\n', mtime);
+  if (c.noServer) {
+    // no vsftpd: nothing listens on 21
+    for (const l of server.listeners.values()) l.close();
+  }
+  client.fs.write('/root/up1.txt', 'from-client\n');
+  const r = net.runProgram(client, ftp, ['ftp', ...c.opts, '-q', String(QUIT), SERVER], c.stdin);
+  return { out: r.out, err: r.err, status: r.status };
+}
+
+describe('ftp and vsftpd against the real tnftp and vsftpd', () => {
+  const skip = guardKernel('ftp-diff');
+  const tools = ['vsftpd', 'ftp', 'curl', 'openssl', 'unshare'].filter((t) => !existsSync(`/usr/sbin/${t}`) && !existsSync(`/usr/bin/${t}`));
+  const reason = skip ?? (tools.length ? `missing ${tools.join(', ')}` : undefined);
+  if (reason && !skip && process.env['CI']) {
+    it('reference tools installed (required under CI)', () => assert.fail(reason));
+  }
+  after(() => {
+    for (const ns of made) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  });
+  const mtime = fileTime();
+  let realRuns: Promise<Outcome[]> | undefined;
+  const real = (i: number): Promise<Outcome> => {
+    realRuns ??= Promise.all(CASES.map((c, n) => realSide(c, n, mtime)));
+    return realRuns.then((all) => all[i]!);
+  };
+  CASES.forEach((c, i) => {
+    it(c.name, { skip: reason }, async () => {
+      const k = await real(i);
+      const lab = labSide(c, mtime, k.startSec ?? Date.now() / 1000);
+      const curlLists = c.curlLists ?? c.lists;
+      assert.equal(k.curlOk, curlLists, `curl's outcome on the real side: ${curlLists ? 'expected the listing' : 'expected a failure'}`);
+      assert.equal(maskFtp(lab.out), maskFtp(k.out), 'stdout');
+      assert.equal(maskFtp(lab.err), maskFtp(k.err), 'stderr');
+      assert.equal(lab.status, k.status, 'exit status');
+      assert.equal(lab.out.includes('hello.txt'), c.lists, 'listing shown');
+    });
+  });
+});
