@@ -368,6 +368,20 @@ function clashSession(): Frame[] {
 /** The control connection's mark (CONNMARK) is given to the data connection. */
 const MANGLE_MARK = '*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 21 -j CONNMARK --set-mark 7\nCOMMIT\n';
 
+/** Passive mode with a reply written some other way, then the data connection to `port`. */
+function replyVariant(reply: string, port: number, command = 'PASV\r\n'): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port: 50001 }, { port }, [11, 111]);
+  return [...login(ctl), ctl.client(command), ctl.server(reply), ctl.clientAckOnly(), ...dc.open()];
+}
+
+/** Active mode with the command written some other way, then the server's data connection to `port`. */
+function commandVariant(command: string, port: number): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port }, { port: 20 }, [11, 111]);
+  return [...login(ctl), ctl.client(command), ctl.server('200 PORT command successful.\r\n'), ...dc.openFromServer()];
+}
+
 /** FORWARD DROP but for TFTP requests from the client side and ESTABLISHED/RELATED traffic. */
 const TFTP_FILTER =
   '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
@@ -406,6 +420,13 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'ftp-pasv-other-address', setup: SETUP, rules: rawHelper(21) + filter(21), frames: otherAddressSession() },
   { name: 'ftp-expectation-clash', setup: SETUP, rules: rawHelper(21) + filter(21), frames: clashSession() },
   { name: 'ftp-mark-inherited', setup: SETUP, rules: rawHelper(21) + MANGLE_MARK + filter(21), frames: passiveSession(21) },
+  // how the helper reads lines: case, missing parentheses, other delimiters, out-of-range numbers, nothing to read
+  { name: 'ftp-lowercase-port', setup: SETUP, rules: rawHelper(21) + filter(21), frames: commandVariant('port 10,0,0,2,200,10\r\n', 51210) },
+  { name: 'ftp-227-bare', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('227 Entering Passive Mode 192,168,0,18,39,118\r\n', 10102) },
+  { name: 'ftp-229-other-delimiter', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('229 Entering Extended Passive Mode (!!!10103!)\r\n', 10103, 'EPSV\r\n') },
+  { name: 'ftp-227-port-overflow', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('227 =192,168,0,18,300,5\r\n', 11269) },
+  { name: 'ftp-227-no-numbers', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('227 Entering Passive Mode\r\n', 10102) },
+  { name: 'ftp-eprt-ipv6', setup: SETUP, rules: rawHelper(21) + filter(21), frames: commandVariant('EPRT |2|::1|51210|\r\n', 51210) },
   { name: 'tftp-read', setup: SETUP, rules: TFTP_RAW + TFTP_FILTER, frames: tftpSession() },
   { name: 'tftp-read-snat', setup: SETUP, rules: TFTP_RAW + NAT_SNAT + TFTP_FILTER, frames: tftpSession(ROUTER_OUT) },
   { name: 'tftp-no-helper', setup: SETUP, rules: TFTP_FILTER, frames: tftpSession() },
@@ -458,6 +479,11 @@ function checkKernelFacts(r: PairResult): void {
     case 'tftp-no-helper':
       assert.ok(!k.conntrack.some((l) => / sport=50123 /.test(l)), k.conntrack.join('\n'));
       break;
+    case 'ftp-227-no-numbers':
+      // "partial matching": the reply is dropped
+      assert.ok(!texts.some((t) => t.startsWith('eth0 227 ')), texts.join('|'));
+      break;
+    case 'ftp-eprt-ipv6':
     case 'ftp-pasv-other-address':
     case 'ftp-no-helper-on-2121':
       // the helper is given to port 21 only: the data connection's SYN is not forwarded
