@@ -166,6 +166,18 @@ describe('ftp (tnftp) against vsftpd', () => {
     assert.ok(r.ns >= 3 * SEC && r.ns < 4 * SEC, String(r.ns));
   });
 
+  it('without -n: the name and password come from standard input after the prompts', () => {
+    const { net, client } = tutorialLab(null);
+    const r = net.runProgram(client, ftp, ['ftp', '-v', '192.168.0.18'], 'test\ntest123\nls\nbye\n');
+    const port = /\|\|\|(\d+)\|/.exec(r.out)![1];
+    assert.equal(
+      r.out,
+      'Connected to 192.168.0.18.\n220 (vsFTPd 3.0.3)\nName (192.168.0.18:root): ' +
+        lines(...LOGIN.slice(2), `229 Entering Extended Passive Mode (|||${port}|)`, '150 Here comes the directory listing.', ...LISTING, '226 Directory send OK.', '221 Goodbye.'),
+    );
+    assert.equal(r.err, 'Password: ');
+  });
+
   it('a quiet session prints the listing only', () => {
     const { net, client } = tutorialLab(null);
     const r = net.runProgram(client, ftp, ['ftp', '-n', '192.168.0.18'], 'user test test123\nls\nget hello.txt\nbye\n');
@@ -434,8 +446,13 @@ describe('vsftpd', () => {
     const { net, server } = tutorialLab(null);
     server.fs.write('/etc/vsftpd/bad.conf', 'listen=YES\nlisten_porrt=21\n');
     const r = net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd/bad.conf']);
-    assert.equal(r.err, '500 OOPS: unrecognised variable in config file: listen_porrt\n');
-    assert.equal(r.status, 1);
+    assert.equal(r.err, '500 OOPS: unrecognised variable in config file: listen_porrt\r\n');
+    assert.equal(r.status, 2);
+    server.fs.write('/etc/vsftpd/inetd.conf', 'listen=NO\n');
+    assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd/inetd.conf']).err, '500 OOPS: vsftpd: not configured for standalone, must be started from inetd\r\n');
+    server.fs.write('/etc/vsftpd/both.conf', 'listen=YES\nlisten_ipv6=YES\n');
+    assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd/both.conf']).err, '500 OOPS: run two copies of vsftpd for IPv4 and IPv6\r\n');
+    assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/none.conf']).err, '500 OOPS: cannot read config file: /etc/none.conf\r\n');
     assert.deepEqual(parseVsftpdConf('pasv_enable=maybe'), { error: 'bad bool value in config file for: pasv_enable' });
     assert.deepEqual(parseVsftpdConf('accept_timeout='), { error: 'missing value in config file for: accept_timeout' });
     const ok = parseVsftpdConf('# c\n  pasv_enable=Yes\nlocal_umask=022\nftpd_banner=Welcome.\n');
@@ -446,7 +463,7 @@ describe('vsftpd', () => {
       assert.equal(ok.conf.ftpd_banner, 'Welcome.');
     }
     const again = net.runProgram(server, vsftpd, ['vsftpd']);
-    assert.equal(again.err, '500 OOPS: could not bind listening IPv4 socket\n');
+    assert.equal(again.err, '500 OOPS: could not bind listening IPv4 socket\r\n');
   });
 
   it('passive ports: vsftpd\'s clamping and scaling', () => {

@@ -9,6 +9,9 @@
  * (passive, the default), -A (active only), -q SECONDS (give up on a
  * stalled connect, reply or data connection sooner), -P PORT, then
  * HOST [PORT].
+ * Without -n it logs in at once: "Name (HOST:root): " on standard output,
+ * the name from the next input line, "Password: " on standard error, the
+ * password from the line after (as tnftp reads them without a terminal).
  * Commands: open, user, ls, dir, nlist, pwd, cd, cdup, get/recv, put/send,
  * passive [on|off|auto], binary, ascii, verbose, close/disconnect,
  * bye/quit/exit.
@@ -45,6 +48,9 @@ const REPLY_TIMEOUT = 60 * SEC;
 
 /** The directory relative local paths are taken from (root's home). */
 const LOCAL_CWD = '/root';
+
+/** The local user, the default login name tnftp offers. */
+const LOCAL_USER = 'root';
 
 /** Binary suffixes of tnftp's transfer rate. */
 const SUFFIXES = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi'];
@@ -128,6 +134,8 @@ class FtpClient {
   private serverBinary = false;
   /** tnftp's sendport: -1 until a PORT is refused once. */
   private sendport = -1;
+  /** Standard input's lines not read yet (commands, and answers to the Name/Password prompts). */
+  private input: string[] = [];
   /** -q: seconds a stalled connection (connect, reply, data) is given; 0: the defaults. */
   private quitTime = 0;
   /** When the last command left (a transfer's figures count from its command). */
@@ -135,6 +143,10 @@ class FtpClient {
 
   constructor(private readonly ctx: ProgramContext) {
     this.verbose = false;
+  }
+
+  private nextLine(): string | null {
+    return this.input.length > 0 ? this.input.shift()! : null;
   }
 
   private replyTimeout(): number {
@@ -192,8 +204,10 @@ class FtpClient {
       }
       rest.push(a);
     }
+    this.input = this.ctx.stdin.split('\n');
+    if (this.input.length > 0 && this.input[this.input.length - 1] === '') this.input.pop();
     if (rest.length > 0) yield* this.open(rest[0]!, rest[1] ?? port);
-    for (const line of this.ctx.stdin.split('\n')) {
+    for (let line = this.nextLine(); line !== null; line = this.nextLine()) {
       const words = splitWords(line);
       if (words.length === 0) continue;
       const done = yield* this.run(words);
@@ -357,7 +371,10 @@ class FtpClient {
       return;
     }
     if (this.autoLogin) {
-      // Without a terminal there is no one to ask for a name: tnftp sends none.
+      // tnftp asks for the name on standard output and reads it from standard input
+      this.print(`Name (${host}:${LOCAL_USER}): `);
+      const name = (this.nextLine() ?? '').trim() || LOCAL_USER;
+      yield* this.login(name, undefined);
     }
   }
 
@@ -412,8 +429,19 @@ class FtpClient {
       this.print('usage: user username [password [account]]\n');
       return;
     }
-    let rep = yield* this.command(`USER ${args[0]}`);
-    if (rep && rep.code >= 300 && rep.code < 400) rep = yield* this.command(`PASS ${args[1] ?? ''}`);
+    yield* this.login(args[0]!, args[1]);
+  }
+
+  /** USER, PASS (asking for it on standard error when not given), then the server's type as tnftp learns it. */
+  private *login(name: string, password: string | undefined): Generator<Wait, void> {
+    let rep = yield* this.command(`USER ${name}`);
+    if (rep && rep.code >= 300 && rep.code < 400) {
+      if (password === undefined) {
+        this.ctx.err('Password: ');
+        password = this.nextLine() ?? '';
+      }
+      rep = yield* this.command(`PASS ${password}`);
+    }
     if (!rep || rep.code >= 300) {
       if (this.ctrl || rep) this.print('Login failed.\n');
       return;

@@ -51,31 +51,34 @@ export function defaultConfPath(ctx: ProgramContext): string {
   return ctx.fs.read('/etc/vsftpd/vsftpd.conf') !== undefined ? '/etc/vsftpd/vsftpd.conf' : '/etc/vsftpd.conf';
 }
 
+/**
+ * vsftpd's fatal error: "500 OOPS: ..." with CRLF, written where its
+ * control connection would be (the terminal it was started from), exit
+ * status 2.
+ */
+function oops(ctx: ProgramContext, msg: string): number {
+  ctx.err(`500 OOPS: ${msg}\r\n`);
+  return 2;
+}
+
 /** The daemon: `vsftpd [CONFIG_FILE]`. */
 export const vsftpd: Program = function* (ctx) {
   const path = ctx.argv.slice(1).find((a) => !a.startsWith('-')) ?? defaultConfPath(ctx);
   const text = ctx.fs.read(path);
-  if (text === undefined) {
-    ctx.err(`500 OOPS: cannot open config file:${path}\n`);
-    return 1;
-  }
+  if (text === undefined) return oops(ctx, `cannot read config file: ${path}`);
   const parsed = parseVsftpdConf(text);
-  if ('error' in parsed) {
-    ctx.err(`500 OOPS: ${parsed.error}\n`);
-    return 1;
-  }
+  if ('error' in parsed) return oops(ctx, parsed.error);
   const conf = parsed.conf;
+  if (!conf.listen && !conf.listen_ipv6) return oops(ctx, 'vsftpd: not configured for standalone, must be started from inetd');
+  if (conf.listen && conf.listen_ipv6) return oops(ctx, 'run two copies of vsftpd for IPv4 and IPv6');
   const listener = ctx.sockets.tcp();
   const bindAddr = conf.listen_address ? parseIp(conf.listen_address) : 0;
-  if (bindAddr === null) {
-    ctx.err('500 OOPS: bad listen_address\n');
-    return 1;
-  }
-  const v6 = !conf.listen && conf.listen_ipv6;
+  if (bindAddr === null) return oops(ctx, `bad listen_address: ${conf.listen_address}`);
+  // listen_ipv6 listens on [::], which takes IPv4 connections too
+  const v6 = conf.listen_ipv6;
   if (listener.bind(bindAddr, conf.listen_port) || listener.listen(32)) {
     listener.close();
-    ctx.err(`500 OOPS: could not bind listening ${v6 ? 'IPv6' : 'IPv4'} socket\n`);
-    return 1;
+    return oops(ctx, `could not bind listening ${v6 ? 'IPv6' : 'IPv4'} socket`);
   }
   if (!ctx.resumed) ctx.background();
   for (;;) {
