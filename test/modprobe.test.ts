@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runLsmod, runModprobe } from '../src/cli/modprobe.js';
-import { helperAssignmentNote, helperNames, moduleFiles, moduleParam } from '../src/core/conntrack/modules.js';
+import { helperAssignmentNote, helperNames, moduleFiles, moduleParam, writeModuleFile } from '../src/core/conntrack/modules.js';
 import type { HostState } from '../src/core/world/state.js';
 
 const host = (): HostState => ({ netns: {} });
@@ -75,6 +75,12 @@ describe('modprobe', () => {
         'libcrc32c 16384 1 nf_conntrack, Live 0x0000000000000000\n',
     );
     assert.equal(f['/sys/module/nf_nat/parameters/x'], undefined);
+    // loose can be changed at run time; ports cannot
+    assert.equal(writeModuleFile(h, '/sys/module/nf_conntrack_ftp/parameters/loose', 'N\n'), null);
+    assert.equal(moduleFiles(h)['/sys/module/nf_conntrack_ftp/parameters/loose'], 'N\n');
+    assert.equal(writeModuleFile(h, '/sys/module/nf_conntrack_ftp/parameters/loose', 'maybe\n'), 'EINVAL');
+    assert.equal(writeModuleFile(h, '/sys/module/nf_conntrack_ftp/parameters/ports', '2121\n'), 'EACCES');
+    assert.equal(writeModuleFile(h, '/sys/module/nf_conntrack_tftp/parameters/ports', '69\n'), 'ENOENT');
   });
 
   it('refuses bad parameters, ignores unknown ones, as the kernel does', () => {

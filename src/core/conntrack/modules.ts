@@ -111,7 +111,7 @@ export function moduleParam(host: HostState, module: string, param: string): str
   if (!m || !info) return undefined;
   const given = m.params[param];
   if (given === undefined) return info.dflt;
-  if (info.kind === 'bool') return /^(1|y|Y)/.test(given) ? 'Y' : 'N';
+  if (info.kind === 'bool') return /^(1|y|Y|on)$/.test(given) || given === '' ? 'Y' : 'N';
   if (info.kind === 'ushort-array') return given.split(',').map((p) => String(Number(p) & 0xffff)).join(',');
   return String(Number(given) >>> 0);
 }
@@ -186,4 +186,23 @@ export function helperAssignmentNote(helper = 'ftp', port = 21): string {
     `iptables -t raw -A PREROUTING -p tcp --dport ${port} -j CT --helper ${helper} ` +
     `(and -A OUTPUT for connections this host opens); then the data connections it announces are RELATED.`
   );
+}
+
+/**
+ * Writes a module parameter file (`echo Y > /sys/module/nf_conntrack_ftp/parameters/loose`):
+ * only parameters the kernel lets root change at run time (loose). Returns
+ * null when written, or the errno name the write fails with.
+ */
+export function writeModuleFile(host: HostState, path: string, content: string): 'ENOENT' | 'EINVAL' | 'EACCES' | null {
+  const m = /^\/sys\/module\/([a-z0-9_]+)\/parameters\/([a-z0-9_]+)$/.exec(path);
+  if (!m) return 'ENOENT';
+  const [, module, param] = m;
+  const loaded = host.modules?.find((x) => x.name === module);
+  const info = MODULES[module!]?.params[param!];
+  if (!loaded || !info) return 'ENOENT';
+  if (!(module === 'nf_conntrack_ftp' && param === 'loose')) return 'EACCES';
+  const v = content.trim();
+  if (!/^(y|Y|n|N|1|0|on|off)$/.test(v)) return 'EINVAL';
+  loaded.params[param!] = /^(y|Y|1|on)$/.test(v) ? 'Y' : 'N';
+  return null;
 }
