@@ -41,8 +41,27 @@ export class Stack implements SocketLayer, SocketDemux {
   private readonly raws: RawSock[] = [];
   private readonly seg: Segment = newSegment();
 
+  /** The namespace's secret for initial sequence numbers. */
+  private readonly isnSecret: number;
+
   constructor(readonly env: StackEnv) {
     this.ipIds = new HashedIpIds(env);
+    this.isnSecret = env.random32();
+  }
+
+  /**
+   * The initial sequence number of a connection (secure_tcp_seq): a keyed
+   * hash of the four-tuple plus the clock in 64 ns units, so that a new
+   * connection on a four-tuple starts after the old one (which lets a SYN
+   * through a TIME-WAIT socket).
+   */
+  isn(laddr: number, lport: number, raddr: number, rport: number): number {
+    let h = this.isnSecret;
+    for (const v of [laddr, raddr, ((lport << 16) | rport) >>> 0]) {
+      h = Math.imul(h ^ v, 0x9e3779b1) >>> 0;
+      h = (h ^ (h >>> 15)) >>> 0;
+    }
+    return (h + Math.floor(this.env.nowNs() / 64)) >>> 0;
   }
 
   // ---- SocketLayer ----
@@ -70,7 +89,7 @@ export class Stack implements SocketLayer, SocketDemux {
         state: s.state,
         local: { ...s.local },
         remote: { ...s.remote },
-        recvQ: listening ? s.acceptQueue.length : s.recvQueued,
+        recvQ: listening ? s.acceptQueue.length : s.state === 'TIME-WAIT' ? 0 : s.recvQueued,
         sendQ: listening ? s.backlog : s.state === 'TIME-WAIT' ? 0 : s.sendQueued,
       };
       const proc = s.process ?? (s.parent === null && !s.orphan ? undefined : undefined);
@@ -271,7 +290,7 @@ export class Stack implements SocketLayer, SocketDemux {
     q.sndWscale = q.wscaleOk ? seg.wscale : 0;
     q.tsRecent = seg.tsVal;
     q.tsOffset = env.random32();
-    q.iss = isn ?? env.random32();
+    q.iss = isn ?? this.isn(seg.daddr, seg.dport, seg.saddr, seg.sport);
     q.sndUna = q.iss;
     q.sndNxt = seqAdd(q.iss, 1);
     q.sndMax = q.sndNxt;

@@ -251,7 +251,7 @@ export class TcpSock implements TcpSocket {
     this.remote = { addr, port };
     this.stack.tcpPortTaken(this);
     this.setupMss(r.mtu);
-    this.iss = env.random32();
+    this.iss = this.stack.isn(src, lport, addr, port);
     this.tsOffset = env.random32();
     this.ipId = env.random32() & 0xffff;
     this.sndUna = this.iss;
