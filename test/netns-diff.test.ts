@@ -515,3 +515,48 @@ export const NETNS_CASES: NetnsCase[] = [
 ];
 
 netnsDiffSuite('netns: hand-written cases', NETNS_CASES);
+
+// ---- random sequences ----
+
+const NAMES = ['A', 'B', 'C'];
+const WHERE = ['', 'A', 'B', 'C'];
+const LINKS = ['v0', 'v1', 'v2', 'v3', 'w0', 'w1'];
+const MAC_OF: Record<string, string> = Object.fromEntries(LINKS.map((l, i) => [l, `02:00:00:00:00:${(0x10 + i).toString(16)}`]));
+
+const pick = <T>(xs: readonly T[]): fc.Arbitrary<T> => fc.constantFrom(...xs);
+const inNs = (x: string): string => (x === '' ? 'ip' : `ip -n ${x}`);
+
+/** One command of a random sequence. */
+const stepArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: pick(NAMES).map((n) => `ip netns add ${n}`) },
+  { weight: 1, arbitrary: pick(NAMES).map((n) => `ip netns del ${n}`) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(pick(WHERE), pick(LINKS), pick(LINKS), fc.option(pick([...NAMES, '1']), { nil: undefined }))
+      .map(([x, a, b, to]) => `${inNs(x)} link add ${a} address ${MAC_OF[a]} type veth peer name ${b} address ${MAC_OF[b]}${to ? ` netns ${to}` : ''}`),
+  },
+  { weight: 4, arbitrary: fc.tuple(pick(WHERE), pick(LINKS), pick([...NAMES, '1'])).map(([x, l, to]) => `${inNs(x)} link set ${l} netns ${to}`) },
+  { weight: 4, arbitrary: fc.tuple(pick(WHERE), pick(LINKS), pick(['up', 'down'])).map(([x, l, s]) => `${inNs(x)} link set ${l} ${s}`) },
+  { weight: 2, arbitrary: fc.tuple(pick(WHERE), pick(LINKS), fc.integer({ min: 1, max: 3 })).map(([x, l, h]) => `${inNs(x)} addr add 10.0.0.${h}/24 dev ${l}`) },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS)).map(([x, l]) => `${inNs(x)} link del ${l}`) },
+  { weight: 1, arbitrary: fc.tuple(pick(NAMES), fc.integer({ min: 0, max: 3 })).map(([n, id]) => `ip netns set ${n} ${id}`) },
+  { weight: 1, arbitrary: pick(WHERE).map((x) => `${inNs(x)} link set lo up`) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(pick(WHERE), pick(['link', '-br addr', 'addr', 'netns list', 'netns list-id', 'route', 'neigh', '-o link', '-6 addr']))
+      .map(([x, what]) => `${inNs(x)} ${what}`),
+  },
+  { weight: 1, arbitrary: fc.constant('ip -all netns exec ip -br link') },
+);
+
+const FUZZ_SEED = Number(process.env['NFLAB_FUZZ_SEED'] ?? 4242);
+const FUZZ_RUNS = Number(process.env['NFLAB_FUZZ_RUNS'] ?? 16);
+
+/** Random sequences of namespace and link commands, the same on every run unless NFLAB_FUZZ_SEED changes. */
+export const NETNS_FUZZ: NetnsCase[] = fc
+  .sample(fc.array(stepArb, { minLength: 8, maxLength: 30 }), { numRuns: FUZZ_RUNS, seed: FUZZ_SEED })
+  .map((steps, i) => ({ name: `random ${i} (seed ${FUZZ_SEED})`, steps }));
+
+netnsDiffSuite('netns: random sequences', NETNS_FUZZ);

@@ -91,7 +91,8 @@ export function runLinkwatch(net: NetState): void {
   for (const index of q) {
     const link = linkByIndex(net, index);
     if (!link || link.carrier || link.peer === undefined) continue;
-    const other = linkByIndex(net, link.peer);
+    // an other end with this link's own index counts as none
+    const other = link.peer === link.index ? undefined : linkByIndex(net, link.peer);
     link.operLower = other !== undefined && !other.carrier;
   }
 }

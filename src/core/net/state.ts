@@ -150,7 +150,7 @@ export function operState(net: NetState, link: Link): 'UNKNOWN' | 'DOWN' | 'LOWE
     if (link.operLower !== undefined) return link.operLower ? 'LOWERLAYERDOWN' : 'DOWN';
     if (link.peerNetns !== undefined) {
       // default_operstate looks the other end's index up in this namespace
-      const same = link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;
+      const same = link.peer !== undefined && link.peer !== link.index ? linkByIndex(net, link.peer) : undefined;
       return !same || same.carrier ? 'DOWN' : 'LOWERLAYERDOWN';
     }
     const peer = link.peer !== undefined ? linkByIndex(net, link.peer) : undefined;
