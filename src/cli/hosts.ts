@@ -11,7 +11,8 @@ import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../core/xt/namedb.js';
 import { DEFAULT_HOST, freshMacBlock, INIT_NETNS, newHostState, type WireEnd } from '../core/world/state.js';
 import { addWiredLink } from '../core/world/wires.js';
 import { emptyNetState } from '../core/net/state.js';
-import { newMachineState } from '../core/path/machine.js';
+import { appendKernelLog, newMachineState } from '../core/path/machine.js';
+import { runLsmod, runModprobe } from './modprobe.js';
 import { closeLab, openLab } from './lab/session.js';
 import { hostDir, labFile, LabDamaged } from './lab/store.js';
 import type { MachineResult } from './machine.js';
@@ -140,4 +141,33 @@ export function runWire(argv: string[], lab: string): MachineResult {
 function endName(w: { hosts: Record<string, { netns: Record<string, { machine?: { net: { links: { index: number; name: string }[] } } }> }> }, e: WireEnd): string {
   const link = w.hosts[e.host]?.netns[e.netns]?.machine?.net.links.find((l) => l.index === e.ifindex);
   return `${e.host}${e.netns ? `/${e.netns}` : ''}:${link ? link.name : `if${e.ifindex}`}`;
+}
+
+/**
+ * `modprobe`, `rmmod` (as `modprobe -r`) and `lsmod` on the host of `dir`:
+ * modules belong to the host's kernel, whatever namespace runs them.
+ */
+export function runModuleCommand(tool: string, argv: string[], dir: string): MachineResult {
+  let s;
+  try {
+    s = openLab(dir);
+  } catch (e) {
+    if (e instanceof LabDamaged) return fail(e.message + '\n');
+    throw e;
+  }
+  let changed = false;
+  try {
+    const host = s.world.hosts[s.host]!;
+    if (tool === 'insmod') return fail(`insmod: ERROR: could not load module ${argv[0] ?? ''}: No such file or directory\n`);
+    const r = tool === 'lsmod' ? runLsmod(argv, host) : runModprobe(tool === 'rmmod' ? ['-r', ...argv] : argv, host);
+    if (r.kmsg.length) {
+      const ns = host.netns[INIT_NETNS]!;
+      ns.machine ??= newMachineState(bootTime());
+      for (const line of r.kmsg) appendKernelLog(ns.machine, 4, line);
+    }
+    changed = r.changed || r.kmsg.length > 0;
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  } finally {
+    closeLab(s, changed);
+  }
 }

@@ -14,7 +14,7 @@ import { acquireLock, hostDir, labDir, labFile, LabDamaged, labRoot, loadState, 
 import { closeLab, openLab } from './lab/session.js';
 import { DEFAULT_HOST } from '../core/world/state.js';
 import { programByName } from '../core/programs/registry.js';
-import { runHost, runWire } from './hosts.js';
+import { runHost, runModuleCommand, runWire } from './hosts.js';
 import { runKill, runProgramCommand } from './world-run.js';
 import type { LabContext } from './script/io.js';
 import { appendSyslog, machineOf, runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
@@ -178,6 +178,7 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
     if ('error' in ex) return { stdout: '', stderr: ex.error, status: ex.status };
     return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
   }
+  if (tool === 'modprobe' || tool === 'lsmod' || tool === 'rmmod' || tool === 'insmod') return runModuleCommand(tool, rest.slice(1), dir);
   if (tool === 'kill' || tool === 'pkill' || tool === 'killall') return runKill([tool, ...rest.slice(1)], call, { write: opts.write });
   const machineCommand = Object.hasOwn(MACHINE_COMMANDS, tool) ? MACHINE_COMMANDS[tool] : undefined;
   if (machineCommand) return machineCommand(rest.slice(1), call);
@@ -220,7 +221,7 @@ function isLabCommand(name: string): boolean {
     Object.hasOwn(MACHINE_COMMANDS, name) ||
     TOOLS.has(name) ||
     programByName(name) !== undefined ||
-    ['ip', 'nsenter', 'kill', 'pkill', 'killall'].includes(name)
+    ['ip', 'nsenter', 'kill', 'pkill', 'killall', 'modprobe', 'lsmod', 'rmmod', 'host', 'wire'].includes(name)
   );
 }
 

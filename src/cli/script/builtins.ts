@@ -7,6 +7,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { labFile } from '../lab/store.js';
+import { closeLab, openLab } from '../lab/session.js';
+import { moduleFiles } from '../../core/conntrack/modules.js';
 import type { Output } from './io.js';
 
 /** Variables and options of a running script or shell. */
@@ -144,9 +146,21 @@ function cat(args: string[], lab: string, out: Output): BuiltinResult {
       return { status: 1 };
     }
   }
+  let kernelFiles: Record<string, string> | undefined;
   for (const a of args) {
     if (a === '-') continue;
-    const path = labFile(lab, posix.resolve(HOME, a));
+    const abs = posix.resolve(HOME, a);
+    if (abs.startsWith('/sys/') || abs.startsWith('/proc/')) {
+      // the kernel's own files: module parameters, /proc/modules
+      kernelFiles ??= kernelFilesOf(lab);
+      const text = kernelFiles[abs];
+      if (text === undefined) {
+        out.stderr(`cat: ${a}: No such file or directory\n`);
+        status = 1;
+      } else out.stdout(text);
+      continue;
+    }
+    const path = labFile(lab, abs);
     try {
       if (statSync(path).isDirectory()) {
         out.stderr(`cat: ${a}: Is a directory\n`);
@@ -160,6 +174,16 @@ function cat(args: string[], lab: string, out: Output): BuiltinResult {
     }
   }
   return { status };
+}
+
+/** The files the host's kernel shows under /sys and /proc (modules and their parameters). */
+function kernelFilesOf(lab: string): Record<string, string> {
+  const s = openLab(lab);
+  try {
+    return moduleFiles(s.world.hosts[s.host]!);
+  } finally {
+    closeLab(s, false);
+  }
 }
 
 /** Runs a builtin; `where` prefixes its error messages (e.g. "nflab: f.sh: line 3: "). */

@@ -37,6 +37,9 @@ export const MACHINE_PROGRAMS: ReadonlySet<string> = new Set([
   'kill',
   'pkill',
   'killall',
+  'modprobe',
+  'lsmod',
+  'rmmod',
 ]);
 
 /** Whether `name` is a program of the machine: the fixed ones, or one of the lab's network programs. */
