@@ -106,8 +106,8 @@ if role == 's':
     time.sleep(4)
 `;
 
-/** Runs an exchange on the kernel; returns the router's `conntrack -L expect` lines. */
-async function kernelListing(x: Exchange, n: number): Promise<string[]> {
+/** Runs an exchange on the kernel; returns the router's `conntrack -L expect` lines, plain and in XML. */
+async function kernelListing(x: Exchange, n: number): Promise<{ lines: string[]; xml: string[] }> {
   const id = `${process.pid}-${n}`;
   const [c, r, s] = [`${PREFIX}xc-${id}`, `${PREFIX}xr-${id}`, `${PREFIX}xs-${id}`];
   const dir = mkdtempSync(join(tmpdir(), 'nflab-expect-'));
@@ -138,8 +138,9 @@ async function kernelListing(x: Exchange, n: number): Promise<string[]> {
       client = await runCommand(['ip', 'netns', 'exec', c, 'timeout', '6', '/usr/bin/python3', py, 'c', x.connectTo, '21', lines], '', 15_000);
     }
     const listing = await mustRun(['ip', 'netns', 'exec', r, 'conntrack', '-L', 'expect']);
+    const xml = await mustRun(['ip', 'netns', 'exec', r, 'conntrack', '-L', 'expect', '-o', 'xml']);
     await server;
-    return listing.stdout.split('\n').filter(Boolean);
+    return { lines: listing.stdout.split('\n').filter(Boolean), xml: xml.stdout.split('\n').filter(Boolean) };
   } finally {
     for (const ns of [c, r, s]) await runCommand(['ip', 'netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
@@ -190,7 +191,7 @@ async function nflab(lab: string, argv: string[], stdin?: string): Promise<strin
 }
 
 /** Runs an exchange's frames through an nflab router; returns its `conntrack -L expect` lines and what it printed on stderr. */
-async function nflabListing(x: Exchange): Promise<{ lines: string[]; stderr: string }> {
+async function nflabListing(x: Exchange): Promise<{ lines: string[]; stderr: string; xml: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'nflab-expect-'));
   const lab = join(dir, 'lab');
   try {
@@ -211,7 +212,8 @@ async function nflabListing(x: Exchange): Promise<{ lines: string[]; stderr: str
     await nflab(lab, ['replay', pcap]);
     await nflab(lab, ['sleep', '0.5']);
     const r = await runNflab(['--lab', lab, 'conntrack', '-L', 'expect']);
-    return { lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
+    const xml = await runNflab(['--lab', lab, 'conntrack', '-L', 'expect', '-o', 'xml']);
+    return { lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr, xml: xml.stdout.split('\n').filter(Boolean) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -227,10 +229,13 @@ describe('conntrack -L expect after FTP exchanges, kernel and nflab', () => {
   const opts = skip === undefined ? {} : { skip };
   for (const [n, x] of EXCHANGES.entries()) {
     it(x.name, opts, async () => {
-      const [k, m] = await Promise.all([kernelListing(x, n), nflabListing(x)]);
+      const [kernel, m] = await Promise.all([kernelListing(x, n), nflabListing(x)]);
+      const k = kernel.lines;
       assert.equal(k.length, 1, `the kernel lists one expectation:\n${k.join('\n')}`);
       assert.deepEqual(m.lines.map(sansTimeout), k.map(sansTimeout));
       assert.match(k[0]!, /^29[89] /);
+      const xmlTimeout = (l: string): string => l.replace(/<timeout>\d+<\/timeout>/, '<timeout>*</timeout>');
+      assert.deepEqual(m.xml.map(xmlTimeout), kernel.xml.map(xmlTimeout));
       assert.match(m.lines[0]!, /^299 /);
       assert.equal(m.stderr, 'conntrack v1.4.7 (conntrack-tools): 1 expectations have been shown.\n');
     });

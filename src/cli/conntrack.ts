@@ -20,7 +20,7 @@ import { formatIPv4, inetAton } from '../core/addr/ipv4.js';
 import { parseIPv6 } from '../core/addr/ipv6.js';
 import { SCTP_STATE_NAMES, type SctpState } from '../core/conntrack/proto-sctp.js';
 import { TCP_STATE_NAMES, type TcpState } from '../core/conntrack/proto-tcp.js';
-import { flushExpectations, formatExpectation, listExpectations, masterRefCounts } from '../core/conntrack/expect.js';
+import { flushExpectations, formatExpectation, formatExpectationXml, listExpectations, masterRefCounts } from '../core/conntrack/expect.js';
 import { type ConnExtra, type ConntrackTable, connSecondsLeft } from '../core/conntrack/table.js';
 import { IPS, type Conn, type Tuple } from '../core/conntrack/types.js';
 import { createNameDb } from '../core/xt/namedb.js';
@@ -1154,7 +1154,13 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       return res;
     case CMD.EXP_LIST: {
       const list = listExpectations(table, nowNs);
-      for (const e of list) res.stdout += formatExpectation(e, nowNs) + '\n';
+      if (r.outXml && list.length > 0) {
+        res.stdout += '<?xml version="1.0" encoding="utf-8"?>\n<expect>\n';
+        for (const e of list) res.stdout += formatExpectationXml(e, nowNs) + '\n';
+        res.stdout += '</expect>\n';
+      } else {
+        for (const e of list) res.stdout += formatExpectation(e, nowNs) + '\n';
+      }
       summary(list.length, 'expectations have been shown');
       return res;
     }

@@ -237,6 +237,25 @@ export function formatExpectation(e: Expectation, nowNs: number): string {
   return s.slice(0, -1);
 }
 
+/** One expectation as `conntrack -L expect -o xml` prints it (a <flow> element, no newline). */
+export function formatExpectationXml(e: Expectation, nowNs: number): string {
+  const t = e.tuple;
+  const m = e.master.orig;
+  const l4name = t.proto === 6 ? 'tcp' : t.proto === 17 ? 'udp' : 'unknown';
+  let s = '<flow><layer3 protonum="2" protoname="ipv4">';
+  s += `<expected><src>${ip(t.src)}</src><dst>${ip(t.dst)}</dst></expected>`;
+  s += `<mask><src>${ip(e.maskSrc)}</src><dst>255.255.255.255</dst></mask>`;
+  s += `<master><src>${ip(m.src)}</src><dst>${ip(m.dst)}</dst></master></layer3>`;
+  s += `<layer4 protonum="${t.proto}" protoname="${l4name}">`;
+  s += `<expected><sport>${t.sport}</sport><dport>${t.dport}</dport></expected>`;
+  s += `<mask><sport>${e.maskSport}</sport><dport>65535</dport></mask>`;
+  s += `<master><sport>${m.sport}</sport><dport>${m.dport}</dport></master></layer4>`;
+  s += '<meta>';
+  if (e.helper) s += `<helper-name>${e.helper}</helper-name>`;
+  s += `<timeout>${expectSecondsLeft(e, nowNs)}</timeout><class>${e.cls}</class></meta></flow>`;
+  return s;
+}
+
 /** The expectations in JSON form (masters by id). */
 export function expectationsToJson(list: readonly Expectation[]): ExpectationJson[] {
   return list.map((e) => {
