@@ -3,9 +3,24 @@
  * (clients, daemons, captures), by the name a command line uses.
  */
 import type { Program } from './api.js';
+import { ftp } from './ftp.js';
+import { ss } from './ss.js';
+import { nmap } from './nmap.js';
+import { nc } from './nc.js';
+import { ping } from './ping.js';
+import { filezilla } from './ftp-filezilla.js';
+import { vsftpd } from './vsftpd.js';
 
 /** Programs by name (aliases included). */
-export const PROGRAMS: Readonly<Record<string, Program>> = {};
+export const PROGRAMS: Readonly<Record<string, Program>> = {
+  filezilla,
+  ftp,
+  ss,
+  nmap,
+  nc,
+  ping,
+  vsftpd,
+};
 
 /** The program `name` runs (its directory ignored), or undefined. */
 export function programByName(name: string): Program | undefined {
