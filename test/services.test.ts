@@ -13,6 +13,14 @@ import { parseIPv4Numeric } from '../src/core/addr/ipv4.js';
 import type { SocketInfo, TcpState } from '../src/core/stack/api.js';
 import { formatSs, parseSsArgs, ssNames } from '../src/core/programs/ss.js';
 import { guardKernel } from './diff/suite.js';
+import { runNflab } from '../src/cli/main.js';
+import { loadWorld } from '../src/cli/lab/store.js';
+import { World } from '../src/core/world/world.js';
+import { createSocketLayer } from '../src/core/stack/index.js';
+import type { HostFs, Program } from '../src/core/programs/api.js';
+import { DAEMON_PROGRAMS } from '../src/core/programs/daemons/index.js';
+import { sshd } from '../src/core/programs/daemons/sshd.js';
+import { bytesOf, secondsNs, textOf } from '../src/core/programs/daemons/serve.js';
 
 const NS_PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-';
 const TOOL_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
@@ -168,5 +176,150 @@ kill $NC $PY; wait`,
   it('refuses unknown options and filters', () => {
     assert.deepEqual(parseSsArgs(['-Q']), { error: "ss: invalid option -- 'Q'\nUsage: ss [ OPTIONS ]\n       ss [ OPTIONS ] [ FILTER ]\n", status: 255 });
     assert.deepEqual(parseSsArgs(['sport', '=', ':22']), { error: 'nflab: ss: filters are not emulated (sport)\n', status: 1 });
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The daemons, on the lab's world with the real stack: a client namespace
+// "c" (10.0.0.2) joined by a veth to the host (10.0.0.1), where the daemon runs.
+
+/** Files of the server host. */
+type Files = Record<string, string>;
+
+/** A client that connects to ADDR:PORT, sends its lines one by one (each after what came before was answered), and prints what it received. */
+function tcpClient(addr: string, port: number, lines: string[], waitS = 1): Program {
+  return function* (ctx) {
+    const s = ctx.sockets.tcp();
+    s.owner = ctx;
+    const e = s.connect(parseIPv4Numeric(addr)! >>> 0, port);
+    let got = '';
+    const take = () => {
+      if (s.available > 0) got += textOf(s.read());
+    };
+    const done = () => s.eof || s.error !== null || s.state === 'CLOSED';
+    if (e) {
+      ctx.out(`connect: ${e}\n`);
+      return 1;
+    }
+    while (s.state === 'SYN-SENT') yield ctx.until(Infinity);
+    if (s.state !== 'ESTAB') {
+      ctx.out(`connect: ${s.error}\n`);
+      return 1;
+    }
+    for (const l of ['', ...lines]) {
+      if (l !== '') s.send(bytesOf(l));
+      const until = ctx.now() + secondsNs(waitS);
+      while (!done() && ctx.now() < until) {
+        take();
+        yield ctx.until(until);
+      }
+      take();
+    }
+    ctx.out(got);
+    ctx.out(done() ? '[closed]\n' : '[open]\n');
+    s.close();
+    return 0;
+  };
+}
+
+/** A client sending one datagram and printing the answer's bytes in hex (or "no answer"). */
+function udpClient(addr: string, port: number, data: Uint8Array): Program {
+  return function* (ctx) {
+    const s = ctx.sockets.udp();
+    s.owner = ctx;
+    s.send(data, { addr: parseIPv4Numeric(addr)! >>> 0, port });
+    const until = ctx.now() + secondsNs(2);
+    while (ctx.now() < until) {
+      const m = s.recv();
+      if (m) {
+        ctx.out(`${[...m.data].map((b) => b.toString(16).padStart(2, '0')).join('')}\n`);
+        s.close();
+        return 0;
+      }
+      yield ctx.until(until);
+    }
+    ctx.out(`no answer${s.takeError() ? ` (${s.error ?? 'error'})` : ''}\n`);
+    s.close();
+    return 1;
+  };
+}
+
+/** A lab with the server host and the client namespace; runs clients against a daemon started on the host. */
+async function daemonLab(files: Files = {}, hostname = 'server1'): Promise<{
+  start(program: Program, argv: string[], where?: 'host' | 'client'): { pid: number; out: string };
+  run(client: Program, from?: 'host' | 'client'): string;
+  sockets(): SocketInfo[];
+  done(): void;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'nflab-daemons-'));
+  const lines = [
+    'ip link set lo up',
+    'ip netns add c',
+    'ip link add va type veth peer name vb',
+    'ip link set vb netns c',
+    'ip addr add 10.0.0.1/24 dev va',
+    'ip link set va up',
+    'ip -n c addr add 10.0.0.2/24 dev vb',
+    'ip -n c link set vb up',
+    'ip -n c link set lo up',
+  ];
+  for (const line of lines) {
+    const r = await runNflab(line.split(' '), { lab: dir });
+    assert.equal(r.status, 0, `${line}: ${r.stderr}`);
+  }
+  let out = '';
+  const fs: HostFs = {
+    read: (p) => files[p],
+    write: (p, t) => void (files[p] = t),
+    append: (p, t) => void (files[p] = (files[p] ?? '') + t),
+    writeBytes: () => {},
+  };
+  const world = new World(loadWorld(dir), {
+    fs: () => fs,
+    hostname: () => hostname,
+    write: (_fd, text) => void (out += text),
+    bootWall: () => 1_504_342_308,
+    createSockets: createSocketLayer,
+    program: (name) => DAEMON_PROGRAMS[name],
+  });
+  const ref = (w: 'host' | 'client') => ({ host: 'main', netns: w === 'host' ? '' : 'c' });
+  return {
+    start(program, argv, where = 'host') {
+      out = '';
+      const pid = world.startBackground(ref(where), program, argv);
+      return { pid, out };
+    },
+    run(client, from = 'client') {
+      out = '';
+      world.runForeground(ref(from), client, ['client']);
+      return out;
+    },
+    sockets: () => world.runtime(ref('host')).sockets.list(),
+    done: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+describe('daemons', () => {
+  it('sshd greets with OpenSSH 7.4 and answers a line that is no SSH identification with "Protocol mismatch."', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(sshd, ['/usr/sbin/sshd', '-D']);
+      assert.equal(lab.run(tcpClient('10.0.0.1', 22, ['hello\n'])), 'SSH-2.0-OpenSSH_7.4\r\nProtocol mismatch.\n[closed]\n');
+      assert.equal(lab.run(tcpClient('10.0.0.1', 22, ['SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'])), 'SSH-2.0-OpenSSH_7.4\r\n[open]\n');
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('sshd listens on the ports of sshd_config, and says why it cannot bind', async () => {
+    const lab = await daemonLab({ '/etc/ssh/sshd_config': '# changed\nPort 2222\nListenAddress 10.0.0.1\n' });
+    try {
+      lab.start(sshd, ['/usr/sbin/sshd', '-D']);
+      assert.equal(lab.run(tcpClient('10.0.0.1', 22, [])), 'connect: ECONNREFUSED\n');
+      assert.equal(lab.run(tcpClient('10.0.0.1', 2222, [])), 'SSH-2.0-OpenSSH_7.4\r\n[open]\n');
+      assert.equal(lab.start(sshd, ['/usr/sbin/sshd', '-D']).out, 'Bind to port 2222 on 10.0.0.1 failed: Address already in use.\nCannot bind any address.\n');
+    } finally {
+      lab.done();
+    }
   });
 });
