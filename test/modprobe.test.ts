@@ -5,7 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runLsmod, runModprobe } from '../src/cli/modprobe.js';
-import { helperAssignmentNote, helperNames, moduleFiles, moduleParam, writeModuleFile } from '../src/core/conntrack/modules.js';
+import { helperAssignmentNote, helperNames, missingHelperNote, moduleFiles, moduleParam, writeModuleFile } from '../src/core/conntrack/modules.js';
+import type { Conn } from '../src/core/conntrack/types.js';
 import type { HostState } from '../src/core/world/state.js';
 
 const host = (): HostState => ({ netns: {} });
@@ -124,5 +125,12 @@ describe('modprobe', () => {
         '--dport 21 -j CT --helper ftp (and -A OUTPUT for connections this host opens); then the data connections it ' +
         'announces are RELATED.',
     );
+    const h = host();
+    const conn = { orig: { src: 1, dst: 2, proto: 6, sport: 50000, dport: 2121 }, helper: '', master: 0 } as Conn;
+    assert.equal(missingHelperNote(h, conn), null);
+    runModprobe(['nf_conntrack_ftp', 'ports=21,2121'], h);
+    assert.equal(missingHelperNote(h, conn), helperAssignmentNote('ftp', 2121));
+    assert.equal(missingHelperNote(h, { ...conn, helper: 'ftp-2121' }), null);
+    assert.equal(missingHelperNote(h, { ...conn, orig: { ...conn.orig, dport: 80 } }), null);
   });
 });

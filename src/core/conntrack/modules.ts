@@ -10,6 +10,7 @@
  * on a real kernel here (the reference machine has everything built in).
  */
 import type { HostState, ModuleState } from '../world/state.js';
+import type { Conn } from './types.js';
 
 /** The kernel release module paths are under (/lib/modules/RELEASE). */
 export const KERNEL_RELEASE = '6.1.0-18-amd64';
@@ -178,12 +179,13 @@ export function lsmodText(host: HostState): string {
  * attached to connections only by a rule in the raw table.
  */
 export function helperAssignmentNote(helper = 'ftp', port = 21): string {
+  const proto = helper === 'tftp' ? 'udp' : 'tcp';
   return (
     `Conntrack helpers are no longer attached to connections by port: Linux 4.7 turned that off by default and ` +
     `current kernels removed it (the nf_conntrack_helper sysctl and module parameter are gone), so loading ` +
     `nf_conntrack_${helper} only makes the "${helper}" helper available. ` +
     `Attach it with a rule in the raw table, e.g. ` +
-    `iptables -t raw -A PREROUTING -p tcp --dport ${port} -j CT --helper ${helper} ` +
+    `iptables -t raw -A PREROUTING -p ${proto} --dport ${port} -j CT --helper ${helper} ` +
     `(and -A OUTPUT for connections this host opens); then the data connections it announces are RELATED.`
   );
 }
@@ -204,5 +206,26 @@ export function writeModuleFile(host: HostState, path: string, content: string):
   const v = content.trim();
   if (!/^(y|Y|n|N|1|0|on|off)$/.test(v)) return 'EINVAL';
   loaded.params[param!] = /^(y|Y|1|on)$/.test(v) ? 'Y' : 'N';
+  return null;
+}
+
+/**
+ * The note to show a user whose connection to a helper's port got no
+ * helper although the helper module is loaded (the tutorials' advice of
+ * `modprobe nf_conntrack_ftp` alone): helperAssignmentNote for that
+ * helper and port, or null when it does not apply.
+ */
+export function missingHelperNote(host: HostState, conn: Conn): string | null {
+  if (conn.helper !== '' || conn.master !== 0) return null;
+  const helpers: [string, string, number][] = [
+    ['nf_conntrack_ftp', 'ftp', 6],
+    ['nf_conntrack_tftp', 'tftp', 17],
+  ];
+  for (const [module, helper, proto] of helpers) {
+    if (conn.orig.proto !== proto) continue;
+    const ports = moduleParam(host, module, 'ports');
+    if (ports === undefined) continue;
+    if (ports.split(',').map(Number).includes(conn.orig.dport)) return helperAssignmentNote(helper, conn.orig.dport);
+  }
   return null;
 }
