@@ -9,7 +9,9 @@ import { nmap } from './nmap.js';
 import { nc } from './nc.js';
 import { ping } from './ping.js';
 import { filezilla } from './ftp-filezilla.js';
+import { tcpdump } from './tcpdump.js';
 import { vsftpd } from './vsftpd.js';
+import { DAEMON_PROGRAMS } from './daemons/index.js';
 
 /** Programs by name (aliases included). */
 export const PROGRAMS: Readonly<Record<string, Program>> = {
@@ -20,6 +22,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   nc,
   ping,
   vsftpd,
+  ...DAEMON_PROGRAMS,
 };
 
 /** The program `name` runs (its directory ignored), or undefined. */
