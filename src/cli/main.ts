@@ -147,7 +147,7 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
       stdin: opts.stdin,
       write: opts.write,
       netns,
-      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true, netns, background: io?.background }),
+      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true, netns: io?.netns ?? netns, background: io?.background }),
     });
   }
   const call = { lab: dir, cwd, onMachine: opts.onMachine ?? false, netns };

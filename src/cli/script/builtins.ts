@@ -26,6 +26,8 @@ export interface ShellState {
   depth: number;
   /** Jobs started with `&` so far (the next gets the next number). */
   jobs?: number;
+  /** Namespaces entered with `nsenter --net=...` (innermost last); `exit` leaves the last. */
+  netns?: string[];
 }
 
 /** What a builtin did: its status, and whether the script must end (exit). */

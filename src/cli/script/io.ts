@@ -16,9 +16,10 @@ export type OutputSink = (fd: 1 | 2, text: string) => void;
 
 /**
  * Runs one program of the lab machine (argv[0] is its name) on the same
- * lab; `background`: started with `&`, as job number `job`.
+ * lab; `background`: started with `&`, as job number `job`; `netns`: in
+ * that namespace (a shell entered with nsenter) instead of the caller's.
  */
-export type Exec = (argv: string[], io?: { stdin?: string; write?: OutputSink; background?: { job: number } }) => Promise<CommandResult>;
+export type Exec = (argv: string[], io?: { stdin?: string; write?: OutputSink; background?: { job: number }; netns?: string }) => Promise<CommandResult>;
 
 /** Everything a lab command needs from its caller. */
 export interface LabContext {

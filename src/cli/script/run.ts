@@ -76,11 +76,24 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
   }
   if (fields.length === 0) return { status: 0 };
 
+  const entering = namespaceShell(fields);
+  if (entering !== undefined) {
+    // `nsenter --net=/var/run/netns/NS` or `ip netns exec NS bash`: the following commands run in NS until `exit`
+    const res = await ctx.exec(['ip', 'netns', 'exec', entering, 'sleep', '0'], { stdin: '', netns: state.netns?.at(-1) });
+    out.pass(res);
+    if (res.status !== 0) return { status: res.status };
+    (state.netns ??= []).push(entering);
+    return { status: 0 };
+  }
+  if (fields[0] === 'exit' && state.netns?.length) {
+    state.netns.pop();
+    return { status: 0 };
+  }
   const r = resolveCommand(fields, ctx.cwd);
   switch (r.kind) {
     case 'program': {
       const job = background ? { job: (state.jobs = (state.jobs ?? 0) + 1) } : undefined;
-      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild(), background: job });
+      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild(), background: job, netns: state.netns?.at(-1) });
       out.pass(res);
       // a job started in the background leaves $? at 0
       return { status: background ? 0 : res.status };
@@ -110,6 +123,22 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
       out.stderr(`${where(cmd.line)}${r.name}: ${r.reason}\n`);
       return { status: 127, reported: true };
   }
+}
+
+/** The shells that enter a namespace: the namespace, or undefined for any other command. */
+function namespaceShell(fields: string[]): string | undefined {
+  let f = fields;
+  while (f.length > 1 && f[0] === 'sudo') f = f.slice(1);
+  if (f[0] === 'nsenter' && f.length === 2) {
+    const m = /^(?:--net=|-n)\/(?:var\/)?run\/netns\/([^/]+)$/.exec(f[1]!);
+    if (m) return m[1];
+  }
+  if (f[0] === 'nsenter' && f.length === 3 && (f[1] === '--net' || f[1] === '-n')) {
+    const m = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(f[2]!);
+    if (m) return m[1];
+  }
+  if (f[0] === 'ip' && f[1] === 'netns' && f[2] === 'exec' && f.length === 5 && ['bash', 'sh', '/bin/bash', '/bin/sh'].includes(f[4]!)) return f[3];
+  return undefined;
 }
 
 /** Runs `. FILE`: the file's commands in the current state. */
