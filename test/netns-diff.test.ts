@@ -549,6 +549,12 @@ const stepArb: fc.Arbitrary<string> = fc.oneof(
       .map(([x, what]) => `${inNs(x)} ${what}`),
   },
   { weight: 1, arbitrary: fc.constant('ip -all netns exec ip -br link') },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS), pick(NAMES)).map(([x, l, to]) => `${inNs(x)} link set ${l} netns ${to} up`) },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS), pick(LINKS)).map(([x, l, m]) => `${inNs(x)} link set ${l} name ${m}`) },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS)).map(([x, l]) => `${inNs(x)} link set ${l} mtu 1400`) },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS)).map(([x, l]) => `${inNs(x)} route add 10.1.0.0/16 dev ${l}`) },
+  { weight: 1, arbitrary: fc.tuple(pick(WHERE), pick(LINKS)).map(([x, l]) => `${inNs(x)} neigh add 10.0.0.9 lladdr 02:00:00:00:00:99 dev ${l}`) },
+  { weight: 1, arbitrary: fc.tuple(pick(NAMES), pick(['ip -br addr', 'ip route', 'ip netns list'])).map(([n, c]) => `ip netns exec ${n} ${c}`) },
 );
 
 const FUZZ_SEED = Number(process.env['NFLAB_FUZZ_SEED'] ?? 4242);
