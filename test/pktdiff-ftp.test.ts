@@ -382,6 +382,36 @@ function commandVariant(command: string, port: number): Frame[] {
   return [...login(ctl), ctl.client(command), ctl.server('200 PORT command successful.\r\n'), ...dc.openFromServer()];
 }
 
+/**
+ * Passive mode behind MASQUERADE: the 227 reply is rewritten to the same
+ * text (the server's address is not translated), and the client's data
+ * connection is masqueraded like its control connection.
+ */
+function masqueradePasvSession(): Frame[] {
+  const ctl = control({ port: 21, clientAddr: ROUTER_OUT });
+  const dc = data({ addr: CLIENT, port: 50001, seenAs: ROUTER_OUT }, { port: 10102 }, [11, 111]);
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,118).\r\n'),
+    ctl.clientAckOnly(),
+    ...dc.open(),
+    dc.server(LISTING),
+    dc.clientAckOnly(),
+  ];
+}
+
+/** FORWARD DROP but for control connections and data connections the FTP helper expected (-m helper), with counters of the data connection's status. */
+const HELPER_MATCH_FILTER =
+  '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+  '-A FORWARD -m conntrack --ctstatus EXPECTED\n' +
+  '-A FORWARD -m conntrack --ctstate RELATED\n' +
+  '-A FORWARD -m helper --helper ftp\n' +
+  '-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n' +
+  '-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n' +
+  '-A FORWARD -i eth0 -o eth1 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n' +
+  'COMMIT\n';
+
 /** FORWARD DROP but for TFTP requests from the client side and ESTABLISHED/RELATED traffic. */
 const TFTP_FILTER =
   '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
@@ -407,6 +437,7 @@ function tftpSession(seenAs = CLIENT): Frame[] {
 }
 
 const NAT_SNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j SNAT --to-source ${ROUTER_OUT}\nCOMMIT\n`;
+const NAT_MASQ = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n`;
 const NAT_DNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i eth0 -d ${ROUTER_IN} -p tcp --dport 21 -j DNAT --to-destination ${SERVER}\nCOMMIT\n`;
 
 const SCENARIOS: PacketScenario[] = [
@@ -427,6 +458,8 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'ftp-227-port-overflow', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('227 =192,168,0,18,300,5\r\n', 11269) },
   { name: 'ftp-227-no-numbers', setup: SETUP, rules: rawHelper(21) + filter(21), frames: replyVariant('227 Entering Passive Mode\r\n', 10102) },
   { name: 'ftp-eprt-ipv6', setup: SETUP, rules: rawHelper(21) + filter(21), frames: commandVariant('EPRT |2|::1|51210|\r\n', 51210) },
+  { name: 'ftp-masquerade-pasv', setup: SETUP, rules: rawHelper(21) + NAT_MASQ + filter(21), frames: masqueradePasvSession() },
+  { name: 'ftp-helper-match', setup: SETUP, rules: rawHelper(21) + HELPER_MATCH_FILTER, frames: passiveSession(21) },
   { name: 'tftp-read', setup: SETUP, rules: TFTP_RAW + TFTP_FILTER, frames: tftpSession() },
   { name: 'tftp-read-snat', setup: SETUP, rules: TFTP_RAW + NAT_SNAT + TFTP_FILTER, frames: tftpSession(ROUTER_OUT) },
   { name: 'tftp-no-helper', setup: SETUP, rules: TFTP_FILTER, frames: tftpSession() },
