@@ -13,7 +13,7 @@
  */
 import type { Program, ProgramContext, Wait } from './api.js';
 import type { TcpSocket } from '../stack/api.js';
-import { LineReader, SEC, connectTcp, ipString, parse227, readLine, utf8, hostPortCommas, type FtpReply } from './ftp-proto.js';
+import { LineReader, openTcp, SEC, connectTcp, ipString, parse227, readLine, utf8, hostPortCommas, type FtpReply } from './ftp-proto.js';
 
 /** The parts of an ftp:// URL. */
 export interface FtpUrl {
@@ -74,7 +74,7 @@ class Session {
   /** Connects and waits for the welcome; 'retry' when the connection could not be made. */
   *connect(addr: number): Generator<Wait, 'ok' | 'retry' | 'fail'> {
     this.log('Status', `Connecting to ${ipString(addr)}:${this.url.port}...`);
-    const sock = this.ctx.sockets.tcp();
+    const sock = openTcp(this.ctx);
     const r = yield* connectTcp(this.ctx, sock, addr, this.url.port, this.ctx.now() + this.timeoutNs);
     if (r !== null) {
       sock.abort();
@@ -170,7 +170,7 @@ class Session {
     let data: TcpSocket | null = null;
     let listener: TcpSocket | null = null;
     if (this.active) {
-      listener = this.ctx.sockets.tcp();
+      listener = openTcp(this.ctx);
       const local = this.ctrl!.local.addr;
       if (listener.bind(local, 0) !== null || listener.listen(1) !== null) return this.listFailed(true);
       const rep = yield* this.command(`PORT ${hostPortCommas(local, listener.local.port)}`);
@@ -183,7 +183,7 @@ class Session {
       if (!rep) return this.listFailed(false);
       const hp = rep.code === 227 ? parse227(rep.lines[0]!) : null;
       if (!hp) return this.listFailed(true);
-      data = this.ctx.sockets.tcp();
+      data = openTcp(this.ctx);
       const immediate = data.connect(hp.addr, hp.port);
       if (immediate) {
         data.close();
@@ -219,6 +219,7 @@ class Session {
       if (listener && !data) {
         const s = listener.accept();
         if (s) {
+          s.owner = { wake: () => this.ctx.wake() };
           data = s;
           listener.close();
           listener = null;

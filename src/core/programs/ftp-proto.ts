@@ -57,6 +57,13 @@ export function* readLine(ctx: ProgramContext, r: LineReader, deadline: number):
   }
 }
 
+/** A new TCP socket whose changes wake the calling program (the stack wakes a socket's owner). */
+export function openTcp(ctx: ProgramContext): TcpSocket {
+  const s = ctx.sockets.tcp();
+  s.owner = { wake: () => ctx.wake() };
+  return s;
+}
+
 /** Outcome of a connect: null when established, the errno when it failed, 'timeout' at the deadline. */
 export type ConnectResult = Errno | 'timeout' | null;
 
@@ -79,11 +86,14 @@ export function* connectTcp(
   }
 }
 
-/** Waits for a connection on a listening socket until the deadline; null at the deadline. */
+/** Waits for a connection on a listening socket until the deadline; null at the deadline. The connection wakes the caller. */
 export function* acceptTcp(ctx: ProgramContext, listener: TcpSocket, deadline: number): Generator<Wait, TcpSocket | null> {
   for (;;) {
     const s = listener.accept();
-    if (s) return s;
+    if (s) {
+      s.owner = { wake: () => ctx.wake() };
+      return s;
+    }
     if (ctx.now() >= deadline) return null;
     yield ctx.until(deadline);
   }

@@ -30,6 +30,7 @@ import type { Program, ProgramContext, Wait } from './api.js';
 import { STRERROR, type TcpSocket } from '../stack/api.js';
 import {
   LineReader,
+  openTcp,
   SEC,
   acceptTcp,
   connectTcp,
@@ -349,7 +350,7 @@ class FtpClient {
       this.warn(`Can't lookup \`${host}:${portName}': Name or service not known`);
       return;
     }
-    const sock = this.ctx.sockets.tcp();
+    const sock = openTcp(this.ctx);
     const r = yield* connectTcp(this.ctx, sock, addr, port, this.connectDeadline());
     if (r !== null) {
       sock.close();
@@ -521,7 +522,7 @@ class FtpClient {
         this.print('Passive mode refused.\n');
         return null;
       }
-      const sock = this.ctx.sockets.tcp();
+      const sock = openTcp(this.ctx);
       const r = yield* connectTcp(this.ctx, sock, addr, port, this.connectDeadline());
       if (r !== null) {
         sock.close();
@@ -534,7 +535,7 @@ class FtpClient {
       }
       return { kind: 'pasv', sock };
     }
-    const listener = this.ctx.sockets.tcp();
+    const listener = openTcp(this.ctx);
     const local = this.ctrl!.local.addr;
     if (listener.bind(local, 0) !== null || listener.listen(1) !== null) {
       listener.close();

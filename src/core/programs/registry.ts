@@ -21,6 +21,7 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   nmap,
   nc,
   ping,
+  tcpdump,
   vsftpd,
   ...DAEMON_PROGRAMS,
 };

@@ -26,6 +26,7 @@ import type { Program, ProgramContext, Wait } from './api.js';
 import type { TcpSocket } from '../stack/api.js';
 import {
   LineReader,
+  openTcp,
   SEC,
   acceptTcp,
   connectTcp,
@@ -71,7 +72,7 @@ export const vsftpd: Program = function* (ctx) {
   const conf = parsed.conf;
   if (!conf.listen && !conf.listen_ipv6) return oops(ctx, 'vsftpd: not configured for standalone, must be started from inetd');
   if (conf.listen && conf.listen_ipv6) return oops(ctx, 'run two copies of vsftpd for IPv4 and IPv6');
-  const listener = ctx.sockets.tcp();
+  const listener = openTcp(ctx);
   const bindAddr = conf.listen_address ? parseIp(conf.listen_address) : 0;
   if (bindAddr === null) return oops(ctx, `bad listen_address: ${conf.listen_address}`);
   // listen_ipv6 listens on [::], which takes IPv4 connections too
@@ -471,7 +472,7 @@ class Session {
     let port = 0;
     for (let tries = 0; tries < 10 && !listener; tries++) {
       port = pasvPort(range, this.ctx.random32() & 0xffff);
-      const s = this.ctx.sockets.tcp();
+      const s = openTcp(this.ctx);
       if (s.bind(local, port) === null && s.listen(1) === null) listener = s;
       else s.close();
     }
@@ -549,9 +550,8 @@ class Session {
         this.reply(425, 'Security: Bad IP connecting.');
         return null;
       }
-      sock.owner = { wake: () => this.ctx.wake() };
     } else {
-      sock = this.ctx.sockets.tcp();
+      sock = openTcp(this.ctx);
       const local = this.ctrl.local.addr;
       if (!this.conf.connect_from_port_20 || sock.bind(local, this.conf.ftp_data_port) !== null) sock.bind(local, 0);
       const r = yield* connectTcp(this.ctx, sock, setup.addr, setup.port, this.ctx.now() + this.conf.connect_timeout * SEC);
