@@ -22,6 +22,8 @@ export interface PrintNames {
   protoName?(num: number): string | undefined;
   /** A name for an Ethernet address (the host's /etc/ethers), or undefined. */
   etherName?(mac: string): string | undefined;
+  /** The name of an interface by index (for `-i any` captures), or undefined. */
+  ifName?(ifindex: number): string | undefined;
 }
 
 /** Output options, one per tcpdump flag. */

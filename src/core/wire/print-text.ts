@@ -195,3 +195,16 @@ export function textProtocol(
   if (l) s += ': ' + l.text + (l.truncated ? ` [|${name}]` : '');
   return s;
 }
+
+/** The -A dump of `buf[from, to)`: a newline, then the bytes as text ('.' for what is not printable; CR before LF dropped). */
+export function asciiDump(buf: Uint8Array, from: number, to: number): string {
+  let s = '\n';
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c === 0x0d) {
+      if (i + 1 >= to || buf[i + 1] !== 0x0a) s += '.';
+    } else if (!isGraph(c) && c !== 0x09 && c !== 0x20 && c !== 0x0a) s += '.';
+    else s += String.fromCharCode(c);
+  }
+  return s;
+}

@@ -8,8 +8,9 @@
 import { formatIPv4 } from '../addr/ipv4.js';
 import { get16, get32 } from './bytes.js';
 import { formatMac } from './mac.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from './pcap.js';
 import { formatIpv4, type IpPrintState, type PrintNames, type PrintOptions } from './print-ip.js';
-import { hexAsciiDump, hexDump } from './print-text.js';
+import { asciiDump, hexAsciiDump, hexDump } from './print-text.js';
 
 export type { PrintNames, PrintOptions } from './print-ip.js';
 
@@ -21,6 +22,10 @@ export interface PrinterOptions extends PrintOptions {
   hex: number;
   /** Number of -X flags (hex and ASCII). */
   hexAscii: number;
+  /** Number of -A flags (ASCII). */
+  ascii?: number;
+  /** --number: each line starts with the packet's number. */
+  number?: boolean;
 }
 
 /** One packet to print: its capture time, bytes captured and length on the wire. */
@@ -72,9 +77,22 @@ export class PacketPrinter {
   private refUsec = 0;
   private haveRef = false;
   private readonly macCache = new Map<string, string>();
+  private count = 0;
 
   constructor(readonly opts: PrinterOptions, names: PrintNames) {
     this.st = { opts, names, tcpSeq: new Map(), hostCache: new Map() };
+  }
+
+  /** The time the next -ttt/-ttttt delta is taken from (seconds, microseconds), once a packet set it. */
+  reference(): [number, number] | undefined {
+    return this.haveRef ? [this.refSec, this.refUsec] : undefined;
+  }
+
+  /** Sets the time deltas are taken from (a capture resumed in a later command). */
+  setReference(sec: number, usec: number): void {
+    this.refSec = sec;
+    this.refUsec = usec;
+    this.haveRef = true;
   }
 
   /** The timestamp prefix of a line (with its trailing space), as -t flags choose. */
@@ -131,8 +149,12 @@ export class PacketPrinter {
     return s;
   }
 
-  /** The whole output for one Ethernet frame: timestamp, decoded line, dumps, ending with a newline. */
-  format(p: PrintablePacket): string {
+  /**
+   * The whole output for one packet: timestamp, decoded line, dumps, ending
+   * with a newline. `linkType` is the capture's: Ethernet (1) or Linux
+   * cooked v2 (276, what `-i any` captures).
+   */
+  format(p: PrintablePacket, linkType = LINKTYPE_ETHERNET): string {
     const caplen = p.data.length;
     const len = p.origLen;
     if (caplen === 0 || len === 0 || len < caplen) {
@@ -142,8 +164,15 @@ export class PacketPrinter {
       else if (len < caplen) parts.push(` len(${len}) < caplen(${caplen})`);
       return `[Invalid header:${parts.join(',')}]\n`;
     }
-    let s = this.timestamp(p.tsSec, p.tsUsec);
-    const { text, hdrlen } = this.ether(p.data, len, caplen);
+    this.count++;
+    let s = this.opts.number ? `${String(this.count).padStart(5)}  ` : '';
+    s += this.timestamp(p.tsSec, p.tsUsec);
+    const { text, hdrlen } =
+      linkType === LINKTYPE_LINUX_SLL2
+        ? this.sll2(p.data, len, caplen)
+        : linkType === LINKTYPE_LINUX_SLL
+          ? this.sll(p.data, len, caplen)
+          : this.ether(p.data, len, caplen);
     s += text;
     if (this.opts.hexAscii) {
       if (this.opts.hexAscii > 1) s += hexAsciiDump(p.data, 0, caplen);
@@ -151,6 +180,9 @@ export class PacketPrinter {
     } else if (this.opts.hex) {
       if (this.opts.hex > 1) s += hexDump(p.data, 0, caplen);
       else if (caplen > hdrlen) s += hexDump(p.data, hdrlen, caplen);
+    } else if (this.opts.ascii) {
+      if (this.opts.ascii > 1) s += asciiDump(p.data, 0, caplen);
+      else if (caplen > hdrlen) s += asciiDump(p.data, hdrlen, caplen);
     }
     return s + '\n';
   }
@@ -193,6 +225,55 @@ export class PacketPrinter {
     if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, end), hdrlen: off };
     if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, end), hdrlen: off };
     if (!e) s += addrs() + typeText(type) + `, length ${length}: `;
+    if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
+    return { text: s, hdrlen: off };
+  }
+
+  /** A Linux cooked v1 packet (the default "any" capture): only -e shows its header. */
+  private sll(b: Uint8Array, length: number, caplen: number): { text: string; hdrlen: number } {
+    if (caplen < 16) return { text: ' [|sll]', hdrlen: 0 };
+    const type = get16(b, 14);
+    const header = () => {
+      let h = (['In', 'B', 'M', 'P', 'Out'][get16(b, 0)] ?? '?').padStart(3) + ' ';
+      if (get16(b, 4) === 6) h += this.mac(b, 6) + ' ';
+      if (!this.opts.quiet) {
+        h += type <= 1500 ? `ethertype Unknown (0x${type.toString(16).padStart(4, '0')})` : `ethertype ${ETHERTYPES[type] ?? 'Unknown'} (0x${type.toString(16).padStart(4, '0')})`;
+        h += `, length ${length}: `;
+      }
+      return h;
+    };
+    let s = this.opts.ether ? header() : '';
+    const off = 16;
+    if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, caplen), hdrlen: off };
+    if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, caplen), hdrlen: off };
+    if (!this.opts.ether) s += header();
+    if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
+    return { text: s, hdrlen: off };
+  }
+
+  /** A Linux cooked v2 packet: "veth0 Out IP ...", with -e the index, address and EtherType. */
+  private sll2(b: Uint8Array, length: number, caplen: number): { text: string; hdrlen: number } {
+    if (caplen < 20) return { text: ' [|sll2]', hdrlen: 0 };
+    const ifindex = get32(b, 4);
+    const pkttype = b[10]!;
+    const halen = b[11]!;
+    const name = this.st.names.ifName?.(ifindex) ?? '?';
+    let s = name.padEnd(5) + ' ' + (['In', 'B', 'M', 'P', 'Out'][pkttype] ?? '?').padEnd(3) + ' ';
+    const type = get16(b, 0);
+    const header = () => {
+      let h = `ifindex ${ifindex} `;
+      if (halen === 6) h += this.mac(b, 12) + ' ';
+      if (!this.opts.quiet) {
+        h += type <= 1500 ? `ethertype Unknown (0x${type.toString(16).padStart(4, '0')})` : `ethertype ${ETHERTYPES[type] ?? 'Unknown'} (0x${type.toString(16).padStart(4, '0')})`;
+        h += `, length ${length}: `;
+      }
+      return h;
+    };
+    if (this.opts.ether) s += header();
+    const off = 20;
+    if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, caplen), hdrlen: off };
+    if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, caplen), hdrlen: off };
+    if (!this.opts.ether) s += header();
     if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
     return { text: s, hdrlen: off };
   }
