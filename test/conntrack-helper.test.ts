@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatExpectation, listExpectations } from '../src/core/conntrack/expect.js';
+import { formatExpectation, listExpectations, procExpectText } from '../src/core/conntrack/expect.js';
 import { ftpHelp } from '../src/core/conntrack/helper-ftp.js';
 import type { HelperEnv } from '../src/core/conntrack/helper.js';
 import { ConntrackTable, conntrackFromJson, conntrackToJson } from '../src/core/conntrack/table.js';
@@ -76,6 +76,8 @@ describe('FTP helper', () => {
       listExpectations(table, now.ns).map((x) => formatExpectation(x, now.ns + 0.5e9)),
       ['299 proto=6 src=10.0.0.2 dst=192.168.0.18 sport=0 dport=10102 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.2 master-dst=192.168.0.18 sport=50000 dport=21 class=0 helper=ftp'],
     );
+    // the kernel's /proc/net/nf_conntrack_expect line for the same expectation
+    assert.equal(procExpectText(table, now.ns + 0.5e9), '299 l3proto = 2 proto=6 src=10.0.0.2 dst=192.168.0.18 sport=0 dport=10102 ftp\n');
   });
 
   it('follows another address than the server\'s only with loose=1', () => {

@@ -256,6 +256,22 @@ export function formatExpectationXml(e: Expectation, nowNs: number): string {
   return s;
 }
 
+/** The contents of /proc/net/nf_conntrack_expect (exp_seq_show), one line per expectation. */
+export function procExpectText(table: ConntrackTable, nowNs: number): string {
+  let s = '';
+  for (const e of listExpectations(table, nowNs)) {
+    const t = e.tuple;
+    s += `${expectSecondsLeft(e, nowNs)} l3proto = 2 proto=${t.proto} src=${ip(t.src)} dst=${ip(t.dst)} sport=${t.sport} dport=${t.dport} `;
+    const flags: string[] = [];
+    if (e.flags & EXPECT_F.PERMANENT) flags.push('PERMANENT');
+    if (e.flags & EXPECT_F.INACTIVE) flags.push('INACTIVE');
+    if (e.flags & EXPECT_F.USERSPACE) flags.push('USERSPACE');
+    s += flags.join(',');
+    s += `${e.helper}\n`;
+  }
+  return s;
+}
+
 /** The expectations in JSON form (masters by id). */
 export function expectationsToJson(list: readonly Expectation[]): ExpectationJson[] {
   return list.map((e) => {
