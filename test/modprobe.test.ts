@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runLsmod, runModprobe } from '../src/cli/modprobe.js';
-import { helperAssignmentNote, helperNames, missingHelperNote, moduleFiles, moduleParam, writeModuleFile } from '../src/core/conntrack/modules.js';
+import { autoloadHelperModule, helperAssignmentNote, helperNames, missingHelperNote, moduleFiles, moduleParam, writeModuleFile } from '../src/core/conntrack/modules.js';
 import type { Conn } from '../src/core/conntrack/types.js';
 import type { HostState } from '../src/core/world/state.js';
 
@@ -114,6 +114,15 @@ describe('modprobe', () => {
     assert.equal(r.stdout, 'rmmod nf_conntrack_ftp\nrmmod nf_conntrack\nrmmod nf_defrag_ipv6\nrmmod nf_defrag_ipv4\nrmmod libcrc32c\n');
     assert.deepEqual(h.modules, []);
     assert.equal(runModprobe([], h).stderr, 'modprobe: ERROR: missing parameters. See -h.\n');
+  });
+
+  it('a CT rule naming a helper loads its module, as request_module does', () => {
+    const h = host();
+    assert.equal(autoloadHelperModule(h, 'ftp'), true);
+    assert.equal(autoloadHelperModule(h, 'ftp'), false);
+    assert.equal(autoloadHelperModule(h, 'RAS'), false);
+    assert.equal(runLsmod([], h).stdout.split('\n')[1], 'nf_conntrack_ftp       24576  0');
+    assert.equal(h.modules!.length, 5);
   });
 
   it('says how to attach a helper on this kernel', () => {

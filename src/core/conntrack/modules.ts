@@ -229,3 +229,24 @@ export function missingHelperNote(host: HostState, conn: Conn): string | null {
   }
   return null;
 }
+
+/**
+ * What the kernel's request_module("nfct-helper-NAME") does when a CT rule
+ * names a helper whose module is not loaded: loads it (and what it needs)
+ * with default parameters. Returns whether the host's modules changed.
+ */
+export function autoloadHelperModule(host: HostState, helper: string): boolean {
+  const dash = helper.lastIndexOf('-');
+  const base = dash > 0 && /^[0-9]+$/.test(helper.slice(dash + 1)) ? helper.slice(0, dash) : helper;
+  const module = MODULE_ALIASES[`nfct-helper-${base}`];
+  if (!module || host.modules?.some((m) => m.name === module)) return false;
+  const order: string[] = [];
+  const walk = (n: string): void => {
+    for (const d of [...MODULES[n]!.deps].reverse()) walk(d);
+    if (!order.includes(n)) order.push(n);
+  };
+  walk(module);
+  const list = (host.modules ??= []);
+  for (const n of order) if (!list.some((m) => m.name === n)) list.push({ name: n, params: {} });
+  return true;
+}
