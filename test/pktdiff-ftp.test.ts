@@ -88,8 +88,8 @@ class Conn {
     this.sStart = s.next;
   }
 
-  private frame(e: End, flags: string, ack: number, payload?: Uint8Array): Frame {
-    const seg = tcp({ sport: e.sport, dport: e.dport, seq: e.next, ack, flags, payload });
+  private frame(e: End, flags: string, ack: number, payload?: Uint8Array, options?: Uint8Array): Frame {
+    const seg = tcp({ sport: e.sport, dport: e.dport, seq: e.next, ack, flags, payload, options });
     return toDut(e.wire, ipv4({ src: e.self, dst: e.peer, id: e.ipId++, df: true }, seg));
   }
 
@@ -154,6 +154,17 @@ class Conn {
   /** A bare acknowledgement from the server. */
   serverAckOnly(): Frame {
     return this.frame(this.s, 'A', this.serverAck());
+  }
+
+  /** An acknowledgement from the server with one SACK block `from`..`to` bytes past what it acknowledges. */
+  serverAckSack(from: number, to: number): Frame {
+    const ack = this.serverAck();
+    const o = new Uint8Array(12);
+    const v = new DataView(o.buffer);
+    o.set([1, 1, 5, 10], 0);
+    v.setUint32(4, (ack + from) >>> 0);
+    v.setUint32(8, (ack + to) >>> 0);
+    return this.frame(this.s, 'A', ack, undefined, o);
   }
 
   /** Bytes each end has sent so far (for checks). */
@@ -285,6 +296,8 @@ function snatSession(): Frame[] {
     ctl.server('200 PORT command successful. Consider using PASV.\r\n'),
     ctl.client('LIST\r\n'),
     ctl.serverAckOnly(),
+    // SACK blocks are moved back like acknowledgements
+    ctl.serverAckSack(10, 20),
     ...dc.openFromServer(),
     ctl.server('150 Here comes the directory listing.\r\n'),
     dc.server(LISTING),
