@@ -136,6 +136,12 @@ export class TcpSock implements TcpSocket {
 
   // timers and their state
   private rtxTimer: number | null = null;
+  /** The retransmission timer is a tail loss probe (ICSK_TIME_LOSS_PROBE). */
+  private probePending = false;
+  /** snd_nxt when a loss probe went out, until an ACK covers it (tlp_high_seq); null when none is out. */
+  private tlpHighSeq: number | null = null;
+  /** In loss recovery after a timeout, until everything sent before it is acknowledged. */
+  private lossHigh: number | null = null;
   private dackTimer: number | null = null;
   private dackAt = 0;
   private twTimer: number | null = null;
@@ -659,7 +665,7 @@ export class TcpSock implements TcpSocket {
       }
       break;
     }
-    if (sent && this.rtxTimer === null) this.armRtx(this.rto);
+    if (sent && !this.scheduleLossProbe(false) && this.rtxTimer === null) this.armRtx(this.rto);
   }
 
   /** Records a segment ending at `end` as sent now (a retransmission when it was sent before). */
@@ -687,8 +693,9 @@ export class TcpSock implements TcpSocket {
 
   // ---- timers ----
 
-  private armRtx(delay: number): void {
+  private armRtx(delay: number, probe = false): void {
     const env = this.stack.env;
+    this.probePending = probe;
     if (this.rtxTimer !== null) env.clearTimer(this.rtxTimer);
     this.rtxTimer = env.setTimer(timerFireNs(env.nowNs(), delay), () => {
       this.rtxTimer = null;
@@ -697,6 +704,7 @@ export class TcpSock implements TcpSocket {
   }
 
   private clearRtx(): void {
+    this.probePending = false;
     if (this.rtxTimer !== null) {
       this.stack.env.clearTimer(this.rtxTimer);
       this.rtxTimer = null;
@@ -726,7 +734,62 @@ export class TcpSock implements TcpSocket {
     return elapsedMs >= this.modelTimeoutMs(boundary, rtoBase);
   }
 
+  /**
+   * tcp_schedule_loss_probe: with SACK agreed and no recovery under way,
+   * the timer after new data is a tail loss probe two RTTs ahead (plus
+   * 200 ms when a single segment is out, for the peer's delayed ACK),
+   * unless the retransmission timeout comes first. Returns false when no
+   * probe applies.
+   */
+  private scheduleLossProbe(advancingRto: boolean): boolean {
+    const env = this.stack.env;
+    const early = sysctlInt(env, 'net.ipv4.tcp_early_retrans', 3);
+    if ((early !== 3 && early !== 4) || this.inflight() === 0 || !this.sackOk || this.lossHigh !== null) return false;
+    if (this.state === 'SYN-SENT' || this.state === 'SYN-RECV') return false;
+    let timeout: number;
+    if (this.srttUs) {
+      const segsOut = Math.max(this.flight.length, 1);
+      timeout = usToJiffies((this.srttUs >> 2) + (segsOut === 1 ? RTO_MIN_US : 2000));
+    } else timeout = TIMEOUT_INIT;
+    let rtoDeltaUs: number;
+    if (advancingRto || this.flight.length === 0) rtoDeltaUs = (this.rto * 1e6) / HZ;
+    else rtoDeltaUs = (this.flight[0]!.at - env.nowNs()) / 1000 + (this.rto * 1e6) / HZ;
+    if (rtoDeltaUs > 0) timeout = Math.min(timeout, usToJiffies(rtoDeltaUs));
+    this.armRtx(timeout, true);
+    return true;
+  }
+
+  /** tcp_send_loss_probe: new data if the window allows, else the last segment again; then the timeout. */
+  private onLossProbe(): void {
+    if (this.tlpHighSeq === null && this.inflight() > 0) {
+      if (this.unsentBytes() > 0) {
+        const before = this.sndNxt;
+        this.pushPending();
+        if (this.sndNxt !== before) this.tlpHighSeq = this.sndNxt;
+      } else if (this.flight.length > 0) {
+        const last = this.flight[this.flight.length - 1]!;
+        const start = this.flight.length > 1 ? this.flight[this.flight.length - 2]!.end : this.sndUna;
+        const finIn = this.finSent && last.end === this.sndMax;
+        const dataLen = Math.max(0, Math.min(((last.end - start) >>> 0) - (finIn ? 1 : 0), this.sendQ.length - ((start - this.sndUna) >>> 0)));
+        const payload = dataLen > 0 ? this.sendQ.peek((start - this.sndUna) >>> 0, dataLen).slice() : null;
+        let flags = ACK;
+        if (dataLen > 0 && seqAdd(start, dataLen) === this.pushSeq) flags |= PSH;
+        if (finIn) flags |= FIN;
+        this.noteSent(last.end);
+        this.xmit(flags, start, payload, this.dataOptions(), this.windowField());
+        this.ackSent();
+        this.tlpHighSeq = this.sndNxt;
+      }
+    }
+    this.armRtx(this.rto);
+  }
+
   private onRtxTimer(): void {
+    if (this.probePending) {
+      this.probePending = false;
+      if (this.state !== 'CLOSED' && this.state !== 'TIME-WAIT' && this.state !== 'LISTEN') this.onLossProbe();
+      return;
+    }
     if (this.state === 'SYN-RECV' && this.parent) {
       this.onSynAckTimer();
       return;
@@ -759,6 +822,8 @@ export class TcpSock implements TcpSocket {
     if (this.state !== 'SYN-SENT') {
       this.ssthresh = Math.max(Math.ceil(this.inflight() / this.mss) >> 1, 2);
       this.cwnd = 1;
+      this.lossHigh = this.sndMax;
+      this.tlpHighSeq = null;
     }
     this.retransmits++;
     this.totalRto++;
@@ -1250,8 +1315,10 @@ export class TcpSock implements TcpSocket {
     const segs = Math.max(1, Math.ceil(dataAcked / this.mss));
     if (this.cwnd < this.ssthresh) this.cwnd += segs;
     else this.cwnd += 1 / this.cwnd;
+    if (this.tlpHighSeq !== null && !before(seg.ack, this.tlpHighSeq)) this.tlpHighSeq = null;
+    if (this.lossHigh !== null && !before(seg.ack, this.lossHigh)) this.lossHigh = null;
     if (this.inflight() === 0) this.clearRtx();
-    else this.armRtx(this.rto);
+    else if (!this.scheduleLossProbe(true)) this.armRtx(this.rto);
     this.wakeOwner();
   }
 
