@@ -1137,7 +1137,8 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       let n = 0;
       if (matches(r, found, nowNs)) {
         // the answer to a get is printed while the kernel still holds a reference for it
-        res.stdout += (r.outXml ? formatConnXml(found, nowNs, 2 + heldBy(found), clock, r.outKtms) : formatConn(found, nowNs, r.outExt, r.outId, 2 + heldBy(found), clock, r.outKtms)) + '\n';
+        const use = 2 + heldBy(found, masterRefCounts(table));
+        res.stdout += (r.outXml ? formatConnXml(found, nowNs, use, clock, r.outKtms) : formatConn(found, nowNs, r.outExt, r.outId, use, clock, r.outKtms)) + '\n';
         n = 1;
       }
       summary(n, 'flow entries have been shown');
