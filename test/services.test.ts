@@ -252,6 +252,7 @@ async function daemonLab(files: Files = {}, hostname = 'server1'): Promise<{
   done(): void;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'nflab-daemons-'));
+  process.env['NFLAB_EPOCH'] = '1504342308'; // Sat 2017-09-02 08:51:48 UTC, as in the VPC tutorial
   const lines = [
     'ip link set lo up',
     'ip netns add c',
@@ -318,6 +319,197 @@ describe('daemons', () => {
       assert.equal(lab.run(tcpClient('10.0.0.1', 22, [])), 'connect: ECONNREFUSED\n');
       assert.equal(lab.run(tcpClient('10.0.0.1', 2222, [])), 'SSH-2.0-OpenSSH_7.4\r\n[open]\n');
       assert.equal(lab.start(sshd, ['/usr/sbin/sshd', '-D']).out, 'Bind to port 2222 on 10.0.0.1 failed: Address already in use.\nCannot bind any address.\n');
+    } finally {
+      lab.done();
+    }
+  });
+});
+
+/** Prints what a probe received, with control bytes as escapes. */
+function shown(text: string): string {
+  return JSON.stringify(text);
+}
+
+describe('daemons (protocols)', () => {
+  it('httpd answers GET and HEAD from its document root, 403 with the test page for an empty one, 404 otherwise', async () => {
+    const lab = await daemonLab({ '/var/www/html/hello.html': 'hi\n' });
+    try {
+      lab.start(DAEMON_PROGRAMS['httpd']!, ['/usr/sbin/httpd', '-DFOREGROUND']);
+      const got = lab.run(
+        tcpClient('10.0.0.1', 80, [
+          'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+          'HEAD /hello.html HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n',
+          'GET /nope HTTP/1.0\r\n\r\n',
+        ]),
+      );
+      const page =
+        '<!DOCTYPE html>\n<html><head><title>Apache HTTP Server Test Page</title></head>\n<body>\n<h1>Testing 123..</h1>\n<p>This page is used to test the proper operation of the Apache HTTP server after it has been installed.</p>\n</body></html>\n';
+      const notFound =
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL /nope was not found on this server.</p>\n</body></html>\n';
+      const head = (date: string) => `Date: ${date}\r\nServer: Apache/2.4.6 (CentOS)\r\n`;
+      assert.equal(
+        got,
+        `HTTP/1.1 403 Forbidden\r\n${head('Sat, 02 Sep 2017 08:51:49 GMT')}Last-Modified: Sat, 02 Sep 2017 08:51:48 GMT\r\nETag: "e9-55830fce39100"\r\nAccept-Ranges: bytes\r\nContent-Length: 233\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n${page}` +
+          `HTTP/1.1 200 OK\r\n${head('Sat, 02 Sep 2017 08:51:50 GMT')}Last-Modified: Sat, 02 Sep 2017 08:51:48 GMT\r\nETag: "3-55830fce39100"\r\nAccept-Ranges: bytes\r\nContent-Length: 3\r\nKeep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n` +
+          `HTTP/1.1 404 Not Found\r\n${head('Sat, 02 Sep 2017 08:51:51 GMT')}Content-Length: 202\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n${notFound}[closed]\n`,
+      );
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('nginx answers with its header order and keeps the connection', async () => {
+    const lab = await daemonLab({ '/usr/share/nginx/html/index.html': 'ok\n' });
+    try {
+      lab.start(DAEMON_PROGRAMS['nginx']!, ['/usr/sbin/nginx']);
+      assert.equal(
+        lab.run(tcpClient('10.0.0.1', 80, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n'])),
+        'HTTP/1.1 200 OK\r\nServer: nginx/1.20.1\r\nDate: Sat, 02 Sep 2017 08:51:49 GMT\r\nContent-Type: text/html\r\nContent-Length: 3\r\nLast-Modified: Sat, 02 Sep 2017 08:51:48 GMT\r\nConnection: keep-alive\r\nETag: "59aa7124-3"\r\nAccept-Ranges: bytes\r\n\r\nok\n' +
+          'HTTP/1.1 404 Not Found\r\nServer: nginx/1.20.1\r\nDate: Sat, 02 Sep 2017 08:51:50 GMT\r\nContent-Type: text/html\r\nContent-Length: 153\r\nConnection: keep-alive\r\n\r\n<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.20.1</center>\r\n</body>\r\n</html>\r\n[open]\n',
+      );
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('mysqld greets local clients with the handshake and refuses other hosts with error 1130', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(DAEMON_PROGRAMS['mysqld']!, ['/usr/libexec/mysqld']);
+      assert.equal(shown(lab.run(tcpClient('10.0.0.1', 3306, []))), shown("C\u0000\u0000\u0000\u00ffj\u0004Host '10.0.0.2' is not allowed to connect to this MariaDB server[closed]\n"));
+      const g = lab.run(tcpClient('127.0.0.1', 3306, []), 'host');
+      assert.equal(g.length, 4 + 82 + '[open]\n'.length);
+      assert.equal(shown(g.slice(0, 20)), shown('R\u0000\u0000\u0000\n5.5.68-MariaDB\u0000'));
+      assert.equal(shown(g.slice(20, 24)), shown('\u0002\u0000\u0000\u0000'));
+      // filler, capabilities 0xf7ff, latin1, autocommit, capabilities 0xa03f, scramble length 21, reserved
+      assert.equal(shown(g.slice(32, 51)), shown('\u0000\u00ff\u00f7\b\u0002\u0000?\u00a0\u0015\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000'));
+      assert.equal(g.slice(g.length - 29), 'mysql_native_password\u0000[open]\n');
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('postfix greets with its host name and speaks SMTP', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(DAEMON_PROGRAMS['master']!, ['/usr/libexec/postfix/master', '-w']);
+      assert.equal(lab.run(tcpClient('10.0.0.1', 25, [])), 'connect: ECONNREFUSED\n');
+      assert.equal(
+        lab.run(tcpClient('127.0.0.1', 25, ['EHLO me\r\n', 'MAIL FROM:<a@b>\r\n', 'FOO\r\n', 'QUIT\r\n']), 'host'),
+        '220 server1.localdomain ESMTP Postfix\r\n250-server1.localdomain\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 DSN\r\n250 2.1.0 Ok\r\n502 5.5.2 Error: command not recognized\r\n221 2.0.0 Bye\r\n[closed]\n',
+      );
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('postfix listens on every address with inet_interfaces = all', async () => {
+    const lab = await daemonLab({ '/etc/postfix/main.cf': 'inet_interfaces = all\nmyhostname = mail.example.com\n' });
+    try {
+      lab.start(DAEMON_PROGRAMS['master']!, ['/usr/libexec/postfix/master', '-w']);
+      assert.equal(lab.run(tcpClient('10.0.0.1', 25, ['QUIT\r\n'])), '220 mail.example.com ESMTP Postfix\r\n221 2.0.0 Bye\r\n[closed]\n');
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('dovecot greets on POP3 and IMAP, with LOGINDISABLED for remote clients', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(DAEMON_PROGRAMS['dovecot']!, ['/usr/sbin/dovecot']);
+      assert.equal(
+        lab.run(tcpClient('10.0.0.1', 143, ['a LOGOUT\r\n'])),
+        '* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE STARTTLS LOGINDISABLED] Dovecot ready.\r\n* BYE Logging out\r\na OK Logout completed.\r\n[closed]\n',
+      );
+      assert.equal(
+        lab.run(tcpClient('127.0.0.1', 143, []), 'host'),
+        '* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE STARTTLS AUTH=PLAIN] Dovecot ready.\r\n[open]\n',
+      );
+      assert.equal(lab.run(tcpClient('10.0.0.1', 110, ['STAT\r\n', 'QUIT\r\n'])), '+OK Dovecot ready.\r\n-ERR Unknown command.\r\n+OK Logging out\r\n[closed]\n');
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('ntpd answers a client request as an unsynchronised server', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(DAEMON_PROGRAMS['ntpd']!, ['/usr/sbin/ntpd', '-u', 'ntp:ntp', '-g']);
+      const q = new Uint8Array(48);
+      q[0] = 0x23; // version 4, client
+      q[2] = 6;
+      q.set([0xdd, 0x55, 0x5d, 0x24, 0, 0, 0, 1], 40);
+      // LI 3, VN 4, mode 4; stratum 16; poll 6; precision -23; refid INIT; origin = the request's transmit time
+      assert.equal(lab.run(udpClient('10.0.0.1', 123, q)), 'e41006e90000000000000000494e49540000000000000000dd555d2400000001dd54efa40001f800dd54efa40001f800\n');
+      assert.equal(lab.run(udpClient('10.0.0.1', 123, new Uint8Array(48).fill(0x24, 0, 1))), 'no answer\n');
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('squid relays a request of an allowed client and answers errors with its headers', async () => {
+    const lab = await daemonLab({ '/var/www/html/hello.html': 'hi\n' });
+    try {
+      lab.start(DAEMON_PROGRAMS['httpd']!, ['/usr/sbin/httpd']);
+      lab.start(DAEMON_PROGRAMS['squid']!, ['/usr/sbin/squid']);
+      const squidHead = (status: string, err: string, len: number, date: string) =>
+        `HTTP/1.1 ${status}\r\nServer: squid/3.5.20\r\nMime-Version: 1.0\r\nDate: ${date}\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: ${len}\r\nX-Squid-Error: ${err}\r\nVary: Accept-Language\r\nContent-Language: en\r\nX-Cache: MISS from server1\r\nX-Cache-Lookup: NONE from server1:3128\r\nVia: 1.1 server1 (squid/3.5.20)\r\nConnection: close\r\n\r\n`;
+      assert.equal(
+        lab.run(tcpClient('10.0.0.1', 3128, ['GET http://10.0.0.1/hello.html HTTP/1.1\r\nHost: 10.0.0.1\r\n\r\n'])),
+        'HTTP/1.1 200 OK\r\nDate: Sat, 02 Sep 2017 08:51:49 GMT\r\nServer: Apache/2.4.6 (CentOS)\r\nLast-Modified: Sat, 02 Sep 2017 08:51:48 GMT\r\nETag: "3-55830fce39100"\r\nAccept-Ranges: bytes\r\nContent-Length: 3\r\nConnection: close\r\nContent-Type: text/html; charset=UTF-8\r\n\r\nhi\n[closed]\n',
+      );
+      const refused = lab.run(tcpClient('10.0.0.1', 3128, ['GET http://10.0.0.1:81/ HTTP/1.1\r\n\r\n']));
+      assert.equal(refused.slice(0, refused.indexOf('<!DOCTYPE')), squidHead('503 Service Unavailable', 'ERR_CONNECT_FAIL 111', 311, 'Sat, 02 Sep 2017 08:51:50 GMT'));
+      assert.ok(refused.includes('<p>The system returned: (111) Connection refused</p>\n'));
+      const invalid = lab.run(tcpClient('10.0.0.1', 3128, ['GET / HTTP/1.1\r\n\r\n']));
+      assert.equal(invalid.slice(0, invalid.indexOf('<!DOCTYPE')), squidHead('400 Bad Request', 'ERR_INVALID_URL 0', 278, 'Sat, 02 Sep 2017 08:51:51 GMT'));
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('named answers A queries from its zones and /etc/hosts, REFUSED otherwise, on UDP and TCP', async () => {
+    const conf = 'options {\n  listen-on port 53 { any; };\n  directory "/var/named";\n  allow-query { any; };\n};\nzone "example.com" IN {\n  type master;\n  file "example.com.zone";\n};\n';
+    const zone = '$TTL 3600\n@ IN SOA ns1 root 1 2 3 4 5\n  IN NS ns1\nns1 IN A 10.0.0.1\nwww 300 IN A 10.0.0.80\n';
+    const lab = await daemonLab({ '/etc/named.conf': conf, '/var/named/example.com.zone': zone, '/etc/hosts': '127.0.0.1 localhost\n10.0.0.9 files.lan\n' });
+    try {
+      lab.start(DAEMON_PROGRAMS['named']!, ['/usr/sbin/named', '-u', 'named']);
+      const query = (name: string, type = 1) => {
+        const q: number[] = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for (const l of name.split('.')) q.push(l.length, ...[...l].map((c) => c.charCodeAt(0)));
+        q.push(0, 0, type, 0, 1);
+        return Uint8Array.from(q);
+      };
+      const qhex = (name: string) => [...query(name).subarray(12)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      // www.example.com A: authoritative answer, TTL 300
+      assert.equal(lab.run(udpClient('10.0.0.1', 53, query('www.example.com'))), `123485800001000100000000${qhex('www.example.com')}c00c000100010000012c00040a000050\n`);
+      // a name of the zone that does not exist: NXDOMAIN
+      assert.equal(lab.run(udpClient('10.0.0.1', 53, query('nope.example.com'))), `123485830001000000000000${qhex('nope.example.com')}\n`);
+      // from /etc/hosts: not authoritative
+      assert.equal(lab.run(udpClient('10.0.0.1', 53, query('files.lan'))), `123481800001000100000000${qhex('files.lan')}c00c0001000100000e1000040a000009\n`);
+      // anything else: REFUSED
+      assert.equal(lab.run(udpClient('10.0.0.1', 53, query('www.google.com'))), `123481050001000000000000${qhex('www.google.com')}\n`);
+      // over TCP: the same answer with its length first
+      const q = query('www.example.com');
+      const asText = (b: Uint8Array) => textOf(b);
+      const tcp = lab.run(tcpClient('10.0.0.1', 53, [asText(Uint8Array.from([0, q.length, ...q]))]));
+      const hex = [...bytesOf(tcp.slice(0, -'[open]\n'.length))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      assert.equal(hex, `0031123485800001000100000000${qhex('www.example.com')}c00c000100010000012c00040a000050`);
+    } finally {
+      lab.done();
+    }
+  });
+
+  it('named with the CentOS default configuration listens on 127.0.0.1 only', async () => {
+    const lab = await daemonLab();
+    try {
+      lab.start(DAEMON_PROGRAMS['named']!, ['/usr/sbin/named', '-u', 'named']);
+      const opts = parseSsArgs(['-lntu']);
+      assert.ok(!('error' in opts));
+      assert.equal(
+        formatSs(lab.sockets(), opts, ssNames()),
+        'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\nudp   UNCONN 0      0          127.0.0.1:53        0.0.0.0:*          \ntcp   LISTEN 0      10         127.0.0.1:53        0.0.0.0:*          \n',
+      );
     } finally {
       lab.done();
     }
