@@ -2,12 +2,17 @@
  * The FTP programs against the real ones: Debian's vsftpd 3.0.3 in one
  * network namespace (with a private passwd/shadow and /home in its own
  * mount namespace), the tutorial's iptables rules there, and the real
- * tnftp in a second namespace joined by a veth; the same sessions run
- * with the lab's vsftpd and ftp on the FTP test harness, whose firewall
- * predicate stands for the same rules. Client output (stdout and stderr)
- * must be identical once the randomly drawn ports and the transfer rates
- * are masked, and so must the outcome (listing shown, connection timed
- * out). curl checks each case's outcome on the real side independently.
+ * tnftp in a second namespace joined by a veth. Each session runs twice
+ * on the lab side: in nflab itself (two lab hosts joined by a wire, the
+ * rules given to nflab's iptables, the ftp conntrack helper, vsftpd and
+ * ftp started by the CLI), and on the FTP test harness (whose firewall
+ * predicate stands for the rules, and whose files can be listed). Client
+ * output (stdout and stderr) must be identical once the randomly drawn
+ * ports and the transfer rates are masked, and so must the outcome
+ * (listing shown, connection timed out). On the nflab side the listing
+ * lines are left out of the comparison: the CLI's host files cannot list a
+ * directory yet. curl checks each case's outcome on the real side
+ * independently.
  *
  * tnftp runs with -q (its stall timeout) so the timeout cases take
  * seconds, not minutes; the same paths run as with its 60 s default.
@@ -19,6 +24,7 @@ import { after, describe, it } from 'node:test';
 import { guardKernel } from './diff/suite.js';
 import { tutorialConf, tutorialLab, type ServerFirewall } from './ftp-scenario.js';
 import { ftp } from '../src/core/programs/ftp.js';
+import { runNflab } from '../src/cli/main.js';
 
 const PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-';
 const ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
@@ -48,6 +54,12 @@ interface FtpCase {
   noServer?: boolean;
   /** Without the tutorial's base rules (nothing filtered). */
   open?: boolean;
+  /**
+   * What the nflab side runs when it must differ from `stdin`: a lab host's
+   * files (the CLI's HostFs) cannot tell a missing directory from an
+   * existing one yet, so `cd nowhere` is left out there.
+   */
+  nflabStdin?: string;
 }
 
 /** The tutorial's rules before any FTP rule: ssh from .2, all from .1 and 8.8.8.8, the rest to the server dropped. */
@@ -114,6 +126,7 @@ const CASES: FtpCase[] = [
     fw: { ports: () => true },
     opts: ['-nv'],
     stdin: 'user test test123\npwd\nget hello.txt\nput up1.txt\nls\nnlist\ncd docs\npwd\ncd nowhere\nbye\n',
+    nflabStdin: 'user test test123\npwd\nget hello.txt\nput up1.txt\nls\nnlist\ncd docs\npwd\nbye\n',
     lists: true,
     curl: 'passive',
   },
@@ -255,6 +268,58 @@ function labSide(c: FtpCase, mtime: number, startSec: number): Outcome {
   return { out: r.out, err: r.err, status: r.status };
 }
 
+/**
+ * Takes out what a lab host's files cannot show yet: the listing lines
+ * (the CLI's HostFs has no directory listing, so a listing there is
+ * empty) and NLST's names.
+ */
+export function dropListing(text: string): string {
+  return text
+    .replace(/(Name \([^)]*\): )/g, '$1\n')
+    .split('\n')
+    .filter((l) => !/^[-dl][rwx-]{9} /.test(l) && !['docs', 'hello.txt', 'up1.txt'].includes(l))
+    .join('\n');
+}
+
+/** The same case in nflab itself: two lab hosts joined by a wire, the rules with nflab's iptables, vsftpd and ftp run by the CLI. */
+async function nflabSide(c: FtpCase, n: number): Promise<Outcome> {
+  const lab = `/tmp/${PREFIX}ftplab-${process.pid % 100000}x${n}`;
+  rmSync(lab, { recursive: true, force: true });
+  const sh = async (args: string[], stdin?: string): Promise<{ stdout: string; stderr: string; status: number }> => {
+    const r = await runNflab(args, { lab, stdin });
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  };
+  const must = async (args: string[]): Promise<void> => {
+    const r = await sh(args);
+    if (r.status !== 0) throw new Error(`nflab ${args.join(' ')}: ${r.stderr}`);
+  };
+  try {
+    await must(['host', 'add', 'server']);
+    await must(['wire', 'add', 'w1', 'main:eth1', 'server:eth0']);
+    for (const [host, dev, addr] of [['main', 'eth1', '192.168.0.2/24'], ['server', 'eth0', `${SERVER}/24`]] as const) {
+      await must(['--host', host, 'ip', 'addr', 'add', addr, 'dev', dev]);
+      await must(['--host', host, 'ip', 'link', 'set', dev, 'up']);
+      await must(['--host', host, 'ip', 'link', 'set', 'lo', 'up']);
+    }
+    const fs = `${lab}/hosts/server/fs`;
+    mkdirSync(`${fs}/etc/vsftpd`, { recursive: true });
+    mkdirSync(`${fs}/home/test/docs`, { recursive: true });
+    writeFileSync(`${fs}/etc/passwd`, 'root:x:0:0:root:/root:/bin/bash\ntest:x:1000:1000::/home/test:/bin/bash\n');
+    writeFileSync(`${fs}/etc/shadow`, 'test:test123:19000:0:99999:7:::\n');
+    writeFileSync(`${fs}/etc/vsftpd/vsftpd.conf`, tutorialConf(c.conf ?? ''));
+    writeFileSync(`${fs}/home/test/hello.txt`, 'hello\n');
+    mkdirSync(`${lab}/fs/root`, { recursive: true });
+    writeFileSync(`${lab}/fs/root/up1.txt`, 'from-client\n');
+    for (const r of [...(c.open ? [] : BASE), ...c.rules]) await must(['--host', 'server', ...r]);
+    // vsftpd goes to the background at once (the command's status says nothing yet: see the report)
+    if (!c.noServer) await sh(['--host', 'server', 'vsftpd']);
+    const r = await sh(['ftp', ...c.opts, '-q', String(QUIT), SERVER], c.nflabStdin ?? c.stdin);
+    return { out: r.stdout, err: r.stderr, status: r.status };
+  } finally {
+    rmSync(lab, { recursive: true, force: true });
+  }
+}
+
 describe('ftp and vsftpd against the real tnftp and vsftpd', () => {
   const skip = guardKernel('ftp-diff');
   const tools = ['vsftpd', 'ftp', 'curl', 'openssl', 'unshare'].filter((t) => !existsSync(`/usr/sbin/${t}`) && !existsSync(`/usr/bin/${t}`));
@@ -281,6 +346,16 @@ describe('ftp and vsftpd against the real tnftp and vsftpd', () => {
       assert.equal(maskFtp(lab.err), maskFtp(k.err), 'stderr');
       assert.equal(lab.status, k.status, 'exit status');
       assert.equal(lab.out.includes('hello.txt'), c.lists, 'listing shown');
+    });
+    it(`${c.name}, in nflab`, { skip: reason }, async () => {
+      const k = await real(i);
+      const lab = await nflabSide(c, i);
+      const expected = c.nflabStdin ? k.out.replace('550 Failed to change directory.\n', '') : k.out;
+      assert.equal(dropListing(maskFtp(lab.out)), dropListing(maskFtp(expected)), 'stdout');
+      assert.equal(maskFtp(lab.err), maskFtp(k.err), 'stderr');
+      assert.equal(lab.status, k.status, 'exit status');
+      const listed = (t: string): boolean => /150 Here comes the directory listing\.\n(.*\n)*226 Directory send OK\./.test(t);
+      if (c.opts.some((o) => o.includes('v'))) assert.equal(listed(lab.out), c.lists, 'listing came');
     });
   });
 });

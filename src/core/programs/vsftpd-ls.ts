@@ -31,6 +31,8 @@ export interface DirFs {
   list(path: string): FsEntry[] | undefined;
   /** One file or directory, or undefined when it does not exist. */
   stat(path: string): FsEntry | undefined;
+  /** False when the host's files cannot tell directories apart (a path without a file is then taken for one). */
+  exact?: boolean;
 }
 
 /** The directory access of a host's files: its own when it has one, else what HostFs alone can tell. */
@@ -40,6 +42,7 @@ export function dirAccess(fs: HostFs): DirFs {
     return { list: (p) => rich.list!(p), stat: (p) => rich.stat!(p) };
   }
   return {
+    exact: false,
     list: () => [],
     stat: (p) => {
       const text = fs.read(p);

@@ -649,7 +649,7 @@ class Session {
     }
     const path = this.real(arg);
     const st = this.dirs.stat(path);
-    if (st && st.type === 'dir') {
+    if (st && st.type === 'dir' && this.dirs.exact !== false) {
       this.reply(553, 'Could not create file.');
       return;
     }
