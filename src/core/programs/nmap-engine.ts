@@ -119,9 +119,18 @@ function newWindow(): Window {
 export interface ProbeOrder {
   /** Index of the item (port or host) in the list the scan was built with. */
   item: number;
-  /** 0 for the first probe of the item, then 1, 2... for retransmissions. */
+  /** 0 for the first probe of the item, then 1, 2... for retransmissions; PING_TRY for a timing ping. */
   tryno: number;
 }
+
+/** The try number of a timing ping: a probe to an item known to answer, sent when answers stop coming. */
+export const PING_TRY = -1;
+
+/** How long without answers before a timing ping (nmap's pingtime, 1.25 s). */
+const PING_TIME_NS = 1250 * MS;
+
+/** How much more a ping's answer opens the window than a probe's (ping_magnifier). */
+const PING_MAGNIFIER = 3;
 
 interface Outstanding {
   item: number;
@@ -152,6 +161,11 @@ export class UltraScan {
   private goodSinceBoost = 0;
   private droppedSinceBoost = 0;
   private readonly startNs: number;
+  private lastRcvdNs: number;
+  private lastPingNs = -Infinity;
+  private sentAtLastPing = 0;
+  private pingItem = -1;
+  private ping: { sentNs: number } | null = null;
   /** Items that never answered, in the order they gave up. */
   readonly silent: number[] = [];
   /** Probes sent, retransmissions included. */
@@ -170,6 +184,12 @@ export class UltraScan {
     this.left = count;
     this.sendDelayNs = timing.scanDelayNs;
     this.startNs = nowNs;
+    this.lastRcvdNs = nowNs;
+  }
+
+  /** Makes `item` (one that answered) the target of timing pings. */
+  setPingItem(item: number): void {
+    this.pingItem = item;
   }
 
   /** Every item has answered or given up. */
@@ -186,6 +206,11 @@ export class UltraScan {
   }
 
   private expire(nowNs: number): void {
+    if (this.ping && this.ping.sentNs + this.rtt.timeout <= nowNs) {
+      // an unanswered timing ping counts as a drop
+      this.dropped(this.ping.sentNs, nowNs);
+      this.ping = null;
+    }
     for (let i = 0; i < this.outstanding.length; ) {
       const p = this.outstanding[i]!;
       if (p.sentNs + this.probeTimeout(p) > nowNs) {
@@ -207,7 +232,18 @@ export class UltraScan {
   }
 
   private windowFree(): boolean {
-    return this.outstanding.length < Math.floor(Math.min(this.host.cwnd, this.group.cwnd));
+    return this.outstanding.length + (this.ping ? 1 : 0) < Math.floor(Math.min(this.host.cwnd, this.group.cwnd));
+  }
+
+  private pingDue(nowNs: number): boolean {
+    return (
+      this.pingItem >= 0 &&
+      !this.ping &&
+      this.sent >= this.sentAtLastPing + 10 &&
+      nowNs - this.lastRcvdNs > PING_TIME_NS &&
+      nowNs - this.lastPingNs > PING_TIME_NS &&
+      this.windowFree()
+    );
   }
 
   /** The probes to send at `nowNs` (retransmissions first), after expiring those that timed out. */
@@ -215,6 +251,12 @@ export class UltraScan {
     this.expire(nowNs);
     const out: ProbeOrder[] = [];
     const first = nowNs === this.startNs;
+    if (!this.done() && this.pingDue(nowNs)) {
+      this.ping = { sentNs: nowNs };
+      this.lastPingNs = nowNs;
+      this.sentAtLastPing = this.sent;
+      out.push({ item: this.pingItem, tryno: PING_TRY });
+    }
     while (this.windowFree()) {
       if (this.sendDelayNs > 0 && nowNs < this.lastSendNs + this.sendDelayNs) break;
       let order: ProbeOrder | undefined;
@@ -234,13 +276,17 @@ export class UltraScan {
     return out;
   }
 
-  /** When the scan next needs attention if no answer comes (Infinity when done). */
+  /** When the scan next needs attention if no answer comes (Infinity when done); always later than the last `due`. */
   nextWake(): number {
     if (this.done()) return Infinity;
     let t = Infinity;
     for (const p of this.outstanding) t = Math.min(t, p.sentNs + this.probeTimeout(p));
+    if (this.ping) t = Math.min(t, this.ping.sentNs + this.rtt.timeout);
+    else if (this.pingItem >= 0 && this.sent >= this.sentAtLastPing + 10 && this.windowFree())
+      t = Math.min(t, Math.max(this.lastRcvdNs, this.lastPingNs) + PING_TIME_NS + 1);
+    while (this.retry.length > 0 && this.finished[this.retry[0]!.item]) this.retry.shift();
     const more = this.retry.length > 0 || this.nextFresh < this.count;
-    if (more && this.windowFree()) t = Math.min(t, this.sendDelayNs > 0 ? this.lastSendNs + this.sendDelayNs : this.lastSendNs);
+    if (more && this.windowFree() && this.sendDelayNs > 0) t = Math.min(t, this.lastSendNs + this.sendDelayNs);
     return t;
   }
 
@@ -252,61 +298,95 @@ export class UltraScan {
   /**
    * Records the answer to the probe of `item` with try `tryno` (undefined
    * when the answer does not tell which try it was; the latest one is
-   * taken). Returns false when the item had already finished.
+   * taken). `adjust` false keeps the answer from touching the window and
+   * the retry count (nmap's rule for "filtered" ICMP errors answering a
+   * retransmission: they are often rate-limited). Returns false when the
+   * item had already finished.
    */
-  answer(item: number, tryno: number | undefined, nowNs: number): boolean {
+  answer(item: number, tryno: number | undefined, nowNs: number, adjust = true): boolean {
     if (item < 0 || item >= this.count || this.finished[item]) return false;
     let probe: Outstanding | undefined;
     for (const p of this.outstanding) if (p.item === item && (tryno === undefined || p.tryno === tryno)) if (!probe || p.tryno > probe.tryno) probe = p;
     const sentNs = probe?.sentNs ?? this.lastSendNs;
     const tn = probe?.tryno ?? tryno ?? 0;
     rttSample(this.rtt, nowNs - sentNs, this.timing);
-    this.adjustTiming(tn, sentNs, nowNs);
-    if (tn > this.maxSuccessfulTryno) this.maxSuccessfulTryno = Math.min(tn, this.timing.maxRetries);
+    this.lastRcvdNs = nowNs;
+    if (adjust) {
+      this.adjustTiming(tn, sentNs, nowNs, 1);
+      if (tn > this.maxSuccessfulTryno) {
+        this.maxSuccessfulTryno = Math.min(tn, this.timing.maxRetries);
+        if (this.maxSuccessfulTryno > (this.timing.level >= 4 ? 4 : 3)) this.boostDelay(nowNs);
+      }
+    }
     this.finished[item] = 1;
     this.left--;
     for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i]!.item === item) this.outstanding.splice(i, 1);
     return true;
   }
 
-  private adjustTiming(tryno: number, sentNs: number, nowNs: number): void {
-    const drop = tryno > 0;
+  /** The answer to the timing ping came (call when one is outstanding). */
+  pingAnswered(nowNs: number): void {
+    if (!this.ping) return;
+    rttSample(this.rtt, nowNs - this.ping.sentNs, this.timing);
+    this.lastRcvdNs = nowNs;
+    this.ping = null;
+    for (const w of [this.host, this.group]) w.expected++;
+    this.ack(PING_MAGNIFIER);
+  }
+
+  /** Whether a timing ping waits for its answer. */
+  pingOutstanding(): boolean {
+    return this.ping !== null;
+  }
+
+  /** A probe sent at `sentNs` was lost: both windows shrink (once per batch of losses). */
+  private dropped(sentNs: number, nowNs: number): void {
     const active = this.outstanding.length;
     const div = this.timing.level <= 3 ? 1.5 : this.timing.level === 4 ? 4 / 3 : 1.25;
-    for (const w of [this.host, this.group]) w.expected++;
-    if (drop) {
-      if (sentNs > this.host.lastDrop) {
-        this.host.cwnd = 1;
-        this.host.ssthresh = Math.max(Math.trunc(active / div), 2);
-        this.host.lastDrop = nowNs;
-      }
-      if (sentNs > this.group.lastDrop) {
-        this.group.cwnd = Math.max(1, this.group.cwnd / 2);
-        this.group.ssthresh = Math.max(Math.trunc(active / div), 2);
-        this.group.lastDrop = nowNs;
-      }
+    if (sentNs > this.host.lastDrop) {
+      this.host.cwnd = 1;
+      this.host.ssthresh = Math.max(Math.trunc(active / div), 2);
+      this.host.lastDrop = nowNs;
     }
+    if (sentNs > this.group.lastDrop) {
+      this.group.cwnd = Math.max(1, this.group.cwnd / 2);
+      this.group.ssthresh = Math.max(Math.trunc(active / div), 2);
+      this.group.lastDrop = nowNs;
+    }
+  }
+
+  /** An answer opens both windows: slow start below the threshold, then about one probe per round trip. */
+  private ack(magnifier: number): void {
     const caIncr = this.timing.level < 4 ? 1 : 2;
     for (const w of [this.host, this.group]) {
       w.received++;
       const scale = Math.min(w.expected / w.received, 50);
-      if (w.cwnd < w.ssthresh) w.cwnd = Math.min(w.cwnd + scale, w.ssthresh);
-      else w.cwnd += (caIncr / w.cwnd) * scale;
+      if (w.cwnd < w.ssthresh) w.cwnd = Math.min(w.cwnd + magnifier * scale, w.ssthresh);
+      else w.cwnd += (caIncr / w.cwnd) * scale * magnifier;
       if (w.cwnd > 300) w.cwnd = 300;
     }
+  }
+
+  private adjustTiming(tryno: number, sentNs: number, nowNs: number, magnifier: number): void {
+    const drop = tryno > 0;
+    for (const w of [this.host, this.group]) w.expected++;
+    if (drop) this.dropped(sentNs, nowNs);
+    this.ack(magnifier);
     // the delay between probes, when most answers come only to retransmissions
     if (drop && sentNs > this.lastBoostNs) this.droppedSinceBoost++;
     else this.goodSinceBoost++;
     const threshold = this.timing.level >= 4 ? 0.4 : 0.3;
     const d = this.droppedSinceBoost;
-    if (d > 10 && d / (d + this.goodSinceBoost) >= threshold) {
-      const MSNS = MS;
-      if (this.sendDelayNs === 0) this.sendDelayNs = (this.udp ? 50 : 5) * MSNS;
-      else this.sendDelayNs = Math.min(this.sendDelayNs * 2, Math.max(this.sendDelayNs, 1000 * MSNS));
-      this.sendDelayNs = Math.min(this.sendDelayNs, Math.max(this.timing.maxScanDelayNs, this.timing.scanDelayNs));
-      this.lastBoostNs = nowNs;
-      this.droppedSinceBoost = 0;
-      this.goodSinceBoost = 0;
-    }
+    if (d > 10 && d / (d + this.goodSinceBoost) >= threshold) this.boostDelay(nowNs);
+  }
+
+  /** Starts or doubles the delay between probes (boostScanDelay). */
+  private boostDelay(nowNs: number): void {
+    if (this.sendDelayNs === 0) this.sendDelayNs = (this.udp ? 50 : 5) * MS;
+    else this.sendDelayNs = Math.min(this.sendDelayNs * 2, Math.max(this.sendDelayNs, 1000 * MS));
+    this.sendDelayNs = Math.min(this.sendDelayNs, Math.max(this.timing.maxScanDelayNs, this.timing.scanDelayNs));
+    this.lastBoostNs = nowNs;
+    this.droppedSinceBoost = 0;
+    this.goodSinceBoost = 0;
   }
 }

@@ -11,7 +11,7 @@ import { formatIPv4 } from '../addr/ipv4.js';
 import type { TcpSocket } from '../stack/api.js';
 import { parseMac } from '../wire/mac.js';
 import type { Program, ProgramBody, ProgramContext } from './api.js';
-import { newRtt, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
+import { newRtt, PING_TRY, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
 import { expandTarget, parseNmapArgs, selectPorts, type NmapOptions, type TcpScanType } from './nmap-options.js';
 import { doneLine, grepLines, hostBlock, type HostReport, type PortResult, type ReportOptions } from './nmap-output.js';
 import {
@@ -135,6 +135,11 @@ function reverseName(ctx: ProgramContext, addr: number): string | undefined {
 /** The time the verbose lines report for a phase: "0.03s". */
 const elapsed = (fromNs: number, toNs: number): string => ((toNs - fromNs) / 1e9).toFixed(2) + 's';
 
+/** A wait until `ns`, never at or before the present (a scan must not spin on the same instant). */
+function waitUntil(ctx: ProgramContext, ns: number): ReturnType<ProgramContext['until']> {
+  return ctx.until(ns > ctx.now() ? ns : ctx.now() + 1_000_000);
+}
+
 /** Host discovery: which targets are up, with their round trip and MAC. */
 function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Target[], timing: TimingTemplate, say: (s: string) => void): Generator<ReturnType<ProgramContext['until']>, void, void> {
   const todo: Target[] = [];
@@ -230,7 +235,7 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
       }
     }
     if (scan.done()) break;
-    yield ctx.until(scan.nextWake());
+    yield waitUntil(ctx, scan.nextWake());
   }
   for (const i of scan.silent) {
     todo[i]!.up = false;
@@ -267,6 +272,27 @@ function shuffled<T>(ctx: ProgramContext, list: readonly T[]): T[] {
   return a;
 }
 
+/** Popular TCP ports nmap moves to the front of its shuffled list (random_port_cheat). */
+const POPULAR_TCP = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 1723, 111, 995, 993, 5900, 1025, 587, 8888, 199, 1720, 113, 554, 256];
+
+/** Moves the popular ports to the front, in the order they appear, as nmap does after shuffling. */
+function popularFirst(ports: number[]): number[] {
+  let early = 0;
+  for (let i = 0; i < ports.length; i++) {
+    if (!POPULAR_TCP.includes(ports[i]!)) continue;
+    if (i !== early) [ports[i], ports[early]] = [ports[early]!, ports[i]!];
+    early++;
+  }
+  return ports;
+}
+
+/** The order nmap probes ports in: shuffled (TCP: popular ones first), or ascending with -r. */
+function probeOrder(ctx: ProgramContext, o: NmapOptions, ports: number[], proto: ScanProto): number[] {
+  if (o.sequential) return ports;
+  const s = shuffled(ctx, ports);
+  return proto === 'tcp' ? popularFirst(s) : s;
+}
+
 /** One raw port scan (SYN, ACK, NULL, FIN, XMAS or UDP) of one host. */
 function* rawPortScan(
   ctx: ProgramContext,
@@ -279,21 +305,22 @@ function* rawPortScan(
   say: (s: string) => void,
 ): Generator<ReturnType<ProgramContext['until']>, PortResult[], void> {
   const proto: ScanProto = kind === 'udp' ? 'udp' : 'tcp';
-  const order = o.sequential ? ports : shuffled(ctx, ports);
+  const order = probeOrder(ctx, o, ports, proto);
   const index = new Map<number, number>();
   order.forEach((p, i) => index.set(p, i));
   const scan = new UltraScan(order.length, timing, t.rtt, ctx.now(), kind === 'udp');
   const sportBase = 33000 + (ctx.random32() % 28000);
+  // timing pings go from their own port, past every try's
+  const pingSport = sportBase + timing.maxRetries + 3;
   const seq = ctx.random32();
   const results: PortResult[] = [];
-  const sentAt = new Map<number, number>();
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
       const port = order[p.item]!;
       const r = ctx.machine.ops.routeOutput(t.addr);
       if (r.kind !== 'ok') continue;
-      const ids = { src: r.src, dst: t.addr, sport: sportBase + p.tryno, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq, ack: kind === 'ack' ? 0 : undefined };
-      sentAt.set(p.item * 64 + p.tryno, ctx.now());
+      const sport = p.tryno === PING_TRY ? pingSport : sportBase + p.tryno;
+      const ids = { src: r.src, dst: t.addr, sport, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq, ack: kind === 'ack' ? 0 : undefined };
       io.sendIp(kind === 'udp' ? udpProbe(ids, udpPayload(port)) : tcpProbe(ids, SCAN_FLAGS[kind]));
     }
     for (const f of io.frames.splice(0)) {
@@ -302,6 +329,13 @@ function* rawPortScan(
       const self = ((ip[16]! << 24) | (ip[17]! << 16) | (ip[18]! << 8) | ip[19]!) >>> 0;
       const a: Answer | null = readAnswer(ip, self);
       if (!a || a.target !== t.addr || a.proto !== proto) continue;
+      if (a.sport === pingSport) {
+        if (scan.pingOutstanding() && classify(kind, a, t.addr)) {
+          io.counted(ip.length);
+          scan.pingAnswered(ctx.now());
+        }
+        continue;
+      }
       if (a.sport < sportBase || a.sport > sportBase + timing.maxRetries) continue;
       const i = index.get(a.port);
       if (i === undefined) continue;
@@ -309,7 +343,11 @@ function* rawPortScan(
       const c = classify(kind, a, t.addr);
       if (!c) continue;
       const tryno = a.sport - sportBase;
-      if (!scan.answer(i, tryno, ctx.now())) continue;
+      // "filtered" answers are ICMP errors, often rate-limited: they neither slow the scan nor serve as pings
+      const noRespOpen = kind === 'udp' || kind === 'null' || kind === 'fin' || kind === 'xmas';
+      const filtered = c.state === 'filtered' && !noRespOpen;
+      if (!scan.answer(i, tryno, ctx.now(), !(filtered && tryno > 0))) continue;
+      if (!filtered) scan.setPingItem(i);
       t.srttUs = t.rtt.srtt;
       const res: PortResult = { port: a.port, proto, state: c.state, reason: c.reason, ttl: a.ttl };
       if (a.icmpType !== undefined && a.from !== t.addr) res.from = a.from;
@@ -317,7 +355,7 @@ function* rawPortScan(
       if (c.state === 'open' && o.verbose) say(`Discovered open port ${a.port}/${proto} on ${formatIPv4(t.addr)}\n`);
     }
     if (scan.done()) break;
-    yield ctx.until(scan.nextWake());
+    yield waitUntil(ctx, scan.nextWake());
   }
   for (const i of scan.silent) results.push({ port: order[i]!, proto, state: silentState(kind), reason: 'no-response', ttl: 0 });
   return results;
@@ -332,7 +370,7 @@ function* connectScan(
   timing: TimingTemplate,
   say: (s: string) => void,
 ): Generator<ReturnType<ProgramContext['until']>, PortResult[], void> {
-  const order = o.sequential ? ports : shuffled(ctx, ports);
+  const order = probeOrder(ctx, o, ports, 'tcp');
   const scan = new UltraScan(order.length, timing, t.rtt, ctx.now());
   const open: { sock: TcpSocket; item: number; tryno: number }[] = [];
   const results: PortResult[] = [];
@@ -346,6 +384,7 @@ function* connectScan(
   };
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
+      if (p.tryno === PING_TRY) continue;
       const sock = ctx.sockets.tcp();
       sock.owner = waker;
       const err = sock.connect(t.addr, order[p.item]!);
@@ -373,7 +412,7 @@ function* connectScan(
       }
     }
     if (scan.done()) break;
-    yield ctx.until(scan.nextWake());
+    yield waitUntil(ctx, scan.nextWake());
   }
   for (const c of open) {
     c.sock.owner = null;
