@@ -18,13 +18,7 @@ import type { KernelServices } from '../xt/packet.js';
 import { icmpReply, icmpSend } from './icmp-send.js';
 import { inetCurrentTimestamp } from './ip-options.js';
 import { PacketType, type Skb } from './skb.js';
-import type { SocketDemux } from '../stack/api.js';
 import { sendStackReset } from './tcp-reset.js';
-
-/** The namespace's socket demultiplexer, when the machine has sockets. */
-function socketsOf(kernel: KernelServices): SocketDemux | null | undefined {
-  return (kernel as KernelServices & { sockets?: SocketDemux | null }).sockets;
-}
 
 /** Protocols this kernel has a handler for besides TCP, UDP, UDP-Lite and ICMP: IGMP and PIM consume what they get. */
 const CONSUMED_PROTOCOLS: ReadonlySet<number> = new Set([2, 103]);
@@ -52,7 +46,7 @@ export function localDeliver(kernel: KernelServices, skb: Skb): void {
   if (d.length < 20) return;
   const ihl = (d[0]! & 15) * 4;
   const proto = d[9]!;
-  if (socketsOf(kernel)?.deliver(skb)) return;
+  if (kernel.sockets?.deliver(skb)) return;
   switch (proto) {
     case 1:
       icmpRcv(kernel, skb, ihl);
