@@ -166,7 +166,7 @@ function nflabSide(steps: readonly string[]): StepResult[] {
   return steps.map((s) => host.run(words(s), ''));
 }
 
-const MAC = /\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/g;
+const MAC = /(?<![0-9a-f:])[0-9a-f]{2}(?::[0-9a-f]{2}){5}(?![0-9a-f:])/g;
 
 function normalise(steps: readonly string[], text: string): string {
   const written = new Set<string>(['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff']);
@@ -483,6 +483,49 @@ export const NETNS_CASES: NetnsCase[] = [
       'ip -n Y route add 10.9.0.0/16 dev vl',
       'ip -n Y netns list-id',
       'ip netns list',
+    ],
+  },
+  {
+    name: 'colours (-c)',
+    steps: [
+      'ip link set lo up',
+      'ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:00:02',
+      'ip addr add 10.0.0.1/24 dev v0',
+      'ip addr add 10.0.0.5/24 dev v0',
+      'ip addr add 10.7.0.1/24 peer 10.7.0.2 dev v0',
+      'ip -c a',
+      'ip -c l',
+      'ip -c -br a',
+      'ip -c -br l',
+      'ip link set v0 up',
+      'ip link set v1 up',
+      'ip link add br0 type bridge',
+      'ip route add default via 10.0.0.254',
+      'ip route add 10.9.0.0/16 via 10.0.0.253 dev v0 metric 5',
+      'ip neigh add 10.0.0.9 lladdr 02:00:00:00:00:09 dev v0',
+      'ip -c a',
+      'ip -c -br a',
+      'ip -c -br l',
+      'ip -c -o a',
+      'ip -c -o l',
+      'ip -c -6 a',
+      'ip -c -4 a',
+      'ip -c r',
+      'ip -c r show table all',
+      'ip -c -6 r',
+      'ip -c r get 10.9.1.1',
+      'ip -c r get 10.9.1.1 from 10.0.0.1',
+      'ip -c n',
+      'ip -c -br n',
+      'ip -c n show dev v0',
+      'ip -c -s l show lo',
+      'ip -c=always -br a',
+      'ip -c=never a show lo',
+      'ip -c=auto a show lo',
+      'ip -color=auto -br l',
+      'ip -col a show lo',
+      'ip -colour a show lo',
+      'ip -c=sometimes a show lo',
     ],
   },
   {

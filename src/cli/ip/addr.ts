@@ -4,7 +4,6 @@
  */
 import { addAddress4, deleteAddress4, removeAddress4 } from '../../core/net/addr4.js';
 import { nsidAlloc } from '../../core/net/nsid.js';
-import { linkByName } from '../../core/net/state.js';
 import type { Link } from '../../core/net/types.js';
 import {
   AF_INET,
@@ -223,8 +222,8 @@ function printAddrs(ctx: IpContext, f: AddrFilter, l: Link): void {
 
 function addrsBrief(ctx: IpContext, f: AddrFilter, l: Link): string {
   let s = '';
-  for (const a of shown4(ctx, f, l)) s += addr4Brief(a);
-  for (const a of shown6(ctx, f, l)) s += addr6Brief(a);
+  for (const a of shown4(ctx, f, l)) s += addr4Brief(ctx, a);
+  for (const a of shown6(ctx, f, l)) s += addr6Brief(ctx, a);
   return s;
 }
 

@@ -33,6 +33,8 @@ export interface IpContext {
   net: NetState;
   /** Every namespace the command can reach. */
   ns: IpNamespaces;
+  /** `-color` asked for colours (iproute2's light-background palette). */
+  color?: boolean;
   /** `-all` was given. */
   all?: boolean;
   /** Set by `ip netns exec`: what the caller runs next. */
@@ -62,6 +64,25 @@ export function devByName(ctx: IpContext, name: string): Link | undefined {
 /** ll_init_map(): iproute2 reads every link once (with the same effect on ids as devByName). */
 export function readAllLinks(ctx: IpContext): void {
   for (const link of ctx.net.links) if (link.peerNetns !== undefined) nsidAlloc(ctx.net, link.peerNetns);
+}
+
+/** The colours iproute2 gives the parts of its output (light background). */
+export const COLOR = { ifname: 36, mac: 33, inet: 35, inet6: 34, up: 32, down: 31 } as const;
+
+/** `text` in a colour when colours are on (color_fprintf). */
+export function paint(ctx: IpContext, code: number, text: string): string {
+  return ctx.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+/** The colour of an operational state (UP green, DOWN red, others none). */
+export function stateColor(state: string): number | undefined {
+  return state === 'UP' ? COLOR.up : state === 'DOWN' ? COLOR.down : undefined;
+}
+
+/** An operational state with its following text, coloured as iproute2 does. */
+export function paintState(ctx: IpContext, state: string, text: string): string {
+  const c = stateColor(state);
+  return c === undefined ? text : paint(ctx, c, text);
 }
 
 /** Thrown to end the command with an exit status (iproute2's exit()). */

@@ -114,6 +114,17 @@ function readFamily(s: string): number {
   return AF_UNSPEC;
 }
 
+/** matches_color(): `-c[olor][=always|auto|never]`; undefined when `opt` is something else. */
+function colorOption(opt: string): 'always' | 'auto' | 'never' | undefined {
+  const eq = opt.indexOf('=');
+  const name = eq >= 0 ? opt.slice(0, eq) : opt;
+  const value = eq >= 0 ? opt.slice(eq + 1) : '';
+  if (name === '' || !'-color'.startsWith(name)) return undefined;
+  if (value === '' || value === 'always') return 'always';
+  if (value === 'auto' || value === 'never') return value;
+  return undefined;
+}
+
 /** Parses the global options and runs the object; returns the exit status. */
 function run(ctx: IpContext, argv: string[]): number {
   let i = 0;
@@ -167,8 +178,9 @@ function run(ctx: IpContext, argv: string[]): number {
     } else if (matches(opt, '-rcvbuf')) {
       i++;
       if (i >= argv.length) usage(ctx);
-    } else if (opt === '-c' || matches(opt, '-color') || matches(opt, '-colour') || opt.startsWith('-color=') || opt.startsWith('-colour=')) {
-      // colour only when writing to a terminal
+    } else if (colorOption(opt) !== undefined) {
+      // "auto" colours a terminal only: the lab's output is never one
+      ctx.color = colorOption(opt) === 'always';
     } else if (matches(opt, '-help')) usage(ctx);
     else if (matches(opt, '-netns')) {
       i++;

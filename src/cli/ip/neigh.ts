@@ -4,7 +4,7 @@
  * The kernel lists entries in hash order; nflab lists them in creation order.
  */
 import { neighAdd, neighDelete } from '../../core/net/neigh.js';
-import { linkByIndex, linkByName } from '../../core/net/state.js';
+import { linkByIndex } from '../../core/net/state.js';
 import type { Neigh, NudState } from '../../core/net/types.js';
 import {
   AF_INET6,
@@ -27,7 +27,9 @@ import {
   reportNetError,
   type IpContext,
   type Prefix,
+  COLOR,
   devByName,
+  paint,
   readAllLinks,
 } from './common.js';
 import { NEIGH_USAGE } from './usage.js';
@@ -235,12 +237,12 @@ function neighShow(ctx: IpContext, argv: string[], flush: boolean): number {
     const dev = linkByIndex(ctx.net, n.dev)?.name ?? String(n.dev);
     const hasMac = n.mac !== undefined && n.state !== 'failed' && n.state !== 'incomplete' && n.state !== 'none';
     if (ctx.brief) {
-      s += `${ipText(n.ip).padEnd(39)} ${f.dev === undefined ? `${dev.padEnd(16)} ` : ''}${hasMac ? n.mac : ''}\n`;
+      s += `${paint(ctx, COLOR.inet, `${ipText(n.ip).padEnd(39)} `)}${f.dev === undefined ? paint(ctx, COLOR.ifname, `${dev.padEnd(16)} `) : ''}${hasMac ? paint(ctx, COLOR.mac, n.mac!) : ''}\n`;
       continue;
     }
-    s += `${ipText(n.ip)} `;
-    if (f.dev === undefined) s += `dev ${dev} `;
-    if (hasMac) s += `lladdr ${n.mac} `;
+    s += paint(ctx, COLOR.inet, `${ipText(n.ip)} `);
+    if (f.dev === undefined) s += `dev ${paint(ctx, COLOR.ifname, `${dev} `)}`;
+    if (hasMac) s += `lladdr ${paint(ctx, COLOR.mac, `${n.mac} `)}`;
     if (n.state !== 'none') s += `${n.state.toUpperCase()} `;
     s += '\n';
   }

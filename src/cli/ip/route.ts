@@ -33,7 +33,9 @@ import {
   tableName,
   type IpContext,
   type Prefix,
+  COLOR,
   devByName,
+  paint,
 } from './common.js';
 import { ROUTE_USAGE } from './usage.js';
 
@@ -272,13 +274,13 @@ function sortedRoutes(tables: readonly number[], routes: readonly Route4[]): Rou
 function routeLine(ctx: IpContext, f: RouteFilter, r: Route4): string {
   let s = '';
   if (r.type !== 'unicast') s += `${r.type} `;
-  s += r.dstLen === 0 ? 'default ' : r.dstLen === 32 ? `${ipText(r.dst)} ` : `${ipText(r.dst)}/${r.dstLen} `;
-  if (r.gateway !== 0 && !(f.via && f.via.bitlen === 32)) s += `via ${ipText(r.gateway)} `;
-  if (r.oif !== 0 && f.oif === undefined) s += `dev ${linkByIndex(ctx.net, r.oif)?.name ?? r.oif} `;
+  s += r.dstLen === 0 ? 'default ' : paint(ctx, COLOR.inet, r.dstLen === 32 ? `${ipText(r.dst)} ` : `${ipText(r.dst)}/${r.dstLen} `);
+  if (r.gateway !== 0 && !(f.via && f.via.bitlen === 32)) s += `via ${paint(ctx, COLOR.inet, `${ipText(r.gateway)} `)}`;
+  if (r.oif !== 0 && f.oif === undefined) s += `dev ${paint(ctx, COLOR.ifname, `${linkByIndex(ctx.net, r.oif)?.name ?? r.oif} `)}`;
   if (r.table !== TABLE_MAIN && f.table === 0) s += `table ${tableName(r.table)} `;
   if (r.protocol !== RTPROT_BOOT && f.protocol === undefined) s += `proto ${protoName(r.protocol)} `;
   if (r.scope !== SCOPE_UNIVERSE && f.scope === undefined) s += `scope ${scopeName(r.scope)} `;
-  if (r.prefsrc !== 0 && !(f.src && f.src.bitlen === 32)) s += `src ${ipText(r.prefsrc)} `;
+  if (r.prefsrc !== 0 && !(f.src && f.src.bitlen === 32)) s += `src ${paint(ctx, COLOR.inet, `${ipText(r.prefsrc)} `)}`;
   if (r.metric !== 0 && f.metric === undefined) s += `metric ${r.metric} `;
   if (routeLinkdown(ctx.net, r)) s += 'linkdown ';
   return s + '\n';
@@ -294,12 +296,12 @@ function ipv6Lines(ctx: IpContext, f: RouteFilter): string {
     if (f.type !== undefined && f.type !== r.type) continue;
     if (f.scope !== undefined && f.scope !== SCOPE_UNIVERSE) continue;
     if (f.rdst || f.mdst || f.via || f.src) continue;
-    const dev = devByName(ctx, r.dev);
+    const dev = linkByName(ctx.net, r.dev);
     if (f.oif !== undefined && dev?.index !== f.oif) continue;
     if (f.metric !== undefined && f.metric !== r.metric) continue;
     let line = r.type !== 'unicast' ? `${r.type} ` : '';
-    line += r.dstLen === 128 ? `${r.dst} ` : `${r.dst}/${r.dstLen} `;
-    if (f.oif === undefined) line += `dev ${r.dev} `;
+    line += paint(ctx, COLOR.inet6, r.dstLen === 128 ? `${r.dst} ` : `${r.dst}/${r.dstLen} `);
+    if (f.oif === undefined) line += `dev ${paint(ctx, COLOR.ifname, `${r.dev} `)}`;
     if (r.table !== 'main' && f.table === 0) line += `table ${r.table} `;
     if (f.protocol === undefined) line += 'proto kernel ';
     if (f.metric === undefined) line += `metric ${r.metric} `;
@@ -452,11 +454,11 @@ function routeGet(ctx: IpContext, argv: string[]): number {
     return -2;
   }
   let s = r.type !== 'unicast' ? `${r.type} ` : '';
-  s += `${ipText(dst.addr)} `;
-  if (from) s += `from ${ipText(src)} `;
-  if (r.gateway !== 0) s += `via ${ipText(r.gateway)} `;
-  s += `dev ${r.dev.name} `;
-  if (r.src !== src) s += `src ${ipText(r.src)} `;
+  s += paint(ctx, COLOR.inet, `${ipText(dst.addr)} `);
+  if (from) s += paint(ctx, COLOR.inet, `from ${ipText(src)} `);
+  if (r.gateway !== 0) s += `via ${paint(ctx, COLOR.inet, `${ipText(r.gateway)} `)}`;
+  s += `dev ${paint(ctx, COLOR.ifname, `${r.dev.name} `)}`;
+  if (r.src !== src) s += `src ${paint(ctx, COLOR.inet, `${ipText(r.src)} `)}`;
   // RTCF_MULTICAST shares its bit with RTM_F_OFFLOAD_FAILED, which iproute2 names.
   if (r.multicast) s += 'rt_offload_failed ';
   s += 'uid 0 \n    cache ';

@@ -6,7 +6,7 @@
 import { IFF_BROADCAST, IFF_LOOPBACK, IFF_LOWER_UP, IFF_MULTICAST, IFF_NOARP, IFF_RUNNING, IFF_UP, linkByIndex, linkFlags, operState } from '../../core/net/state.js';
 import { nsidOf } from '../../core/net/nsid.js';
 import type { Inet4Addr, Inet6Addr, Link, NetState } from '../../core/net/types.js';
-import { AF_INET6, AF_PACKET, AF_UNSPEC, ipText, scopeName, type IpContext } from './common.js';
+import { AF_INET6, AF_PACKET, AF_UNSPEC, COLOR, ipText, paint, paintState, scopeName, type IpContext } from './common.js';
 
 /** "<FLAGS>" as print_link_flags prints it, with NO-CARRIER and M-DOWN. */
 export function flagsText(flags: number, mdown: boolean): string {
@@ -70,16 +70,17 @@ function qdiscOf(link: Link): string {
 function linkHead(ctx: IpContext, link: Link, doLink: boolean): string {
   const net = ctx.net;
   const { name, mdown } = nameAndLink(net, link, ctx.family === AF_INET6 && !doLink);
-  let s = `${link.index}: ${name}: ${flagsText(linkFlags(net, link), mdown)} mtu ${link.mtu} `;
+  const st = operState(net, link);
+  let s = `${link.index}: ${paint(ctx, COLOR.ifname, `${name}: `)}${flagsText(linkFlags(net, link), mdown)} mtu ${link.mtu} `;
   if (ctx.family === AF_INET6 && !doLink) {
     // The IPv6 link dump carries neither qdisc, master, mode nor group.
-    s += `state ${operState(net, link)} `;
+    s += `state ${paintState(ctx, st, `${st} `)}`;
     s += `qlen ${link.txqlen}`;
     return s;
   }
   s += `qdisc ${qdiscOf(link)} `;
   if (link.master !== undefined) s += `master ${linkByIndex(net, link.master)?.name ?? link.master} `;
-  s += `state ${operState(net, link)} `;
+  s += `state ${paintState(ctx, st, `${st} `)}`;
   if (doLink) s += 'mode DEFAULT ';
   s += `group ${link.group === 0 ? 'default' : link.group} `;
   s += `qlen ${link.txqlen}`;
@@ -131,7 +132,7 @@ export function linkText(ctx: IpContext, link: Link, doLink: boolean): string {
   const net = ctx.net;
   let s = linkHead(ctx, link, doLink);
   const showLl = ctx.family === AF_UNSPEC || ctx.family === AF_PACKET || ctx.details > 0;
-  if (showLl) s += `${nl}    link/${linkType(link)} ${link.mac} brd ${brdOf(link)}`;
+  if (showLl) s += `${nl}    link/${linkType(link)} ${paint(ctx, COLOR.mac, link.mac)} brd ${paint(ctx, COLOR.mac, brdOf(link))}`;
   if (!(ctx.family === AF_INET6 && !doLink)) s += linkNetnsText(net, link);
   if (doLink && ctx.stats > 0) s += nl + statsText(ctx, link);
   return s + '\n';
@@ -141,8 +142,9 @@ export function linkText(ctx: IpContext, link: Link, doLink: boolean): string {
 export function linkBrief(ctx: IpContext, link: Link, doLink: boolean): string {
   const net = ctx.net;
   const { name, mdown } = nameAndLink(net, link, ctx.family === AF_INET6 && !doLink);
-  let s = `${name.padEnd(16)} ${operState(net, link).padEnd(14)} `;
-  if (doLink) s += `${link.mac} ${flagsText(linkFlags(net, link), mdown)} \n`;
+  const st = operState(net, link);
+  let s = paint(ctx, COLOR.ifname, `${name.padEnd(16)} `) + paintState(ctx, st, `${st.padEnd(14)} `);
+  if (doLink) s += `${paint(ctx, COLOR.mac, `${link.mac} `)}${flagsText(linkFlags(net, link), mdown)} \n`;
   return s;
 }
 
@@ -150,8 +152,8 @@ export function linkBrief(ctx: IpContext, link: Link, doLink: boolean): string {
 export function addr4Text(ctx: IpContext, link: Link, a: Inet4Addr): string {
   const nl = sl(ctx);
   let s = ctx.oneline ? `${link.index}: ${link.name}` : '';
-  s += `    inet ${ipText(a.local)}`;
-  if (a.address !== a.local) s += ` peer ${ipText(a.address)}`;
+  s += `    inet ${paint(ctx, COLOR.inet, ipText(a.local))}`;
+  if (a.address !== a.local) s += ` peer ${paint(ctx, COLOR.inet, ipText(a.address))}`;
   s += `/${a.prefixlen} `;
   if (a.broadcast !== 0) s += `brd ${ipText(a.broadcast)} `;
   s += `scope ${scopeName(a.scope)} `;
@@ -165,21 +167,21 @@ export function addr4Text(ctx: IpContext, link: Link, a: Inet4Addr): string {
 export function addr6Text(ctx: IpContext, link: Link, a: Inet6Addr): string {
   const nl = sl(ctx);
   let s = ctx.oneline ? `${link.index}: ${link.name}` : '';
-  s += `    inet6 ${a.address}/${a.prefixlen} scope ${a.scope} `;
+  s += `    inet6 ${paint(ctx, COLOR.inet6, a.address)}/${a.prefixlen} scope ${a.scope} `;
   s += `${nl}       valid_lft forever preferred_lft forever\n`;
   return s;
 }
 
 /** The brief form of an IPv4 address ("a.b.c.d/len " or with peer). */
-export function addr4Brief(a: Inet4Addr): string {
-  let s = ipText(a.local);
-  if (a.address !== a.local) s += ` peer ${ipText(a.address)}`;
+export function addr4Brief(ctx: IpContext, a: Inet4Addr): string {
+  let s = paint(ctx, COLOR.inet, ipText(a.local));
+  if (a.address !== a.local) s += ` peer ${paint(ctx, COLOR.inet, ipText(a.address))}`;
   return `${s}/${a.prefixlen} `;
 }
 
 /** The brief form of an IPv6 address. */
-export function addr6Brief(a: Inet6Addr): string {
-  return `${a.address}/${a.prefixlen} `;
+export function addr6Brief(ctx: IpContext, a: Inet6Addr): string {
+  return `${paint(ctx, COLOR.inet6, a.address)}/${a.prefixlen} `;
 }
 
 /** Whether a family filter lets IPv4 (or IPv6) addresses through. */
