@@ -425,6 +425,31 @@ const HELPER_MATCH_FILTER =
   '-A FORWARD -i eth0 -o eth1 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n' +
   'COMMIT\n';
 
+/**
+ * The data connection's first SYN is dropped after it used the
+ * expectation: the expectation is gone with it, and the SYN sent again is
+ * NEW (and dropped by the policy).
+ */
+function droppedDataSynSession(): Frame[] {
+  const ctl = control({ port: 21 });
+  const dc = data({ addr: CLIENT, port: 50001 }, { port: 10102 }, [11, 111]);
+  const syn = dc.open()[0]!;
+  return [
+    ...login(ctl),
+    ctl.client('PASV\r\n'),
+    ctl.server('227 Entering Passive Mode (192,168,0,18,39,118).\r\n'),
+    ctl.clientAckOnly(),
+    syn,
+    { ...syn, gapMs: 5 },
+  ];
+}
+
+/** filter(21) with the first RELATED packet of every two dropped. */
+const DROP_FIRST_RELATED = filter(21).replace(
+  '-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n',
+  '-A FORWARD -m state --state RELATED -m statistic --mode nth --every 2 --packet 0 -j DROP\n-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n',
+);
+
 /** FORWARD DROP but for TFTP requests from the client side and ESTABLISHED/RELATED traffic. */
 const TFTP_FILTER =
   '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
@@ -473,6 +498,7 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'ftp-eprt-ipv6', setup: SETUP, rules: rawHelper(21) + filter(21), frames: commandVariant('EPRT |2|::1|51210|\r\n', 51210) },
   { name: 'ftp-masquerade-pasv', setup: SETUP, rules: rawHelper(21) + NAT_MASQ + filter(21), frames: masqueradePasvSession() },
   { name: 'ftp-helper-match', setup: SETUP, rules: rawHelper(21) + HELPER_MATCH_FILTER, frames: passiveSession(21) },
+  { name: 'ftp-data-syn-dropped', setup: SETUP, rules: rawHelper(21) + DROP_FIRST_RELATED, frames: droppedDataSynSession() },
   { name: 'tftp-read', setup: SETUP, rules: TFTP_RAW + TFTP_FILTER, frames: tftpSession() },
   { name: 'tftp-read-snat', setup: SETUP, rules: TFTP_RAW + NAT_SNAT + TFTP_FILTER, frames: tftpSession(ROUTER_OUT) },
   { name: 'tftp-no-helper', setup: SETUP, rules: TFTP_FILTER, frames: tftpSession() },
@@ -528,6 +554,11 @@ function checkKernelFacts(r: PairResult): void {
     case 'ftp-227-no-numbers':
       // "partial matching": the reply is dropped
       assert.ok(!texts.some((t) => t.startsWith('eth0 227 ')), texts.join('|'));
+      break;
+    case 'ftp-data-syn-dropped':
+      assert.ok(!k.conntrack.some((l) => / dport=10102 /.test(l)), k.conntrack.join('\n'));
+      assert.ok(k.save.includes('[1:40] -A FORWARD -m state --state RELATED -m statistic'), k.save);
+      assert.ok(k.save.includes(':FORWARD DROP [1:40]'), k.save);
       break;
     case 'ftp-eprt-ipv6':
     case 'ftp-pasv-other-address':
