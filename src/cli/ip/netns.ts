@@ -4,7 +4,7 @@
  * (nsid) the current namespace gave them. Names live in /run/netns, which
  * lists the newest first.
  */
-import { diesWithNetns, moveLink, netnsMacBase } from '../../core/net/netns.js';
+import { diesWithNetns, moveLink } from '../../core/net/netns.js';
 import { nsidAlloc, nsidOf, nsidUsed } from '../../core/net/nsid.js';
 import { unregisterLink } from '../../core/net/links.js';
 import { emptyNetState, linkByIndex } from '../../core/net/state.js';
@@ -122,9 +122,8 @@ function add(ctx: IpContext, argv: string[]): number {
     eprint(ctx, `Cannot create namespace file "${NETNS_RUN_DIR}/${name}": File exists\n`);
     return -1;
   }
-  const net = emptyNetState();
-  net.macCounter = netnsMacBase(name);
-  ctx.ns.create(name, net);
+  // the directory gives the new namespace its block of MAC addresses
+  ctx.ns.create(name, emptyNetState());
   return 0;
 }
 

@@ -34,17 +34,6 @@ export interface NetnsDirectory {
   pids?(name: string): number[];
 }
 
-/**
- * Where the deterministic MAC addresses of a new namespace start: the
- * fourth byte comes from its name (1..255), so that the links of different
- * namespaces of a host, which may end up on one segment, differ.
- */
-export function netnsMacBase(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  return (1 + (h % 255)) << 16;
-}
-
 /** A namespace's network with its name. */
 export interface NamedNet {
   name: string;
