@@ -143,6 +143,7 @@ function waitUntil(ctx: ProgramContext, ns: number): ReturnType<ProgramContext['
 /** Host discovery: which targets are up, with their round trip and MAC. */
 function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Target[], timing: TimingTemplate, say: (s: string) => void): Generator<ReturnType<ProgramContext['until']>, void, void> {
   const todo: Target[] = [];
+  const macOnly: Target[] = [];
   for (const t of targets) {
     if (t.via === 'local') {
       t.up = true;
@@ -152,10 +153,13 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
     if (o.noPing) {
       t.up = true;
       t.reason = 'user-set';
+      // nmap still asks for the MAC address of a target on the local Ethernet
+      if (t.via === 'arp') macOnly.push(t);
       continue;
     }
     todo.push(t);
   }
+  if (macOnly.length) yield* resolveMacs(ctx, io, macOnly, timing);
   if (todo.length === 0) return;
   const arp = todo.every((t) => t.via === 'arp');
   const started = ctx.now();
@@ -242,6 +246,28 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
     todo[i]!.reason = 'no-response';
   }
   if (o.verbose) say(`Completed ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}, ${elapsed(started, ctx.now())} elapsed (${todo.length} total hosts)\n`);
+}
+
+/** ARP requests for targets taken to be up (-Pn), for their MAC addresses only. */
+function* resolveMacs(ctx: ProgramContext, io: RawIo, targets: Target[], timing: TimingTemplate): Generator<ReturnType<ProgramContext['until']>, void, void> {
+  const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now());
+  while (!scan.done()) {
+    for (const p of scan.due(ctx.now())) {
+      const t = targets[p.item]!;
+      const r = ctx.machine.ops.routeOutput(t.addr);
+      if (r.kind !== 'ok') continue;
+      const link = ctx.machine.net.links.find((l) => l.name === r.dev);
+      const mac = link ? parseMac(link.mac) : undefined;
+      if (mac) io.sendFrame(r.dev, arpRequest(mac, r.src, t.addr));
+    }
+    for (const f of io.frames.splice(0)) {
+      const a = arpReplyOf(f);
+      const i = a ? targets.findIndex((t) => t.addr === a.ip) : -1;
+      if (i >= 0 && scan.answer(i, undefined, ctx.now())) targets[i]!.mac = a!.mac;
+    }
+    if (scan.done()) break;
+    yield waitUntil(ctx, scan.nextWake());
+  }
 }
 
 /** Folds a measured round trip into a target's estimate and its reported latency. */

@@ -1,0 +1,181 @@
+/**
+ * nmap against the real nmap 7.93: each case builds the same two-host
+ * network twice — with real namespaces (the scanner 10.9.0.1 and the
+ * target 10.9.0.2 joined by a veth, the target's rules set with the real
+ * iptables, listeners started with nc and a small UDP responder) and in
+ * the lab (test/nmap-world.ts) — runs nmap with the same arguments on
+ * both, and compares the whole output: every port's state and reason,
+ * the "Not shown" lines, the host lines and the exit status.
+ *
+ * Masked, because they depend on the wall clock: the date of the
+ * "Starting Nmap" line, the latency, and the "scanned in" seconds.
+ * Arranged: both sides give the interfaces the same MAC addresses; where
+ * the target sends ICMP errors for many ports, its ICMP rate limits are
+ * switched off on both sides (net.ipv4.icmp_ratelimit=0 and a large
+ * icmp_msgs_per_sec/icmp_msgs_burst), or which ports get an answer would
+ * depend on real time.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { nmap } from '../src/core/programs/nmap.js';
+import { guardKernel } from './diff/suite.js';
+import { NETNS_PREFIX } from './diff/kernel.js';
+import { runInLab, SCANNER, TARGET, type ScanLab } from './nmap-world.js';
+
+/** One scan to compare. */
+interface ScanCase {
+  name: string;
+  lab: ScanLab;
+  /** nmap's arguments. */
+  args: string[];
+}
+
+const NO_ICMP_LIMITS = { 'net.ipv4.icmp_ratelimit': '0', 'net.ipv4.icmp_msgs_per_sec': '1000000', 'net.ipv4.icmp_msgs_burst': '1000000' };
+
+const SSH_ONLY = ['-P INPUT DROP', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-F', '-A INPUT -p tcp --dport 22 -j ACCEPT'];
+
+const CASES: ScanCase[] = [
+  { name: 'SSH-only server with policy DROP, default 1000 ports', lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', TARGET] },
+  { name: 'the seed\'s scan: -P0 -sS -F of the SSH-only server', lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', '-P0', '-sS', '-F', TARGET] },
+  { name: 'SSH-only server with --reason', lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', '-F', '--reason', TARGET] },
+  { name: 'open and closed ports, no rules', lab: { services: { tcp: [22, 80] } }, args: ['-n', '-p', '20-25,80,443', TARGET] },
+  { name: 'open and closed ports, default 1000', lab: { services: { tcp: [22, 80] } }, args: ['-n', TARGET] },
+  {
+    name: 'DROP, REJECT variants and reset in one scan, with reasons',
+    lab: {
+      targetRules: [
+        '-A INPUT -p tcp --dport 23 -j DROP',
+        '-A INPUT -p tcp --dport 24 -j REJECT',
+        '-A INPUT -p tcp --dport 25 -j REJECT --reject-with icmp-host-prohibited',
+        '-A INPUT -p tcp --dport 26 -j REJECT --reject-with tcp-reset',
+        '-A INPUT -p tcp --dport 27 -j REJECT --reject-with icmp-net-unreachable',
+        '-A INPUT -p tcp --dport 28 -j REJECT --reject-with icmp-admin-prohibited',
+      ],
+      targetSysctl: NO_ICMP_LIMITS,
+      services: { tcp: [22] },
+    },
+    args: ['-n', '--reason', '-p', '20-28', TARGET],
+  },
+  {
+    name: 'REJECT for every port but SSH (port-unreach for 999)',
+    lab: { targetRules: ['-A INPUT -p tcp ! --dport 22 -j REJECT'], targetSysctl: NO_ICMP_LIMITS, services: { tcp: [22] } },
+    args: ['-n', TARGET],
+  },
+  {
+    name: 'REJECT with tcp-reset for every port but SSH',
+    lab: { targetRules: ['-A INPUT -p tcp ! --dport 22 -j REJECT --reject-with tcp-reset'], services: { tcp: [22] } },
+    args: ['-n', '-F', TARGET],
+  },
+  {
+    name: 'everything dropped: all ports in ignored states',
+    lab: { targetRules: ['-P INPUT DROP'] },
+    args: ['-n', '-p', '1-40', TARGET],
+  },
+  {
+    name: 'ACK scan: unfiltered and filtered',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 22 -j ACCEPT', '-A INPUT -p tcp --dport 80 -j ACCEPT', '-A INPUT -p tcp -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-sA', '-p', '20-25,80', TARGET],
+  },
+  {
+    name: 'UDP scan: an answering service, a silent listener, closed ports',
+    lab: { targetSysctl: NO_ICMP_LIMITS, services: { udpAnswer: [53], udpSilent: [161] } },
+    args: ['-n', '-sU', '-p', '22,53,123,161', TARGET],
+  },
+  {
+    name: 'UDP scan through a firewall dropping everything but DNS',
+    lab: { targetRules: ['-A INPUT -p udp --dport 53 -j ACCEPT', '-A INPUT -p udp -j DROP'], services: { udpAnswer: [53] } },
+    args: ['-n', '-sU', '-p', '53,67,123,161', TARGET],
+  },
+  { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
+  { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
+  { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
+  { name: 'port scan of an address nobody has', lab: {}, args: ['-n', '-p', '22', '10.9.0.3'] },
+  { name: 'option errors: two TCP scan types', lab: {}, args: ['-sS', '-sT', TARGET] },
+  { name: 'option errors: a backwards range', lab: {}, args: ['-n', '-p', '25-20', TARGET] },
+  { name: 'option errors: -sn with -p', lab: {}, args: ['-n', '-sn', '-p', '22', TARGET] },
+];
+
+/** Environment for the real tools. */
+const ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
+
+function sh(argv: string[]): void {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: ENV, encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+}
+
+const UDP_RESPONDER = [
+  'import socket, sys',
+  's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+  "s.bind(('0.0.0.0', int(sys.argv[1])))",
+  'while True:',
+  '    d, a = s.recvfrom(2048)',
+  "    s.sendto(b'ok\\n\\0', a)",
+].join('\n');
+
+const UDP_SILENT = ['import socket, sys', 's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)', "s.bind(('0.0.0.0', int(sys.argv[1])))", 'while True:', '    s.recvfrom(2048)'].join('\n');
+
+let serial = 0;
+
+/** Runs the case with real namespaces and the real nmap. */
+async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number }> {
+  const id = `${process.pid % 100000}x${serial++}`;
+  const a = `${NETNS_PREFIX}nma${id}`;
+  const b = `${NETNS_PREFIX}nmb${id}`;
+  const daemons: ChildProcess[] = [];
+  try {
+    sh(['ip', 'netns', 'add', a]);
+    sh(['ip', 'netns', 'add', b]);
+    sh(['ip', '-n', a, 'link', 'add', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:00:00:00:00:02', 'netns', b]);
+    for (const [ns, addr] of [
+      [a, SCANNER],
+      [b, TARGET],
+    ] as const) {
+      sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
+      sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) sh(['ip', 'netns', 'exec', b, 'sysctl', '-qw', `${k}=${v}`]);
+    for (const rule of c.lab.targetRules ?? []) sh(['ip', 'netns', 'exec', b, 'iptables', ...rule.split(' ')]);
+    const s = c.lab.services ?? {};
+    for (const port of s.tcp ?? []) daemons.push(spawn('ip', ['netns', 'exec', b, 'nc', '-lk', String(port)], { env: ENV, stdio: 'ignore' }));
+    for (const port of s.udpAnswer ?? []) daemons.push(spawn('ip', ['netns', 'exec', b, 'python3', '-c', UDP_RESPONDER, String(port)], { env: ENV, stdio: 'ignore' }));
+    for (const port of s.udpSilent ?? []) daemons.push(spawn('ip', ['netns', 'exec', b, 'python3', '-c', UDP_SILENT, String(port)], { env: ENV, stdio: 'ignore' }));
+    if (daemons.length) await new Promise((r) => setTimeout(r, 400));
+    return await new Promise((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', a, 'nmap', ...c.args], { env: ENV });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      child.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
+    });
+  } finally {
+    for (const d of daemons) d.kill();
+    spawnSync('ip', ['netns', 'del', a], { env: ENV });
+    spawnSync('ip', ['netns', 'del', b], { env: ENV });
+  }
+}
+
+/** Hides what depends on the wall clock. */
+export function maskTimes(s: string): string {
+  return s
+    .replace(/^(Starting Nmap 7\.93 \( https:\/\/nmap\.org \) at ).*$/gm, '$1<date>')
+    .replace(/\(\d[\d.]*s latency\)/g, '(<latency>)')
+    .replace(/scanned in \d+\.\d\d seconds/g, 'scanned in <seconds> seconds');
+}
+
+describe('nmap against the real nmap 7.93', () => {
+  const skip = guardKernel('nmap against the real nmap 7.93');
+  const haveNmap = spawnSync('nmap', ['--version'], { env: ENV, encoding: 'utf8' }).stdout?.startsWith('Nmap version 7.93') ?? false;
+  for (const c of CASES) {
+    it(c.name, skip === undefined ? {} : { skip }, async () => {
+      assert.ok(haveNmap, 'nmap 7.93 must be installed for this test');
+      const real = await realScan(c);
+      const lab = runInLab(c.lab, nmap, ['nmap', ...c.args]);
+      assert.equal(maskTimes(lab.stdout), maskTimes(real.stdout), `stdout of nmap ${c.args.join(' ')}`);
+      assert.equal(lab.stderr, real.stderr, `stderr of nmap ${c.args.join(' ')}`);
+      assert.equal(lab.status, real.status, `exit status of nmap ${c.args.join(' ')}`);
+    });
+  }
+});
