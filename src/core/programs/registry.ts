@@ -8,6 +8,11 @@ import { ss } from './ss.js';
 import { nmap } from './nmap.js';
 import { nc } from './nc.js';
 import { ping } from './ping.js';
+import { ssh } from './ssh.js';
+import { curl } from './curl.js';
+import { dig } from './dig.js';
+import { traceroute } from './traceroute.js';
+import { arp } from './arp.js';
 import { filezilla } from './ftp-filezilla.js';
 import { tcpdump } from './tcpdump.js';
 import { vsftpd } from './vsftpd.js';
@@ -21,6 +26,11 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   nmap,
   nc,
   ping,
+  ssh,
+  curl,
+  dig,
+  traceroute,
+  arp,
   tcpdump,
   vsftpd,
   ...DAEMON_PROGRAMS,
