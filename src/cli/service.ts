@@ -11,16 +11,72 @@
  * iptables.service unit: quiet on success, the init script's messages going
  * to the journal. Both share the init script's lock file and the rules file
  * /etc/sysconfig/iptables of the machine.
+ *
+ * The daemons (sshd, httpd, nginx, vsftpd, mysqld, named, postfix,
+ * dovecot, ntpd, squid) have CentOS 6 init scripts: `service sshd start`
+ * prints "Starting sshd: [  OK  ]" and starts the daemon in the namespace
+ * the command runs in; start does nothing when it runs already, stop
+ * nothing when it does not, and status reports "NAME (pid  PID) is
+ * running..." or "NAME is stopped".
  */
+import { initScriptUnit, type DaemonUnit } from '../core/programs/daemons/index.js';
 import { LabDamaged } from './lab/store.js';
-import { runIptablesInit } from './script/initscript.js';
+import { FAILED, OK, runIptablesInit } from './script/initscript.js';
 import { Output, type CommandResult, type LabContext } from './script/io.js';
-import { systemctl } from './script/systemd.js';
+import { daemonRunning, startDaemon, stopDaemon, systemctl } from './script/systemd.js';
 
 const USAGE = 'Usage: service < option > | --status-all | [ service_name [ command | --full-restart ] ]\n';
 
-/** Services with an init script on the machine. */
+/** Services with an init script on the machine besides the daemons'. */
 const SERVICES = new Set(['iptables']);
+
+/** Whether the machine has an init script of that name. */
+function hasService(name: string): boolean {
+  return SERVICES.has(name) || initScriptUnit(name) !== undefined;
+}
+
+/** A daemon's CentOS 6 init script: `/etc/init.d/NAME ACTION`. */
+function runDaemonInit(u: DaemonUnit, args: string[], ctx: LabContext, out: Output): number {
+  const netns = ctx.netns ?? '';
+  const start = (): number => {
+    out.stdout(u.startLabel);
+    const r = startDaemon(ctx.lab, netns, u);
+    out.stdout(r.printed);
+    out.stdout(`${r.running ? OK : FAILED}\n`);
+    return r.running ? 0 : 1;
+  };
+  const stop = (): number => {
+    out.stdout(u.stopText);
+    const n = stopDaemon(ctx.lab, u);
+    out.stdout(`${n > 0 ? OK : FAILED}\n`);
+    return n > 0 ? 0 : 1;
+  };
+  const running = daemonRunning(ctx.lab, u);
+  switch (args[0]) {
+    case 'start':
+      return running ? 0 : start();
+    case 'stop':
+      return running ? stop() : 0;
+    case 'restart':
+      stop();
+      return start();
+    case 'condrestart':
+    case 'try-restart':
+      if (!running) return 0;
+      stop();
+      return start();
+    case 'status':
+      if (running) {
+        out.stdout(`${u.statusName} (pid  ${running.pid}) is running...\n`);
+        return 0;
+      }
+      out.stdout(`${u.statusName} is stopped\n`);
+      return 3;
+    default:
+      out.stdout(`Usage: /etc/init.d/${u.initScript} {start|stop|restart|condrestart|try-restart|status}\n`);
+      return 2;
+  }
+}
 
 /** Runs `fn`, turning a damaged lab into a message rather than a crash. */
 async function guarded(out: Output, fn: () => Promise<number>): Promise<CommandResult> {
@@ -36,7 +92,8 @@ async function guarded(out: Output, fn: () => Promise<number>): Promise<CommandR
 /** `service ARGS` (CentOS 6's /sbin/service over the machine's init scripts). */
 export async function runService(argv: string[], ctx: LabContext): Promise<CommandResult> {
   const out = new Output(ctx.write);
-  const init = (args: string[]): Promise<number> => runIptablesInit(args, { lab: ctx.lab, exec: ctx.exec, out });
+  const iptablesInit = (args: string[]): Promise<number> => runIptablesInit(args, { lab: ctx.lab, exec: ctx.exec, out });
+  let init = iptablesInit;
   return guarded(out, async () => {
     if (argv.length === 0) {
       out.stderr(USAGE);
@@ -56,12 +113,14 @@ export async function runService(argv: string[], ctx: LabContext): Promise<Comma
         return 0;
       }
       if (service === undefined && left === 1 && a === '--status-all') {
-        await init(['status']); // the only init script of the machine
+        await iptablesInit(['status']); // the daemons' scripts are not listed
         return 0;
       }
       if (left === 2 && argv[i + 1] === '--full-restart') {
         service = a;
-        if (SERVICES.has(service)) {
+        const daemon = initScriptUnit(service);
+        if (daemon) init = async (args) => runDaemonInit(daemon, args, ctx, out);
+        if (hasService(service)) {
           await init(['stop']);
           return init(['start']);
         }
@@ -71,11 +130,12 @@ export async function runService(argv: string[], ctx: LabContext): Promise<Comma
       if (service === undefined) service = a;
       else options.push(a);
     }
-    if (service === undefined || !SERVICES.has(service)) {
+    if (service === undefined || !hasService(service)) {
       out.stderr(`${service ?? ''}: unrecognized service\n`);
       return 1;
     }
-    return init(options);
+    const daemon = initScriptUnit(service);
+    return daemon ? runDaemonInit(daemon, options, ctx, out) : init(options);
   });
 }
 

@@ -46,8 +46,9 @@ COMMIT
 `;
 
 /** functions' status words in serial mode (each ends with a carriage return). */
-const OK = '[  OK  ]\r';
-const FAILED = '[FAILED]\r';
+export const OK = '[  OK  ]\r';
+/** The failure word of /etc/init.d/functions in serial mode. */
+export const FAILED = '[FAILED]\r';
 const WARNING = '[WARNING]\r';
 
 const USAGE = 'Usage: iptables {start|stop|reload|restart|condrestart|status|panic|save}\n';

@@ -8,10 +8,20 @@
  * terminal (they are not kept, so `systemctl status` ends without the
  * journal lines systemd would add). Unit state (active, enabled, timestamps,
  * process ids) lives in <lab>/systemd.json. Times are printed in UTC.
+ *
+ * The daemons' units (sshd, httpd, nginx, vsftpd, mariadb, named, postfix,
+ * dovecot, ntpd, squid) run their program as a background program of the
+ * host's initial namespace, recorded with the unit's name; the unit is
+ * running while that program is. Their journal lines are not kept either.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { daemonUnit, type DaemonUnit } from '../../core/programs/daemons/index.js';
+import { programByName } from '../../core/programs/registry.js';
+import { INIT_NETNS } from '../../core/world/state.js';
+import { closeLab, openLab } from '../lab/session.js';
 import { acquireLock, labFile, writeFileAtomic } from '../lab/store.js';
+import { runInWorld } from '../world-run.js';
 import { IPTABLES_DATA, runIptablesInit } from './initscript.js';
 import { Output, type Exec } from './io.js';
 
@@ -81,8 +91,9 @@ function loadSystemd(lab: string): SystemdState {
   return { version: 1, nextPid: FIRST_PID, units: {} };
 }
 
-function unitState(s: SystemdState, name: string): UnitState {
-  s.units[name] ??= { enabled: false, active: 'inactive', result: 'success' };
+function unitState(s: SystemdState, name: string, daemon?: DaemonUnit): UnitState {
+  // a package whose vendor preset is enabled was enabled when it was installed (sshd)
+  s.units[name] ??= { enabled: daemon?.vendorPreset === 'enabled', active: 'inactive', result: 'success' };
   return s.units[name]!;
 }
 
@@ -378,9 +389,202 @@ export async function systemctl(argv: string[], env: SystemctlEnv): Promise<numb
   for (const [k, u] of units.entries()) {
     const name = unitName(u);
     const unit = UNITS[name];
+    const daemon = unit ? undefined : daemonUnit(name);
     if (verb === 'status' && k > 0) env.out.stdout('\n');
-    const r = unit ? await verbOnUnit(env, verb, name, unit, quiet) : verbOnMissing(env, verb, name, quiet);
+    const r = unit
+      ? await verbOnUnit(env, verb, name, unit, quiet)
+      : daemon
+        ? daemonVerb(env, verb, daemon, quiet)
+        : verbOnMissing(env, verb, name, quiet);
     if (r !== 0 && status === 0) status = r;
   }
   return status;
+}
+
+// ---------------------------------------------------------------------------
+// The daemons' units: their programs on the lab's world.
+
+/** A daemon a unit runs: its process id and when it started (virtual ns). */
+export interface RunningDaemon {
+  pid: number;
+  netns: string;
+}
+
+/** The unit's running daemon on the host whose directory is `lab`, if any (reads the lab, changes nothing). */
+export function daemonRunning(lab: string, unit: DaemonUnit): RunningDaemon | undefined {
+  const s = openLab(lab);
+  try {
+    for (const [netns, ns] of Object.entries(s.world.hosts[s.host]?.netns ?? {})) {
+      const p = (ns.procs ?? []).find((x) => x.unit === unit.unit);
+      if (p) return { pid: p.pid, netns };
+    }
+    return undefined;
+  } finally {
+    closeLab(s, false);
+  }
+}
+
+/**
+ * Starts the unit's daemon in namespace `netns` of the host; returns its
+ * pid when it runs, or its exit (and what it printed) when it could not
+ * start.
+ */
+export function startDaemon(lab: string, netns: string, unit: DaemonUnit): { pid: number; running: boolean; printed: string } {
+  const program = programByName(unit.program);
+  let printed = '';
+  let pid = 0;
+  let running = false;
+  if (!program) return { pid, running, printed: `nflab: the program of ${unit.unit} is not in the lab\n` };
+  runInWorld(
+    { lab, netns, cwd: '/', onMachine: true },
+    (world, ref) => {
+      pid = world.startBackground(ref, program, unit.argv, { unit: unit.unit });
+      running = world.processes(ref.host).some((p) => p.proc.pid === pid);
+      return 0;
+    },
+    { write: (_fd, text) => void (printed += text) },
+  );
+  return { pid, running, printed };
+}
+
+/** Ends the unit's daemons on the host; returns how many were running. */
+export function stopDaemon(lab: string, unit: DaemonUnit): number {
+  let n = 0;
+  runInWorld({ lab, netns: INIT_NETNS, cwd: '/', onMachine: true }, (world, ref) => {
+    for (const p of world.processes(ref.host)) {
+      if (p.proc.unit === unit.unit && world.kill(ref.host, p.proc.pid)) n++;
+    }
+    return 0;
+  });
+  return n;
+}
+
+/** Where the unit files live. */
+function daemonUnitPath(u: DaemonUnit): string {
+  return `/usr/lib/systemd/system/${u.unit}`;
+}
+
+/** `systemctl status` of a daemon's unit (systemd 219): the text and exit status. */
+function daemonStatusText(u: DaemonUnit, st: UnitState, running: RunningDaemon | undefined, now: number): { text: string; status: number } {
+  let t = `● ${u.unit} - ${u.description}\n`;
+  t += `   Loaded: loaded (${daemonUnitPath(u)}; ${st.enabled ? 'enabled' : 'disabled'}; vendor preset: ${u.vendorPreset})\n`;
+  const active = running ? 'active' : st.active === 'failed' ? 'failed' : 'inactive';
+  t += `   Active: ${active}${running ? ' (running)' : active === 'inactive' ? ' (dead)' : ''}`;
+  if (active === 'failed') t += ` (Result: ${st.result})`;
+  const since = running ? st.activeEnter : st.inactiveEnter;
+  t += since !== undefined ? ` since ${formatTimestamp(since)}; ${formatRelative(since, now)}\n` : '\n';
+  u.docs.forEach((d, i) => (t += `${i === 0 ? '     Docs: ' : '           '}${d}\n`));
+  const name = u.argv[0]!.slice(u.argv[0]!.lastIndexOf('/') + 1);
+  if (u.type === 'forking' && st.execStart) {
+    t += `  Process: ${st.execStart.pid} ExecStart=${u.execStart} (code=exited, status=${exitStatusText(st.execStart.status)})\n`;
+  }
+  if (running) {
+    t += ` Main PID: ${running.pid} (${name})\n`;
+    t += `   CGroup: /system.slice/${u.unit}\n           └─${running.pid} ${u.title ?? u.argv.join(' ')}\n`;
+  } else if (st.mainPid) {
+    t += ` Main PID: ${st.mainPid.pid} (code=exited, status=${exitStatusText(st.mainPid.status)})\n`;
+  }
+  return { text: t, status: running ? 0 : 3 };
+}
+
+/** Starts a daemon's unit; 0 when it runs. */
+function daemonStart(env: SystemctlEnv, u: DaemonUnit): number {
+  const now = env.now ?? Date.now;
+  if (daemonRunning(env.lab, u)) return 0;
+  const r = startDaemon(env.lab, INIT_NETNS, u);
+  const at = now();
+  update(env.lab, (s) => {
+    const st = unitState(s, u.unit, u);
+    if (r.running) {
+      st.active = 'active';
+      st.result = 'success';
+      st.activeEnter = at;
+      st.execStart = { pid: r.pid - 1, status: 0 };
+      delete st.mainPid;
+    } else {
+      // the lab does not keep a failed program's exit status: 1 stands for it
+      st.active = 'failed';
+      st.result = 'exit-code';
+      st.inactiveEnter = at;
+      st.execStart = { pid: r.pid, status: 1 };
+      if (u.type === 'forking') delete st.mainPid;
+      else st.mainPid = { pid: r.pid, status: 1 };
+    }
+  });
+  if (r.running) return 0;
+  env.out.stderr(
+    `Job for ${u.unit} failed because the control process exited with error code. See "systemctl status ${u.unit}" and "journalctl -xe" for details.\n`,
+  );
+  return 1;
+}
+
+/** Stops a daemon's unit (nothing to do when it is not running). */
+function daemonStop(env: SystemctlEnv, u: DaemonUnit): number {
+  const now = env.now ?? Date.now;
+  const running = daemonRunning(env.lab, u);
+  if (!running) return 0;
+  stopDaemon(env.lab, u);
+  const at = now();
+  update(env.lab, (s) => {
+    const st = unitState(s, u.unit, u);
+    st.active = 'inactive';
+    st.result = 'success';
+    st.inactiveEnter = at;
+    st.mainPid = { pid: running.pid, status: 0 };
+  });
+  return 0;
+}
+
+/** One verb on a daemon's unit. */
+function daemonVerb(env: SystemctlEnv, verb: string, u: DaemonUnit, quiet: boolean): number {
+  const st = unitState(loadSystemd(env.lab), u.unit, u);
+  const link = `/etc/systemd/system/multi-user.target.wants/${u.unit}`;
+  switch (verb) {
+    case 'start':
+      return daemonStart(env, u);
+    case 'stop':
+      return daemonStop(env, u);
+    case 'restart':
+      daemonStop(env, u);
+      return daemonStart(env, u);
+    case 'try-restart':
+    case 'condrestart':
+      if (!daemonRunning(env.lab, u)) return 0;
+      daemonStop(env, u);
+      return daemonStart(env, u);
+    case 'reload':
+      if (!daemonRunning(env.lab, u)) {
+        env.out.stderr(`Job for ${u.unit} invalid.\n`);
+        return 1;
+      }
+      daemonStop(env, u);
+      return daemonStart(env, u);
+    case 'status': {
+      const r = daemonStatusText(u, st, daemonRunning(env.lab, u), (env.now ?? Date.now)());
+      env.out.stdout(r.text);
+      return r.status;
+    }
+    case 'enable':
+    case 'disable': {
+      const on = verb === 'enable';
+      if (st.enabled !== on) {
+        update(env.lab, (s) => {
+          unitState(s, u.unit, u).enabled = on;
+        });
+        if (!quiet) env.out.stderr(on ? `Created symlink from ${link} to ${daemonUnitPath(u)}.\n` : `Removed symlink ${link}.\n`);
+      }
+      return 0;
+    }
+    case 'is-active': {
+      const running = daemonRunning(env.lab, u) !== undefined;
+      const word = running ? 'active' : st.active === 'failed' ? 'failed' : 'inactive';
+      if (!quiet) env.out.stdout(`${word}\n`);
+      return running ? 0 : 3;
+    }
+    case 'is-enabled':
+      if (!quiet) env.out.stdout(`${st.enabled ? 'enabled' : 'disabled'}\n`);
+      return st.enabled ? 0 : 1;
+    default:
+      return 1;
+  }
 }

@@ -19,6 +19,7 @@ import { keyValue } from './config.js';
 import { runDaemon, secondsNs, type Conn, type Session, type TcpService } from './serve.js';
 import { parseIPv4Numeric } from '../../addr/ipv4.js';
 import { formatIPv4 } from '../../addr/ipv4.js';
+import { STRERROR } from '../../stack/api.js';
 
 /** The name postfix greets with. */
 export function postfixHostname(ctx: ProgramContext, mainCf: string | undefined): string {
@@ -122,7 +123,7 @@ export const postfix: Program = function* (ctx: ProgramContext): ProgramBody {
   return yield* runDaemon(ctx, {
     tcp: inetInterfaces(cf).map((addr) => ({ addr, port: 25, backlog: 100, session: (c: Conn) => smtpSession(c, host) })),
     udp: [],
-    bindError: (addr, port) => `postfix/master: fatal: bind ${formatIPv4(addr)} port ${port}: Address already in use\n`,
+    bindError: (addr, port, errno) => `postfix/master: fatal: bind ${formatIPv4(addr)} port ${port}: ${STRERROR[errno]}\n`,
     failStatus: 1,
   });
 };
@@ -171,7 +172,8 @@ export const dovecot: Program = function* (ctx: ProgramContext): ProgramBody {
   return yield* runDaemon(ctx, {
     tcp: [svc(143, imapSession), svc(993, tlsWait), svc(110, pop3Session), svc(995, tlsWait)],
     udp: [],
-    bindError: (addr, port) => `Error: service(${port === 110 || port === 995 ? 'pop3' : 'imap'}-login): listen(${formatIPv4(addr)}, ${port}) failed: Address already in use\nFatal: Failed to start listeners\n`,
+    bindError: (addr, port, errno) =>
+      `Error: service(${port === 110 || port === 995 ? 'pop3' : 'imap'}-login): listen(${formatIPv4(addr)}, ${port}) failed: ${STRERROR[errno]}\nFatal: Failed to start listeners\n`,
     failStatus: 89,
   });
 };

@@ -7,9 +7,13 @@
  * the server waits connect_timeout (10 s) and closes.
  */
 import { formatIPv4 } from '../../addr/ipv4.js';
+import { STRERROR, type Errno } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { mysqldListen } from './config.js';
 import { bytesOf, runDaemon, secondsNs, type Conn, type Session } from './serve.js';
+
+/** errno numbers of the bind errors mysqld prints. */
+const ERRNO_NUM: Partial<Record<Errno, number>> = { EADDRINUSE: 98, EADDRNOTAVAIL: 99, EACCES: 13 };
 
 /** The version string in the greeting. */
 export const MYSQLD_VERSION = '5.5.68-MariaDB';
@@ -66,7 +70,8 @@ export const mysqld: Program = function* (ctx: ProgramContext): ProgramBody {
   return yield* runDaemon(ctx, {
     tcp: [{ ...at, backlog: 50, session }],
     udp: [],
-    bindError: (_addr, port) => `[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use\n[ERROR] Do you already have another mysqld server running on port: ${port} ?\n[ERROR] Aborting\n`,
+    bindError: (_addr, port, errno) =>
+      `[ERROR] Can't start server: Bind on TCP/IP port. Got error: ${ERRNO_NUM[errno] ?? 0}: ${STRERROR[errno]}\n[ERROR] Do you already have another mysqld server running on port: ${port} ?\n[ERROR] Aborting\n`,
     failStatus: 1,
   });
 };
