@@ -7,8 +7,9 @@
  * both, and compares the whole output: every port's state and reason,
  * the "Not shown" lines, the host lines and the exit status.
  *
- * Masked, because they depend on the wall clock: the date of the
- * "Starting Nmap" line, the latency, and the "scanned in" seconds.
+ * Masked, because they depend on the wall clock: the dates and times
+ * (the "Starting Nmap" line, the verbose progress lines, the grepable
+ * header and footer), the latency, the elapsed and "scanned in" seconds.
  * Arranged: both sides give the interfaces the same MAC addresses; where
  * the target sends ICMP errors for many ports, its ICMP rate limits are
  * switched off on both sides (net.ipv4.icmp_ratelimit=0 and a large
@@ -87,6 +88,32 @@ const CASES: ScanCase[] = [
     lab: { targetRules: ['-A INPUT -p udp --dport 53 -j ACCEPT', '-A INPUT -p udp -j DROP'], services: { udpAnswer: [53] } },
     args: ['-n', '-sU', '-p', '53,67,123,161', TARGET],
   },
+  {
+    name: 'two reasons with the same count (tie order of the "Not shown" groups)',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 1:30 -j DROP', '-A INPUT -p tcp --dport 31:60 -j REJECT'], targetSysctl: NO_ICMP_LIMITS },
+    args: ['-n', '-p', '1-60', TARGET],
+  },
+  {
+    name: 'two ignored states with the same count',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 1:40 -j DROP'], services: { tcp: [80] } },
+    args: ['-n', '-p', '1-80', TARGET],
+  },
+  {
+    name: 'closed, filtered by port-unreach and by no-response, all ignored',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 1:30 -j DROP', '-A INPUT -p tcp --dport 31:90 -j REJECT'], targetSysctl: NO_ICMP_LIMITS },
+    args: ['-n', '-p', '1-200', TARGET],
+  },
+  {
+    name: 'verbose scan (progress lines)',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-v', '-p', '21-23', TARGET],
+  },
+  {
+    name: 'grepable output to standard output',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-oG', '-', '-p', '21-23', TARGET],
+  },
+  { name: 'open ports only', lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } }, args: ['-n', '--open', '-p', '21-23', TARGET] },
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
@@ -162,7 +189,11 @@ export function maskTimes(s: string): string {
   return s
     .replace(/^(Starting Nmap 7\.93 \( https:\/\/nmap\.org \) at ).*$/gm, '$1<date>')
     .replace(/\(\d[\d.]*s latency\)/g, '(<latency>)')
-    .replace(/scanned in \d+\.\d\d seconds/g, 'scanned in <seconds> seconds');
+    .replace(/scanned in \d+\.\d\d seconds/g, 'scanned in <seconds> seconds')
+    .replace(/^((?:Initiating|Completed) .* at )\d\d:\d\d/gm, '$1<time>')
+    .replace(/, \d+\.\d\ds elapsed/g, ', <elapsed> elapsed')
+    .replace(/^(# Nmap 7\.93 scan initiated ).*( as: )/gm, '$1<date>$2')
+    .replace(/^(# Nmap done at ).*( -- )/gm, '$1<date>$2');
 }
 
 describe('nmap against the real nmap 7.93', () => {

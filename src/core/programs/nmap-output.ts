@@ -55,7 +55,10 @@ export interface HostReport {
 export interface ReportOptions {
   verbose: number;
   reason: boolean;
+  /** --open (which also turns on --defeat-rst-ratelimit). */
   openOnly: boolean;
+  /** A TCP scan ran. */
+  tcpScan: boolean;
 }
 
 /** A number with `digits` significant digits, as nmap prints latencies (0.000029, 0.0000060, 0.00018). */
@@ -219,6 +222,7 @@ export function portSection(h: HostReport, o: ReportOptions): string {
   });
   out += '\n';
   if (numIgnored === ports.length) return out;
+  if (o.openOnly && o.tcpScan && counts.has('filtered')) out += 'Some closed ports may be reported as filtered due to --defeat-rst-ratelimit\n';
   const header = ['PORT', 'STATE', 'SERVICE'];
   if (o.reason) header.push('REASON');
   const rows = [header];

@@ -118,7 +118,7 @@ class RawIo {
 
 /** The options of the report. */
 function reportOptions(o: NmapOptions): ReportOptions {
-  return { verbose: o.verbose, reason: o.reason, openOnly: o.openOnly };
+  return { verbose: o.verbose, reason: o.reason, openOnly: o.openOnly, tcpScan: o.tcpScan !== null && !o.pingOnly };
 }
 
 /** Reverse lookup in the host's /etc/hosts (nmap reads it before asking DNS). */
