@@ -6,9 +6,9 @@
 import { describe, it } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseIPv4Numeric } from '../src/core/addr/ipv4.js';
 import type { SocketInfo, TcpState } from '../src/core/stack/api.js';
 import { formatSs, parseSsArgs, ssNames } from '../src/core/programs/ss.js';
@@ -512,6 +512,199 @@ describe('daemons (protocols)', () => {
       );
     } finally {
       lab.done();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The units: systemctl (CentOS 7, systemd 219) and service (CentOS 6 init scripts).
+
+/** A fresh lab; `sh` runs command lines through `nflab shell -c` and returns everything printed, in order. */
+function unitLab(): { sh: (cmd: string) => Promise<string>; file: (path: string, text: string) => void; done: () => void } {
+  const lab = mkdtempSync(join(tmpdir(), 'nflab-units-'));
+  process.env['NFLAB_EPOCH'] = '1504342308';
+  return {
+    sh: async (cmd) => {
+      let out = '';
+      const r = await runNflab(['shell', '-c', cmd], { lab, write: (_fd, t) => void (out += t) });
+      return out + r.stdout + r.stderr;
+    },
+    file: (path, text) => {
+      mkdirSync(dirname(join(lab, 'fs', path)), { recursive: true });
+      writeFileSync(join(lab, 'fs', path), text);
+    },
+    done: () => rmSync(lab, { recursive: true, force: true }),
+  };
+}
+
+/** Replaces systemctl's times by fixed ones. */
+function pinTimes(text: string): string {
+  return text.replace(/ since [A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; [^\n]*$/gm, ' since DATE; AGO');
+}
+
+const OK_WORD = '[  OK  ]\r';
+const LISTEN_HEAD = 'State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n';
+
+describe('systemctl for the daemons', () => {
+  it('starts sshd (listening on 22), shows its status, stops it', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(
+        pinTimes(await t.sh('systemctl status sshd; echo rc=$?; systemctl is-enabled sshd; systemctl is-active sshd; echo rc=$?')),
+        '● sshd.service - OpenSSH server daemon\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/sshd.service; enabled; vendor preset: enabled)\n' +
+          '   Active: inactive (dead)\n' +
+          '     Docs: man:sshd(8)\n' +
+          '           man:sshd_config(5)\n' +
+          'rc=3\nenabled\ninactive\nrc=3\n',
+      );
+      assert.equal(await t.sh('systemctl start sshd; echo rc=$?; ss -lnt'), `rc=0\n${LISTEN_HEAD}LISTEN 0      128          0.0.0.0:22        0.0.0.0:*          \n`);
+      assert.equal(
+        pinTimes(await t.sh('systemctl status sshd; echo rc=$?; systemctl is-active sshd')),
+        '● sshd.service - OpenSSH server daemon\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/sshd.service; enabled; vendor preset: enabled)\n' +
+          '   Active: active (running) since DATE; AGO\n' +
+          '     Docs: man:sshd(8)\n' +
+          '           man:sshd_config(5)\n' +
+          ' Main PID: 1000 (sshd)\n' +
+          '   CGroup: /system.slice/sshd.service\n' +
+          '           └─1000 /usr/sbin/sshd -D\n' +
+          'rc=0\nactive\n',
+      );
+      assert.equal(await t.sh('systemctl start sshd; echo rc=$?'), 'rc=0\n');
+      assert.equal(await t.sh('systemctl stop sshd; echo rc=$?; ss -lnt'), 'rc=0\nState Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n');
+      assert.equal(
+        pinTimes(await t.sh('systemctl status sshd; echo rc=$?')),
+        '● sshd.service - OpenSSH server daemon\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/sshd.service; enabled; vendor preset: enabled)\n' +
+          '   Active: inactive (dead) since DATE; AGO\n' +
+          '     Docs: man:sshd(8)\n' +
+          '           man:sshd_config(5)\n' +
+          ' Main PID: 1000 (code=exited, status=0/SUCCESS)\n' +
+          'rc=3\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+
+  it('a forking unit shows its ExecStart process; aliases name the real unit; enable and disable', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(await t.sh('systemctl start nginx mysqld; echo rc=$?'), 'rc=0\n');
+      assert.equal(
+        pinTimes(await t.sh('systemctl status nginx mysqld')),
+        '● nginx.service - The nginx HTTP and reverse proxy server\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/nginx.service; disabled; vendor preset: disabled)\n' +
+          '   Active: active (running) since DATE; AGO\n' +
+          '  Process: 999 ExecStart=/usr/sbin/nginx (code=exited, status=0/SUCCESS)\n' +
+          ' Main PID: 1000 (nginx)\n' +
+          '   CGroup: /system.slice/nginx.service\n' +
+          '           └─1000 nginx: master process /usr/sbin/nginx\n' +
+          '\n' +
+          '● mariadb.service - MariaDB database server\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/mariadb.service; disabled; vendor preset: disabled)\n' +
+          '   Active: active (running) since DATE; AGO\n' +
+          ' Main PID: 1001 (mysqld)\n' +
+          '   CGroup: /system.slice/mariadb.service\n' +
+          '           └─1001 /usr/libexec/mysqld --basedir=/usr --datadir=/var/lib/mysql --plugin-dir=/usr/lib64/mysql/plugin --log-error=/var/log/mariadb/mariadb.log --pid-file=/var/run/mariadb/mariadb.pid --socket=/var/lib/mysql/mysql.sock\n',
+      );
+      assert.equal(
+        await t.sh('systemctl enable nginx; systemctl enable nginx; systemctl is-enabled nginx; systemctl disable nginx; systemctl is-enabled nginx; echo rc=$?'),
+        'Created symlink from /etc/systemd/system/multi-user.target.wants/nginx.service to /usr/lib/systemd/system/nginx.service.\nenabled\n' +
+          'Removed symlink /etc/systemd/system/multi-user.target.wants/nginx.service.\ndisabled\nrc=1\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+
+  it('a daemon that cannot start fails its unit', async () => {
+    const t = unitLab();
+    try {
+      t.file('/etc/ssh/sshd_config', 'Port 22\nListenAddress 10.9.9.9\n');
+      assert.equal(
+        await t.sh('systemctl start sshd; echo rc=$?; systemctl is-active sshd'),
+        'Job for sshd.service failed because the control process exited with error code. See "systemctl status sshd.service" and "journalctl -xe" for details.\nrc=1\nfailed\n',
+      );
+      assert.equal(
+        pinTimes(await t.sh('systemctl status sshd; echo rc=$?')),
+        '● sshd.service - OpenSSH server daemon\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/sshd.service; enabled; vendor preset: enabled)\n' +
+          '   Active: failed (Result: exit-code) since DATE; AGO\n' +
+          '     Docs: man:sshd(8)\n' +
+          '           man:sshd_config(5)\n' +
+          ' Main PID: 1000 (code=exited, status=1/FAILURE)\n' +
+          'rc=3\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+
+  it('every daemon unit listens on its ports once started and on none once stopped', async () => {
+    const t = unitLab();
+    try {
+      t.file('/etc/vsftpd/vsftpd.conf', 'listen=YES\n');
+      const units = 'sshd httpd mariadb named postfix dovecot ntpd squid vsftpd';
+      assert.equal(await t.sh(`ip link set lo up; systemctl start ${units}; echo rc=$?`), 'rc=0\n');
+      assert.equal(
+        await t.sh('ss -lntu'),
+        'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n' +
+          'udp   UNCONN 0      0          127.0.0.1:53        0.0.0.0:*          \n' +
+          'udp   UNCONN 0      0            0.0.0.0:123       0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      511          0.0.0.0:80        0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      50           0.0.0.0:3306      0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      10         127.0.0.1:53        0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      100        127.0.0.1:25        0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      100          0.0.0.0:143       0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      100          0.0.0.0:993       0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      100          0.0.0.0:110       0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      100          0.0.0.0:995       0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      256          0.0.0.0:3128      0.0.0.0:*          \n' +
+          'tcp   LISTEN 0      32           0.0.0.0:21        0.0.0.0:*          \n',
+      );
+      assert.equal(await t.sh(`systemctl is-active ${units}`), 'active\n'.repeat(9));
+      assert.equal(await t.sh(`systemctl stop ${units}; ss -lntu; systemctl is-active ${units}`), 'Netid State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n' + 'inactive\n'.repeat(9));
+    } finally {
+      t.done();
+    }
+  });
+});
+
+describe('service for the daemons (CentOS 6 init scripts)', () => {
+  it('start, status, restart, stop with the scripts\' words and exit statuses', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(await t.sh('service sshd status; echo rc=$?'), 'openssh-daemon is stopped\nrc=3\n');
+      assert.equal(await t.sh('service sshd start; echo rc=$?; service sshd start; echo rc=$?'), `Starting sshd: ${OK_WORD}\nrc=0\nrc=0\n`);
+      assert.equal(await t.sh('service sshd status; echo rc=$?'), 'openssh-daemon (pid  1000) is running...\nrc=0\n');
+      assert.equal(await t.sh('service sshd restart; echo rc=$?'), `Stopping sshd: ${OK_WORD}\nStarting sshd: ${OK_WORD}\nrc=0\n`);
+      assert.equal(await t.sh('service sshd status'), 'openssh-daemon (pid  1001) is running...\n');
+      assert.equal(await t.sh('service sshd stop; echo rc=$?; service sshd stop; echo rc=$?'), `Stopping sshd: ${OK_WORD}\nrc=0\nrc=0\n`);
+      assert.equal(await t.sh('ip link set lo up; service httpd start; service postfix start; service ntpd start; service mysqld start'), `Starting httpd: ${OK_WORD}\nStarting postfix: ${OK_WORD}\nStarting ntpd: ${OK_WORD}\nStarting mysqld:  ${OK_WORD}\n`);
+      assert.equal(await t.sh('service httpd status; service postfix status; service ntpd status; service mysqld status'), 'httpd (pid  1002) is running...\nmaster (pid  1003) is running...\nntpd (pid  1004) is running...\nmysqld (pid  1005) is running...\n');
+      assert.equal(await t.sh('service postfix stop; service ntpd stop'), `Shutting down postfix: ${OK_WORD}\nShutting down ntpd: ${OK_WORD}\n`);
+      assert.equal(await t.sh('service httpd bogus; echo rc=$?'), 'Usage: /etc/init.d/httpd {start|stop|restart|condrestart|try-restart|status}\nrc=2\n');
+    } finally {
+      t.done();
+    }
+  });
+
+  it('starts the daemon in the namespace the command runs in', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(
+        await t.sh('ip netns add blue; ip netns exec blue ip link set lo up; ip netns exec blue service postfix start; ip netns exec blue ss -lnt; ss -lnt'),
+        `Starting postfix: ${OK_WORD}\n${LISTEN_HEAD}LISTEN 0      100        127.0.0.1:25        0.0.0.0:*          \nState Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n`,
+      );
+      assert.equal(
+        await t.sh('ip netns add red; ip netns exec red service postfix stop; ip netns exec red service dovecot start; echo rc=$?'),
+        `Shutting down postfix: ${OK_WORD}\nStarting Dovecot Imap: ${OK_WORD}\nrc=0\n`,
+      );
+    } finally {
+      t.done();
     }
   });
 });
