@@ -5,6 +5,7 @@
  */
 import { IFF_BROADCAST, IFF_LOOPBACK, IFF_LOWER_UP, IFF_MULTICAST, IFF_NOARP, IFF_RUNNING, IFF_UP, linkByIndex, linkFlags, operState } from '../../core/net/state.js';
 import { nsidOf } from '../../core/net/nsid.js';
+import { detailsText } from './details.js';
 import type { Inet4Addr, Inet6Addr, Link, NetState } from '../../core/net/types.js';
 import { AF_INET6, AF_PACKET, AF_UNSPEC, COLOR, ipText, paint, paintState, scopeName, type IpContext } from './common.js';
 
@@ -134,6 +135,7 @@ export function linkText(ctx: IpContext, link: Link, doLink: boolean): string {
   const showLl = ctx.family === AF_UNSPEC || ctx.family === AF_PACKET || ctx.details > 0;
   if (showLl) s += `${nl}    link/${linkType(link)} ${paint(ctx, COLOR.mac, link.mac)} brd ${paint(ctx, COLOR.mac, brdOf(link))}`;
   if (!(ctx.family === AF_INET6 && !doLink)) s += linkNetnsText(net, link);
+  if (ctx.details > 0 && !(ctx.family === AF_INET6 && !doLink)) s += detailsText(ctx, link, doLink, nl);
   if (doLink && ctx.stats > 0) s += nl + statsText(ctx, link);
   return s + '\n';
 }

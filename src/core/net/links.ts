@@ -409,6 +409,9 @@ export function setLinkMaster(net: NetState, port: Link, bridge: Link): NetError
   if (port.kind === 'bridge') return netError('ELOOP', 'Can not enslave a bridge to a bridge');
   if (port === bridge) return netError('ELOOP');
   port.master = bridge.index;
+  let no = 1;
+  while (net.links.some((l) => l.master === bridge.index && l !== port && l.portNo === no)) no++;
+  port.portNo = no;
   recalcBridgeId(net, bridge);
   adjustBridgeMtu(net, bridge);
   settleCarriers(net);
@@ -420,6 +423,7 @@ export function releasePort(net: NetState, port: Link): void {
   if (port.master === undefined) return;
   const br = linkByIndex(net, port.master);
   delete port.master;
+  delete port.portNo;
   if (!br) return;
   recalcBridgeId(net, br);
   adjustBridgeMtu(net, br);

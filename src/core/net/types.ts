@@ -89,6 +89,8 @@ export interface Link {
   everUp: boolean;
   /** Interface index of the bridge this link is a port of. */
   master?: number;
+  /** The port number the bridge gave this link (the lowest free from 1). */
+  portNo?: number;
   /** Transmit queue length. */
   txqlen: number;
   /** Link group (0 is "default"). */
