@@ -114,6 +114,26 @@ const CASES: ScanCase[] = [
     args: ['-n', '-oG', '-', '-p', '21-23', TARGET],
   },
   { name: 'open ports only', lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } }, args: ['-n', '--open', '-p', '21-23', TARGET] },
+  {
+    name: 'NULL scan against the seed\'s NULL-packet rule',
+    lab: { targetRules: ['-A INPUT -p tcp --tcp-flags ALL NONE -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-sN', '-p', '20-25', TARGET],
+  },
+  {
+    name: 'XMAS scan against the seed\'s XMAS rule (nmap sets FIN PSH URG, not ALL)',
+    lab: { targetRules: ['-A INPUT -p tcp --tcp-flags ALL ALL -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-sX', '-F', TARGET],
+  },
+  {
+    name: 'FIN scan against the seed\'s syn-flood rule',
+    lab: { targetRules: ['-A INPUT -p tcp ! --syn -m state --state NEW -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-sF', '-p', '20-25', TARGET],
+  },
+  {
+    name: 'ACK scan against the seed\'s syn-flood rule',
+    lab: { targetRules: ['-A INPUT -p tcp ! --syn -m state --state NEW -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-sA', '--reason', '-p', '20-25', TARGET],
+  },
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },

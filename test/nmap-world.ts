@@ -115,7 +115,8 @@ class LabSockets implements SocketLayer, SocketDemux {
       if (!(this.services.tcp ?? []).includes(dport)) return false;
       const flags = d[ihl + 13]!;
       if (flags & 0x04) return true; // the scanner's reset after our SYN/ACK: the half-open connection goes
-      if ((flags & 0x13) !== 0x02) return false; // no connection: the host resets
+      if (flags & 0x10) return false; // an ACK to a listener: the host resets
+      if (!(flags & 0x02)) return true; // a listener drops segments with none of SYN, ACK, RST (NULL, FIN, XMAS probes)
       const r = new Uint8Array(44);
       r[0] = 0x45;
       r[8] = 64;
