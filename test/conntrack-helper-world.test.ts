@@ -56,6 +56,45 @@ async function lab(withHelper: boolean): Promise<string> {
 const SESSION = 'user anonymous x\nls\nbye\n';
 
 /**
+ * A lab where the client (10.0.0.2) reaches the server (192.168.0.18)
+ * through a router that masquerades it and gives control connections the
+ * FTP helper; its FORWARD policy is DROP but for new control connections
+ * and ESTABLISHED,RELATED traffic.
+ */
+async function routedLab(): Promise<string> {
+  const dir = await lab(false);
+  for (const line of [
+    'ip -n cli link del v-c',
+    'ip netns add rtr',
+    'ip link add r0 type veth peer name c0',
+    'ip link add r1 type veth peer name s0',
+    'ip link set r0 netns rtr',
+    'ip link set r1 netns rtr',
+    'ip link set c0 netns cli',
+    'ip link set s0 netns srv',
+    'ip -n rtr addr add 10.0.0.1/24 dev r0',
+    'ip -n rtr addr add 192.168.0.1/24 dev r1',
+    'ip -n cli addr add 10.0.0.2/24 dev c0',
+    'ip -n srv addr add 192.168.0.18/24 dev s0',
+    'ip -n rtr link set r0 up',
+    'ip -n rtr link set r1 up',
+    'ip -n cli link set c0 up',
+    'ip -n srv link set s0 up',
+    'ip -n cli route add default via 10.0.0.1',
+    'ip -n srv route add default via 192.168.0.1',
+    'ip netns exec rtr sysctl -w net.ipv4.ip_forward=1',
+    'ip netns exec rtr iptables -t nat -A POSTROUTING -o r1 -j MASQUERADE',
+    'ip netns exec rtr iptables -t raw -A PREROUTING -p tcp --dport 21 -j CT --helper ftp',
+    'ip netns exec rtr iptables -P FORWARD DROP',
+    'ip netns exec rtr iptables -A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT',
+    'ip netns exec rtr iptables -A FORWARD -i r0 -p tcp --dport 21 -j ACCEPT',
+  ]) {
+    await nflab(dir, line);
+  }
+  return dir;
+}
+
+/**
  * conntrack -L lines with the client's random ports replaced by P and the
  * seconds left by N (they depend on the programs' timing, not the helper).
  */
@@ -95,6 +134,28 @@ describe('the FTP helper in the lab', () => {
       const ct = await nflab(dir, 'ip netns exec srv conntrack -L');
       assert.ok(!ct.stdout.includes('dport=10096'), ct.stdout);
       assert.ok(!ct.stdout.includes('helper=ftp'), ct.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('through a masquerading router, active mode: each EPRT rewritten 3 bytes longer, the session goes on', async () => {
+    const dir = await routedLab();
+    try {
+      const r = await nflab(dir, 'ip netns exec cli ftp -n -v -q 20 192.168.0.18', 'passive off\n' + 'user anonymous x\nls\nls\nbye\n');
+      const listing = '200 EPRT command successful. Consider using EPSV.\n150 Here comes the directory listing.\n226 Directory send OK.\n';
+      assert.ok(r.stdout.includes(listing + listing + '221 Goodbye.\n'), r.stdout);
+      assert.equal(r.stderr, '');
+      const ct = await nflab(dir, 'ip netns exec rtr conntrack -L');
+      const lines = ct.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^(tcp +6) \d+ /, '$1 N ').replace(/(sport|dport)=\d{5}/g, '$1=P'));
+      assert.deepEqual(lines, [
+        'tcp      6 N TIME_WAIT src=10.0.0.2 dst=192.168.0.18 sport=P dport=21 src=192.168.0.18 dst=192.168.0.1 sport=21 dport=P [ASSURED] mark=0 helper=ftp use=3',
+        'tcp      6 N TIME_WAIT src=192.168.0.18 dst=192.168.0.1 sport=P dport=P src=10.0.0.2 dst=192.168.0.18 sport=P dport=P [ASSURED] mark=0 use=1',
+        'tcp      6 N TIME_WAIT src=192.168.0.18 dst=192.168.0.1 sport=P dport=P src=10.0.0.2 dst=192.168.0.18 sport=P dport=P [ASSURED] mark=0 use=1',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
