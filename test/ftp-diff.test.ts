@@ -111,6 +111,15 @@ const CASES: FtpCase[] = [
     curl: 'passive',
   },
   {
+    name: 'passive, a RELATED rule without CT --helper (no helper is assigned by itself today)',
+    rules: [OPEN21, STATE],
+    fw: { ports: (p) => p === 21 },
+    opts: ['-nv'],
+    stdin: LS,
+    lists: false,
+    curl: 'passive',
+  },
+  {
     name: 'active, ftp helper and a RELATED rule (20 is outside 1024:65534)',
     rules: [OPEN21, HELPER, STATE],
     fw: { ports: (p) => p === 21, related: true },
