@@ -673,6 +673,23 @@ describe('systemctl for the daemons', () => {
   });
 });
 
+describe('ss -p names the daemons', () => {
+  it('shows the daemon and its descriptor for each listening socket', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(
+        await t.sh('ip link set lo up; systemctl start sshd named; ss -lntup'),
+        'Netid State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess                         \n' +
+          'udp   UNCONN 0      0          127.0.0.1:53        0.0.0.0:*    users:(("named",pid=1001,fd=4))\n' +
+          'tcp   LISTEN 0      128          0.0.0.0:22        0.0.0.0:*    users:(("sshd",pid=1000,fd=3)) \n' +
+          'tcp   LISTEN 0      10         127.0.0.1:53        0.0.0.0:*    users:(("named",pid=1001,fd=3))\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+});
+
 describe('service for the daemons (CentOS 6 init scripts)', () => {
   it('start, status, restart, stop with the scripts\' words and exit statuses', async () => {
     const t = unitLab();

@@ -143,6 +143,16 @@ export class Conn {
   }
 }
 
+/**
+ * Names the daemon as the socket's owner for `ss -p` (the stack's sockets
+ * carry an optional owner; descriptors are numbered from 3 in the order
+ * the daemon opened them).
+ */
+function tagOwner(ctx: ProgramContext, sock: object, fd: number): void {
+  const argv0 = ctx.argv[0] ?? '';
+  (sock as { process?: { name: string; pid: number; fd: number } }).process = { name: argv0.slice(argv0.lastIndexOf('/') + 1), pid: ctx.pid, fd };
+}
+
 /** A running session and its socket. */
 interface Live {
   conn: Conn;
@@ -169,6 +179,7 @@ export function* runDaemon(ctx: ProgramContext, spec: DaemonSpec): ProgramBody {
       sock.close();
       return fail(svc.addr, svc.port, e, 'tcp');
     }
+    tagOwner(ctx, sock, 3 + listeners.length);
     listeners.push({ sock, svc });
   }
   for (const svc of spec.udp) {
@@ -180,6 +191,7 @@ export function* runDaemon(ctx: ProgramContext, spec: DaemonSpec): ProgramBody {
       if (svc.optional) continue;
       return fail(svc.addr, svc.port, e, 'udp');
     }
+    tagOwner(ctx, sock, 3 + listeners.length + dgrams.length);
     dgrams.push({ sock, svc });
   }
   ctx.background();
