@@ -22,6 +22,7 @@ import { TRACEROUTE_USAGE } from './traceroute-usage.js';
 /** One probe and what came back. */
 interface Probe {
   ttl: number;
+  sent: boolean;
   sentNs: number;
   doneNs: number;
   done: boolean;
@@ -206,12 +207,13 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
   const first = (o.firstTtl - 1) * o.nqueries;
   const probes: Probe[] = [];
   for (let ttl = 1; ttl <= o.maxTtl; ttl++) {
-    for (let q = 0; q < o.nqueries; q++) probes.push({ ttl, sentNs: 0, doneNs: 0, done: false, final: false, from: null, mark: '', key: 0, seq: 0 });
+    for (let q = 0; q < o.nqueries; q++) probes.push({ ttl, sent: false, sentNs: 0, doneNs: 0, done: false, final: false, from: null, mark: '', key: 0, seq: 0 });
   }
   let start = first;
   let end = probes.length;
 
   const sendProbe = (pb: Probe, n: number): void => {
+    pb.sent = true;
     pb.sentNs = ctx.now();
     if (o.method === 'udp') {
       pb.key = (basePort + n - first) & 0xffff;
@@ -254,7 +256,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
   const byKey = (key: number, seq?: number): Probe | undefined => {
     for (let n = start; n < end; n++) {
       const pb = probes[n]!;
-      if (pb.sentNs && !pb.done && pb.key === key && (seq === undefined || pb.seq === seq)) return pb;
+      if (pb.sent && !pb.done && pb.key === key && (seq === undefined || pb.seq === seq)) return pb;
     }
     return undefined;
   };
@@ -372,7 +374,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
     let inFlight = 0;
     for (let n = start; n < end; n++) {
       const pb = probes[n]!;
-      if (pb.sentNs && !pb.done) {
+      if (pb.sent && !pb.done) {
         const exp = expiry(n);
         if (exp <= now) {
           pb.done = true;
@@ -389,7 +391,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
         }
         continue;
       }
-      if (!pb.sentNs) {
+      if (!pb.sent) {
         if (inFlight >= o.simQueries) break;
         sendProbe(pb, n);
         wake = Math.min(wake, pb.sentNs + o.waitMax * 1e9);

@@ -1,0 +1,172 @@
+/**
+ * The clients against the real ones: the same topology (two namespaces
+ * joined by a veth, 10.9.0.1 and 10.9.0.2, loopbacks up) built with real
+ * network namespaces and the Debian tools, and in an nflab lab; for each
+ * case a rule in the server namespace (accept, REJECT, DROP) and a client
+ * command in the other. stdout, stderr and the exit status must agree,
+ * with only wall-clock figures masked (round-trip times, elapsed
+ * milliseconds, dig's id and WHEN, MAC addresses).
+ */
+import { test, after } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRunNflab } from './diff/nflab.js';
+
+const PREFIX = `nflabt-cl${process.pid % 10000}`;
+const NS_A = `${PREFIX}a`;
+const NS_B = `${PREFIX}b`;
+const TOOL_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
+
+/** One client command, with the rules of the server namespace (B) and of the client's (A) in force. */
+interface Case {
+  name: string;
+  rulesB?: string[][];
+  rulesA?: string[][];
+  argv: string[];
+  stdin?: string;
+  /** The kernel lists neighbours in its hash table's order (random per boot): compare the lines as a set. */
+  unordered?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: 'ping replies', argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
+  { name: 'ping -q -n', argv: ['ping', '-q', '-n', '-c', '2', '-i', '0.2', '10.9.0.2'] },
+  { name: 'ping -s 4 (no timing)', argv: ['ping', '-c', '1', '-s', '4', '10.9.0.2'] },
+  { name: 'ping -I iface', argv: ['ping', '-c', '1', '-I', `${PREFIX}x`, '10.9.0.2'] },
+  { name: 'ping host prohibited', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
+  { name: 'ping port unreachable', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'REJECT']], argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
+  { name: 'ping net unreachable', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable']], argv: ['ping', '-c', '1', '10.9.0.2'] },
+  { name: 'ping dropped', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'DROP']], argv: ['ping', '-c', '2', '-i', '0.2', '-W', '1', '10.9.0.2'] },
+  { name: 'ping dropped, -w', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'DROP']], argv: ['ping', '-w', '1', '10.9.0.2'] },
+  { name: 'ping OUTPUT drop', rulesA: [['-A', 'OUTPUT', '-p', 'icmp', '-j', 'DROP']], argv: ['ping', '-c', '1', '-W', '1', '10.9.0.2'] },
+  { name: 'ping no neighbour', argv: ['ping', '-c', '2', '-i', '0.5', '10.9.0.77'] },
+  { name: 'ping no route', argv: ['ping', '-c', '1', '192.168.77.1'] },
+  { name: 'ping unknown name', argv: ['ping', '-c', '1', 'no-such-host-here'] },
+  { name: 'nc refused', argv: ['nc', '-zv', '10.9.0.2', '22'] },
+  { name: 'nc refused, no -v', argv: ['nc', '-z', '10.9.0.2', '22'] },
+  { name: 'nc range', argv: ['nc', '-zvn', '10.9.0.2', '20-23'] },
+  { name: 'nc host prohibited', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['nc', '-zv', '10.9.0.2', '22'] },
+  { name: 'nc net unreachable', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable']], argv: ['nc', '-zv', '10.9.0.2', '22'] },
+  { name: 'nc tcp-reset', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset']], argv: ['nc', '-zv', '10.9.0.2', '80'] },
+  { name: 'nc dropped, -w 1', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'DROP']], argv: ['nc', '-zv', '-w', '1', '10.9.0.2', '22'] },
+  { name: 'nc no route', argv: ['nc', '-zv', '192.168.77.1', '22'] },
+  { name: 'nc udp closed', argv: ['nc', '-zvu', '10.9.0.2', '53'] },
+  { name: 'ssh refused', argv: ['ssh', '-o', 'BatchMode=yes', '10.9.0.2', 'true'] },
+  { name: 'ssh no route to host', rulesB: [['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ssh', '-p', '22', '10.9.0.2', 'true'] },
+  { name: 'ssh ConnectTimeout', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'DROP']], argv: ['ssh', '-o', 'ConnectTimeout=1', '10.9.0.2', 'true'] },
+  { name: 'ssh network unreachable', argv: ['ssh', '192.168.77.1', 'true'] },
+  { name: 'curl refused', argv: ['curl', '-sS', 'http://10.9.0.2/'] },
+  { name: 'curl refused -v', argv: ['curl', '-sv', 'http://10.9.0.2:8080/x'] },
+  { name: 'curl no route', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['curl', '-sSv', 'http://10.9.0.2/'] },
+  { name: 'curl connect timeout', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'DROP']], argv: ['curl', '-sSv', '--connect-timeout', '1', 'http://10.9.0.2/'] },
+  { name: 'curl max time', rulesB: [['-A', 'INPUT', '-p', 'tcp', '-j', 'DROP']], argv: ['curl', '-sS', '-m', '1', 'http://10.9.0.2/'] },
+  { name: 'dig refused', argv: ['dig', '@10.9.0.2', 'example.com', '+tries=2'] },
+  { name: 'dig timed out', rulesB: [['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']], argv: ['dig', '@10.9.0.2', 'example.com', '+tries=1', '+timeout=1'] },
+  { name: 'dig no route', argv: ['dig', '@192.168.77.1', 'example.com', '+short'] },
+  { name: 'traceroute one hop', argv: ['traceroute', '-n', '10.9.0.2'] },
+  { name: 'traceroute icmp', argv: ['traceroute', '-n', '-I', '10.9.0.2'] },
+  { name: 'traceroute host prohibited', rulesB: [['-A', 'INPUT', '-p', 'udp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['traceroute', '-n', '-q', '1', '10.9.0.2'] },
+  { name: 'arp table', argv: ['arp', '-n'], unordered: true },
+  { name: 'arp bsd style', argv: ['arp', '-an'], unordered: true },
+  { name: 'arp no entry', argv: ['arp', '-n', '10.9.0.99'] },
+];
+
+/** Masks what depends on the wall clock or on random numbers. */
+function mask(text: string): string {
+  return text
+    .replace(/time=\d+(\.\d+)? ms/g, 'time=T ms')
+    .replace(/, time \d+ms/g, ', time Tms')
+    .replace(/rtt min\/avg\/max\/mdev = [\d./]+ ms/g, 'rtt min/avg/max/mdev = T ms')
+    .replace(/after \d+ ms/g, 'after T ms')
+    .replace(/after \d+ milliseconds/g, 'after T milliseconds')
+    .replace(/id: \d+/g, 'id: N')
+    .replace(/Query time: \d+ msec/g, 'Query time: T msec')
+    .replace(/WHEN: .*/g, 'WHEN: W')
+    .replace(/ {2}\d+\.\d{3} ms/g, '  T ms')
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC');
+}
+
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+function sh(argv: string[], input?: string): Outcome {
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: TOOL_ENV, encoding: 'utf8', input: input ?? '', timeout: 30_000 });
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', status: r.status ?? -1 };
+}
+
+/** The topology, as commands; `run` takes an argv in the host's namespace. */
+function topology(a: string, b: string, ifA: string, ifB: string): string[][] {
+  return [
+    ['ip', 'netns', 'add', a],
+    ['ip', 'netns', 'add', b],
+    ['ip', 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB],
+    ['ip', 'link', 'set', ifA, 'netns', a],
+    ['ip', 'link', 'set', ifB, 'netns', b],
+    ['ip', '-n', a, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', b, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', a, 'link', 'set', ifA, 'up'],
+    ['ip', '-n', b, 'link', 'set', ifB, 'up'],
+    ['ip', '-n', a, 'addr', 'add', '10.9.0.1/24', 'dev', ifA],
+    ['ip', '-n', b, 'addr', 'add', '10.9.0.2/24', 'dev', ifB],
+  ];
+}
+
+function cleanupReal(): void {
+  sh(['ip', 'netns', 'del', NS_A]);
+  sh(['ip', 'netns', 'del', NS_B]);
+}
+
+after(cleanupReal);
+
+test('clients agree with the real tools in a namespace pair', { timeout: 300_000 }, async () => {
+  const runNflab = await loadRunNflab();
+  const lab = mkdtempSync('/tmp/nflab-clients-');
+  mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
+  writeFileSync(join(lab, 'fs', 'etc', 'hosts'), '127.0.0.1\tlocalhost\n');
+  const nflab = async (argv: string[], stdin?: string): Promise<Outcome> => {
+    const r = await runNflab(argv, stdin === undefined ? { lab } : { lab, stdin });
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  };
+  cleanupReal();
+  try {
+    for (const argv of topology(NS_A, NS_B, `${PREFIX}x`, `${PREFIX}y`)) {
+      const r = sh(argv);
+      assert.equal(r.status, 0, `real: ${argv.join(' ')}: ${r.stderr}`);
+      const n = await nflab(argv);
+      assert.equal(n.status, 0, `nflab: ${argv.join(' ')}: ${n.stderr}`);
+    }
+    const differences: string[] = [];
+    for (const c of CASES) {
+      for (const [ns, rules] of [
+        [NS_A, c.rulesA],
+        [NS_B, c.rulesB],
+      ] as const) {
+        for (const rule of rules ?? []) {
+          sh(['ip', 'netns', 'exec', ns, 'iptables', ...rule]);
+          await nflab(['ip', 'netns', 'exec', ns, 'iptables', ...rule]);
+        }
+      }
+      const real = sh(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
+      const ours = await nflab(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
+      for (const ns of [NS_A, NS_B]) {
+        sh(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
+        await nflab(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
+      }
+      const norm = (t: string): string => (c.unordered ? mask(t).split('\n').sort().join('\n') : mask(t));
+      const r = { stdout: norm(real.stdout), stderr: norm(real.stderr), status: real.status };
+      const o = { stdout: norm(ours.stdout), stderr: norm(ours.stderr), status: ours.status };
+      if (JSON.stringify(r) !== JSON.stringify(o)) {
+        differences.push(`${c.name}: ${c.argv.join(' ')}\n  real:  ${JSON.stringify(r)}\n  nflab: ${JSON.stringify(o)}`);
+      }
+    }
+    assert.equal(differences.join('\n'), '', `${differences.length} of ${CASES.length} cases differ`);
+  } finally {
+    cleanupReal();
+    rmSync(lab, { recursive: true, force: true });
+  }
+});
