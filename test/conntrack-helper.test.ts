@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatExpectation, listExpectations, procExpectText } from '../src/core/conntrack/expect.js';
 import { ftpHelp } from '../src/core/conntrack/helper-ftp.js';
-import type { HelperEnv } from '../src/core/conntrack/helper.js';
+import { helperLogLine, type HelperEnv } from '../src/core/conntrack/helper.js';
 import { ConntrackTable, conntrackFromJson, conntrackToJson } from '../src/core/conntrack/table.js';
 import { IPS, type Conn } from '../src/core/conntrack/types.js';
 import { CtInfo, newSkb } from '../src/core/path/skb.js';
@@ -97,6 +97,15 @@ describe('FTP helper', () => {
           : [],
       );
     }
+  });
+
+  it('logs a dropped packet as the kernel does, without devices', () => {
+    // as the kernel logged frame 7 of pktdiff-ftp's ftp-port-split scenario
+    const skb = newSkb(ipv4({ src: '10.0.0.2', dst: '192.168.0.18', id: 5, ttl: 63, df: true }, tcp({ sport: 50000, dport: 21, seq: 1011, ack: 5055, flags: 'PA', payload: ascii('PORT 10,0,0') })), null, 'eth0');
+    assert.equal(
+      helperLogLine(skb, "nf_ct_ftp: dropping packet: partial matching of `PORT' "),
+      "nf_ct_ftp: dropping packet: partial matching of `PORT' IN= OUT= SRC=10.0.0.2 DST=192.168.0.18 LEN=51 TOS=0x00 PREC=0x00 TTL=63 ID=5 DF PROTO=TCP SPT=50000 DPT=21 SEQ=1011 ACK=5055 WINDOW=64240 RES=0x00 ACK PSH URGP=0 ",
+    );
   });
 
   it('drops a reply cut short, without learning its end', () => {

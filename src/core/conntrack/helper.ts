@@ -10,6 +10,7 @@
  * (the same helper registered for another port with `ports=`); "tftp"
  * likewise. Other helpers CT accepts (sip, irc, ...) read nothing here.
  */
+import { formatLogLine, LOGF_IPOPT, LOGF_TCPOPT, LOGF_TCPSEQ, LOGF_UID } from '../path/log-format.js';
 import { CtInfo, type Skb } from '../path/skb.js';
 import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import type { ConntrackEnv } from './env.js';
@@ -102,4 +103,19 @@ export function confirmHelpers(env: ConntrackEnv, skb: Skb, ct: Conn): number {
     if (!seqAdjust(ct, skb.data, th, skb.ctinfo >= CtInfo.ESTABLISHED_REPLY ? 1 : 0)) return NF_DROP;
   }
   return NF_ACCEPT;
+}
+
+/** The log level of nf_log_packet's default logging (LOGLEVEL_NOTICE). */
+export const HELPER_LOG_LEVEL = 5;
+
+/**
+ * The kernel log text of a packet a helper drops (nf_ct_helper_log through
+ * nf_log_packet with the default settings: no devices, TCP sequence
+ * numbers, TCP and IP options and the owner's UID logged), e.g.
+ * "nf_ct_ftp: dropping packet: partial matching of `PORT' IN= OUT= SRC=...".
+ * The machine writes it at HELPER_LOG_LEVEL, in a namespace other than the
+ * host's own only with net.netfilter.nf_log_all_netns=1.
+ */
+export function helperLogLine(skb: Skb, prefix: string): string {
+  return formatLogLine(skb, { prefix, logflags: LOGF_TCPSEQ | LOGF_TCPOPT | LOGF_IPOPT | LOGF_UID, indev: '', outdev: '', link: 'none' });
 }
