@@ -453,6 +453,9 @@ describe('vsftpd', () => {
     server.fs.write('/etc/vsftpd/both.conf', 'listen=YES\nlisten_ipv6=YES\n');
     assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd/both.conf']).err, '500 OOPS: run two copies of vsftpd for IPv4 and IPv6\r\n');
     assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/none.conf']).err, '500 OOPS: cannot read config file: /etc/none.conf\r\n');
+    // a package's file is put in place when it is missing: Debian's listens on IPv6 (and so on port 21 already taken here)
+    assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd.conf']).err, '500 OOPS: could not bind listening IPv6 socket\r\n');
+    assert.match(server.fs.read('/etc/vsftpd.conf') ?? '', /^listen_ipv6=YES$/m);
     assert.deepEqual(parseVsftpdConf('pasv_enable=maybe'), { error: 'bad bool value in config file for: pasv_enable' });
     assert.deepEqual(parseVsftpdConf('accept_timeout='), { error: 'missing value in config file for: accept_timeout' });
     const ok = parseVsftpdConf('# c\n  pasv_enable=Yes\nlocal_umask=022\nftpd_banner=Welcome.\n');

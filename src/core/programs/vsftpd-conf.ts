@@ -199,3 +199,56 @@ export function pasvRange(conf: VsftpdConf): { min: number; max: number } {
 export function pasvPort(range: { min: number; max: number }, random16: number): number {
   return Math.floor(range.min + (random16 / 65536) * (range.max - range.min + 1));
 }
+
+/**
+ * The configuration file the distribution's package installs, for the
+ * two places vsftpd looks: CentOS 7's /etc/vsftpd/vsftpd.conf and
+ * Debian 12's /etc/vsftpd.conf (their settings; the comments are the
+ * lab's). Undefined for any other path.
+ */
+export function packagedConf(path: string): string | undefined {
+  if (path === '/etc/vsftpd/vsftpd.conf') {
+    return [
+      '# vsftpd configuration as CentOS 7 installs it (see vsftpd.conf(5)).',
+      '# Anonymous logins, local users with write access, standalone on IPv6',
+      '# (which takes IPv4 connections too).',
+      'anonymous_enable=YES',
+      'local_enable=YES',
+      'write_enable=YES',
+      'local_umask=022',
+      'dirmessage_enable=YES',
+      'xferlog_enable=YES',
+      'connect_from_port_20=YES',
+      'xferlog_std_format=YES',
+      'listen=NO',
+      'listen_ipv6=YES',
+      '',
+      'pam_service_name=vsftpd',
+      'userlist_enable=YES',
+      'tcp_wrappers=YES',
+      '',
+    ].join('\n');
+  }
+  if (path === '/etc/vsftpd.conf') {
+    return [
+      '# vsftpd configuration as Debian 12 installs it (see vsftpd.conf(5)).',
+      '# Local users only, read-only, standalone on IPv6 (which takes IPv4',
+      '# connections too).',
+      'listen=NO',
+      'listen_ipv6=YES',
+      'anonymous_enable=NO',
+      'local_enable=YES',
+      'dirmessage_enable=YES',
+      'use_localtime=YES',
+      'xferlog_enable=YES',
+      'connect_from_port_20=YES',
+      'secure_chroot_dir=/var/run/vsftpd/empty',
+      'pam_service_name=vsftpd',
+      'rsa_cert_file=/etc/ssl/certs/ssl-cert-snakeoil.pem',
+      'rsa_private_key_file=/etc/ssl/private/ssl-cert-snakeoil.key',
+      'ssl_enable=NO',
+      '',
+    ].join('\n');
+  }
+  return undefined;
+}

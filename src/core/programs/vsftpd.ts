@@ -38,7 +38,7 @@ import {
   readLine,
   utf8,
 } from './ftp-proto.js';
-import { parseVsftpdConf, pasvPort, pasvRange, type VsftpdConf } from './vsftpd-conf.js';
+import { packagedConf, parseVsftpdConf, pasvPort, pasvRange, type VsftpdConf } from './vsftpd-conf.js';
 import { dirAccess, listLine, listedEntries, resolvePath, baseName, type DirFs, type FsEntry } from './vsftpd-ls.js';
 
 /** The version vsftpd greets with (Debian 12's vsftpd, the reference of the differential tests). */
@@ -62,14 +62,24 @@ function oops(ctx: ProgramContext, msg: string): number {
   return 2;
 }
 
-/** The daemon: `vsftpd [CONFIG_FILE]`. */
+/**
+ * The daemon: `vsftpd [CONFIG_FILE]`. A missing /etc/vsftpd/vsftpd.conf or
+ * /etc/vsftpd.conf is first written as the distribution's package installs it.
+ */
 export const vsftpd: Program = function* (ctx) {
   const path = ctx.argv.slice(1).find((a) => !a.startsWith('-')) ?? defaultConfPath(ctx);
-  const text = ctx.fs.read(path);
-  if (text === undefined) return oops(ctx, `cannot read config file: ${path}`);
+  let text = ctx.fs.read(path);
+  if (text === undefined) {
+    // the package's file, put in place the first time the daemon needs it
+    text = packagedConf(path);
+    if (text === undefined) return oops(ctx, `cannot read config file: ${path}`);
+    ctx.fs.write(path, text);
+  }
   const parsed = parseVsftpdConf(text);
   if ('error' in parsed) return oops(ctx, parsed.error);
   const conf = parsed.conf;
+  // Red Hat's build keeps its user list beside its configuration
+  if (path.startsWith('/etc/vsftpd/') && !('userlist_file' in parsed.raw)) conf.userlist_file = '/etc/vsftpd/user_list';
   if (!conf.listen && !conf.listen_ipv6) return oops(ctx, 'vsftpd: not configured for standalone, must be started from inetd');
   if (conf.listen && conf.listen_ipv6) return oops(ctx, 'run two copies of vsftpd for IPv4 and IPv6');
   const listener = openTcp(ctx);
