@@ -63,43 +63,224 @@ function ld32(p: Pkt, off: number): number {
   return get32(p.d, off);
 }
 
-// ------------------------------------------------------------------ classes
-// A coarse abstraction of packets, to find expressions no packet can pass
-// ("expression rejects all packets"): the EtherType and the IP protocol.
-const CLASSES = ['ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-other', 'arp', 'rarp', 'ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other', 'other'] as const;
-const ALL = (1 << CLASSES.length) - 1;
-function cls(...names: (typeof CLASSES)[number][]): number {
-  let m = 0;
-  for (const n of names) m |= 1 << CLASSES.indexOf(n);
-  return m;
-}
-const C_IP = cls('ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-other');
-const C_IP6 = cls('ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other');
+// ------------------------------------------------------------------ expressions
+// A compiled filter is a tree of tests. Each test compares one value read
+// from the packet (named by `key`, as libpcap's optimizer numbers values)
+// with a constant, the way a BPF jump does (jeq, jgt, jge); `sense` false
+// negates it. The tree both runs on packets and is searched for a path
+// that can pass, to refuse what libpcap's optimizer finds always false
+// ("expression rejects all packets").
 
-/** A compiled boolean node: its predicate, the classes it can be true for, and whether it is exactly those classes. */
-interface Node {
-  pred: Pred;
-  can: number;
-  exact: boolean;
-}
+type Code = 'jeq' | 'jgt' | 'jge';
 
-function node(pred: Pred, can: number, exact = false): Node {
-  return { pred, can, exact };
-}
+/** A node of a compiled filter. */
+type Node =
+  | { t: 'test'; key: string; code: Code; k: number; sense: boolean; read: (p: Pkt) => number }
+  | { t: 'and' | 'or'; a: Node; b: Node }
+  | { t: 'not'; a: Node }
+  | { t: 'const'; v: boolean };
 
+function test(key: string, code: Code, k: number, read: (p: Pkt) => number, sense = true): Node {
+  return { t: 'test', key, code, k: k >>> 0, sense, read };
+}
+function eq(key: string, k: number, read: (p: Pkt) => number): Node {
+  return test(key, 'jeq', k, read);
+}
 function and(a: Node, b: Node): Node {
-  const pa = a.pred;
-  const pb = b.pred;
-  return node((p) => pa(p) && pb(p), a.can & b.can, a.exact && b.exact);
+  return { t: 'and', a, b };
 }
 function or(a: Node, b: Node): Node {
-  const pa = a.pred;
-  const pb = b.pred;
-  return node((p) => pa(p) || pb(p), a.can | b.can, a.exact && b.exact);
+  return { t: 'or', a, b };
 }
 function not(a: Node): Node {
-  const pa = a.pred;
-  return node((p) => !pa(p), a.exact ? ALL & ~a.can : ALL, a.exact);
+  return { t: 'not', a };
+}
+function constant(v: boolean): Node {
+  return { t: 'const', v };
+}
+
+// Packet classes: the EtherType and, for IP, the protocol. libpcap's
+// optimizer folds every test these decide once it has read them, so BPF
+// never reads the fields behind such a test; skipping the same tests
+// keeps the same packets when a capture is cut short.
+const CLASS_NAMES = [
+  'ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-igmp', 'ip-other', 'ip-short',
+  'arp', 'rarp', 'ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other', 'ip6-short', 'other',
+] as const;
+type ClassName = (typeof CLASS_NAMES)[number];
+const ALL_CLASSES = (1 << CLASS_NAMES.length) - 1;
+const bit = (c: ClassName) => 1 << CLASS_NAMES.indexOf(c);
+const IP_CLASSES = ['ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-igmp', 'ip-other', 'ip-short'] as const;
+const IP6_CLASSES = ['ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other', 'ip6-short'] as const;
+const IP_PROTO_CLASS: Record<number, ClassName> = { 6: 'ip-tcp', 17: 'ip-udp', 1: 'ip-icmp', 132: 'ip-sctp', 2: 'ip-igmp' };
+const IP6_PROTO_CLASS: Record<number, ClassName> = { 6: 'ip6-tcp', 17: 'ip6-udp', 132: 'ip6-sctp' };
+
+/** The class of a packet, reading no byte that was not captured. */
+function classOf(p: Pkt): number {
+  const d = p.d;
+  if (d.length < 14) return bit('other');
+  const t = get16(d, 12);
+  if (t === ETH_IP) return bit(d.length < NL + 10 ? 'ip-short' : IP_PROTO_CLASS[d[NL + 9]!] ?? 'ip-other');
+  if (t === ETH_IP6) return bit(d.length < NL + 7 ? 'ip6-short' : IP6_PROTO_CLASS[d[NL + 6]!] ?? 'ip6-other');
+  if (t === ETH_ARP) return bit('arp');
+  if (t === ETH_RARP) return bit('rarp');
+  return bit('other');
+}
+
+/** The classes for which a test is true (first) and false (second); a class that does not decide it is in both. */
+function testClasses(n: Extract<Node, { t: 'test' }>): [number, number] {
+  let yes = ALL_CLASSES;
+  let no = ALL_CLASSES;
+  if (n.code === 'jeq' && n.key === 'ld16@12') {
+    const named: Record<number, ClassName[]> = { [ETH_IP]: [...IP_CLASSES], [ETH_IP6]: [...IP6_CLASSES], [ETH_ARP]: ['arp'], [ETH_RARP]: ['rarp'] };
+    const match = named[n.k];
+    yes = 0;
+    no = 0;
+    for (const c of CLASS_NAMES) {
+      if (c === 'other') {
+        if (!match) {
+          yes |= bit(c);
+          no |= bit(c);
+        } else no |= bit(c);
+      } else if (match?.includes(c)) yes |= bit(c);
+      else no |= bit(c);
+    }
+  } else if (n.code === 'jeq' && (n.key === `ld8@${NL + 9}` || n.key === `ld8@${NL + 6}`)) {
+    const v6 = n.key === `ld8@${NL + 6}`;
+    const family: readonly ClassName[] = v6 ? IP6_CLASSES : IP_CLASSES;
+    const named = (v6 ? IP6_PROTO_CLASS : IP_PROTO_CLASS)[n.k];
+    yes = 0;
+    no = 0;
+    for (const c of CLASS_NAMES) {
+      if (!family.includes(c) || c.endsWith('-short') || (c.endsWith('-other') && !named)) {
+        yes |= bit(c);
+        no |= bit(c);
+      } else if (c === named) yes |= bit(c);
+      else no |= bit(c);
+    }
+  }
+  return n.sense ? [yes, no] : [no, yes];
+}
+
+/** The classes for which a node can be true, and those for which it can be false. */
+function classes(n: Node): [number, number] {
+  switch (n.t) {
+    case 'const':
+      return n.v ? [ALL_CLASSES, 0] : [0, ALL_CLASSES];
+    case 'test':
+      return testClasses(n);
+    case 'not': {
+      const [y, f] = classes(n.a);
+      return [f, y];
+    }
+    case 'and': {
+      const [ay, af] = classes(n.a);
+      const [by, bf] = classes(n.b);
+      return [ay & by, af | bf];
+    }
+    case 'or': {
+      const [ay, af] = classes(n.a);
+      const [by, bf] = classes(n.b);
+      return [ay | by, af & bf];
+    }
+  }
+}
+
+/** A predicate over a packet and its class bit. */
+type ClassPred = (p: Pkt, c: number) => boolean;
+
+/** Turns a tree into a predicate that skips what the packet's class decides. */
+function predicate(n: Node): ClassPred {
+  const inner = rawPredicate(n);
+  const [yes, no] = classes(n);
+  if (yes === ALL_CLASSES && no === ALL_CLASSES) return inner;
+  return (p, c) => ((yes & c) === 0 ? false : (no & c) === 0 ? true : inner(p, c));
+}
+
+function rawPredicate(n: Node): ClassPred {
+  switch (n.t) {
+    case 'const': {
+      const v = n.v;
+      return () => v;
+    }
+    case 'not': {
+      const a = predicate(n.a);
+      return (p, c) => !a(p, c);
+    }
+    case 'and': {
+      const a = predicate(n.a);
+      const b = predicate(n.b);
+      return (p, c) => a(p, c) && b(p, c);
+    }
+    case 'or': {
+      const a = predicate(n.a);
+      const b = predicate(n.b);
+      return (p, c) => a(p, c) || b(p, c);
+    }
+    case 'test': {
+      const { read, k, sense } = n;
+      switch (n.code) {
+        case 'jeq':
+          return sense ? (p) => read(p) === k : (p) => read(p) !== k;
+        case 'jgt':
+          return sense ? (p) => read(p) > k : (p) => !(read(p) > k);
+        default:
+          return sense ? (p) => read(p) >= k : (p) => !(read(p) >= k);
+      }
+    }
+  }
+}
+
+/** What a path through the tests has established: per value, the jumps taken (code, constant, outcome). */
+type Facts = readonly { key: string; code: Code; k: number; taken: boolean }[];
+
+/** The outcome a test must have given `facts`, or undefined when they do not decide it (libpcap's fold_edge). */
+function decided(facts: Facts, key: string, code: Code, k: number): boolean | undefined {
+  for (const f of facts) {
+    if (f.key !== key) continue;
+    if (f.code === code && f.k === k) return f.taken;
+    if (f.taken && f.code === 'jeq' && code === 'jeq') return false;
+  }
+  return undefined;
+}
+
+/** Budget of paths the search for a passing path may look at before it gives up (and accepts the filter). */
+const SEARCH_BUDGET = 20000;
+
+/** Whether some path through the tree ends with `want`; explores the fact sets it can end with. */
+function paths(n: Node, facts: Facts, want: boolean, budget: { left: number }): Facts[] {
+  if (--budget.left < 0) throw budget;
+  switch (n.t) {
+    case 'const':
+      return n.v === want ? [facts] : [];
+    case 'not':
+      return paths(n.a, facts, !want, budget);
+    case 'and':
+    case 'or': {
+      const short = n.t === 'and' ? false : true; // the value of a that decides the whole
+      const out: Facts[] = [];
+      if (want === short) out.push(...paths(n.a, facts, short, budget));
+      for (const f of paths(n.a, facts, !short, budget)) out.push(...paths(n.b, f, want, budget));
+      return out;
+    }
+    case 'test': {
+      const outcome = want === n.sense;
+      const d = decided(facts, n.key, n.code, n.k);
+      if (d !== undefined) return d === outcome ? [facts] : [];
+      return [[...facts, { key: n.key, code: n.code, k: n.k, taken: outcome }]];
+    }
+  }
+}
+
+/** True when no path through the tree can accept a packet. */
+function rejectsAll(n: Node): boolean {
+  const budget = { left: SEARCH_BUDGET };
+  try {
+    return paths(n, [], true, budget).length === 0;
+  } catch (e) {
+    if (e === budget) return false;
+    throw e;
+  }
 }
 
 // ------------------------------------------------------------------ lexer
@@ -214,27 +395,30 @@ const SYNTAX = "can't parse filter expression: syntax error";
 
 // ------------------------------------------------------------------ generators
 
+const rd8 = (off: number) => (p: Pkt) => ld8(p, off);
+const rd16 = (off: number) => (p: Pkt) => ld16(p, off);
+const rd32 = (off: number) => (p: Pkt) => ld32(p, off);
+
 function etherType(t: number): Node {
-  const can = t === ETH_IP ? C_IP : t === ETH_ARP ? cls('arp') : t === ETH_RARP ? cls('rarp') : t === ETH_IP6 ? C_IP6 : cls('other');
-  return node((p) => ld16(p, 12) === t, can, true);
+  return eq('ld16@12', t, rd16(12));
 }
 
-function ipProto(proto: number): Node {
-  const name = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : proto === 132 ? 'sctp' : 'other';
-  const can4 = cls(`ip-${name}` as (typeof CLASSES)[number]);
-  const v4 = node((p) => ld16(p, 12) === ETH_IP && ld8(p, NL + 9) === proto, can4, name !== 'other');
-  if (proto === 1) return v4;
-  const name6 = name === 'icmp' ? 'other' : name;
-  const can6 = cls(`ip6-${name6}` as (typeof CLASSES)[number]);
-  const v6 = node((p) => ld16(p, 12) === ETH_IP6 && ip6NextIs(p, proto), can6, name6 !== 'other');
-  return or(v4, v6);
+/** The IPv4 header's protocol, or IPv6's next header (directly, or after a fragment header), as pcap tests them. */
+function ipProto(proto: number, v6 = proto !== 1): Node {
+  const v4 = and(etherType(ETH_IP), eq(`ld8@${NL + 9}`, proto, rd8(NL + 9)));
+  if (!v6) return v4;
+  return or(v4, and(etherType(ETH_IP6), ip6Next(proto)));
 }
 
-/** pcap's IPv6 protocol test: the next header, or the one after a fragment header. */
-function ip6NextIs(p: Pkt, proto: number): boolean {
-  const nh = ld8(p, NL + 6);
-  if (nh === proto) return true;
-  return nh === 44 && ld8(p, NL + 40) === proto;
+/** IPv6's next header (directly, or after a fragment header). */
+function ip6Next(proto: number): Node {
+  const nh = rd8(NL + 6);
+  return or(eq(`ld8@${NL + 6}`, proto, nh), and(eq(`ld8@${NL + 6}`, 44, nh), eq(`ld8@${NL + 40}`, proto, rd8(NL + 40))));
+}
+
+/** The destination Ethernet address is a group address. */
+function etherMulticast(): Node {
+  return test('(ld8@0&1)', 'jeq', 0, (p) => ld8(p, 0) & 1, false);
 }
 
 function protoAbbrev(pr: Proto): Node {
@@ -256,38 +440,39 @@ function protoAbbrev(pr: Proto): Node {
     case 'sctp':
       return ipProto(132);
     case 'igmp':
-      return ipProto(2);
+      return ipProto(2, false);
     default:
       throw new FilterError(SYNTAX);
   }
 }
 
-/** The fragment offset of the IPv4 header is zero. */
-function notFragment(p: Pkt): boolean {
-  return (ld16(p, NL + 6) & 0x1fff) === 0;
+/** The IPv4 fragment offset is zero. */
+function notFragment(): Node {
+  return eq(`(ld16@${NL + 6}&8191)`, 0, (p) => ld16(p, NL + 6) & 0x1fff);
+}
+
+/** A test of a 32-bit address field under a mask. */
+function addrTest(off: number, addr: number, mask: number): Node {
+  if (mask === 0xffffffff) return eq(`ld32@${off}`, addr, rd32(off));
+  const m = mask >>> 0;
+  return eq(`(ld32@${off}&${m})`, addr & m, (p) => (ld32(p, off) & m) >>> 0);
+}
+
+function byDir(dir: Dir, src: Node, dst: Node): Node {
+  switch (dir) {
+    case 'src':
+      return src;
+    case 'dst':
+      return dst;
+    case 'and':
+      return and(src, dst);
+    default:
+      return or(src, dst);
+  }
 }
 
 function ipHostNode(addr: number, mask: number, dir: Dir, srcOff: number, dstOff: number, type: number): Node {
-  const a = addr >>> 0;
-  const m = mask >>> 0;
-  const src: Pred = (p) => ((ld32(p, NL + srcOff) & m) >>> 0) === a;
-  const dst: Pred = (p) => ((ld32(p, NL + dstOff) & m) >>> 0) === a;
-  const base = etherType(type);
-  let test: Pred;
-  switch (dir) {
-    case 'src':
-      test = src;
-      break;
-    case 'dst':
-      test = dst;
-      break;
-    case 'and':
-      test = (p) => src(p) && dst(p);
-      break;
-    default:
-      test = (p) => src(p) || dst(p);
-  }
-  return and(base, node(test, ALL));
+  return and(etherType(type), byDir(dir, addrTest(NL + srcOff, addr, mask), addrTest(NL + dstOff, addr, mask)));
 }
 
 function hostNode(addr: number, mask: number, q: { proto: Proto; dir: Dir }, what: 'host' | 'net'): Node {
@@ -305,69 +490,44 @@ function hostNode(addr: number, mask: number, q: { proto: Proto; dir: Dir }, wha
     case 'rarp':
       return ipHostNode(addr, mask, q.dir, 14, 24, ETH_RARP);
     case 'link':
-      throw new FilterError(what === 'host' ? 'illegal link layer address' : 'illegal link layer address');
+      throw new FilterError('illegal link layer address');
     default:
       throw new FilterError(`'${q.proto}' modifier applied to ${what}`);
   }
 }
 
+/** The transport header's 16-bit field at `at` (0: source port, 2: destination port) in an IPv4 datagram. */
+function l4Port(at: number): (p: Pkt) => number {
+  return (p) => ld16(p, NL + (ld8(p, NL) & 0x0f) * 4 + at);
+}
+
+function portRange(key: string, read: (p: Pkt) => number, lo: number, hi: number): Node {
+  if (lo === hi) return eq(key, lo, read);
+  return and(test(key, 'jge', lo, read), test(key, 'jgt', hi, read, false));
+}
+
 function portNode(lo: number, hi: number, proto: number | 'any', dir: Dir): Node {
   const one = (pr: number): Node => {
-    const base = ipProto(pr);
-    const test: Pred = (p) => {
-      if (ld16(p, 12) === ETH_IP) {
-        if (!notFragment(p)) return false;
-        const th = NL + (ld8(p, NL) & 0x0f) * 4;
-        const sp = () => {
-          const v = ld16(p, th);
-          return v >= lo && v <= hi;
-        };
-        const dp = () => {
-          const v = ld16(p, th + 2);
-          return v >= lo && v <= hi;
-        };
-        switch (dir) {
-          case 'src':
-            return sp();
-          case 'dst':
-            return dp();
-          case 'and':
-            return sp() && dp();
-          default:
-            return sp() || dp();
-        }
-      }
-      // IPv6: the transport header right after the fixed header.
-      const th = NL + 40;
-      const sv = ld16(p, th);
-      const dv = ld16(p, th + 2);
-      const s = sv >= lo && sv <= hi;
-      const d = dv >= lo && dv <= hi;
-      return dir === 'src' ? s : dir === 'dst' ? d : dir === 'and' ? s && d : s || d;
-    };
-    return and(base, node(test, ALL));
+    const v4 = and(
+      and(and(etherType(ETH_IP), eq(`ld8@${NL + 9}`, pr, rd8(NL + 9))), notFragment()),
+      byDir(dir, portRange(`x+ld16@${NL}`, l4Port(0), lo, hi), portRange(`x+ld16@${NL + 2}`, l4Port(2), lo, hi)),
+    );
+    const nh = rd8(NL + 6);
+    const six = and(
+      and(etherType(ETH_IP6), or(eq(`ld8@${NL + 6}`, pr, nh), and(eq(`ld8@${NL + 6}`, 44, nh), eq(`ld8@${NL + 40}`, pr, rd8(NL + 40))))),
+      byDir(dir, portRange(`ld16@${NL + 40}`, rd16(NL + 40), lo, hi), portRange(`ld16@${NL + 42}`, rd16(NL + 42), lo, hi)),
+    );
+    return or(v4, six);
   };
   if (proto === 'any') return or(or(one(6), one(17)), one(132));
   return one(proto);
 }
 
 function macNode(mac: Uint8Array, dir: Dir): Node {
-  const eq = (off: number): Pred => (p) => {
-    for (let i = 0; i < 6; i++) if (ld8(p, off + i) !== mac[i]) return false;
-    return true;
-  };
-  const src = eq(6);
-  const dst = eq(0);
-  switch (dir) {
-    case 'src':
-      return node(src, ALL);
-    case 'dst':
-      return node(dst, ALL);
-    case 'and':
-      return node((p) => src(p) && dst(p), ALL);
-    default:
-      return node((p) => src(p) || dst(p), ALL);
-  }
+  const hi = ((mac[0]! << 8) | mac[1]!) >>> 0;
+  const lo = ((mac[2]! << 24) | (mac[3]! << 16) | (mac[4]! << 8) | mac[5]!) >>> 0;
+  const at = (off: number) => and(eq(`ld32@${off + 2}`, lo, rd32(off + 2)), eq(`ld16@${off}`, hi, rd16(off)));
+  return byDir(dir, at(6), at(0));
 }
 
 function parseMacText(text: string): Uint8Array | undefined {
@@ -402,10 +562,11 @@ function maskOf(bits: number): number {
 
 // ------------------------------------------------------------------ arithmetic
 
-/** A value of the arithmetic sublanguage: protocol guards, and its computation (which may read the packet). */
+/** A value of the arithmetic sublanguage: protocol guards, its computation (which may read the packet), and its name for the optimizer. */
 interface Arith {
   guard: Node | null;
   value: (p: Pkt) => number;
+  key: string;
   constant?: number;
 }
 
@@ -417,9 +578,12 @@ function load(proto: Proto, index: Arith, size: number): Arith {
   const idx = index.value;
   let guard: Node | null = index.guard;
   let value: (p: Pkt) => number;
+  let key: string;
+  const where = (base: number) => (index.constant !== undefined ? `${base + index.constant}` : `[${base}+${index.key}]`);
   switch (proto) {
     case 'link':
       value = (p) => rd(p, idx(p) >>> 0);
+      key = `ld${size * 8}@${where(0)}`;
       break;
     case 'ip':
     case 'arp':
@@ -428,68 +592,80 @@ function load(proto: Proto, index: Arith, size: number): Arith {
       const g = protoAbbrev(proto);
       guard = guard ? and(g, guard) : g;
       value = (p) => rd(p, NL + (idx(p) >>> 0));
+      key = `ld${size * 8}@${where(NL)}`;
       break;
     }
     default: {
       // Transport protocols: the header after the IPv4 header, in unfragmented datagrams.
-      const g = and(protoAbbrev(proto), node(notFragment, ALL));
+      const g = and(protoAbbrev(proto), notFragment());
       guard = guard ? and(g, guard) : g;
       value = (p) => rd(p, NL + (ld8(p, NL) & 0x0f) * 4 + (idx(p) >>> 0));
+      key = `x+ld${size * 8}@${where(NL)}`;
     }
   }
-  return { guard, value };
+  return { guard, value, key };
 }
 
+const ARITH_OPS: Record<string, (x: number, y: number) => number> = {
+  '+': (x, y) => (x + y) >>> 0,
+  '-': (x, y) => (x - y) >>> 0,
+  '*': (x, y) => Math.imul(x, y) >>> 0,
+  '/': (x, y) => (y === 0 ? NaN : Math.floor(x / y) >>> 0),
+  '%': (x, y) => (y === 0 ? NaN : x % y >>> 0),
+  '&': (x, y) => (x & y) >>> 0,
+  '|': (x, y) => (x | y) >>> 0,
+  '^': (x, y) => (x ^ y) >>> 0,
+  '<<': (x, y) => (y >= 32 ? 0 : (x << y) >>> 0),
+  '>>': (x, y) => (y >= 32 ? 0 : x >>> y),
+};
+
 function arith2(op: string, a: Arith, b: Arith): Arith {
-  if (op === '/' || op === '%') {
-    if (b.constant === 0) throw new FilterError(op === '/' ? 'division by zero' : 'modulus by zero');
-  }
+  if (op === '/' && b.constant === 0) throw new FilterError('division by zero');
+  if (op === '%' && b.constant === 0) throw new FilterError('modulus by zero');
   const fa = a.value;
   const fb = b.value;
-  const f: (x: number, y: number) => number = {
-    '+': (x: number, y: number) => (x + y) >>> 0,
-    '-': (x: number, y: number) => (x - y) >>> 0,
-    '*': (x: number, y: number) => Number((BigInt(x) * BigInt(y)) & 0xffffffffn),
-    '/': (x: number, y: number) => (y === 0 ? NaN : Math.floor(x / y) >>> 0),
-    '%': (x: number, y: number) => (y === 0 ? NaN : x % y >>> 0),
-    '&': (x: number, y: number) => (x & y) >>> 0,
-    '|': (x: number, y: number) => (x | y) >>> 0,
-    '^': (x: number, y: number) => (x ^ y) >>> 0,
-    '<<': (x: number, y: number) => (y >= 32 ? 0 : (x << y) >>> 0),
-    '>>': (x: number, y: number) => (y >= 32 ? 0 : x >>> y),
-  }[op]!;
+  const f = ARITH_OPS[op]!;
   const guard = a.guard && b.guard ? and(a.guard, b.guard) : a.guard ?? b.guard;
   const out: Arith = {
     guard,
     value: (p) => {
       const r = f(fa(p), fb(p));
+      // A division by a zero read from the packet ends the filter program: the packet is rejected.
       if (Number.isNaN(r)) throw OOB;
       return r;
     },
+    key: `(${a.key}${op}${b.key})`,
   };
   if (a.constant !== undefined && b.constant !== undefined) {
     const r = f(a.constant, b.constant);
-    if (!Number.isNaN(r)) out.constant = r;
+    if (!Number.isNaN(r)) {
+      out.constant = r;
+      out.key = String(r);
+    }
   }
   return out;
 }
 
+/** A comparison of two values (pcap's gen_relation), behind the protocol guards of both. */
 function relation(op: string, a: Arith, b: Arith): Node {
-  const fa = a.value;
-  const fb = b.value;
-  const cmp: (x: number, y: number) => boolean = {
-    '>': (x: number, y: number) => x > y,
-    '<': (x: number, y: number) => x < y,
-    '>=': (x: number, y: number) => x >= y,
-    '<=': (x: number, y: number) => x <= y,
-    '=': (x: number, y: number) => x === y,
-    '==': (x: number, y: number) => x === y,
-    '!=': (x: number, y: number) => x !== y,
-  }[op]!;
-  let n = node((p) => cmp(fa(p), fb(p)), ALL);
+  let n: Node;
+  const jump: Record<string, [Code, boolean]> = {
+    '=': ['jeq', true], '==': ['jeq', true], '!=': ['jeq', false], '>': ['jgt', true], '<=': ['jgt', false], '>=': ['jge', true], '<': ['jge', false],
+  };
+  const [code, sense] = jump[op]!;
   if (a.constant !== undefined && b.constant !== undefined) {
-    const v = cmp(a.constant, b.constant);
-    n = node(() => v, v ? ALL : 0, true);
+    const x = a.constant;
+    const y = b.constant;
+    const r = code === 'jeq' ? x === y : code === 'jgt' ? x > y : x >= y;
+    n = constant(r === sense);
+  } else if (b.constant !== undefined) {
+    n = test(a.key, code, b.constant, a.value, sense);
+  } else {
+    const fa = a.value;
+    const fb = b.value;
+    // Both sides vary: compare the left one with the right one as libpcap does (A against X).
+    const cmp = code === 'jeq' ? (x: number, y: number) => x === y : code === 'jgt' ? (x: number, y: number) => x > y : (x: number, y: number) => x >= y;
+    n = test(`${a.key}?${code}?${b.key}`, 'jeq', 1, (p) => (cmp(fa(p), fb(p)) ? 1 : 0), sense);
   }
   if (a.guard && b.guard) return and(and(a.guard, b.guard), n);
   if (a.guard || b.guard) return and((a.guard ?? b.guard)!, n);
@@ -518,7 +694,7 @@ class Parser {
   }
 
   program(): Node {
-    if (this.peek().t === 'end') return node(() => true, ALL, true);
+    if (this.peek().t === 'end') return constant(true);
     const r = this.expr(null);
     if (this.peek().t !== 'end') throw new FilterError(SYNTAX);
     return r.n;
@@ -626,14 +802,14 @@ class Parser {
         const n = this.take();
         if (n.t !== 'num') throw new FilterError(SYNTAX);
         const v = n.v;
-        return { n: node(t.text === 'less' ? (p) => p.len <= v : (p) => p.len >= v, ALL), q: null };
+        return { n: t.text === 'less' ? test('len', 'jgt', v, (p) => p.len, false) : test('len', 'jge', v, (p) => p.len), q: null };
       }
       case 'broadcast':
         this.pos++;
         return { n: macNode(new Uint8Array([255, 255, 255, 255, 255, 255]), 'dst'), q: null };
       case 'multicast':
         this.pos++;
-        return { n: node((p) => (ld8(p, 0) & 1) === 1, ALL), q: null };
+        return { n: etherMulticast(), q: null };
       case 'inbound':
       case 'outbound':
       case 'vlan':
@@ -654,14 +830,16 @@ class Parser {
         if (proto === 'link') return { n: macNode(new Uint8Array([255, 255, 255, 255, 255, 255]), 'dst'), q: null };
         if (proto === 'ip') {
           const hm = ~this.netmask >>> 0;
-          return { n: and(etherType(ETH_IP), node((p) => { const d = ld32(p, NL + 16); return ((d & hm) >>> 0) === 0 || ((d & hm) >>> 0) === hm; }, ALL)), q: null };
+          const rd = (p: Pkt) => (ld32(p, NL + 16) & hm) >>> 0;
+          const key = `(ld32@${NL + 16}&${hm})`;
+          return { n: and(etherType(ETH_IP), or(eq(key, 0, rd), eq(key, hm, rd))), q: null };
         }
         throw new FilterError('only link-layer/IP broadcast filters supported');
       }
       if (this.isOp('multicast')) {
         this.pos++;
-        if (proto === 'link') return { n: node((p) => (ld8(p, 0) & 1) === 1, ALL), q: null };
-        if (proto === 'ip') return { n: and(etherType(ETH_IP), node((p) => ld8(p, NL + 16) >= 224, ALL)), q: null };
+        if (proto === 'link') return { n: etherMulticast(), q: null };
+        if (proto === 'ip') return { n: and(etherType(ETH_IP), test(`ld8@${NL + 16}`, 'jge', 224, rd8(NL + 16))), q: null };
         throw new FilterError('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
       }
       if (this.isOp('proto')) {
@@ -880,14 +1058,12 @@ class Parser {
       case 'link':
         return etherType(v);
       case 'ip':
-        if (v > 255) throw new FilterError(`protocol number ${v} greater than 255`);
-        return and(etherType(ETH_IP), v === 6 || v === 17 || v === 1 || v === 132 ? ipProto(v) : node((p) => ld8(p, NL + 9) === v, ALL));
+        return ipProto(v, false);
       case 'default':
-        if (v > 255) throw new FilterError(`protocol number ${v} greater than 255`);
         if (v === 6 || v === 17 || v === 132) return ipProto(v);
-        return or(and(etherType(ETH_IP), node((p) => ld8(p, NL + 9) === v, ALL)), and(etherType(ETH_IP6), node((p) => ip6NextIs(p, v), ALL)));
+        return ipProto(v, true);
       case 'ip6':
-        return and(etherType(ETH_IP6), node((p) => ip6NextIs(p, v), ALL));
+        return and(etherType(ETH_IP6), ip6Next(v));
       default:
         throw new FilterError(`'${proto}' modifier applied to proto`);
     }
@@ -926,13 +1102,16 @@ class Parser {
       this.pos++;
       const a = this.arithUnary();
       const f = a.value;
-      const out: Arith = { guard: a.guard, value: (p) => -f(p) >>> 0 };
-      if (a.constant !== undefined) out.constant = -a.constant >>> 0;
+      const out: Arith = { guard: a.guard, value: (p) => -f(p) >>> 0, key: `-${a.key}` };
+      if (a.constant !== undefined) {
+        out.constant = -a.constant >>> 0;
+        out.key = String(out.constant);
+      }
       return out;
     }
     const t = this.take();
-    if (t.t === 'num') return { guard: null, value: () => t.v, constant: t.v };
-    if (t.t === 'op' && t.text === 'len') return { guard: null, value: (p) => p.len };
+    if (t.t === 'num') return { guard: null, value: () => t.v, constant: t.v, key: String(t.v) };
+    if (t.t === 'op' && t.text === 'len') return { guard: null, value: (p) => p.len, key: 'len' };
     if (t.t === 'op' && t.text === '(') {
       const a = this.arith();
       this.expectOp(')');
@@ -964,8 +1143,8 @@ export function compileFilter(expr: string, names: FilterNames, netmask = 0): Fi
   try {
     const p = new Parser(lex(expr), names, netmask);
     const n = p.program();
-    if (n.can === 0) return { ok: false, error: 'expression rejects all packets' };
-    const pred = n.pred;
+    if (rejectsAll(n)) return { ok: false, error: 'expression rejects all packets' };
+    const pred = predicate(n);
     const pkt: Pkt = { d: new Uint8Array(0), len: 0 };
     return {
       ok: true,
@@ -973,7 +1152,7 @@ export function compileFilter(expr: string, names: FilterNames, netmask = 0): Fi
         pkt.d = data;
         pkt.len = wireLen;
         try {
-          return pred(pkt);
+          return pred(pkt, classOf(pkt));
         } catch (e) {
           if (e === OOB) return false;
           throw e;

@@ -35,7 +35,6 @@ export function tcpdumpNames(ctx: ProgramContext): { print: PrintNames; filter: 
     print: {
       hostName: (a) => db.hostName(a),
       serviceName: (p, proto) => db.serviceName(p, proto),
-      protoName: (n) => db.protoName(n),
       etherName: (mac) => ethersList().find((e) => e.mac === mac)?.name,
       ifName: (i) => ctx.machine.net.links.find((l) => l.index === i)?.name,
     },

@@ -216,6 +216,9 @@ export function parseTcpdumpArgs(args: readonly string[]): Parsed {
         break;
       case 'h':
         return { ok: false, out: VERSION + USAGE, status: 0 };
+      case 'Y':
+        // In getopt's list but not built into Debian's tcpdump: the usage alone.
+        return { ok: false, err: VERSION + USAGE, status: 1 };
       default:
         if (HARMLESS.has(c)) break;
         return bad(`option -${c} is not available in nflab`);
@@ -466,19 +469,20 @@ function readFile(ctx: ProgramContext, o: TcpdumpOptions, names: ReturnType<type
     return 1;
   }
   const iface = cap.interfaces[0] ?? { linkType: LINKTYPE_ETHERNET, snapLen: DEFAULT_SNAPLEN };
+  ctx.err(`reading from file ${path}, link-type ${LINK_NAMES[iface.linkType] ?? String(iface.linkType)}, snapshot length ${iface.snapLen}\n`);
   const compiled = compileFilter(o.filter, names.filter, 0);
   if (!compiled.ok) {
     ctx.err(`tcpdump: ${compiled.error}\n`);
     return 1;
   }
-  ctx.err(`reading from file ${path}, link-type ${LINK_NAMES[iface.linkType] ?? String(iface.linkType)}, snapshot length ${iface.snapLen}\n`);
   const printer = !o.write || o.print ? new PacketPrinter(o, names.print) : null;
   const out: PacketToWrite[] = [];
   let n = 0;
   let text = '';
   for (const p of cap.packets) {
     if (o.count && n >= o.count) break;
-    const data = p.data.length > o.snaplen ? p.data.subarray(0, o.snaplen) : p.data;
+    // -s does not cut what a file holds: libpcap reads it with the file's own snapshot length.
+    const data = p.data;
     if (!compiled.filter(data, p.origLen)) continue;
     n++;
     if (o.countOnly) continue;
@@ -487,7 +491,7 @@ function readFile(ctx: ProgramContext, o: TcpdumpOptions, names: ReturnType<type
     if (o.write) out.push({ tsSec: p.tsSec, tsNsec: usec * 1000, data, origLen: p.origLen });
   }
   if (text) ctx.out(text);
-  if (o.write) ctx.fs.writeBytes(o.write, writePcap(out, { linkType: iface.linkType, snapLen: o.snaplen }));
+  if (o.write) ctx.fs.writeBytes(o.write, writePcap(out, { linkType: iface.linkType, snapLen: iface.snapLen }));
   if (o.countOnly) ctx.out(`${n} packet${n === 1 ? '' : 's'}\n`);
   return 0;
 }

@@ -10,6 +10,7 @@ import { formatIPv4 } from '../addr/ipv4.js';
 import { get16, get32 } from './bytes.js';
 import { checksumFinish, checksumPartial, pseudoHeaderSum } from './checksum.js';
 import { formatDns } from './print-dns.js';
+import { IP_PROTOCOL_KEYWORDS, IP_PROTOCOL_TITLES } from './print-tables.js';
 import { HTTP_COMMANDS, printableChar, textProtocol } from './print-text.js';
 
 /** The name lookups the printer uses when -n is not given. */
@@ -18,8 +19,6 @@ export interface PrintNames {
   hostName(addr: number): string | undefined;
   /** Service name for a port ("ssh"), or undefined. */
   serviceName(port: number, proto: 'tcp' | 'udp'): string | undefined;
-  /** Protocol name for an IP protocol number ("tcp"), or undefined. */
-  protoName?(num: number): string | undefined;
   /** A name for an Ethernet address (the host's /etc/ethers), or undefined. */
   etherName?(mac: string): string | undefined;
   /** The name of an interface by index (for `-i any` captures), or undefined. */
@@ -50,12 +49,6 @@ export interface IpPrintState {
   hostCache: Map<number, string>;
 }
 
-const IPPROTO_NAMES: Record<number, string> = {
-  0: 'IP', 1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 8: 'EGP', 12: 'PUP', 17: 'UDP', 22: 'IDP', 29: 'TP', 33: 'DCCP',
-  41: 'IPv6', 43: 'Routing', 44: 'frag', 46: 'RSVP', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 59: 'none',
-  60: 'DSTOPTS', 77: 'ND', 88: 'EIGRP', 89: 'OSPF', 94: 'IPIP', 103: 'PIM', 108: 'Compressed IP', 112: 'VRRP',
-  115: 'L2TP', 132: 'SCTP', 135: 'Mobility', 250: 'CARP',
-};
 
 const ICMP_TYPES: Record<number, string> = {
   0: 'echo reply', 3: 'unreachable', 4: 'source quench', 5: 'redirect', 8: 'echo request', 9: 'router advertisement',
@@ -128,7 +121,7 @@ export function formatIpv4(st: IpPrintState, buf: Uint8Array, off: number, lengt
     if (fragField & 0x4000) fl.push('DF');
     if (fragField & 0x2000) fl.push('+');
     s += `, id ${get16(buf, off + 4)}, offset ${(fragField & 0x1fff) * 8}, flags [${fl.length ? fl.join(', ') : 'none'}]`;
-    s += `, proto ${IPPROTO_NAMES[proto] ?? 'unknown'} (${proto}), length ${len}`;
+    s += `, proto ${IP_PROTOCOL_TITLES[proto] ?? 'unknown'} (${proto}), length ${len}`;
     if (hlen > 20) s += `, options (${ipOptions(buf, off + 20, Math.min(off + hlen, capEnd))})`;
     if (off + hlen <= capEnd) {
       const sum = ipHeaderOk(buf, off, hlen);
@@ -157,14 +150,13 @@ export function formatIpv4(st: IpPrintState, buf: Uint8Array, off: number, lengt
       case 1:
         return s + formatIcmp(st, buf, l4, len, end, off, mf);
       default: {
-        const name = st.opts.numeric ? undefined : st.names.protoName?.(proto);
-        if (name !== undefined) return s + ` ${name} ${len}`;
-        return s + ` ip-proto-${proto} ${len}`;
+        const name = st.opts.numeric ? undefined : IP_PROTOCOL_KEYWORDS[proto];
+        return s + (name !== undefined ? ` ${name} ${len}` : ` ip-proto-${proto} ${len}`);
       }
     }
   }
   s += `${hostString(st, src)} > ${hostString(st, dst)}:`;
-  const pname = st.opts.numeric ? undefined : st.names.protoName?.(proto);
+  const pname = st.opts.numeric ? undefined : IP_PROTOCOL_KEYWORDS[proto];
   s += pname !== undefined ? ` ${pname}` : ` ip-proto-${proto}`;
   return s;
 }
@@ -482,7 +474,7 @@ function formatUdp(st: IpPrintState, buf: Uint8Array, up: number, length: number
     }
   }
   const plain = () => (ulen > length && !fragmented ? `UDP, bad length ${ulen} > ${length}` : `UDP, length ${ulen}`);
-  if (!st.opts.quiet && (sport === 53 || dport === 53)) return s + formatDns(buf, cp, length, capEnd, st.opts.verbose);
+  if (!st.opts.quiet && (sport === 53 || dport === 53 || sport === 5353 || dport === 5353)) return s + formatDns(buf, cp, length, capEnd, st.opts.verbose);
   return s + plain();
 }
 

@@ -134,6 +134,11 @@ export class PacketPrinter {
     }
   }
 
+  /** -x, -X and -q stop the hex dump of what tcpdump cannot decode. */
+  private suppressDefault(): boolean {
+    return this.opts.hex > 0 || this.opts.hexAscii > 0 || this.opts.quiet;
+  }
+
   /** An Ethernet address as tcpdump shows it: "Broadcast", a name from /etc/ethers, or hex with its OUI unless -n. */
   mac(buf: Uint8Array, off: number): string {
     const hex = formatMac(buf, off);
@@ -215,7 +220,7 @@ export class PacketPrinter {
       // 802.3 length field: an LLC frame, shown as raw bytes here.
       if (e) s += '802.3' + (printedLength ? '' : `, length ${Math.min(type, length - off)}: `);
       else s += `${this.mac(b, 6)} > ${this.mac(b, 0)}, 802.3, length ${Math.min(type, length - off)}: `;
-      return { text: s + (this.opts.hex || this.opts.hexAscii ? '' : hexDump(b, off, Math.min(caplen, off + type))), hdrlen: off };
+      return { text: s + (this.suppressDefault() ? '' : hexAsciiDump(b, off, Math.min(caplen, off + type))), hdrlen: off };
     }
     if (e) {
       s += typeText(type);
@@ -225,7 +230,7 @@ export class PacketPrinter {
     if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, end), hdrlen: off };
     if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, end), hdrlen: off };
     if (!e) s += addrs() + typeText(type) + `, length ${length}: `;
-    if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
+    if (!this.suppressDefault()) s += hexAsciiDump(b, off, caplen);
     return { text: s, hdrlen: off };
   }
 
@@ -247,7 +252,7 @@ export class PacketPrinter {
     if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, caplen), hdrlen: off };
     if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, caplen), hdrlen: off };
     if (!this.opts.ether) s += header();
-    if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
+    if (!this.suppressDefault()) s += hexAsciiDump(b, off, caplen);
     return { text: s, hdrlen: off };
   }
 
@@ -274,7 +279,7 @@ export class PacketPrinter {
     if (type === 0x0800) return { text: s + formatIpv4(this.st, b, off, length - off, caplen), hdrlen: off };
     if (type === 0x0806 || type === 0x8035) return { text: s + this.arp(b, off, length - off, caplen), hdrlen: off };
     if (!this.opts.ether) s += header();
-    if (!(this.opts.hex || this.opts.hexAscii)) s += hexDump(b, off, caplen);
+    if (!this.suppressDefault()) s += hexAsciiDump(b, off, caplen);
     return { text: s, hdrlen: off };
   }
 
@@ -323,7 +328,7 @@ export class PacketPrinter {
         s += `${link(sha)} at ${ip(spa)}`;
         break;
       default:
-        return s + hexDump(b, off, end);
+        return s + hexAsciiDump(b, off, end);
     }
     return s + `, length ${length}`;
   }

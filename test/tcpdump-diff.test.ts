@@ -1,0 +1,490 @@
+/**
+ * tcpdump against the real one: frames built here (and frames the real
+ * tcpdump captured from real ping/nc traffic between two namespaces) are
+ * written to a pcap file, printed by `tcpdump -r FILE OPTIONS` in a private
+ * namespace (whose /etc/hosts names some addresses) and by nflab's tcpdump,
+ * and compared byte for byte, standard output and standard error. Filters
+ * are compared on random frames and random expressions (fast-check): the
+ * set of packets `tcpdump -r FILE EXPR` keeps, or its error message.
+ */
+import { after, before, describe, it } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { HostFs, ProgramContext, TappedFrame, Wait } from '../src/core/programs/api.js';
+import { onStop, tcpdump } from '../src/core/programs/tcpdump.js';
+import { compileFilter } from '../src/core/programs/tcpdump-filter.js';
+import { encodeFrame, type FrameDesc } from '../src/core/wire/frame.js';
+import type { TcpOption } from '../src/core/wire/tcp.js';
+import { readPcap, writePcap, type PacketToWrite } from '../src/core/wire/pcap.js';
+import { createNameDb } from '../src/core/xt/namedb.js';
+
+const NS = `nflabt-tcpdump-${process.pid}`;
+const HOSTS = '127.0.0.1\tlocalhost\n10.0.0.1\talpha\n10.0.0.2\tbeta.example beta\n192.168.1.10\tgamma\n';
+const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', TZ: 'UTC' };
+let dir = '';
+
+function sh(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { env: ENV, encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** The real tcpdump reading `file` with `args`, in the test namespace. */
+function realTcpdump(args: string[]): { status: number; stdout: string; stderr: string } {
+  return sh('ip', ['netns', 'exec', NS, 'tcpdump', ...args]);
+}
+
+// ------------------------------------------------------------------ a fake program context
+
+interface Fake {
+  ctx: ProgramContext;
+  out: string[];
+  err: string[];
+  files: Map<string, Uint8Array>;
+  taps: ((f: TappedFrame) => void)[];
+}
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+function fakeContext(argv: string[], files: Map<string, Uint8Array>, links: object[] = [], bootWall = 0): Fake {
+  const out: string[] = [];
+  const err: string[] = [];
+  const taps: ((f: TappedFrame) => void)[] = [];
+  const fs: HostFs & { readBytes(p: string): Uint8Array | undefined } = {
+    read: (p) => (files.has(p) ? td.decode(files.get(p)!) : undefined),
+    write: (p, t) => void files.set(p, te.encode(t)),
+    append: (p, t) => void files.set(p, te.encode((files.has(p) ? td.decode(files.get(p)!) : '') + t)),
+    writeBytes: (p, d) => void files.set(p, d.slice()),
+    readBytes: (p) => files.get(p),
+  };
+  const ctx = {
+    argv,
+    pid: 100,
+    where: { host: 'main', netns: '' },
+    hostname: 'main',
+    sockets: undefined as never,
+    machine: { net: { links }, state: { bootWall } } as never,
+    fs,
+    stdin: '',
+    resumed: false,
+    saved: undefined as unknown,
+    out: (t: string) => void out.push(t),
+    err: (t: string) => void err.push(t),
+    now: () => 0,
+    wallSec: () => bootWall,
+    sleep: (ns: number): Wait => ({ until: ns }),
+    until: (ns: number): Wait => ({ until: ns }),
+    background: () => {},
+    tap: (_iface: string | null, fn: (f: TappedFrame) => void) => {
+      taps.push(fn);
+      return () => void taps.splice(taps.indexOf(fn), 1);
+    },
+    random32: () => 4,
+    resolve: () => null,
+    spawn: () => 0,
+    wake: () => {},
+  } as ProgramContext;
+  return { ctx, out, err, files, taps };
+}
+
+/** nflab's tcpdump on a file: stdout, stderr and status. */
+function nflabTcpdump(args: string[], file: Uint8Array): { status: number; stdout: string; stderr: string } {
+  const files = new Map<string, Uint8Array>([
+    ['/etc/hosts', te.encode(HOSTS)],
+    ['/cap.pcap', file],
+  ]);
+  const f = fakeContext(['tcpdump', ...args.map((a) => (a === 'FILE' ? '/cap.pcap' : a))], files);
+  const gen = tcpdump(f.ctx);
+  let r = gen.next();
+  while (!r.done) r = gen.next();
+  return { status: r.value, stdout: f.out.join(''), stderr: f.err.join('').replaceAll('/cap.pcap', 'FILE') };
+}
+
+function compareRead(packets: PacketToWrite[], args: string[], label: string): void {
+  const bytes = writePcap(packets);
+  const path = join(dir, 'cap.pcap');
+  writeFileSync(path, bytes);
+  const real = realTcpdump(args.map((a) => (a === 'FILE' ? path : a)));
+  real.stderr = real.stderr.replaceAll(path, 'FILE');
+  const mine = nflabTcpdump(args, bytes);
+  assert.deepEqual(mine.stdout.split('\n'), real.stdout.split('\n'), `${label}: stdout of tcpdump ${args.join(' ')}`);
+  assert.equal(mine.stderr, real.stderr, `${label}: stderr of tcpdump ${args.join(' ')}`);
+  assert.equal(mine.status, real.status, `${label}: status of tcpdump ${args.join(' ')}`);
+}
+
+// ------------------------------------------------------------------ frames
+
+const MAC_A = '0a:11:22:33:44:01';
+const MAC_B = '0a:11:22:33:44:02';
+
+function dnsName(name: string): number[] {
+  const out: number[] = [];
+  for (const label of name.split('.').filter(Boolean)) out.push(label.length, ...te.encode(label));
+  out.push(0);
+  return out;
+}
+
+function dnsQuery(id: number, name: string, type: number, opt: boolean): Uint8Array {
+  const b = [id >> 8, id & 255, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, opt ? 1 : 0, ...dnsName(name), 0, type, 0, 1];
+  if (opt) b.push(0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8);
+  return new Uint8Array(b);
+}
+
+function dnsAnswer(id: number, name: string, addrs: number[][], rcode = 0): Uint8Array {
+  const b = [id >> 8, id & 255, 0x81, 0x80 | rcode, 0, 1, 0, addrs.length, 0, 0, 0, 0, ...dnsName(name), 0, 1, 0, 1];
+  for (const a of addrs) b.push(0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, ...a);
+  return new Uint8Array(b);
+}
+
+const SYN_OPTS: TcpOption[] = [{ mss: 1460 }, { sackOk: true as const }, { ts: [639860813, 0] as [number, number] }, { nop: true as const }, { wscale: 7 }];
+const ACK_OPTS: TcpOption[] = [{ nop: true as const }, { nop: true as const }, { ts: [639860900, 160079924] as [number, number] }];
+
+function tcp(src: string, dst: string, sport: number, dport: number, flags: string | number, seq: number, ack: number, payload = '', opts: TcpOption[] = ACK_OPTS, fromA = true): FrameDesc {
+  return {
+    eth: fromA ? { src: MAC_A, dst: MAC_B } : { src: MAC_B, dst: MAC_A },
+    ipv4: { src, dst, id: 4000 + seq % 1000, df: true, ttl: 64 },
+    tcp: { sport, dport, flags, seq, ack, window: 502, options: opts },
+    payload: te.encode(payload),
+  };
+}
+
+/** A corpus of frames covering what the lab's programs send. */
+function corpus(): FrameDesc[] {
+  const A = '10.0.0.1';
+  const B = '10.0.0.2';
+  const C = '192.168.1.10';
+  const D = '172.16.5.4';
+  const udpQuote = { ipv4: { src: A, dst: B, id: 77, ttl: 64 }, udp: { sport: 39686, dport: 53 }, payload: dnsQuery(63567, 'example.com', 1, true) };
+  const tcpQuote = { ipv4: { src: A, dst: D, id: 78, ttl: 64, df: true }, tcp: { sport: 41000, dport: 22, flags: 'S', seq: 1000, window: 64240, options: SYN_OPTS } };
+  return [
+    { eth: { src: MAC_A, dst: 'ff:ff:ff:ff:ff:ff' }, arp: { op: 1, sha: MAC_A, spa: A, tha: '00:00:00:00:00:00', tpa: B } },
+    { eth: { src: MAC_B, dst: MAC_A }, arp: { op: 2, sha: MAC_B, spa: B, tha: MAC_A, tpa: A } },
+    { eth: { src: MAC_B, dst: MAC_A }, arp: { op: 2, sha: MAC_B, spa: B, tha: MAC_A, tpa: A }, trailer: new Uint8Array(18) },
+    { eth: { src: MAC_A, dst: MAC_B }, arp: { op: 1, sha: MAC_A, spa: A, tha: MAC_B, tpa: C } },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 46345, df: true }, icmp: { type: 8, id: 28340, seq: 1 }, payload: new Uint8Array(56).map((_, i) => i + 8) },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 46984 }, icmp: { type: 0, id: 28340, seq: 1 }, payload: new Uint8Array(56).map((_, i) => i + 8) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 2104 }, udp: { sport: 39686, dport: 53 }, payload: dnsQuery(63567, 'example.com', 1, true) },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 2105 }, udp: { sport: 53, dport: 39686 }, payload: dnsAnswer(63567, 'example.com', [[93, 184, 216, 34], [93, 184, 216, 35]]) },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 2106 }, udp: { sport: 53, dport: 39686 }, payload: dnsAnswer(1234, 'nosuch.example', [], 3) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 2107 }, udp: { sport: 40000, dport: 53 }, payload: dnsQuery(77, 'gamma.lab', 28, false) },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 47053, tos: 0xc0 }, icmp: { type: 3, code: 3, quote: udpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: D, dst: A, id: 9 }, icmp: { type: 3, code: 3, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 10 }, icmp: { type: 3, code: 1, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 11 }, icmp: { type: 3, code: 13, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 12 }, icmp: { type: 3, code: 10, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 13 }, icmp: { type: 3, code: 4, mtu: 1400, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: C, dst: A, id: 14, ttl: 255 }, icmp: { type: 11, code: 0, quote: { ...udpQuote, ipv4: { ...udpQuote.ipv4, ttl: 1 } } } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 15 }, icmp: { type: 5, code: 1, gateway: C, quote: tcpQuote } },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 16 }, icmp: { type: 12, code: 0, pointer: 20, quote: tcpQuote } },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 17 }, icmp: { type: 13, code: 0, id: 5, seq: 6 }, payload: new Uint8Array(12) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 18 }, icmp: { type: 42, code: 0 } },
+    tcp(A, B, 38240, 2222, 'S', 419697165, 0, '', SYN_OPTS),
+    tcp(B, A, 2222, 38240, 'SA', 1462950617, 419697166, '', SYN_OPTS, false),
+    tcp(A, B, 38240, 2222, 'A', 419697166, 1462950618),
+    tcp(A, B, 38240, 2222, 'PA', 419697166, 1462950618, 'hello\n'),
+    tcp(B, A, 2222, 38240, 'A', 1462950618, 419697172, '', ACK_OPTS, false),
+    tcp(A, B, 38240, 2222, 'FA', 419697172, 1462950618),
+    tcp(B, A, 2222, 38240, 'FA', 1462950618, 419697173, '', ACK_OPTS, false),
+    tcp(A, B, 38240, 2222, 'A', 419697173, 1462950619),
+    tcp(A, B, 37270, 22, 'S', 920400588, 0, '', SYN_OPTS),
+    { ...tcp(B, A, 22, 37270, 'RA', 0, 920400589, '', [], false), ipv4: { src: B, dst: A, id: 0, df: true } },
+    tcp(A, C, 50000, 21, 'S', 1000, 0, '', SYN_OPTS),
+    tcp(C, A, 21, 50000, 'SA', 7000, 1001, '', SYN_OPTS, false),
+    tcp(C, A, 21, 50000, 'PA', 7001, 1001, '220 (vsFTPd 3.0.3)\r\n', ACK_OPTS, false),
+    tcp(A, C, 50000, 21, 'PA', 1001, 7021, 'USER anonymous\r\n'),
+    tcp(C, A, 21, 50000, 'PA', 7021, 1017, '331 Please specify the password.\r\n', ACK_OPTS, false),
+    tcp(A, C, 50000, 21, 'PA', 1017, 7055, 'PASV\r\n'),
+    tcp(C, A, 21, 50000, 'PA', 7055, 1023, '227 Entering Passive Mode (192,168,1,10,195,80).\r\n', ACK_OPTS, false),
+    tcp(C, A, 21, 50000, 'PA', 7106, 1023, '150 Here comes\r\n226 Done\r\n', ACK_OPTS, false),
+    tcp(A, C, 50001, 80, 'PA', 1, 1, 'GET / HTTP/1.1\r\nHost: gamma\r\n\r\n'),
+    tcp(C, A, 80, 50001, 'PA', 1, 34, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', ACK_OPTS, false),
+    tcp(C, A, 80, 50001, 'PA', 50, 34, '<html>more body</html>', ACK_OPTS, false),
+    tcp(C, A, 22, 50002, 'PA', 1, 1, 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n', ACK_OPTS, false),
+    tcp(A, C, 50003, 25, 'PA', 1, 1, 'EHLO alpha\r\n'),
+    tcp(A, D, 50004, 443, 0x62, 5, 0, '', [{ mss: 1400 }, { nop: true }, { wscale: 14 }, { sackOk: true }, { kind: 99, data: new Uint8Array([0, 1, 2]) }]),
+    tcp(A, D, 50004, 443, 'A', 6, 9, '', [{ nop: true }, { nop: true }, { sack: [[100, 200], [300, 400]] }]),
+    tcp(A, D, 50005, 443, 0xb8, 6, 9, 'x', []),
+    tcp(A, D, 50006, 8080, 'R', 6, 0, 'reset text', []),
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 20, mf: true }, udp: { sport: 5000, dport: 6000 }, payload: new Uint8Array(100) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 20, fragOff: 14, proto: 17 }, payload: new Uint8Array(40) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 21, options: [{ kind: 148, data: new Uint8Array([0, 0]) }] }, udp: { sport: 5000, dport: 6000 }, payload: new Uint8Array(3) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 22, check: 0x1234 }, udp: { sport: 5000, dport: 6000, check: 0x4321 }, payload: new Uint8Array(5) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 23, tos: 0x03 }, udp: { sport: 5000, dport: 6000, check: 0 }, payload: new Uint8Array(5) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 24, proto: 253 }, payload: new Uint8Array(8) },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 25, ttl: 0 }, tcp: { sport: 1, dport: 2, flags: 0, seq: 1, ack: 0 } },
+    { eth: { src: MAC_A, dst: MAC_B, type: 0x88b5 }, payload: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) },
+    { eth: { src: MAC_A, dst: '01:00:5e:00:00:01' }, ipv4: { src: A, dst: '224.0.0.1', id: 26, ttl: 1 }, udp: { sport: 5353, dport: 5354 }, payload: new Uint8Array(4) },
+  ];
+}
+
+function corpusPackets(): PacketToWrite[] {
+  return corpus().map((d, i) => ({ tsSec: 1795244397 + i * 61, tsNsec: ((i * 104729) % 1000000) * 1000, data: encodeFrame(d) }));
+}
+
+// ------------------------------------------------------------------ namespace setup
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nflab-tcpdump-'));
+  const add = sh('ip', ['netns', 'add', NS]);
+  assert.equal(add.status, 0, add.stderr);
+  mkdirSync(`/etc/netns/${NS}`, { recursive: true });
+  writeFileSync(`/etc/netns/${NS}/hosts`, HOSTS);
+});
+
+after(() => {
+  sh('ip', ['netns', 'del', NS]);
+  rmSync(`/etc/netns/${NS}`, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// ------------------------------------------------------------------ tests
+
+const OPTION_SETS = [
+  [], ['-n'], ['-e'], ['-en'], ['-v'], ['-nv'], ['-vv'], ['-vvv'], ['-q'], ['-qn'], ['-qe'], ['-x'], ['-xx'], ['-X'], ['-XX'], ['-A'],
+  ['-t'], ['-tt'], ['-ttt'], ['-tttt'], ['-ttttt'], ['-S'], ['-#'], ['-env'], ['-nvX'], ['-c', '7'], ['-s', '60'], ['-s', '60', '-v'], ['--count'],
+];
+
+describe('tcpdump -r: the printer against the real tcpdump', () => {
+  for (const opts of OPTION_SETS) {
+    it(`prints the corpus with ${opts.join(' ') || 'no options'} as tcpdump 4.99.3 does`, () => {
+      compareRead(corpusPackets(), ['-r', 'FILE', ...opts], 'corpus');
+    });
+  }
+
+  it('prints with a filter, as the real tcpdump, and reports bad filters and files the same way', () => {
+    const p = corpusPackets();
+    compareRead(p, ['-r', 'FILE', '-n', 'tcp[tcpflags] & tcp-syn != 0'], 'syn filter');
+    compareRead(p, ['-r', 'FILE', 'host', 'beta', 'and', 'not', 'icmp'], 'host beta');
+    compareRead(p, ['-r', 'FILE', 'port', 'ftp', 'or', 'arp'], 'ftp or arp');
+    compareRead(p, ['-r', 'FILE', 'host'], 'syntax error');
+    compareRead(p, ['-r', 'FILE', 'udp', 'port', 'ssh'], 'udp port ssh');
+    compareRead(p, ['-r', 'FILE', 'ip', 'and', 'arp'], 'rejects all');
+    compareRead(p, ['-r', 'FILE', '-c', '0'], 'bad count');
+    compareRead(p, ['-r', 'FILE', '-Y'], 'option not built in');
+    compareRead(p, ['-r', 'FILE', '-g'], 'bad option');
+    compareRead(p, ['-r', 'FILE', '-c'], 'missing argument');
+    compareRead(p, ['-r', 'FILE', '--version'], 'version');
+  });
+});
+
+/** Frames the real tcpdump captured from real traffic between two namespaces. */
+describe('tcpdump: live captures of real traffic', () => {
+  const A = `${NS}-a`;
+  const B = `${NS}-b`;
+  let captured: { args: string[]; stdout: string; stderr: string; pcap: Uint8Array }[] = [];
+
+  before(async () => {
+    sh('ip', ['netns', 'add', A]);
+    sh('ip', ['netns', 'add', B]);
+    for (const ns of [A, B]) {
+      // No IPv6 chatter on the test link (inside the test namespaces only).
+      sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1']);
+      sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.disable_ipv6=1']);
+    }
+    sh('ip', ['link', 'add', 'nflabt-tdv1', 'type', 'veth', 'peer', 'name', 'nflabt-tdv2']);
+    sh('ip', ['link', 'set', 'nflabt-tdv1', 'netns', A]);
+    sh('ip', ['link', 'set', 'nflabt-tdv2', 'netns', B]);
+    sh('ip', ['-n', A, 'link', 'set', 'nflabt-tdv1', 'name', 'veth0']);
+    sh('ip', ['-n', B, 'link', 'set', 'nflabt-tdv2', 'name', 'veth0']);
+    sh('ip', ['-n', A, 'addr', 'add', '10.0.0.1/24', 'dev', 'veth0']);
+    sh('ip', ['-n', B, 'addr', 'add', '10.0.0.2/24', 'dev', 'veth0']);
+    sh('ip', ['-n', A, 'link', 'set', 'veth0', 'up']);
+    sh('ip', ['-n', B, 'link', 'set', 'veth0', 'up']);
+    const runs: [string[], () => void][] = [
+      [['-n', '-c', '6', 'icmp or arp'], () => sh('ip', ['netns', 'exec', A, 'ping', '-c', '3', '-i', '0.2', '10.0.0.2'])],
+      [['-c', '10', 'tcp'], () => {
+        const l = spawn('ip', ['netns', 'exec', B, 'nc', '-l', '2222'], { stdio: 'ignore' });
+        spawnSync('sleep', ['0.3']);
+        spawnSync('ip', ['netns', 'exec', A, 'nc', '-N', '10.0.0.2', '2222'], { input: 'hello\n' });
+        spawnSync('ip', ['netns', 'exec', A, 'nc', '-z', '10.0.0.2', '22']);
+        l.kill();
+      }],
+      [['-v', '-c', '2', 'udp or icmp'], () => sh('ip', ['netns', 'exec', A, 'dig', '+tries=1', '+timeout=1', '@10.0.0.2', 'example.com'])],
+    ];
+    for (const [args, traffic] of runs) {
+      const file = join(dir, 'live.pcap');
+      const cap = spawn('ip', ['netns', 'exec', A, 'tcpdump', '-i', 'veth0', '-w', file, '--print', ...args], { env: ENV });
+      let stdout = '';
+      let stderr = '';
+      cap.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      cap.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      const done = new Promise<void>((res) => cap.on('close', () => res()));
+      await new Promise((r) => setTimeout(r, 700));
+      traffic();
+      const timer = setTimeout(() => cap.kill('SIGINT'), 8000);
+      await done;
+      clearTimeout(timer);
+      captured.push({ args, stdout, stderr, pcap: readFileSync(file) });
+    }
+  });
+
+  after(() => {
+    sh('ip', ['netns', 'del', A]);
+    sh('ip', ['netns', 'del', B]);
+  });
+
+  it('prints the frames the real tcpdump saw, with the same banner and summary', () => {
+    assert.equal(captured.length, 3);
+    for (const c of captured) {
+      const cap = readPcap(c.pcap);
+      const boot = cap.packets[0]!.tsSec;
+      const f = fakeContext(['tcpdump', '-i', 'veth0', '-w', '/live.pcap', '--print', ...c.args], new Map(), [
+        { index: 1, name: 'lo', kind: 'loopback', up: true, carrier: true, inet: [], mac: '00:00:00:00:00:00' },
+        { index: 2, name: 'veth0', kind: 'veth', up: true, carrier: true, inet: [{ prefixlen: 24 }], mac: '02:00:00:00:00:01' },
+      ], boot);
+      const gen = tcpdump(f.ctx);
+      let r = gen.next();
+      for (const p of cap.packets) {
+        assert.ok(!r.done, 'the capture ended early');
+        f.taps[0]!({ iface: 'veth0', dir: 'in', frame: p.data, ns: (p.tsSec - boot) * 1e9 + p.tsNsec });
+        r = gen.next();
+      }
+      assert.ok(r.done, `tcpdump ${c.args.join(' ')} did not end after its count`);
+      assert.equal(f.out.join(''), c.stdout, `stdout of tcpdump ${c.args.join(' ')}`);
+      assert.equal(f.err.join(''), c.stderr, `stderr of tcpdump ${c.args.join(' ')}`);
+      const written = readPcap(f.files.get('/live.pcap')!);
+      assert.deepEqual(
+        written.packets.map((p) => [p.tsSec, p.tsNsec, Array.from(p.data)]),
+        cap.packets.map((p) => [p.tsSec, p.tsNsec, Array.from(p.data)]),
+      );
+    }
+  });
+});
+
+describe('tcpdump: a background capture', () => {
+  const links = [{ index: 2, name: 'veth0', kind: 'veth', up: true, carrier: true, inet: [{ prefixlen: 24 }], mac: MAC_A }];
+  const frames = corpusPackets().slice(4, 6);
+
+  it('prints its banner once, its lines as frames pass, and the summary when stopped', () => {
+    const f = fakeContext(['tcpdump', '-i', 'veth0', '-n'], new Map(), links, 1795244397);
+    const gen = tcpdump(f.ctx);
+    assert.equal(gen.next().done, false);
+    f.taps[0]!({ iface: 'veth0', dir: 'out', frame: frames[0]!.data, ns: 5_000_123_456 });
+    assert.equal(gen.next().done, false);
+    assert.equal(f.out.join(''), '07:00:02.000123 IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 28340, seq 1, length 64\n');
+    // The next command resumes it: no banner, the count goes on.
+    const g = fakeContext(['tcpdump', '-i', 'veth0', '-n'], new Map(), links, 1795244397);
+    (g.ctx as { resumed: boolean }).resumed = true;
+    g.ctx.saved = f.ctx.saved;
+    const gen2 = tcpdump(g.ctx);
+    gen2.next();
+    g.taps[0]!({ iface: 'veth0', dir: 'in', frame: frames[1]!.data, ns: 6_000_000_000 });
+    gen2.next();
+    assert.equal(onStop(g.ctx), 0);
+    assert.equal(g.taps.length, 0);
+    assert.deepEqual(f.err, [
+      'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\n',
+      'listening on veth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n',
+    ]);
+    assert.equal(g.out.join(''), '07:00:03.000000 IP 10.0.0.2 > 10.0.0.1: ICMP echo reply, id 28340, seq 1, length 64\n\n');
+    assert.equal(g.err.join(''), '2 packets captured\n2 packets received by filter\n0 packets dropped by kernel\n');
+  });
+
+  it('refuses an interface that does not exist or is down, as libpcap does', () => {
+    const f = fakeContext(['tcpdump', '-i', 'eth9'], new Map(), links);
+    assert.equal(tcpdump(f.ctx).next().value, 1);
+    assert.equal(f.err.join(''), 'tcpdump: eth9: No such device exists\n(No such device exists)\n');
+    const g = fakeContext(['tcpdump', '-i', 'veth0'], new Map(), [{ ...links[0], up: false }]);
+    assert.equal(tcpdump(g.ctx).next().value, 1);
+    assert.equal(g.err.join(''), 'tcpdump: veth0: That device is not up\n');
+  });
+});
+
+// ------------------------------------------------------------------ filters on random frames
+
+const ADDRS = ['10.0.0.1', '10.0.0.2', '192.168.1.10', '172.16.5.4'];
+const PORTS = [20, 21, 22, 53, 80, 2222, 40000];
+
+const arbFrame: fc.Arbitrary<FrameDesc> = fc.oneof(
+  fc.record({
+    op: fc.constantFrom(1, 2),
+    spa: fc.constantFrom(...ADDRS),
+    tpa: fc.constantFrom(...ADDRS),
+  }).map(({ op, spa, tpa }) => ({ eth: { src: MAC_A, dst: op === 1 ? 'ff:ff:ff:ff:ff:ff' : MAC_B }, arp: { op, sha: MAC_A, spa, tha: op === 1 ? '00:00:00:00:00:00' : MAC_B, tpa } })),
+  fc.record({
+    src: fc.constantFrom(...ADDRS),
+    dst: fc.constantFrom(...ADDRS),
+    proto: fc.constantFrom('tcp', 'udp', 'icmp', 'gre'),
+    sport: fc.constantFrom(...PORTS),
+    dport: fc.constantFrom(...PORTS),
+    flags: fc.integer({ min: 0, max: 255 }),
+    frag: fc.constantFrom(0, 0, 0, 3),
+    icmpType: fc.constantFrom(0, 3, 8, 11),
+    len: fc.integer({ min: 0, max: 40 }),
+    bcast: fc.boolean(),
+  }).map((r): FrameDesc => {
+    const base: FrameDesc = {
+      eth: { src: MAC_A, dst: r.bcast ? 'ff:ff:ff:ff:ff:ff' : MAC_B },
+      ipv4: { src: r.src, dst: r.dst, id: 1, fragOff: r.frag, ...(r.proto === 'gre' ? { proto: 47 } : {}) },
+      payload: new Uint8Array(r.len),
+    };
+    if (r.frag) return { ...base, ipv4: { ...base.ipv4, proto: r.proto === 'tcp' ? 6 : r.proto === 'udp' ? 17 : 1 } };
+    if (r.proto === 'tcp') return { ...base, tcp: { sport: r.sport, dport: r.dport, flags: r.flags, seq: 1, ack: 2 } };
+    if (r.proto === 'udp') return { ...base, udp: { sport: r.sport, dport: r.dport } };
+    if (r.proto === 'icmp') return { ...base, icmp: { type: r.icmpType, code: 0 } };
+    return base;
+  }),
+);
+
+const arbPrim: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('tcp', 'udp', 'icmp', 'arp', 'ip', 'ip6', 'ether broadcast', 'broadcast', 'multicast', 'ip proto 47', 'ip proto \\udp'),
+  fc.tuple(fc.constantFrom('', 'src ', 'dst ', 'src or dst ', 'src and dst '), fc.constantFrom('', 'ip ', 'arp '), fc.constantFrom(...ADDRS, 'alpha', 'beta', 'gamma')).map(([d, p, a]) => `${p}${d}host ${a}`),
+  fc.tuple(fc.constantFrom('', 'src ', 'dst '), fc.constantFrom('10.0.0.0/24', '192.168.0.0/16', '10', '172.16', '10.0.0.0 mask 255.0.0.0')).map(([d, n]) => `${d}net ${n}`),
+  fc.tuple(fc.constantFrom('', 'tcp ', 'udp '), fc.constantFrom('', 'src ', 'dst '), fc.constantFrom(...PORTS.map(String), 'ssh', 'domain', 'ftp', 'http')).map(([p, d, n]) => `${p}${d}port ${n}`),
+  fc.tuple(fc.constantFrom('', 'tcp ', 'udp '), fc.constantFrom('20-22', '50-100', '2000-50000')).map(([p, r]) => `${p}portrange ${r}`),
+  fc.constantFrom(
+    'tcp[tcpflags] & tcp-syn != 0', 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn', 'tcp[13] = 18', 'tcp[tcpflags] & tcp-rst != 0',
+    'icmp[icmptype] = icmp-echo', 'icmp[icmptype] != icmp-echo and icmp[icmptype] != icmp-echoreply', 'ip[8] = 64', 'ip[6:2] & 0x1fff != 0',
+    'udp[4:2] > 20', 'len > 60', 'less 60', 'greater 80', 'ether[0] & 1 != 0', 'arp[7] = 2', 'tcp[0:2] > 1000', 'ip[2:2] - 20 > 30',
+    'tcp[20] = 0', 'udp[8:4] = 0',
+  ),
+);
+
+const arbExpr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+  e: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    arbPrim,
+    fc.tuple(tie('e'), fc.constantFrom(' and ', ' or ', ' && ', ' || '), tie('e')).map(([a, op, b]) => `${a}${op}${b}`),
+    tie('e').map((a) => `not ${a}`),
+    tie('e').map((a) => `(${a})`),
+    fc.tuple(arbPrim, fc.constantFrom(' and ', ' or '), fc.constantFrom(...ADDRS, ...PORTS.map(String), 'alpha')).map(([a, op, b]) => `${a}${op}${b}`),
+  ),
+})).e;
+
+describe('tcpdump filters against libpcap', () => {
+  it('keeps the same packets as the real tcpdump for random expressions on random frames', () => {
+    const frames = fc.sample(arbFrame, { numRuns: 120, seed: 4242 });
+    const packets: PacketToWrite[] = frames.map((d, i) => {
+      const data = encodeFrame(d);
+      // Some frames are captured short, as with a small snapshot length.
+      const cut = i % 13 === 5 ? data.subarray(0, 38) : data;
+      return { tsSec: 1000 + i, tsNsec: 0, data: cut, origLen: data.length };
+    });
+    const path = join(dir, 'filter.pcap');
+    writeFileSync(path, writePcap(packets));
+    const db = createNameDb(HOSTS);
+    const names = { hostAddrs: (n: string) => db.hostAddrs(n), servicePort: (n: string, p: 'tcp' | 'udp') => db.servicePort(n, p), networkAddr: (n: string) => db.networkAddr(n) };
+    const exprs = fc.sample(arbExpr, { numRuns: 150, seed: 99 });
+    let compared = 0;
+    for (const expr of exprs) {
+      const real = realTcpdump(['-r', path, '-tt', '-n', expr]);
+      const mine = compileFilter(expr, names);
+      if (real.status !== 0) {
+        const msg = real.stderr.split('\n').find((l) => l.startsWith('tcpdump: '));
+        assert.equal(mine.ok ? 'accepted' : `tcpdump: ${mine.error}`, msg, `error for ${expr}`);
+        continue;
+      }
+      if (!mine.ok) assert.fail(`nflab refused ${expr}: ${mine.error}`);
+      const keep = mine.filter;
+      const want = real.stdout.split('\n').filter(Boolean).map((l) => Number(l.slice(0, l.indexOf('.'))) - 1000);
+      const got = packets.flatMap((p, i) => (keep(p.data, p.origLen!) ? [i] : []));
+      assert.deepEqual(got, want, `packets kept by ${expr}`);
+      compared++;
+    }
+    assert.ok(compared > 100, `only ${compared} expressions compiled`);
+  });
+});
