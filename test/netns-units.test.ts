@@ -38,6 +38,7 @@ class Host {
       },
       netnsOfPid: (pid) => (pid === 1 ? '' : pid === 42 ? 'X' : undefined),
       pids: (name) => (name === 'X' ? [42, 57] : []),
+      moved: (from, fromIndex, to, toIndex) => void this.calls.push(`moved ${from}:${fromIndex} ${to}:${toIndex}`),
     };
   }
 
@@ -70,7 +71,7 @@ describe('runIp with a namespace directory', () => {
     const r = h.ip('link set v1 netns X');
     assert.equal(r.status, 0);
     assert.ok(r.net);
-    assert.deepEqual(h.calls, ['set X']);
+    assert.deepEqual(h.calls, ['moved :2 X:2', 'set X']);
     const v0 = h.link('', 'v0');
     const v1 = h.link('X', 'v1');
     assert.deepEqual([v0.index, v0.peer, v0.peerNetns, v0.peerUp], [3, 2, 'X', false]);
@@ -141,7 +142,7 @@ describe('runIp with a namespace directory', () => {
     h.calls = [];
     const r = h.ip('netns del X');
     assert.equal(r.status, 0);
-    assert.deepEqual(h.calls, ['remove X']);
+    assert.deepEqual(h.calls, ['moved X:7 :7', 'remove X']);
     assert.deepEqual(r.net!.links.map((l) => `${l.index}:${l.name}`), ['1:lo', '9:eth1', '7:dev0']);
     assert.equal(r.net!.nsids, undefined);
   });

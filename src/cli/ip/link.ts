@@ -299,7 +299,10 @@ function moveTo(ctx: IpContext, link: Link, to: string): NetError | undefined {
   const ns = ctx.ns;
   const peerName = link.kind === 'veth' && link.peer !== undefined ? (link.peerNetns ?? ns.current) : undefined;
   const peer = peerName !== undefined ? ns.named(peerName) : undefined;
-  return moveLink(ns.named(ns.current), ns.named(to), link, peer);
+  const from = link.index;
+  const e = moveLink(ns.named(ns.current), ns.named(to), link, peer);
+  if (!e && to !== ns.current) ns.noteMove(ns.current, from, to, link.index);
+  return e;
 }
 
 function linkDelete(ctx: IpContext, argv: string[]): number {

@@ -25,6 +25,7 @@ export class IpNamespaces {
   private readonly order: string[];
   private readonly created = new Set<string>();
   private readonly removed = new Set<string>();
+  private readonly moves: [string, number, string, number][] = [];
 
   /** `net` is the network of the directory's current namespace (of '' without a directory). */
   constructor(
@@ -95,6 +96,11 @@ export class IpNamespaces {
     }
   }
 
+  /** Records that a link changed namespace (handed to the directory on commit). */
+  noteMove(from: string, fromIndex: number, to: string, toIndex: number): void {
+    this.moves.push([from, fromIndex, to, toIndex]);
+  }
+
   /** The process ids of a namespace's programs. */
   pids(name: string): number[] {
     return this.dir?.pids?.(name) ?? [];
@@ -131,8 +137,8 @@ export class IpNamespaces {
   }
 
   /**
-   * Hands every change to the directory: deleted and added namespaces, then
-   * the changed networks of the others. Returns the new network of the
+   * Hands every change to the directory: links that moved, deleted and
+   * added namespaces, then the changed networks of the others. Returns the new network of the
    * directory's current namespace when it changed (it is not `set`).
    */
   commit(): NetState | undefined {
@@ -141,6 +147,8 @@ export class IpNamespaces {
     const home = this.dir?.current ?? '';
     let result: NetState | undefined;
     if (this.dir) {
+      // moves first: a card leaving a deleted namespace is not in it any more when it goes
+      if (this.dir.moved) for (const [a, i, b, j] of this.moves) this.dir.moved(a, i, b, j);
       for (const name of this.removed) this.dir.remove(name);
       for (const name of this.order) if (this.created.has(name)) this.dir.create(name, this.loaded.get(name)!.net);
     }

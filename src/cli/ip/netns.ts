@@ -140,7 +140,10 @@ function destroy(ctx: IpContext, name: string): void {
       const peer = other ? linkByIndex(other, link.peer) : undefined;
       if (other && peer) unregisterLink(other, peer);
     }
-    if (!diesWithNetns(link)) moveLink(ns.named(name), ns.named(''), link, undefined, 'dev%d');
+    if (!diesWithNetns(link)) {
+      const from = link.index;
+      if (!moveLink(ns.named(name), ns.named(''), link, undefined, 'dev%d')) ns.noteMove(name, from, '', link.index);
+    }
   }
   ns.remove(name);
   if (ns.current === name) {

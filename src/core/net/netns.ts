@@ -32,6 +32,12 @@ export interface NetnsDirectory {
   netnsOfPid?(pid: number): string | undefined;
   /** The process ids of a namespace's programs, ascending. */
   pids?(name: string): number[];
+  /**
+   * Told first, for each link that changed namespace
+   * (`ip link set DEV netns`, a card going back when its namespace is
+   * deleted): where it was and where it is now, with its index in each.
+   */
+  moved?(from: string, fromIndex: number, to: string, toIndex: number): void;
 }
 
 /** A namespace's network with its name. */
