@@ -1083,9 +1083,10 @@ function execute(r: Request, table: ConntrackTable, nowNs: number, opts: Conntra
       badStatus();
       let n = 0;
       let xmlHeader = false;
+      const listed = table.list(nowNs);
       // expected connections hold their masters
       const refs = masterRefCounts(table);
-      for (const c of table.list(nowNs)) {
+      for (const c of listed) {
         if (!matches(r, c, nowNs)) continue;
         if (r.outXml) {
           if (!xmlHeader) {
