@@ -619,6 +619,30 @@ describe('systemctl for the daemons', () => {
     }
   });
 
+  it('httpd tells its status; reload applies to units that have it', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(
+        pinTimes(await t.sh('systemctl start httpd; systemctl status httpd')),
+        '● httpd.service - The Apache HTTP Server\n' +
+          '   Loaded: loaded (/usr/lib/systemd/system/httpd.service; disabled; vendor preset: disabled)\n' +
+          '   Active: active (running) since DATE; AGO\n' +
+          '     Docs: man:httpd(8)\n' +
+          '           man:apachectl(8)\n' +
+          ' Main PID: 1000 (httpd)\n' +
+          '   Status: "Total requests: 0; Current requests/sec: 0; Current traffic:   0 B/sec"\n' +
+          '   CGroup: /system.slice/httpd.service\n' +
+          '           └─1000 /usr/sbin/httpd -DFOREGROUND\n',
+      );
+      assert.equal(
+        await t.sh('systemctl reload ntpd; echo rc=$?; systemctl reload sshd; echo rc=$?; systemctl reload httpd; echo rc=$?; systemctl is-active httpd'),
+        'Failed to reload ntpd.service: Job type reload is not applicable for unit ntpd.service.\nrc=1\nJob for sshd.service invalid.\nrc=1\nrc=0\nactive\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+
   it('a daemon that cannot start fails its unit', async () => {
     const t = unitLab();
     try {

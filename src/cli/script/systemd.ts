@@ -480,6 +480,7 @@ function daemonStatusText(u: DaemonUnit, st: UnitState, running: RunningDaemon |
   }
   if (running) {
     t += ` Main PID: ${running.pid} (${name})\n`;
+    if (u.notifyStatus !== undefined) t += `   Status: "${u.notifyStatus}"\n`;
     t += `   CGroup: /system.slice/${u.unit}\n           └─${running.pid} ${u.title ?? u.argv.join(' ')}\n`;
   } else if (st.mainPid) {
     t += ` Main PID: ${st.mainPid.pid} (code=exited, status=${exitStatusText(st.mainPid.status)})\n`;
@@ -553,6 +554,10 @@ function daemonVerb(env: SystemctlEnv, verb: string, u: DaemonUnit, quiet: boole
       daemonStop(env, u);
       return daemonStart(env, u);
     case 'reload':
+      if (!u.reload) {
+        env.out.stderr(`Failed to reload ${u.unit}: Job type reload is not applicable for unit ${u.unit}.\n`);
+        return 1;
+      }
       if (!daemonRunning(env.lab, u)) {
         env.out.stderr(`Job for ${u.unit} invalid.\n`);
         return 1;

@@ -23,6 +23,10 @@ export interface DaemonUnit {
   type: 'notify' | 'forking' | 'simple';
   /** ExecStart= as `systemctl status` shows it (forking units). */
   execStart: string;
+  /** The unit has ExecReload= (`systemctl reload` applies). */
+  reload: boolean;
+  /** What a Type=notify daemon tells systemd (the Status: line), if anything. */
+  notifyStatus?: string;
   /** The program the lab runs (registry name; also the process name `ss -p` shows). */
   program: string;
   /** The daemon's command line (argv[0]'s name is the program's). */
@@ -49,6 +53,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'enabled',
     type: 'notify',
     execStart: '/usr/sbin/sshd -D $OPTIONS',
+    reload: true,
     program: 'sshd',
     argv: ['/usr/sbin/sshd', '-D'],
     initScript: 'sshd',
@@ -64,6 +69,8 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'notify',
     execStart: '/usr/sbin/httpd $OPTIONS -DFOREGROUND',
+    reload: true,
+    notifyStatus: 'Total requests: 0; Current requests/sec: 0; Current traffic:   0 B/sec',
     program: 'httpd',
     argv: ['/usr/sbin/httpd', '-DFOREGROUND'],
     initScript: 'httpd',
@@ -79,6 +86,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/nginx',
+    reload: true,
     program: 'nginx',
     argv: ['/usr/sbin/nginx'],
     title: 'nginx: master process /usr/sbin/nginx',
@@ -95,6 +103,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/vsftpd /etc/vsftpd/vsftpd.conf',
+    reload: false,
     program: 'vsftpd',
     argv: ['/usr/sbin/vsftpd', '/etc/vsftpd/vsftpd.conf'],
     initScript: 'vsftpd',
@@ -110,6 +119,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'simple',
     execStart: '/usr/bin/mysqld_safe --basedir=/usr',
+    reload: false,
     program: 'mysqld',
     argv: ['/usr/libexec/mysqld', '--basedir=/usr', '--datadir=/var/lib/mysql', '--plugin-dir=/usr/lib64/mysql/plugin', '--log-error=/var/log/mariadb/mariadb.log', '--pid-file=/var/run/mariadb/mariadb.pid', '--socket=/var/lib/mysql/mysql.sock'],
     initScript: 'mysqld',
@@ -125,6 +135,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/named -u named -c ${NAMEDCONF} $OPTIONS',
+    reload: true,
     program: 'named',
     argv: ['/usr/sbin/named', '-u', 'named', '-c', '/etc/named.conf'],
     initScript: 'named',
@@ -140,6 +151,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/postfix start',
+    reload: true,
     program: 'master',
     argv: ['/usr/libexec/postfix/master', '-w'],
     initScript: 'postfix',
@@ -155,6 +167,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/dovecot',
+    reload: true,
     program: 'dovecot',
     argv: ['/usr/sbin/dovecot'],
     initScript: 'dovecot',
@@ -170,6 +183,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/ntpd -u ntp:ntp $OPTIONS',
+    reload: false,
     program: 'ntpd',
     argv: ['/usr/sbin/ntpd', '-u', 'ntp:ntp', '-g'],
     initScript: 'ntpd',
@@ -185,6 +199,7 @@ export const DAEMON_UNITS: readonly DaemonUnit[] = [
     vendorPreset: 'disabled',
     type: 'forking',
     execStart: '/usr/sbin/squid $SQUID_OPTS -f $SQUID_CONF',
+    reload: true,
     program: 'squid',
     argv: ['/usr/sbin/squid', '-f', '/etc/squid/squid.conf'],
     initScript: 'squid',
