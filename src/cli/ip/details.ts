@@ -20,7 +20,7 @@ function timer(): string {
 }
 
 function mtuLimits(link: Link): [number, number] {
-  return link.kind === 'veth' || link.kind === 'bridge' ? [68, 65535] : [0, 0];
+  return link.kind === 'veth' || link.kind === 'bridge' || link.kind === 'ether' ? [68, 65535] : [0, 0];
 }
 
 function queues(link: Link): number {
@@ -69,7 +69,8 @@ export function detailsText(ctx: IpContext, link: Link, doLink: boolean, nl: str
   const port = br !== undefined && br.kind === 'bridge';
   const [min, max] = mtuLimits(link);
   let s = ` promiscuity ${port ? 1 : 0}  allmulti ${port ? 1 : 0} minmtu ${min} maxmtu ${max} `;
-  if (link.kind !== 'loopback') {
+  // devices without a link type (lo, a network card) print no kind line
+  if (link.kind !== 'loopback' && link.kind !== 'ether') {
     s += `${nl}    ${link.kind} `;
     if (link.kind === 'bridge') s += bridgeText(net, link);
   }
@@ -77,7 +78,9 @@ export function detailsText(ctx: IpContext, link: Link, doLink: boolean, nl: str
   if (doLink && !link.noInet6) s += 'addrgenmode eui64 ';
   const q = queues(link);
   // a bridge takes its ports' largest TSO size; alone it has the generic one
-  const tso = link.kind === 'bridge' && !net.links.some((l) => l.master === link.index) ? 65536 : 524280;
+  const tso = link.kind === 'ether' || (link.kind === 'bridge' && !net.links.some((l) => l.master === link.index)) ? 65536 : 524280;
   s += `numtxqueues ${q} numrxqueues ${q} gso_max_size 65536 gso_max_segs 65535 tso_max_size ${tso} tso_max_segs 65535 gro_max_size 65536 `;
+  // a network card is a virtio device of the virtual machine, numbered in order
+  if (link.kind === 'ether') s += `parentbus virtio parentdev virtio${net.links.filter((l) => l.kind === 'ether' && l.index < link.index).length} `;
   return s;
 }

@@ -64,7 +64,9 @@ function brdOf(link: Link): string {
 }
 
 function qdiscOf(link: Link): string {
-  return link.everUp ? 'noqueue' : 'noop';
+  if (!link.everUp) return 'noop';
+  // a network card gets the default queueing discipline (net.core.default_qdisc), virtual devices none
+  return link.kind === 'ether' ? 'pfifo_fast' : 'noqueue';
 }
 
 /** The first line of a link (up to "qlen N"), without a newline. */
