@@ -121,6 +121,15 @@ describe('ss (iproute2 6.1)', () => {
           'L.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))',
           'c = socket.socket(); c.connect(("127.0.0.1", 22)); s2, _ = a.accept(); c.send(b"hello"); L += [c, s2]',
           'c = socket.socket(); c.connect(("10.9.0.1", 80)); L.append(c)',
+          '# a closed connection: TIME-WAIT on the side that closed first',
+          'c = socket.socket(); c.connect(("127.0.0.1", 22)); s3, _ = a.accept(); c.close(); time.sleep(0.1); s3.close()',
+          '# half closed: FIN-WAIT-2 and CLOSE-WAIT',
+          'c = socket.socket(); c.connect(("127.0.0.1", 3306)); L.append(c)',
+          'b = [x for x in L if x.getsockname()[1] == 3306 and x.type == socket.SOCK_STREAM][0]',
+          's4, _ = b.accept(); L.append(s4); c.shutdown(socket.SHUT_WR)',
+          '# a connection nobody answers: SYN-SENT',
+          'c = socket.socket(); c.setblocking(False); L.append(c)',
+          'try:\n    c.connect(("10.9.0.77", 8080))\nexcept BlockingIOError:\n    pass',
           'open(__file__ + ".ready", "w").close()',
           'time.sleep(5)',
           '',
@@ -145,7 +154,7 @@ kill $NC $PY; wait`,
         .split('\n')
         .filter((l) => l !== '')
         .map(parseSsLine);
-      assert.equal(list.length, 12, parts.get('list'));
+      assert.equal(list.length, 16, parts.get('list'));
       for (const o of SS_OPTIONS) {
         const opts = parseSsArgs(o === '' ? [] : [o]);
         assert.ok(!('error' in opts));
