@@ -142,6 +142,17 @@ const CASES: FtpCase[] = [
   { name: 'quiet session', rules: [], open: true, fw: { ports: () => true }, opts: ['-n'], stdin: 'user test test123\nls\nget hello.txt\nbye\n', lists: true, curl: 'passive' },
   { name: 'auto-login from standard input', rules: [], open: true, fw: { ports: () => true }, opts: ['-v'], stdin: 'test\ntest123\nls\nbye\n', lists: true, curl: 'passive' },
   { name: 'auto-login, quiet', rules: [], open: true, fw: { ports: () => true }, opts: [], stdin: 'test\ntest123\nls\nbye\n', lists: true, curl: 'passive' },
+  {
+    name: 'toggles, lcd, binary and ascii, close and open again',
+    rules: [],
+    open: true,
+    fw: { ports: () => true },
+    opts: ['-nv'],
+    stdin: 'prompt\nprompt\nhash\nhash\nlcd /tmp\nlcd\nverbose\nverbose\nuser test test123\nbinary\nascii\nclose\nclose\nopen 192.168.0.18\nbye\n',
+    lists: false,
+    curlLists: true,
+    curl: 'passive',
+  },
   { name: 'wrong password', rules: [], open: true, fw: { ports: () => true }, opts: ['-n'], stdin: 'user test wrong\nls\nbye\n', lists: false, curlLists: true, curl: 'passive' },
   { name: 'no server', rules: [], open: true, fw: { ports: () => true }, opts: ['-nv'], stdin: 'ls\nuser test x\nbye\n', lists: false, curl: 'passive', noServer: true },
 ];

@@ -13,8 +13,8 @@
  * the name from the next input line, "Password: " on standard error, the
  * password from the line after (as tnftp reads them without a terminal).
  * Commands: open, user, ls, dir, nlist, pwd, cd, cdup, get/recv, put/send,
- * passive [on|off|auto], binary, ascii, verbose, close/disconnect,
- * bye/quit/exit.
+ * passive [on|off|auto], binary, ascii, verbose, prompt, hash, lcd,
+ * close/disconnect, bye/quit/exit.
  *
  * As tnftp: passive mode asks EPSV (then PASV), connects the data
  * connection and waits as long as the kernel's SYN retries take; when
@@ -116,8 +116,8 @@ export function splitWords(line: string): string[] {
 }
 
 const COMMANDS = [
-  'ascii', 'binary', 'bye', 'cd', 'cdup', 'close', 'dir', 'disconnect', 'exit', 'get', 'image', 'ls', 'nlist',
-  'open', 'passive', 'put', 'pwd', 'quit', 'recv', 'send', 'user', 'verbose',
+  'ascii', 'binary', 'bye', 'cd', 'cdup', 'close', 'dir', 'disconnect', 'exit', 'get', 'hash', 'image', 'lcd', 'ls',
+  'nlist', 'open', 'passive', 'prompt', 'put', 'pwd', 'quit', 'recv', 'send', 'user', 'verbose',
 ];
 
 class FtpClient {
@@ -135,6 +135,12 @@ class FtpClient {
   private serverBinary = false;
   /** tnftp's sendport: -1 until a PORT is refused once. */
   private sendport = -1;
+  /** `prompt`: asking before each file of mget/mput (nothing asks without a terminal). */
+  private prompting = true;
+  /** `hash`: the toggle only (transfers here are smaller than one mark). */
+  private hashMarks = false;
+  /** `lcd`: where local files are read and written. */
+  private localDir = LOCAL_CWD;
   /** Standard input's lines not read yet (commands, and answers to the Name/Password prompts). */
   private input: string[] = [];
   /** -q: seconds a stalled connection (connect, reply, data) is given; 0: the defaults. */
@@ -248,7 +254,19 @@ class FtpClient {
         return this.setPassive(args);
       case 'verbose':
         this.verbose = !this.verbose;
-        this.print(`Verbose mode: ${this.verbose ? 'on' : 'off'}.\n`);
+        this.print(`Verbose mode ${this.verbose ? 'on' : 'off'}.\n`);
+        return false;
+      case 'prompt':
+        this.prompting = !this.prompting;
+        this.print(`Interactive mode ${this.prompting ? 'on' : 'off'}.\n`);
+        return false;
+      case 'hash':
+        this.hashMarks = !this.hashMarks;
+        this.print(this.hashMarks ? 'Hash mark printing on (1024 bytes/hash mark).\n' : 'Hash mark printing off.\n');
+        return false;
+      case 'lcd':
+        this.localDir = resolvePath(this.localDir, args[0] ?? LOCAL_CWD);
+        this.print(`Local directory now: ${this.localDir}\n`);
         return false;
     }
     if (!this.ctrl) {
@@ -606,7 +624,7 @@ class FtpClient {
     const got = yield* readAll(this.ctx, sock, Infinity);
     sock.close();
     const text = new TextDecoder('utf-8').decode(got.data).replace(/\r\n/g, '\n');
-    if (local && local !== '-') this.ctx.fs.write(resolvePath(LOCAL_CWD, local), text);
+    if (local && local !== '-') this.ctx.fs.write(resolvePath(this.localDir, local), text);
     else this.print(text);
     yield* this.getReply();
   }
@@ -623,7 +641,7 @@ class FtpClient {
     const got = yield* readAll(this.ctx, sock, Infinity);
     sock.close();
     const end = this.ctx.now();
-    this.ctx.fs.write(resolvePath(LOCAL_CWD, local), new TextDecoder('utf-8').decode(got.data));
+    this.ctx.fs.write(resolvePath(this.localDir, local), new TextDecoder('utf-8').decode(got.data));
     yield* this.getReply();
     if (got.data.length > 0 && this.verbose) this.print(`${transferSummary(got.data.length, 'received', end - start)}\n`);
     if (this.ctrl) yield* this.command(`MDTM ${remote}`, true);
@@ -631,7 +649,7 @@ class FtpClient {
 
   private *put(local: string, remote: string): Generator<Wait, void> {
     if (this.verbose) this.print(`local: ${local} remote: ${remote}\n`);
-    const text = this.ctx.fs.read(resolvePath(LOCAL_CWD, local));
+    const text = this.ctx.fs.read(resolvePath(this.localDir, local));
     if (text === undefined) {
       this.warn(`Can't open \`${local}': No such file or directory`);
       return;
