@@ -54,7 +54,7 @@ class RealPair {
   /** Runs a command in namespace `ns` and waits for it. */
   exec(ns: string, argv: string[]): string {
     const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { env: ENV, encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`${argv.join(' ')}: status ${r.status} ${r.signal ?? ''} ${r.stdout} ${r.stderr} ${r.error ?? ''}`);
     return r.stdout;
   }
 
@@ -286,6 +286,78 @@ c = socket.create_connection(("${B}", 84)); time.sleep(0.1); c.close(); time.sle
       }
       for (const close of closers) close();
       assert.deepEqual(describeAll(sent), describeAll(real));
+    } finally {
+      pair.cleanup();
+    }
+  });
+
+  it('connect meeting each REJECT of the server, and a UDP socket meeting a closed port: the errno', opts, async () => {
+    const pair = new RealPair();
+    // REJECT's ICMP types and codes; the stack's peer answers with the same messages
+    const rejects: [number, string, number, number][] = [
+      [91, 'icmp-port-unreachable', 3, 3],
+      [92, 'icmp-host-prohibited', 3, 10],
+      [93, 'icmp-net-unreachable', 3, 0],
+      [94, 'icmp-host-unreachable', 3, 1],
+      [95, 'icmp-proto-unreachable', 3, 2],
+      [96, 'icmp-net-prohibited', 3, 9],
+      [97, 'icmp-admin-prohibited', 3, 13],
+    ];
+    try {
+      // fourteen errors in seven seconds would exceed the per-destination ICMP rate limit
+      pair.exec(pair.b, ['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=0']);
+      for (const [port, how] of rejects) {
+        pair.exec(pair.b, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'REJECT', '--reject-with', how]);
+      }
+      const ports = rejects.map((r) => r[0]).join(', ');
+      const out = pair.exec(pair.a, [
+        'python3',
+        '-c',
+        `
+import socket, errno, time
+for p in (${ports}, 98):
+    s = socket.socket()
+    t = time.time()
+    try:
+        s.connect(("${B}", p)); print(p, "connected")
+    except OSError as e:
+        print(p, errno.errorcode[e.errno], round(time.time() - t))
+    s.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect(("${B}", 9999)); u.send(b"x"); time.sleep(0.2)
+try:
+    u.recv(10)
+except OSError as e:
+    print("udp", errno.errorcode[e.errno])
+try:
+    u.send(b"y"); print("udp send ok")
+except OSError as e:
+    print("udp send", errno.errorcode[e.errno])
+`,
+      ]);
+      const lines: string[] = [];
+      for (const [port, , type, code] of [...rejects, [98, '', -1, -1] as [number, string, number, number]]) {
+        const net = new TestNet();
+        const a = net.host('a', A);
+        net.host('b', B);
+        const b = net.hosts[1]!;
+        if (type >= 0) net.reject(b, () => true, type, code);
+        const k = a.sockets.tcp();
+        const t0 = net.now;
+        k.connect(ip(B), port);
+        while (k.state === 'SYN-SENT') net.advance(1e6);
+        lines.push(`${port} ${k.state === 'ESTAB' ? 'connected' : k.error} ${((net.now - t0) / 1e9).toFixed(0)}`);
+      }
+      const net = new TestNet();
+      const a = net.host('a', A);
+      net.host('b', B);
+      const u = a.sockets.udp();
+      u.connect(ip(B), 9999);
+      u.send(enc('x'));
+      net.advance(200e6);
+      lines.push(`udp ${u.takeError()}`);
+      const e = u.send(enc('y'));
+      lines.push(e ? `udp send ${e}` : 'udp send ok');
+      assert.equal(lines.join('\n') + '\n', out);
     } finally {
       pair.cleanup();
     }

@@ -147,6 +147,20 @@ export class TestNet {
     return null;
   }
 
+  /** Makes host `by` answer datagrams that `match` selects with ICMP `type`/`code` instead of passing them (iptables REJECT). */
+  reject(by: TestHost, match: (d: Uint8Array) => boolean, type: number, code: number): void {
+    const prev = this.filter;
+    this.filter = (from, d) => {
+      if (from !== by && match(d)) {
+        const to = from;
+        this.at(this.now + this.latencyNs, () => this.transmit(by, icmpError(type, code, by.addr, d)));
+        void to;
+        return 'drop';
+      }
+      return prev(from, d);
+    };
+  }
+
   /** Delivers `d` to host `h` now, as if it came from the wire (an ICMP error from a router, ...). */
   inject(h: TestHost, d: Uint8Array): void {
     this.receive(h, d);

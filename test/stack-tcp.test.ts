@@ -175,7 +175,7 @@ test('no route: connect fails at once with ENETUNREACH', () => {
   assert.equal(net.sent.length, 0);
 });
 
-test('ICMP errors end a connect with their errno; fragmentation needed does not', () => {
+test('ICMP errors end a connect with their errno once the SYN was retransmitted; the first only sticks (veth timing); fragmentation needed never', () => {
   for (const [code, errno] of [
     [3, 'ECONNREFUSED'],
     [10, 'EHOSTUNREACH'],
@@ -183,18 +183,37 @@ test('ICMP errors end a connect with their errno; fragmentation needed does not'
     [0, 'ENETUNREACH'],
     [1, 'EHOSTUNREACH'],
     [2, 'ENOPROTOOPT'],
+    [9, 'ENETUNREACH'],
     [4, null],
   ] as const) {
     const net = new TestNet();
     const a = net.host('a', '10.0.0.1');
-    net.host('b', '10.0.0.2');
-    net.filter = (h) => (h.name === 'a' ? 'drop' : 'pass');
+    const b = net.host('b', '10.0.0.2');
+    net.reject(b, () => true, 3, code);
     const c = a.sockets.tcp();
     c.connect(ip('10.0.0.2'), 22);
-    net.inject(a, icmpError(3, code, ip('10.0.0.254'), net.sent[0]!.data, code === 4 ? 1400 : 0));
+    net.advance(1e6);
+    assert.equal(c.state, 'SYN-SENT', `code ${code}`);
+    assert.equal(c.error, null, `code ${code}`);
+    net.advance(1.2e9);
     assert.equal(c.error, errno, `code ${code}`);
     assert.equal(c.state, errno ? 'CLOSED' : 'SYN-SENT', `code ${code}`);
   }
+});
+
+test('an ICMP error to the first SYN only, then silence: connect times out with that errno', () => {
+  const net = new TestNet();
+  const a = net.host('a', '10.0.0.1');
+  const b = net.host('b', '10.0.0.2');
+  let answered = false;
+  net.reject(b, () => !answered && (answered = true), 3, 10);
+  net.filter = ((prev) => (h, d) => (h === a && answered && prev(h, d) === 'pass' ? 'drop' : prev(h, d)))(net.filter);
+  const c = a.sockets.tcp();
+  c.connect(ip('10.0.0.2'), 22);
+  net.advance(134e9);
+  assert.equal(c.state, 'SYN-SENT');
+  net.advance(3e9);
+  assert.equal(c.error, 'EHOSTUNREACH');
 });
 
 test('time exceeded for a SYN: EHOSTUNREACH; an ICMP error quoting another sequence number is ignored', () => {
@@ -209,6 +228,9 @@ test('time exceeded for a SYN: EHOSTUNREACH; an ICMP error quoting another seque
   net.inject(a, icmpError(3, 3, ip('10.0.0.254'), wrong));
   assert.equal(c.state, 'SYN-SENT');
   net.inject(a, icmpError(11, 0, ip('10.0.0.254'), net.sent[0]!.data));
+  assert.equal(c.error, null);
+  net.advance(1.1e9);
+  net.inject(a, icmpError(11, 0, ip('10.0.0.254'), net.sent[1]!.data));
   assert.equal(c.error, 'EHOSTUNREACH');
 });
 
