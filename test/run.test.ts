@@ -211,10 +211,10 @@ describe('nflab run', () => {
   it('says "command not found" (127) for programs the machine lacks, and "No such file" for paths', async () => {
     const t = newLab();
     try {
-      assert.deepEqual(await t.run('s.sh', 'iptables -F\nmodprobe nf_conntrack_ftp\niptables -X\n'), {
-        out: 'nflab: s.sh: line 2: modprobe: command not found\n',
+      assert.deepEqual(await t.run('s.sh', 'iptables -F\nyum -y install iptables-services\niptables -X\n'), {
+        out: 'nflab: s.sh: line 2: yum: command not found\n',
         stdout: '',
-        stderr: 'nflab: s.sh: line 2: modprobe: command not found\n',
+        stderr: 'nflab: s.sh: line 2: yum: command not found\n',
         status: 127,
       });
       assert.equal((await t.run('s.sh', '/opt/bin/iptables -L\n')).stderr, 'nflab: s.sh: line 1: /opt/bin/iptables: No such file or directory\n');

@@ -206,10 +206,11 @@ function forgetMasqueraded(m: MachineState, before: NetState, after: NetState): 
 /** `sysctl ARGS`: procps' sysctl on the machine's /proc/sys/net. */
 export function runSysctlCommand(argv: string[], call: MachineCall): MachineResult {
   return withLabAt(call, (state) => {
+    const fresh = state.machine === undefined;
     const m = machineOf(state);
     const r = runSysctl(argv, m.net, (path) => readMachineFile(call, path));
     if (r.net) m.net = r.net;
-    return { result: r, changed: true };
+    return { result: r, changed: r.net !== undefined || fresh };
   });
 }
 

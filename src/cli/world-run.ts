@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { World, type WorldEnv } from '../core/world/world.js';
-import { programByName } from '../core/programs/registry.js';
+import { programByName, stopHookByName } from '../core/programs/registry.js';
 import type { HostFs } from '../core/programs/api.js';
 import { createSocketLayer } from '../core/stack/index.js';
 import { UnsupportedInPath } from '../core/netfilter/traverse.js';
@@ -22,7 +22,7 @@ export interface ProgramCallOptions {
   stdin?: string;
   /** Streams output as it happens (else it is collected into the result). */
   write?: (fd: 1 | 2, text: string) => void;
-  /** Started with `&`: it runs on in the background; the job number it got. */
+  /** Started with `&`: it runs on in the background (its job number is the next free one). */
   background?: { job: number };
 }
 
@@ -71,6 +71,7 @@ function worldEnv(s: LabSession, write: (fd: 1 | 2, text: string) => void, cwdFs
     bootWall: bootTime,
     createSockets: createSocketLayer,
     program: programByName,
+    onStop: stopHookByName,
   };
 }
 
@@ -125,7 +126,7 @@ export function runProgramCommand(argv: string[], call: MachineCall, opts: Progr
     call,
     (world, ref) => {
       if (opts.background) {
-        world.startBackground(ref, program, argv, { job: opts.background.job, stdin: opts.stdin });
+        world.startBackground(ref, program, argv, { job: world.nextJob(), stdin: opts.stdin });
         return 0;
       }
       return world.runForeground(ref, program, argv, opts.stdin ?? '');

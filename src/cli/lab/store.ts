@@ -73,9 +73,60 @@ function lockAgeMs(path: string): number {
   }
 }
 
+/**
+ * A lab a script holds for its whole run: the lock is taken once, the world
+ * is read from disk once and kept in memory, and every command works on a
+ * copy of it, as it would on the file (a failing command's copy is simply
+ * dropped); the world goes back to disk when the script ends.
+ */
+interface HeldLab {
+  root: string;
+  world: WorldState | null;
+  dirty: boolean;
+}
+
+let held: HeldLab | null = null;
+
+/** Holds the lab of `dir` until the returned function is called (nested holds of the same lab are free). */
+export function holdLab(dir: string): () => void {
+  const root = labRoot(dir).root;
+  if (held) return () => {};
+  const release = acquireLock(root);
+  const h: HeldLab = { root, world: null, dirty: false };
+  held = h;
+  return () => {
+    held = null;
+    try {
+      if (h.dirty && h.world) writeWorld(root, h.world);
+    } finally {
+      release();
+    }
+  };
+}
+
+/** Loads the whole lab: every host, namespace and wire (a fresh lab when there is none). */
+export function loadWorld(root: string): WorldState {
+  if (held && held.root === root) {
+    held.world ??= readWorld(root);
+    return structuredClone(held.world);
+  }
+  return readWorld(root);
+}
+
+/** Saves the whole lab atomically (into the held copy while a script holds the lab). */
+export function saveWorld(root: string, world: WorldState): void {
+  if (held && held.root === root) {
+    held.world = world;
+    held.dirty = true;
+    return;
+  }
+  writeWorld(root, world);
+}
+
 /** Holds the lab's lock (at its root, for all its hosts); waits for other invocations, takes over locks of dead processes. */
 export function acquireLock(dir: string): () => void {
   const lab = labRoot(dir).root;
+  if (held && held.root === lab) return () => {};
   mkdirSync(lab, { recursive: true });
   const path = join(lab, '.lock');
   for (;;) {
@@ -139,11 +190,47 @@ export function writeFileAtomicChunks(path: string, produce: (write: (chunk: str
       if (size > 1 << 20) flush();
     });
     flush();
-    fsyncSync(fd);
+    if (deferredSync) unsynced.add(path);
+    else fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * While a script runs, files are renamed into place without waiting for
+ * the disk (a killed process still leaves the old or the new file whole;
+ * only a power cut could lose the newest); the script's end syncs them.
+ */
+let deferredSync = false;
+const unsynced = new Set<string>();
+
+/** Defers the disk syncs of atomic writes until `syncDeferred` (nested calls count as one). */
+export function deferSync(): () => void {
+  if (deferredSync) return () => {};
+  deferredSync = true;
+  return () => {
+    deferredSync = false;
+    syncDeferred();
+  };
+}
+
+/** Syncs the files written since deferSync to the disk. */
+function syncDeferred(): void {
+  for (const path of unsynced) {
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* replaced or removed since */
+    }
+  }
+  unsynced.clear();
 }
 
 /** Creates what a new lab needs, keeping any files the user already put under fs/. */
@@ -153,8 +240,8 @@ function initLab(lab: string): void {
   if (!existsSync(labFile(lab, '/etc/networks'))) writeFileAtomic(labFile(lab, '/etc/networks'), DEFAULT_NETWORKS);
 }
 
-/** Loads the whole lab: every host, namespace and wire (a fresh lab when there is none). */
-export function loadWorld(root: string): WorldState {
+/** Reads the whole lab from disk: every host, namespace and wire (a fresh lab when there is none). */
+function readWorld(root: string): WorldState {
   const path = join(root, 'state.json');
   if (!existsSync(path)) {
     initLab(root);
@@ -209,8 +296,8 @@ function nsFromDisk(v: unknown): NsState {
   return ns;
 }
 
-/** Saves the whole lab atomically. */
-export function saveWorld(root: string, world: WorldState): void {
+/** Writes the whole lab to disk atomically. */
+function writeWorld(root: string, world: WorldState): void {
   writeFileAtomicChunks(join(root, 'state.json'), (write) => {
     write(`{"version":${STATE_VERSION},"hosts":{`);
     let firstHost = true;

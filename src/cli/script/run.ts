@@ -10,8 +10,10 @@
  * `nflab: myfirewall: line 12: command failed with exit status 2`.
  * `nflab run FILE [ARGS...]` is the command line entry point.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULT_HOST } from '../../core/world/state.js';
+import { deferSync, holdLab, hostDir, labRoot } from '../lab/store.js';
 import { runBuiltin, type ShellState } from './builtins.js';
 import { expandString, expandWord, splitAssignment, UnboundVariable, type Lookup } from './expand.js';
 import { runIptablesInit } from './initscript.js';
@@ -75,7 +77,44 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
     return { status: 1, reported: true, ended: true };
   }
   if (fields.length === 0) return { status: 0 };
+  return runFields(fields, cmd.line, state, ctx, out, where, background);
+}
 
+/** `nflab [--lab DIR] --host NAME CMD...` inside a script: CMD runs on another host of the lab. */
+function otherHost(fields: string[]): { host: string; rest: string[] } | undefined {
+  let f = fields;
+  while (f.length > 1 && f[0] === 'sudo') f = f.slice(1);
+  if (f[0] !== 'nflab') return undefined;
+  if (f[1] === '--host' && f.length > 3) return { host: f[2]!, rest: f.slice(3) };
+  if (f[1]?.startsWith('--host=') && f.length > 2) return { host: f[1].slice(7), rest: f.slice(2) };
+  return undefined;
+}
+
+/** Runs a command's expanded fields. */
+async function runFields(fields: string[], line: number, state: ShellState, ctx: LabContext, out: Output, where: Where, background: boolean): Promise<CommandOutcome> {
+  const other = otherHost(fields);
+  if (other) {
+    const root = labRoot(ctx.lab).root;
+    const dir = hostDir(root, other.host);
+    if (other.host !== DEFAULT_HOST && !existsSync(join(dir, '.host'))) {
+      out.stderr(`${where(line)}nflab: no host '${other.host}' in the lab (nflab host add ${other.host})\n`);
+      return { status: 1, reported: true };
+    }
+    const hostCtx: LabContext = {
+      ...ctx,
+      lab: dir,
+      netns: '',
+      exec: (argv, io) => ctx.exec(['--host', other.host, ...argv], { ...io, netns: io?.netns ?? '' }),
+    };
+    // the namespace a shell entered belongs to this host, not the other
+    const saved = state.netns;
+    state.netns = undefined;
+    try {
+      return await runFields(other.rest, line, state, hostCtx, out, where, background);
+    } finally {
+      state.netns = saved;
+    }
+  }
   const entering = namespaceShell(fields);
   if (entering !== undefined) {
     // `nsenter --net=/var/run/netns/NS` or `ip netns exec NS bash`: the following commands run in NS until `exit`
@@ -101,12 +140,12 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
     case 'init':
       return { status: await runIptablesInit(r.args, { lab: ctx.lab, exec: ctx.exec, out }) };
     case 'builtin': {
-      const b = runBuiltin(r.name, r.args, state, ctx.lab, out, where(cmd.line));
+      const b = runBuiltin(r.name, r.args, state, ctx.lab, out, where(line));
       return { status: b.status, ended: b.exit };
     }
     case 'script': {
       if (state.depth + 1 >= MAX_DEPTH) {
-        out.stderr(`${where(cmd.line)}${r.path}: scripts nested too deeply\n`);
+        out.stderr(`${where(line)}${r.path}: scripts nested too deeply\n`);
         return { status: 1, reported: true };
       }
       const src = readFileSync(resolve(ctx.cwd, r.path), 'utf8');
@@ -120,7 +159,7 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
       return { status: await runScriptText(r.path, src, r.args, ctx, out, state.depth + 1) };
     }
     case 'notfound':
-      out.stderr(`${where(cmd.line)}${r.name}: ${r.reason}\n`);
+      out.stderr(`${where(line)}${r.name}: ${r.reason}\n`);
       return { status: 127, reported: true };
   }
 }
@@ -215,5 +254,15 @@ export async function runRunCommand(argv: string[], ctx: LabContext): Promise<Co
     out.stderr(`nflab: ${file}: ${err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'EISDIR' ? 'Is a directory' : err.message}\n`);
     return out.result(127);
   }
-  return out.result(await runScriptText(file === '-' ? 'stdin' : file, src, args, ctx, out));
+  const synced = deferSync();
+  const release = holdLab(ctx.lab);
+  try {
+    return out.result(await runScriptText(file === '-' ? 'stdin' : file, src, args, ctx, out));
+  } finally {
+    try {
+      release();
+    } finally {
+      synced();
+    }
+  }
 }

@@ -2,7 +2,7 @@
  * The programs of the lab's machines that run on the world's clock
  * (clients, daemons, captures), by the name a command line uses.
  */
-import type { Program } from './api.js';
+import type { Program, ProgramContext } from './api.js';
 import { ftp } from './ftp.js';
 import { ss } from './ss.js';
 import { nmap } from './nmap.js';
@@ -14,7 +14,7 @@ import { dig } from './dig.js';
 import { traceroute } from './traceroute.js';
 import { arp } from './arp.js';
 import { filezilla } from './ftp-filezilla.js';
-import { tcpdump } from './tcpdump.js';
+import { onStop as tcpdumpStop, tcpdump } from './tcpdump.js';
 import { vsftpd } from './vsftpd.js';
 import { DAEMON_PROGRAMS } from './daemons/index.js';
 
@@ -35,6 +35,16 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
   vsftpd,
   ...DAEMON_PROGRAMS,
 };
+
+/** What programs print when a signal ends them (kill, pkill): their stop hooks by name. */
+export const STOP_HOOKS: Readonly<Record<string, (ctx: ProgramContext) => number>> = {
+  tcpdump: tcpdumpStop,
+};
+
+/** The stop hook of a program name, if it has one. */
+export function stopHookByName(name: string): ((ctx: ProgramContext) => number) | undefined {
+  return Object.hasOwn(STOP_HOOKS, name) ? STOP_HOOKS[name] : undefined;
+}
 
 /** The program `name` runs (its directory ignored), or undefined. */
 export function programByName(name: string): Program | undefined {

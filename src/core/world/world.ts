@@ -41,6 +41,8 @@ export interface WorldEnv {
   createSockets(env: StackEnv): SocketLayer & SocketDemux;
   /** The program a name runs, if the lab has it. */
   program(name: string): Program | undefined;
+  /** What a program does when a signal ends it (prints a summary), if anything; returns its exit status. */
+  onStop?(name: string): ((ctx: ProgramContext) => number) | undefined;
 }
 
 /** A network namespace while the world runs. */
@@ -426,20 +428,29 @@ export class World {
   }
 
   /**
-   * Ends a running program as a signal would: its generator is closed (its
-   * `finally` blocks run, as a signal handler would print a summary).
+   * Ends a running program as a signal would: the program's stop hook
+   * runs (what its signal handler prints), then its generator is closed.
    * Returns false when no such process runs on the host.
    */
   kill(host: string, pid: number): boolean {
     const t = this.tasks.get(String(pid) + '@' + host);
     if (!t || t.done) return false;
+    const stop = this.env.onStop?.(programName(t.ctx.argv[0]!));
     try {
+      if (stop) stop(t.ctx);
       t.body.return(143);
     } finally {
       this.finish(t, 143);
     }
     this.runReady();
     return true;
+  }
+
+  /** The job number a new background program of the shell gets: one past the highest still running (as bash numbers them). */
+  nextJob(): number {
+    let top = 0;
+    for (const { ns } of allNamespaces(this.state)) for (const p of ns.procs ?? []) if (p.job !== undefined && p.job > top) top = p.job;
+    return top + 1;
   }
 
   /** The background programs of a host, with the namespace each runs in. */
