@@ -13,7 +13,7 @@ import { formatIPv4 } from '../../addr/ipv4.js';
 import { STRERROR } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { directive, httpdListen, nginxListen } from './config.js';
-import { runDaemon, secondsNs, type Conn, type Session } from './serve.js';
+import { runDaemon, secondsNs, textOf, type Conn, type Session } from './serve.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -38,6 +38,7 @@ interface Request {
 interface Reply {
   status: number;
   reason: string;
+  /** The body's bytes, one character per byte (files are sent as UTF-8). */
   body: string;
   /** Content-Type. */
   type: string;
@@ -163,7 +164,7 @@ function answer(ctx: ProgramContext, flavor: Flavor, root: string, req: Request)
   const file = path.endsWith('/') ? `${path}index.html` : path;
   const text = path.includes('..') ? undefined : ctx.fs.read(root + file);
   if (text !== undefined) {
-    return { status: 200, reason: 'OK', body: text, type: contentType(file, flavor === APACHE ? '; charset=UTF-8' : ''), file: true, close: false };
+    return { status: 200, reason: 'OK', body: textOf(new TextEncoder().encode(text)), type: contentType(file, flavor === APACHE ? '; charset=UTF-8' : ''), file: true, close: false };
   }
   if (/^\/+$/.test(path)) {
     const w = flavor.welcome(ctx, root);
