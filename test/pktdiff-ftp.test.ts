@@ -474,6 +474,46 @@ function tftpSession(seenAs = CLIENT): Frame[] {
   ];
 }
 
+/** The IRC helper on port 6667, and a peer (192.168.0.50) beside the server. */
+const IRC_RAW = '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 6667 -j CT --helper irc\nCOMMIT\n';
+const IRC_SETUP = [...SETUP, 'ip neigh add 192.168.0.50 lladdr 02:00:00:00:01:02 dev eth1 nud permanent'];
+const PEER = '192.168.0.50';
+
+/**
+ * A DCC SEND offer through the IRC server: the peer's connection to the
+ * announced port is RELATED. `seenAs` is the client's address as the
+ * outside sees it; `grow` how much longer the offer gets when rewritten.
+ */
+function ircSession(seenAs: string, grow: number): Frame[] {
+  const ctl = new Conn(
+    { wire: 'eth0', self: CLIENT, peer: SERVER, sport: 50000, dport: 6667, next: 1000, ipId: 1 },
+    { wire: 'eth1', self: SERVER, peer: seenAs, sport: 6667, dport: 50000, next: 5000, ipId: 101 },
+  );
+  // 10.0.0.2 as one number
+  const offer = 'PRIVMSG bob :\x01DCC SEND notes.txt 167772162 5000 1234\x01\r\n';
+  // the peer connects to the address in the offer; NAT makes it come from the IRC server's address
+  const dc = new Conn(
+    { wire: 'eth0', self: CLIENT, peer: seenAs === CLIENT ? PEER : SERVER, sport: 5000, dport: 41000, next: 7000, ipId: 11 },
+    { wire: 'eth1', self: PEER, peer: seenAs, sport: 41000, dport: 5000, next: 8000, ipId: 111 },
+  );
+  return [
+    ...ctl.open(),
+    ctl.server(':irc.example.net 001 alice :Welcome\r\n'),
+    ctl.client(offer, grow),
+    ctl.serverAckOnly(),
+    ...dc.openFromServer(),
+    dc.server('hello\n'),
+    ctl.client('PING :irc.example.net\r\n'),
+    ctl.serverAckOnly(),
+  ];
+}
+
+const IRC_FILTER =
+  '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+  '-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n' +
+  '-A FORWARD -i eth0 -o eth1 -p tcp --dport 6667 -m state --state NEW -j ACCEPT\n' +
+  'COMMIT\n';
+
 const NAT_SNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j SNAT --to-source ${ROUTER_OUT}\nCOMMIT\n`;
 const NAT_MASQ = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n`;
 const NAT_DNAT = `*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -i eth0 -d ${ROUTER_IN} -p tcp --dport 21 -j DNAT --to-destination ${SERVER}\nCOMMIT\n`;
@@ -502,6 +542,8 @@ const SCENARIOS: PacketScenario[] = [
   { name: 'tftp-read', setup: SETUP, rules: TFTP_RAW + TFTP_FILTER, frames: tftpSession() },
   { name: 'tftp-read-snat', setup: SETUP, rules: TFTP_RAW + NAT_SNAT + TFTP_FILTER, frames: tftpSession(ROUTER_OUT) },
   { name: 'tftp-no-helper', setup: SETUP, rules: TFTP_FILTER, frames: tftpSession() },
+  { name: 'irc-dcc-send', setup: IRC_SETUP, rules: IRC_RAW + IRC_FILTER, frames: ircSession(CLIENT, 0) },
+  { name: 'irc-dcc-send-snat', setup: IRC_SETUP, rules: IRC_RAW + NAT_SNAT + IRC_FILTER, frames: ircSession(ROUTER_OUT, 1) },
   { name: 'ftp-dnat-pasv', setup: SETUP, rules: rawHelper(21) + NAT_DNAT + filter(21), frames: dnatSession() },
 ];
 
@@ -550,6 +592,11 @@ function checkKernelFacts(r: PairResult): void {
       break;
     case 'tftp-no-helper':
       assert.ok(!k.conntrack.some((l) => / sport=50123 /.test(l)), k.conntrack.join('\n'));
+      break;
+    case 'irc-dcc-send':
+    case 'irc-dcc-send-snat':
+      assert.ok(k.conntrack.some((l) => / dport=5000 /.test(l)), k.conntrack.join('\n'));
+      if (r.scenario.name.endsWith('snat')) assert.ok(texts.some((t) => t.includes('DCC SEND notes.txt 3232235521 5000 1234')), texts.join('|'));
       break;
     case 'ftp-227-no-numbers':
       // "partial matching": the reply is dropped

@@ -8,13 +8,14 @@
  *
  * Helper names: "ftp" (the FTP helper on its default port) and "ftp-N"
  * (the same helper registered for another port with `ports=`); "tftp"
- * likewise. Other helpers CT accepts (sip, irc, ...) read nothing here.
+ * and "irc" likewise. Other helpers CT accepts (sip, ...) read nothing here.
  */
 import { formatLogLine, LOGF_IPOPT, LOGF_TCPOPT, LOGF_TCPSEQ, LOGF_UID } from '../path/log-format.js';
 import { CtInfo, type Skb } from '../path/skb.js';
 import { NF_ACCEPT, NF_DROP } from '../xt/verdict.js';
 import type { ConntrackEnv } from './env.js';
 import { ftpHelp } from './helper-ftp.js';
+import { ircHelp } from './helper-irc.js';
 import { tftpHelp } from './helper-tftp.js';
 import type { NatEnv } from './nat.js';
 import { seqAdjust } from './nat-seqadj.js';
@@ -31,6 +32,8 @@ export interface HelperEnv {
   ftpLoose?(): boolean;
   /** Logs a packet a helper drops, with this prefix (nf_ct_helper_log). */
   logHelper?(skb: Skb, prefix: string): void;
+  /** Writes a kernel log line (a helper's own warnings). */
+  printk?(level: number, text: string): void;
 }
 
 /** The helper environment of a conntrack environment. */
@@ -44,6 +47,7 @@ export function helperEnv(env: ConntrackEnv): HelperEnv {
       return v === '1' || v === 'Y' || v === 'y';
     },
     logHelper: env.logHelper,
+    printk: (level, text) => env.printk(level, text),
   };
 }
 
@@ -51,6 +55,7 @@ export function helperEnv(env: ConntrackEnv): HelperEnv {
 const HELPER_PROTOS: Record<string, readonly number[]> = {
   ftp: [6],
   tftp: [17],
+  irc: [6],
 };
 
 /** The base name of a helper name ("ftp-2121" is the FTP helper). */
@@ -74,6 +79,8 @@ function runHelper(env: ConntrackEnv, skb: Skb, ct: Conn): number {
       return proto === 6 ? ftpHelp(helperEnv(env), skb, ct, skb.ctinfo) : NF_ACCEPT;
     case 'tftp':
       return proto === 17 ? tftpHelp(helperEnv(env), skb, ct) : NF_ACCEPT;
+    case 'irc':
+      return proto === 6 ? ircHelp(helperEnv(env), skb, ct, skb.ctinfo) : NF_ACCEPT;
     default:
       return NF_ACCEPT;
   }
