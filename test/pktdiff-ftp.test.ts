@@ -9,7 +9,8 @@
  * the counters and `conntrack -L` must be the same on both sides.
  *
  * TFTP's helper likewise (`-j CT --helper tftp`): a read whose data comes
- * from another server port.
+ * from another server port; and IRC's (`-j CT --helper irc`): a DCC offer
+ * and the peer's connection to it.
  *
  * Scenarios: active mode (PORT), EPRT and EPSV, the helper on port 2121,
  * a PORT line cut over two segments (not followed), the control
@@ -622,7 +623,7 @@ function checkKernelFacts(r: PairResult): void {
 const unavailable = await kernelScenarioUnavailableReason();
 const JOBS = Math.max(1, Number(process.env['NFLAB_PKTDIFF_JOBS'] ?? 2) || 2);
 
-describe('pktdiff: the FTP helper, kernel and nflab', () => {
+describe('pktdiff: the FTP, TFTP and IRC helpers, kernel and nflab', () => {
   let skip = guardKernel('pktdiff FTP scenarios');
   if (skip === undefined && unavailable !== undefined) {
     skip = unavailable;
