@@ -1,11 +1,18 @@
 /**
- * nmap against the real nmap 7.93: each case builds the same two-host
- * network twice — with real namespaces (the scanner 10.9.0.1 and the
- * target 10.9.0.2 joined by a veth, the target's rules set with the real
- * iptables, listeners started with nc and a small UDP responder) and in
- * the lab (test/nmap-world.ts) — runs nmap with the same arguments on
- * both, and compares the whole output: every port's state and reason,
- * the "Not shown" lines, the host lines and the exit status.
+ * nmap against the real nmap 7.93: each case builds the same network
+ * twice — with real namespaces (the scanner 10.9.0.1 and the target
+ * 10.9.0.2 joined by a veth, the target's rules set with the real
+ * iptables, TCP listeners started with `nc -lk`, UDP services as a small
+ * responder) and in nflab — runs nmap with the same arguments on both,
+ * and compares the whole output: every port's state and reason, the "Not
+ * shown" lines, the host lines and the exit status.
+ *
+ * The nflab side is the lab itself, driven through its command line
+ * (`ip netns add`, a veth pair, `ip netns exec B iptables ...`, `nc -lk
+ * PORT &` from a script, `ip netns exec A nmap ...`), except for the cases
+ * with UDP services that answer or read silently: the lab has no such
+ * program yet, so those run in test/nmap-world.ts's two-host lab, whose
+ * target answers in their place.
  *
  * Masked, because they depend on the wall clock: the dates and times
  * (the "Starting Nmap" line, the verbose progress lines, the grepable
@@ -18,7 +25,9 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { runNflab } from '../src/cli/main.js';
 import { nmap } from '../src/core/programs/nmap.js';
 import { guardKernel } from './diff/suite.js';
 import { NETNS_PREFIX } from './diff/kernel.js';
@@ -134,6 +143,24 @@ const CASES: ScanCase[] = [
     lab: { targetRules: ['-A INPUT -p tcp ! --syn -m state --state NEW -j DROP'], services: { tcp: [22] } },
     args: ['-n', '-sA', '--reason', '-p', '20-25', TARGET],
   },
+  { name: 'connect scan of open and closed ports', lab: { services: { tcp: [22, 80] } }, args: ['-n', '-sT', '-p', '20-25,80', TARGET] },
+  { name: 'connect scan of the SSH-only server', lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', '-sT', '-F', '--reason', TARGET] },
+  {
+    name: 'connect scan through REJECT variants (port-unreach refuses the connection)',
+    lab: {
+      targetRules: [
+        '-A INPUT -p tcp --dport 23 -j DROP',
+        '-A INPUT -p tcp --dport 24 -j REJECT',
+        '-A INPUT -p tcp --dport 25 -j REJECT --reject-with icmp-host-prohibited',
+        '-A INPUT -p tcp --dport 26 -j REJECT --reject-with tcp-reset',
+        '-A INPUT -p tcp --dport 27 -j REJECT --reject-with icmp-net-unreachable',
+        '-A INPUT -p tcp --dport 28 -j REJECT --reject-with icmp-admin-prohibited',
+      ],
+      targetSysctl: NO_ICMP_LIMITS,
+      services: { tcp: [22] },
+    },
+    args: ['-n', '-sT', '--reason', '-p', '20-28', TARGET],
+  },
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
@@ -204,6 +231,46 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
   }
 }
 
+/** Runs the case in nflab through its command line; the UDP-service cases in the two-host test lab. */
+async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number }> {
+  const s = c.lab.services ?? {};
+  if (s.udpAnswer?.length || s.udpSilent?.length) return runInLab(c.lab, nmap, ['nmap', ...c.args]);
+  const lab = mkdtempSync('/tmp/nflabt-nmap-');
+  try {
+    const must = async (argv: string[]): Promise<void> => {
+      const r = await runNflab(argv, { lab });
+      if (r.status !== 0) throw new Error(`nflab ${argv.join(' ')}: ${r.stderr}`);
+    };
+    for (const argv of [
+      ['ip', 'netns', 'add', 'A'],
+      ['ip', 'netns', 'add', 'B'],
+      ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'vb'],
+      ['ip', 'link', 'set', 'vb', 'netns', 'B'],
+      ['ip', 'link', 'set', 'eth0', 'netns', 'A'],
+      ['ip', '-n', 'B', 'link', 'set', 'vb', 'name', 'eth0'],
+      ['ip', '-n', 'A', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:01'],
+      ['ip', '-n', 'B', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:02'],
+      ['ip', '-n', 'A', 'addr', 'add', `${SCANNER}/24`, 'dev', 'eth0'],
+      ['ip', '-n', 'B', 'addr', 'add', `${TARGET}/24`, 'dev', 'eth0'],
+      ['ip', '-n', 'A', 'link', 'set', 'eth0', 'up'],
+      ['ip', '-n', 'B', 'link', 'set', 'eth0', 'up'],
+      ['ip', '-n', 'A', 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', 'B', 'link', 'set', 'lo', 'up'],
+    ])
+      await must(argv);
+    for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) await must(['ip', 'netns', 'exec', 'B', 'sysctl', '-qw', `${k}=${v}`]);
+    for (const rule of c.lab.targetRules ?? []) await must(['ip', 'netns', 'exec', 'B', 'iptables', ...rule.split(' ')]);
+    if (s.tcp?.length) {
+      writeFileSync(`${lab}/listeners.sh`, s.tcp.map((p) => `ip netns exec B nc -lk ${p} &\n`).join(''));
+      await must(['run', `${lab}/listeners.sh`]);
+    }
+    const r = await runNflab(['ip', 'netns', 'exec', 'A', 'nmap', ...c.args], { lab });
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  } finally {
+    rmSync(lab, { recursive: true, force: true });
+  }
+}
+
 /** Hides what depends on the wall clock. */
 export function maskTimes(s: string): string {
   return s
@@ -223,7 +290,7 @@ describe('nmap against the real nmap 7.93', () => {
     it(c.name, skip === undefined ? {} : { skip }, async () => {
       assert.ok(haveNmap, 'nmap 7.93 must be installed for this test');
       const real = await realScan(c);
-      const lab = runInLab(c.lab, nmap, ['nmap', ...c.args]);
+      const lab = await labScan(c);
       assert.equal(maskTimes(lab.stdout), maskTimes(real.stdout), `stdout of nmap ${c.args.join(' ')}`);
       assert.equal(lab.stderr, real.stderr, `stderr of nmap ${c.args.join(' ')}`);
       assert.equal(lab.status, real.status, `exit status of nmap ${c.args.join(' ')}`);

@@ -201,8 +201,19 @@ export class UltraScan {
     return Math.min(this.timing.maxRetries, this.maxSuccessfulTryno + 1);
   }
 
+  /**
+   * A probe's timeout: the round-trip estimate, except for the first
+   * window, sent before anything was learnt, which waits the initial
+   * timeout and a little more (nmap's first retransmissions come 1.1 s
+   * after the first probes at -T3).
+   */
   private probeTimeout(p: Outstanding): number {
-    return p.first ? Math.max(this.timing.initialRttNs, this.rtt.timeout) : this.rtt.timeout;
+    return p.first ? Math.max(this.timing.initialRttNs + this.timing.minRttNs, this.rtt.timeout) : this.rtt.timeout;
+  }
+
+  /** Whether `item` has answered or given up. */
+  isFinished(item: number): boolean {
+    return this.finished[item] === 1;
   }
 
   private expire(nowNs: number): void {

@@ -417,21 +417,20 @@ function* connectScan(
       open.push({ sock, item: p.item, tryno: p.tryno });
       if (err) sock.close();
     }
+    // a try that timed out keeps its socket: the kernel may still report how its connect ended
     for (let i = open.length - 1; i >= 0; i--) {
       const c = open[i]!;
       const err = c.sock.error;
-      let done = true;
-      if (c.sock.state === 'ESTAB') finish(c.item, c.tryno, 'open', 'syn-ack');
-      else if (err === 'ECONNREFUSED') finish(c.item, c.tryno, 'closed', 'conn-refused');
-      else if (err === 'EHOSTUNREACH') finish(c.item, c.tryno, 'filtered', 'host-unreach');
-      else if (err === 'ENETUNREACH') finish(c.item, c.tryno, 'filtered', 'net-unreach');
-      else if (err === 'EACCES') finish(c.item, c.tryno, 'filtered', 'admin-prohibited');
-      else if (err === 'ENOPROTOOPT') finish(c.item, c.tryno, 'filtered', 'proto-unreach');
-      else if (err === 'ETIMEDOUT') finish(c.item, c.tryno, 'filtered', 'no-response');
-      else if (!scan.isOutstanding(c.item, c.tryno)) {
-        // timed out (nmap gives up on it) or the port finished through another try
-      } else done = false;
-      if (done) {
+      if (!scan.isFinished(c.item)) {
+        if (c.sock.state === 'ESTAB') finish(c.item, c.tryno, 'open', 'syn-ack');
+        else if (err === 'ECONNREFUSED') finish(c.item, c.tryno, 'closed', 'conn-refused');
+        else if (err === 'EHOSTUNREACH') finish(c.item, c.tryno, 'filtered', 'host-unreach');
+        else if (err === 'ENETUNREACH') finish(c.item, c.tryno, 'filtered', 'net-unreach');
+        else if (err === 'EACCES') finish(c.item, c.tryno, 'filtered', 'admin-prohibited');
+        else if (err === 'ENOPROTOOPT') finish(c.item, c.tryno, 'filtered', 'proto-unreach');
+        else if (err === 'ETIMEDOUT') finish(c.item, c.tryno, 'filtered', 'no-response');
+      }
+      if (scan.isFinished(c.item)) {
         c.sock.owner = null;
         c.sock.close();
         open.splice(i, 1);
