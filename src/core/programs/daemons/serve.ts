@@ -177,6 +177,8 @@ export function* runDaemon(ctx: ProgramContext, spec: DaemonSpec): ProgramBody {
     const e = sock.bind(svc.addr, svc.port) ?? sock.listen(svc.backlog);
     if (e) {
       sock.close();
+      // going on after an earlier command: a socket that cannot come back (its address went away) is just missing
+      if (ctx.resumed) continue;
       return fail(svc.addr, svc.port, e, 'tcp');
     }
     tagOwner(ctx, sock, 3 + listeners.length);
@@ -188,7 +190,7 @@ export function* runDaemon(ctx: ProgramContext, spec: DaemonSpec): ProgramBody {
     const e = sock.bind(svc.addr, svc.port);
     if (e) {
       sock.close();
-      if (svc.optional) continue;
+      if (svc.optional || ctx.resumed) continue;
       return fail(svc.addr, svc.port, e, 'udp');
     }
     tagOwner(ctx, sock, 3 + listeners.length + dgrams.length);
