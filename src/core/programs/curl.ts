@@ -252,6 +252,11 @@ function* transfer(ctx: ProgramContext, o: CurlOptions, trace: (line: string) =>
     trace('* Empty reply from server\n* Closing connection 0\n');
     throw new CurlExit(52, 'Empty reply from server');
   }
+  if (response.kind === 'http09') {
+    sock.close();
+    trace('* Received HTTP/0.9 when not allowed\n* Closing connection 0\n');
+    throw new CurlExit(1, 'Received HTTP/0.9 when not allowed');
+  }
   if (response.kind === 'reset') {
     sock.close();
     trace('* Recv failure: Connection reset by peer\n* Closing connection 0\n');
@@ -305,6 +310,7 @@ type Response =
   | { kind: 'ok'; head: string; body: string; status: number; http10: boolean; close: boolean }
   | { kind: 'empty' }
   | { kind: 'reset' }
+  | { kind: 'http09' }
   | { kind: 'timeout'; received: number; length?: number };
 
 /** Reads the status line, headers and body (Content-Length, chunked, or until the server closes). */
@@ -316,6 +322,8 @@ function* readResponse(ctx: ProgramContext, sock: TcpSocket, isHead: boolean, ma
   let chunked = false;
   for (;;) {
     if (sock.available > 0) buf += fromUtf8(sock.read());
+    // what does not start as a status line is HTTP/0.9, which curl refuses
+    if (head === null && buf.length > 0 && !'HTTP/'.startsWith(buf.slice(0, 5)) && !buf.startsWith('HTTP/')) return { kind: 'http09' };
     if (head === null) {
       const end = buf.indexOf('\r\n\r\n');
       if (end >= 0) {
