@@ -17,6 +17,13 @@ import { IPS, type Conn } from './types.js';
 /** The IRC helper's expectation policy with the module's defaults (max_dcc_channels=8, dcc_timeout=300). */
 export const IRC_POLICY: ExpectPolicy = { maxExpected: 8, timeoutSec: 300 };
 
+/** The policy with the module's parameters (max_dcc_channels, dcc_timeout) when given. */
+function ircPolicy(env: HelperEnv): ExpectPolicy {
+  const max = Number(env.moduleParam?.('nf_conntrack_irc', 'max_dcc_channels') ?? IRC_POLICY.maxExpected);
+  const timeout = Number(env.moduleParam?.('nf_conntrack_irc', 'dcc_timeout') ?? IRC_POLICY.timeoutSec);
+  return { maxExpected: max >>> 0, timeoutSec: timeout >>> 0 };
+}
+
 /** MAX_SEARCH_SIZE: how much of a segment's payload the helper reads. */
 const MAX_SEARCH = 4095;
 
@@ -120,7 +127,7 @@ export function ircHelp(env: HelperEnv, skb: Skb, ct: Conn, ctinfo: number): num
         expires: 0,
       };
       if (ct.status & (IPS.SRC_NAT | IPS.DST_NAT)) return natIrc(env, skb, ct, protoff, dcc.begin - dataoff, dcc.end - dcc.begin, e);
-      if (expectRelated(env.table, e, IRC_POLICY, env.nowNs()) !== null) {
+      if (expectRelated(env.table, e, ircPolicy(env), env.nowNs()) !== null) {
         env.logHelper?.(skb, `nf_ct_${ct.helper}: dropping packet: cannot add expectation `);
         return NF_DROP;
       }
@@ -141,7 +148,7 @@ function natIrc(env: HelperEnv, skb: Skb, ct: Conn, protoff: number, matchoff: n
   const newaddr = ct.reply.dst;
   const saved = e.tuple.dport;
   e.nat = { dir: 1, savedPort: saved };
-  const port = expectFindPort(env.nat, env.table, e, IRC_POLICY, saved, env.nowNs());
+  const port = expectFindPort(env.nat, env.table, e, ircPolicy(env), saved, env.nowNs());
   if (port === 0) {
     env.logHelper?.(skb, `nf_ct_${ct.helper}: dropping packet: all ports in use `);
     return NF_DROP;

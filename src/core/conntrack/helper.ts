@@ -34,6 +34,8 @@ export interface HelperEnv {
   logHelper?(skb: Skb, prefix: string): void;
   /** Writes a kernel log line (a helper's own warnings). */
   printk?(level: number, text: string): void;
+  /** A helper module's parameter as loaded, undefined for its default. */
+  moduleParam?(module: string, name: string): string | undefined;
 }
 
 /** The helper environment of a conntrack environment. */
@@ -48,6 +50,7 @@ export function helperEnv(env: ConntrackEnv): HelperEnv {
     },
     logHelper: env.logHelper,
     printk: (level, text) => env.printk(level, text),
+    moduleParam: (module, name) => env.moduleParam?.(module, name),
   };
 }
 
