@@ -67,8 +67,8 @@ async function kernelSide(steps: readonly string[]): Promise<StepResult[]> {
     const argv = words(s);
     script += `run ${i} ${argv.map(quote).join(' ')}\n`;
     if (s.startsWith('~')) script += 'sleep 1.2\n';
-    const at = argv.indexOf('netns');
-    if (argv[0] === 'ip' && at > 0 && argv[at + 1] !== undefined) {
+    const at = argv.lastIndexOf('netns');
+    if (at > 0 && argv[at - 1] !== 'set' && argv[at + 1] !== undefined) {
       const sub = argv[at + 1]!;
       if ('add'.startsWith(sub) && argv[at + 2]) script += `ip netns exec ${quote(argv[at + 2]!)} ${DAD_OFF} 2>/dev/null\n`;
       if ('delete'.startsWith(sub)) script += 'sleep 0.3\n';
@@ -260,6 +260,20 @@ export const NETNS_CASES: NetnsCase[] = [
       'ip -all netns exec',
       'ip -all netns delete',
       'ip netns list',
+    ],
+  },
+  {
+    name: 'a namespace deleted from inside',
+    steps: [
+      'ip netns add A',
+      'ip netns add B',
+      'ip link add v0 type veth peer name v1 netns A',
+      'ip netns exec A ip netns del A',
+      'ip netns list',
+      'ip link',
+      'ip -n B netns del B',
+      'ip netns list',
+      'ip netns exec A ip link',
     ],
   },
   {
