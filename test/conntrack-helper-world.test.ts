@@ -139,6 +139,35 @@ describe('the FTP helper in the lab', () => {
     }
   });
 
+  it('on the client: CT --helper ftp in raw OUTPUT makes the server\'s active-mode data connection RELATED', async () => {
+    const dir = await lab(false);
+    try {
+      for (const line of [
+        'ip netns exec srv iptables -F INPUT',
+        'ip netns exec srv iptables -P INPUT ACCEPT',
+        'ip netns exec cli iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT',
+        'ip netns exec cli iptables -P INPUT DROP',
+        'ip netns exec cli iptables -t raw -A OUTPUT -p tcp --dport 21 -j CT --helper ftp',
+      ]) {
+        await nflab(dir, line);
+      }
+      const r = await nflab(dir, 'ip netns exec cli ftp -n -v -q 20 192.168.0.18', 'passive off\n' + SESSION);
+      assert.ok(r.stdout.includes('200 EPRT command successful. Consider using EPSV.\n150 Here comes the directory listing.\n226 Directory send OK.\n'), r.stdout);
+      assert.equal(r.stderr, '');
+      const ct = await nflab(dir, 'ip netns exec cli conntrack -L');
+      const lines = ct.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replace(/^(tcp +6) \d+ /, '$1 N ').replace(/(sport|dport)=\d{5}/g, '$1=P'));
+      assert.deepEqual(lines.sort(), [
+        'tcp      6 N TIME_WAIT src=192.168.0.18 dst=192.168.0.2 sport=P dport=P src=192.168.0.2 dst=192.168.0.18 sport=P dport=P [ASSURED] mark=0 use=1',
+        'tcp      6 N TIME_WAIT src=192.168.0.2 dst=192.168.0.18 sport=P dport=21 src=192.168.0.18 dst=192.168.0.2 sport=21 dport=P [ASSURED] mark=0 helper=ftp use=2',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('through a masquerading router, active mode: each EPRT rewritten 3 bytes longer, the session goes on', async () => {
     const dir = await routedLab();
     try {
