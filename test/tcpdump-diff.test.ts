@@ -104,8 +104,8 @@ function nflabTcpdump(args: string[], file: Uint8Array): { status: number; stdou
   return { status: r.value, stdout: f.out.join(''), stderr: f.err.join('').replaceAll('/cap.pcap', 'FILE') };
 }
 
-function compareRead(packets: PacketToWrite[], args: string[], label: string): void {
-  const bytes = writePcap(packets);
+function compareRead(packets: PacketToWrite[], args: string[], label: string, linkType = 1): void {
+  const bytes = writePcap(packets, { linkType });
   const path = join(dir, 'cap.pcap');
   writeFileSync(path, bytes);
   const real = realTcpdump(args.map((a) => (a === 'FILE' ? path : a)));
@@ -320,6 +320,58 @@ describe('tcpdump: live captures of real traffic', () => {
       clearTimeout(timer);
       captured.push({ args, stdout, stderr, pcap: readFileSync(file) });
     }
+    // The same pings seen on veth0 and on "any" at once.
+    const eth = join(dir, 'eth.pcap');
+    const any = join(dir, 'any.pcap');
+    const caps = [
+      spawn('ip', ['netns', 'exec', A, 'tcpdump', '-i', 'veth0', '-w', eth, '-c', '6', 'icmp'], { stdio: 'ignore' }),
+      spawn('ip', ['netns', 'exec', A, 'tcpdump', '-i', 'any', '-w', any, '-c', '6', 'icmp'], { stdio: 'ignore' }),
+    ];
+    const ended = caps.map((c) => new Promise<void>((res) => c.on('close', () => res())));
+    await new Promise((r) => setTimeout(r, 700));
+    sh('ip', ['netns', 'exec', A, 'ping', '-c', '3', '-i', '0.2', '10.0.0.2']);
+    const timer = setTimeout(() => caps.forEach((c) => c.kill('SIGINT')), 8000);
+    await Promise.all(ended);
+    clearTimeout(timer);
+    anyCapture = { eth: readFileSync(eth), any: readFileSync(any) };
+    linksA = (JSON.parse(sh('ip', ['-n', A, '-j', 'link', 'show']).stdout) as { ifindex: number; ifname: string; flags: string[]; link_type: string; address: string }[]).map((l) => ({
+      index: l.ifindex,
+      name: l.ifname,
+      kind: l.link_type === 'loopback' ? 'loopback' : 'veth',
+      up: l.flags.includes('UP'),
+      carrier: l.flags.includes('LOWER_UP'),
+      mac: l.address,
+      inet: [],
+    }));
+    devicesA = sh('ip', ['netns', 'exec', A, 'tcpdump', '-D']).stdout;
+  });
+
+  let anyCapture: { eth: Uint8Array; any: Uint8Array } = { eth: new Uint8Array(0), any: new Uint8Array(0) };
+  let linksA: { index: number; name: string; kind: string; up: boolean; carrier: boolean; mac: string; inet: never[] }[] = [];
+  let devicesA = '';
+
+  it('lists the devices as tcpdump -D does', () => {
+    const f = fakeContext(['tcpdump', '-D'], new Map(), linksA);
+    assert.equal(tcpdump(f.ctx).next().value, 0);
+    assert.equal(f.out.join(''), devicesA);
+  });
+
+  it('captures on "any" with the cooked v2 header Linux gives, and prints it as tcpdump -r does', () => {
+    const eth = readPcap(anyCapture.eth);
+    const any = readPcap(anyCapture.any);
+    const veth = linksA.find((l) => l.name === 'veth0')!;
+    const f = fakeContext(['tcpdump', '-i', 'any', '-c', '6', '-w', '/any.pcap', 'icmp'], new Map(), linksA, eth.packets[0]!.tsSec);
+    const gen = tcpdump(f.ctx);
+    gen.next();
+    for (const p of eth.packets) {
+      const out = Array.from(p.data.subarray(6, 12)).map((b) => b.toString(16).padStart(2, '0')).join(':') === veth.mac;
+      f.taps[0]!({ iface: 'veth0', dir: out ? 'out' : 'in', frame: p.data, ns: 0 });
+      gen.next();
+    }
+    const mine = readPcap(f.files.get('/any.pcap')!);
+    assert.equal(mine.interfaces[0]!.linkType, any.interfaces[0]!.linkType);
+    assert.deepEqual(mine.packets.map((p) => Array.from(p.data)), any.packets.map((p) => Array.from(p.data)));
+    for (const opts of [[], ['-e'], ['-v'], ['-q'], ['-x'], ['-en']]) compareRead(any.packets, ['-r', 'FILE', ...opts], 'any', any.interfaces[0]!.linkType);
   });
 
   after(() => {

@@ -36,7 +36,20 @@ const ETH_IP = 0x0800;
 const ETH_ARP = 0x0806;
 const ETH_RARP = 0x8035;
 const ETH_IP6 = 0x86dd;
-const NL = 14;
+/**
+ * Where the EtherType and the network header are in a captured packet:
+ * set for the link type of the filter being compiled (closures copy them
+ * when they are built, so filters of several link types can coexist).
+ */
+let NL = 14;
+let ET = 12;
+
+/** The offsets of the EtherType (or protocol field) and the network header for a link type. */
+function linkOffsets(linkType: number): { et: number; nl: number } {
+  if (linkType === 276) return { et: 0, nl: 20 };
+  if (linkType === 113) return { et: 14, nl: 16 };
+  return { et: 12, nl: 14 };
+}
 
 class FilterError extends Error {}
 class OutOfBounds extends Error {}
@@ -46,6 +59,10 @@ const OOB = new OutOfBounds();
 interface Pkt {
   d: Uint8Array;
   len: number;
+  /** Offset of the EtherType (the protocol field of cooked captures). */
+  et: number;
+  /** Offset of the network header. */
+  nl: number;
 }
 
 type Pred = (p: Pkt) => boolean;
@@ -118,10 +135,11 @@ const IP6_PROTO_CLASS: Record<number, ClassName> = { 6: 'ip6-tcp', 17: 'ip6-udp'
 /** The class of a packet, reading no byte that was not captured. */
 function classOf(p: Pkt): number {
   const d = p.d;
-  if (d.length < 14) return bit('other');
-  const t = get16(d, 12);
-  if (t === ETH_IP) return bit(d.length < NL + 10 ? 'ip-short' : IP_PROTO_CLASS[d[NL + 9]!] ?? 'ip-other');
-  if (t === ETH_IP6) return bit(d.length < NL + 7 ? 'ip6-short' : IP6_PROTO_CLASS[d[NL + 6]!] ?? 'ip6-other');
+  const nl = p.nl;
+  if (d.length < p.et + 2) return bit('other');
+  const t = get16(d, p.et);
+  if (t === ETH_IP) return bit(d.length < nl + 10 ? 'ip-short' : IP_PROTO_CLASS[d[nl + 9]!] ?? 'ip-other');
+  if (t === ETH_IP6) return bit(d.length < nl + 7 ? 'ip6-short' : IP6_PROTO_CLASS[d[nl + 6]!] ?? 'ip6-other');
   if (t === ETH_ARP) return bit('arp');
   if (t === ETH_RARP) return bit('rarp');
   return bit('other');
@@ -131,7 +149,7 @@ function classOf(p: Pkt): number {
 function testClasses(n: Extract<Node, { t: 'test' }>): [number, number] {
   let yes = ALL_CLASSES;
   let no = ALL_CLASSES;
-  if (n.code === 'jeq' && n.key === 'ld16@12') {
+  if (n.code === 'jeq' && n.key === `ld16@${ET}`) {
     const named: Record<number, ClassName[]> = { [ETH_IP]: [...IP_CLASSES], [ETH_IP6]: [...IP6_CLASSES], [ETH_ARP]: ['arp'], [ETH_RARP]: ['rarp'] };
     const match = named[n.k];
     yes = 0;
@@ -400,7 +418,7 @@ const rd16 = (off: number) => (p: Pkt) => ld16(p, off);
 const rd32 = (off: number) => (p: Pkt) => ld32(p, off);
 
 function etherType(t: number): Node {
-  return eq('ld16@12', t, rd16(12));
+  return eq(`ld16@${ET}`, t, rd16(ET));
 }
 
 /** The IPv4 header's protocol, or IPv6's next header (directly, or after a fragment header), as pcap tests them. */
@@ -448,7 +466,8 @@ function protoAbbrev(pr: Proto): Node {
 
 /** The IPv4 fragment offset is zero. */
 function notFragment(): Node {
-  return eq(`(ld16@${NL + 6}&8191)`, 0, (p) => ld16(p, NL + 6) & 0x1fff);
+  const off = NL + 6;
+  return eq(`(ld16@${off}&8191)`, 0, (p) => ld16(p, off) & 0x1fff);
 }
 
 /** A test of a 32-bit address field under a mask. */
@@ -498,7 +517,8 @@ function hostNode(addr: number, mask: number, q: { proto: Proto; dir: Dir }, wha
 
 /** The transport header's 16-bit field at `at` (0: source port, 2: destination port) in an IPv4 datagram. */
 function l4Port(at: number): (p: Pkt) => number {
-  return (p) => ld16(p, NL + (ld8(p, NL) & 0x0f) * 4 + at);
+  const nl = NL;
+  return (p) => ld16(p, nl + (ld8(p, nl) & 0x0f) * 4 + at);
 }
 
 function portRange(key: string, read: (p: Pkt) => number, lo: number, hi: number): Node {
@@ -591,16 +611,18 @@ function load(proto: Proto, index: Arith, size: number): Arith {
     case 'ip6': {
       const g = protoAbbrev(proto);
       guard = guard ? and(g, guard) : g;
-      value = (p) => rd(p, NL + (idx(p) >>> 0));
-      key = `ld${size * 8}@${where(NL)}`;
+      const nl = NL;
+      value = (p) => rd(p, nl + (idx(p) >>> 0));
+      key = `ld${size * 8}@${where(nl)}`;
       break;
     }
     default: {
       // Transport protocols: the header after the IPv4 header, in unfragmented datagrams.
       const g = and(protoAbbrev(proto), notFragment());
       guard = guard ? and(g, guard) : g;
-      value = (p) => rd(p, NL + (ld8(p, NL) & 0x0f) * 4 + (idx(p) >>> 0));
-      key = `x+ld${size * 8}@${where(NL)}`;
+      const nl = NL;
+      value = (p) => rd(p, nl + (ld8(p, nl) & 0x0f) * 4 + (idx(p) >>> 0));
+      key = `x+ld${size * 8}@${where(nl)}`;
     }
   }
   return { guard, value, key };
@@ -830,7 +852,8 @@ class Parser {
         if (proto === 'link') return { n: macNode(new Uint8Array([255, 255, 255, 255, 255, 255]), 'dst'), q: null };
         if (proto === 'ip') {
           const hm = ~this.netmask >>> 0;
-          const rd = (p: Pkt) => (ld32(p, NL + 16) & hm) >>> 0;
+          const dstOff = NL + 16;
+          const rd = (p: Pkt) => (ld32(p, dstOff) & hm) >>> 0;
           const key = `(ld32@${NL + 16}&${hm})`;
           return { n: and(etherType(ETH_IP), or(eq(key, 0, rd), eq(key, hm, rd))), q: null };
         }
@@ -1137,15 +1160,19 @@ class Parser {
 /**
  * Compiles a filter expression (the words after tcpdump's options, joined
  * with spaces). `netmask` is the capture interface's (0 when reading a
- * file), used by `ip broadcast`.
+ * file), used by `ip broadcast`; `linkType` the capture's (Ethernet, or
+ * Linux cooked v1/v2 for "any"), which places the headers.
  */
-export function compileFilter(expr: string, names: FilterNames, netmask = 0): FilterResult {
+export function compileFilter(expr: string, names: FilterNames, netmask = 0, linkType = 1): FilterResult {
+  const { et, nl } = linkOffsets(linkType);
+  ET = et;
+  NL = nl;
   try {
     const p = new Parser(lex(expr), names, netmask);
     const n = p.program();
     if (rejectsAll(n)) return { ok: false, error: 'expression rejects all packets' };
     const pred = predicate(n);
-    const pkt: Pkt = { d: new Uint8Array(0), len: 0 };
+    const pkt: Pkt = { d: new Uint8Array(0), len: 0, et, nl };
     return {
       ok: true,
       filter: (data, wireLen) => {

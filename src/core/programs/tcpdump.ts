@@ -65,6 +65,8 @@ export interface TcpdumpOptions {
   /** -c: stop after this many packets; 0 for no limit. */
   count: number;
   countOnly: boolean;
+  /** -D: list the capture devices. */
+  listDevices: boolean;
   print: boolean;
   write?: string;
   read?: string;
@@ -91,7 +93,7 @@ type Parsed = { ok: true; o: TcpdumpOptions } | { ok: false; out?: string; err?:
 export function parseTcpdumpArgs(args: readonly string[]): Parsed {
   const o: TcpdumpOptions = {
     numeric: false, ether: false, verbose: 0, hex: 0, hexAscii: 0, ascii: 0, quiet: false, tsMode: 0, absoluteSeq: false,
-    number: false, count: 0, countOnly: false, print: false, snaplen: DEFAULT_SNAPLEN, direction: 'inout', filter: '',
+    number: false, count: 0, countOnly: false, listDevices: false, print: false, snaplen: DEFAULT_SNAPLEN, direction: 'inout', filter: '',
   };
   const operands: string[] = [];
   const takes = new Map<string, boolean>();
@@ -216,6 +218,9 @@ export function parseTcpdumpArgs(args: readonly string[]): Parsed {
         break;
       case 'h':
         return { ok: false, out: VERSION + USAGE, status: 0 };
+      case 'D':
+        o.listDevices = true;
+        break;
       case 'Y':
         // In getopt's list but not built into Debian's tcpdump: the usage alone.
         return { ok: false, err: VERSION + USAGE, status: 1 };
@@ -268,6 +273,44 @@ function flush(ctx: ProgramContext, run: Run): void {
     origLen: len,
   }));
   ctx.fs.writeBytes(run.o.write, writePcap(packets, { linkType: run.linkType, snapLen: run.o.snaplen }));
+}
+
+/** libpcap's ranking of a device: lower is better (running, up, connected, not loopback, not "any"). */
+function merit(up: boolean, running: boolean, disconnected: boolean, loopback: boolean, any: boolean): number {
+  let m = 0;
+  if (!running) m |= 0x80000000;
+  if (!up) m |= 0x40000000;
+  if (disconnected) m |= 0x20000000;
+  if (loopback) m |= 0x10000000;
+  if (any) m |= 0x08000000;
+  return m >>> 0;
+}
+
+/** tcpdump -D: the namespace's devices with libpcap's pseudo-devices, best first, as Debian's libpcap lists them. */
+export function deviceList(links: readonly Link[]): string {
+  const devs: { text: string; merit: number }[] = [];
+  for (const l of [...links].sort((a, b) => a.index - b.index)) {
+    const loop = l.kind === 'loopback';
+    const running = l.up && l.carrier;
+    const flags: string[] = [];
+    if (l.up) flags.push('Up');
+    if (running) flags.push('Running');
+    if (loop) flags.push('Loopback');
+    let text = `${l.name} [${flags.length ? flags.join(', ') : 'none'}`;
+    if (!loop) text += running ? ', Connected' : ', Disconnected';
+    devs.push({ text: text + ']', merit: merit(l.up, running, !loop && !l.carrier, loop, false) });
+  }
+  devs.push({ text: 'any (Pseudo-device that captures on all interfaces) [Up, Running]', merit: merit(true, true, false, false, true) });
+  const pseudo: [string, string, string][] = [
+    ['bluetooth-monitor', 'Bluetooth Linux Monitor', 'Wireless'],
+    ['nflog', 'Linux netfilter log (NFLOG) interface', 'none'],
+    ['nfqueue', 'Linux netfilter queue (NFQUEUE) interface', 'none'],
+    ['dbus-system', 'D-Bus system bus', 'none'],
+    ['dbus-session', 'D-Bus session bus', 'none'],
+  ];
+  for (const [name, desc, flags] of pseudo) devs.push({ text: `${name} (${desc}) [${flags}]`, merit: merit(false, false, false, false, false) });
+  const sorted = devs.map((d, i) => ({ ...d, i })).sort((a, b) => a.merit - b.merit || a.i - b.i);
+  return sorted.map((d, i) => `${i + 1}.${d.text}\n`).join('');
 }
 
 /** The device tcpdump opens without -i: libpcap's best-ranked one (up, running, connected, not loopback), else "any". */
@@ -337,6 +380,10 @@ export const tcpdump: Program = function* (ctx: ProgramContext): ProgramBody {
     }
     o.filter = text.replace(/#.*$/gm, '').replace(/\s+/g, ' ').trim();
   }
+  if (o.listDevices) {
+    ctx.out(deviceList(ctx.machine.net.links));
+    return 0;
+  }
   if (o.read !== undefined) return readFile(ctx, o, names);
 
   // ---- live capture
@@ -358,7 +405,7 @@ export const tcpdump: Program = function* (ctx: ProgramContext): ProgramBody {
   }
   let netmask = 0;
   if (link && link.inet.length > 0) netmask = maskOf(link.inet[0]!.prefixlen);
-  const compiled = compileFilter(o.filter, names.filter, netmask);
+  const compiled = compileFilter(o.filter, names.filter, netmask, linkType);
   if (!compiled.ok) {
     ctx.err(`tcpdump: ${compiled.error}\n`);
     return 1;
@@ -470,7 +517,8 @@ function readFile(ctx: ProgramContext, o: TcpdumpOptions, names: ReturnType<type
   }
   const iface = cap.interfaces[0] ?? { linkType: LINKTYPE_ETHERNET, snapLen: DEFAULT_SNAPLEN };
   ctx.err(`reading from file ${path}, link-type ${LINK_NAMES[iface.linkType] ?? String(iface.linkType)}, snapshot length ${iface.snapLen}\n`);
-  const compiled = compileFilter(o.filter, names.filter, 0);
+  if (iface.linkType === LINKTYPE_LINUX_SLL2) ctx.err('Warning: interface names might be incorrect\n');
+  const compiled = compileFilter(o.filter, names.filter, 0, iface.linkType);
   if (!compiled.ok) {
     ctx.err(`tcpdump: ${compiled.error}\n`);
     return 1;
