@@ -486,3 +486,37 @@ test('ss: a listener shows its accept queue and backlog, SYN-SENT one byte to se
   assert.deepEqual(b.sockets.list().map((i) => `${i.state} ${i.recvQ} ${i.sendQ}`), ['LISTEN 1 7', 'ESTAB 3 0']);
   assert.deepEqual(a.sockets.list().map((i) => `${i.state} ${i.recvQ} ${i.sendQ}`), ['ESTAB 0 0', 'SYN-SENT 0 1']);
 });
+
+test('a bulk transfer to a slow reader: the window closes and reopens as the program reads, every byte arrives in order', () => {
+  const net = new TestNet();
+  const { c, s } = connected(net);
+  const data = new Uint8Array(300_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 8)) & 255;
+  assert.equal(c.send(data), null);
+  c.close();
+  const got: Uint8Array[] = [];
+  let total = 0;
+  for (let round = 0; round < 4000 && !s.eof; round++) {
+    net.advance(5e6);
+    const part = s.read(1024);
+    got.push(part);
+    total += part.length;
+  }
+  assert.equal(total, data.length);
+  assert.equal(s.eof, true);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of got) {
+    all.set(p, at);
+    at += p.length;
+  }
+  assert.deepEqual(all, data);
+  // the receiver's window closed (to one unit of 1024 bytes) and opened again as the program read
+  const wins = net.sent.filter((x) => x.from === 'b').map((x) => (x.data[34]! << 8) | x.data[35]!);
+  const low = wins.indexOf(1);
+  assert.ok(low > 0 && wins.slice(low).some((w) => w > 8), `windows ${[...new Set(wins)].join(' ')}`);
+  s.close();
+  net.advance(1e9);
+  assert.equal(c.state, 'TIME-WAIT');
+  assert.equal(s.state, 'CLOSED');
+});

@@ -306,7 +306,21 @@ export class TcpSock implements TcpSocket {
     this.copiedSeq = seqAdd(this.copiedSeq, n);
     if (this.finReceived && this.recvQ.length === 0) this.finConsumed = true;
     while (this.queuedEnds.length > 0 && !after(this.queuedEnds[0]!, this.copiedSeq)) this.queuedEnds.shift();
+    if (n > 0) this.cleanupRbuf();
     return out;
+  }
+
+  /**
+   * tcp_cleanup_rbuf: when reading freed enough room to at least double
+   * the window the peer was last told, tell it now (a window update).
+   */
+  private cleanupRbuf(): void {
+    if (this.finReceived) return;
+    if (this.state !== 'ESTAB' && this.state !== 'FIN-WAIT-1' && this.state !== 'FIN-WAIT-2') return;
+    const now = Math.max(0, this.rcvWup + this.rcvWnd - this.rcvNxt);
+    if (2 * now > this.windowClamp) return;
+    const w = this.chooseWindow();
+    if (w && w >= 2 * now) this.sendAck();
   }
 
   shutdown(): void {
