@@ -77,14 +77,21 @@ class FakeRaw implements RawSocket {
     readonly protocol: number,
     private readonly clock: Clock,
     private readonly net: FakeNetwork,
-  ) {}
+    private readonly all: FakeRaw[],
+  ) {
+    all.push(this);
+  }
   send(payload: Uint8Array, to: number, opts?: { hdrincl?: boolean; ttl?: number; df?: boolean; tos?: number }): Errno | null {
     const r = this.net.onRaw ? this.net.onRaw(payload, to, opts, this.sent++) : [];
     if (typeof r === 'string') return r;
     for (const d of r) {
       this.clock.at(this.clock.now + d.afterNs, () => {
-        this.queue.push(d.datagram);
-        wakeOwner(this.owner);
+        // every raw socket of the datagram's protocol gets a copy, as raw_v4_input gives them
+        for (const s of this.all) {
+          if (s.protocol !== d.datagram[9]) continue;
+          s.queue.push(d.datagram.slice());
+          wakeOwner(s.owner);
+        }
       });
     }
     return null;
@@ -268,6 +275,7 @@ export interface FakeRunOptions {
 export function runFake(program: Program, argv: string[], opts: FakeRunOptions): RunResult {
   const clock = new Clock();
   const ports = { next: 40000 };
+  const raws: FakeRaw[] = [];
   const files = { ...(opts.files ?? {}) };
   let out = '';
   let err = '';
@@ -283,7 +291,7 @@ export function runFake(program: Program, argv: string[], opts: FakeRunOptions):
   const sockets: SocketLayer = {
     tcp: () => new FakeTcp(clock, opts.net, ports),
     udp: () => new FakeUdp(clock, opts.net, ports),
-    raw: (p) => new FakeRaw(p, clock, opts.net),
+    raw: (p) => new FakeRaw(p, clock, opts.net, raws),
     list: (): SocketInfo[] => [],
   };
   const ctx: ProgramContext = {
