@@ -652,6 +652,18 @@ describe('systemctl for the daemons', () => {
     }
   });
 
+  it('a running daemon keeps the configuration it started with until it is restarted', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(await t.sh('systemctl start sshd; ss -lnt'), `${LISTEN_HEAD}LISTEN 0      128          0.0.0.0:22        0.0.0.0:*          \n`);
+      t.file('/etc/ssh/sshd_config', 'Port 2222\n');
+      assert.equal(await t.sh('ss -lnt'), `${LISTEN_HEAD}LISTEN 0      128          0.0.0.0:22        0.0.0.0:*          \n`);
+      assert.equal(await t.sh('systemctl restart sshd; ss -lnt'), `${LISTEN_HEAD}LISTEN 0      128          0.0.0.0:2222      0.0.0.0:*          \n`);
+    } finally {
+      t.done();
+    }
+  });
+
   it('a daemon that cannot start fails its unit', async () => {
     const t = unitLab();
     try {

@@ -13,7 +13,7 @@ import { formatIPv4 } from '../../addr/ipv4.js';
 import { STRERROR } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { directive, httpdListen, nginxListen } from './config.js';
-import { runDaemon, secondsNs, textOf, type Conn, type Session } from './serve.js';
+import { configFile, runDaemon, secondsNs, textOf, type Conn, type Session } from './serve.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -190,7 +190,7 @@ function* httpSession(conn: Conn, flavor: Flavor, root: string): Session {
 
 /** Apache httpd (/etc/httpd/conf/httpd.conf: Listen, DocumentRoot). */
 export const httpd: Program = function* (ctx: ProgramContext): ProgramBody {
-  const conf = ctx.fs.read('/etc/httpd/conf/httpd.conf');
+  const conf = configFile(ctx, '/etc/httpd/conf/httpd.conf');
   const root = directive(conf, 'DocumentRoot') ?? APACHE.root;
   return yield* runDaemon(ctx, {
     tcp: httpdListen(conf).map((a) => ({ ...a, backlog: 511, session: (c: Conn) => httpSession(c, APACHE, root) })),
@@ -203,7 +203,7 @@ export const httpd: Program = function* (ctx: ProgramContext): ProgramBody {
 
 /** nginx (/etc/nginx/nginx.conf: listen, root). */
 export const nginx: Program = function* (ctx: ProgramContext): ProgramBody {
-  const conf = ctx.fs.read('/etc/nginx/nginx.conf');
+  const conf = configFile(ctx, '/etc/nginx/nginx.conf');
   const root = directive(conf, 'root') ?? NGINX.root;
   return yield* runDaemon(ctx, {
     tcp: nginxListen(conf).map((a) => ({ ...a, backlog: 511, session: (c: Conn) => httpSession(c, NGINX, root) })),

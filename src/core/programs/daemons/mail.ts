@@ -16,7 +16,7 @@
  */
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { keyValue } from './config.js';
-import { runDaemon, secondsNs, type Conn, type Session, type TcpService } from './serve.js';
+import { configFile, runDaemon, secondsNs, type Conn, type Session, type TcpService } from './serve.js';
 import { parseIPv4Numeric } from '../../addr/ipv4.js';
 import { formatIPv4 } from '../../addr/ipv4.js';
 import { STRERROR } from '../../stack/api.js';
@@ -118,7 +118,7 @@ function* smtpSession(conn: Conn, host: string): Session {
 
 /** postfix's master process (/etc/postfix/main.cf: inet_interfaces, myhostname). */
 export const postfix: Program = function* (ctx: ProgramContext): ProgramBody {
-  const cf = ctx.fs.read('/etc/postfix/main.cf');
+  const cf = configFile(ctx, '/etc/postfix/main.cf');
   const host = postfixHostname(ctx, cf);
   return yield* runDaemon(ctx, {
     tcp: inetInterfaces(cf).map((addr) => ({ addr, port: 25, backlog: 100, session: (c: Conn) => smtpSession(c, host) })),

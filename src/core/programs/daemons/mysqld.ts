@@ -10,7 +10,7 @@ import { formatIPv4 } from '../../addr/ipv4.js';
 import { STRERROR, type Errno } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { mysqldListen } from './config.js';
-import { bytesOf, runDaemon, secondsNs, type Conn, type Session } from './serve.js';
+import { configFile, bytesOf, runDaemon, secondsNs, type Conn, type Session } from './serve.js';
 
 /** errno numbers of the bind errors mysqld prints. */
 const ERRNO_NUM: Partial<Record<Errno, number>> = { EADDRINUSE: 98, EADDRNOTAVAIL: 99, EACCES: 13 };
@@ -53,7 +53,7 @@ export function hostRefused(addr: number): Uint8Array {
 
 /** The mysqld program. */
 export const mysqld: Program = function* (ctx: ProgramContext): ProgramBody {
-  const at = mysqldListen(ctx.fs.read('/etc/my.cnf'));
+  const at = mysqldListen(configFile(ctx, '/etc/my.cnf'));
   let nextId = 1;
   function* session(conn: Conn): Session {
     const id = nextId++;

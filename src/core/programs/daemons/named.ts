@@ -18,7 +18,7 @@ import { parseIPv4Numeric } from '../../addr/ipv4.js';
 import { parseHosts } from '../../xt/namedb.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { namedListen, type ListenAt } from './config.js';
-import { runDaemon, secondsNs, type Conn, type Session } from './serve.js';
+import { configFile, runDaemon, secondsNs, type Conn, type Session } from './serve.js';
 
 /** A records of a zone by owner name (lowercase, no final dot); an owner with no A has an empty list. */
 interface Zone {
@@ -73,7 +73,7 @@ interface NamedConf {
 }
 
 function readConf(ctx: ProgramContext): NamedConf {
-  const text = ctx.fs.read('/etc/named.conf');
+  const text = configFile(ctx, '/etc/named.conf');
   const clean = (text ?? '').replace(/\/\/.*$|#.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
   const dir = /directory\s+"([^"]+)"/.exec(clean)?.[1] ?? '/var/named';
   let allow: NamedConf['allow'] = null;
@@ -88,7 +88,7 @@ function readConf(ctx: ProgramContext): NamedConf {
     if (!/type\s+master/.test(m[2]!)) continue;
     const file = /file\s+"([^"]+)"/.exec(m[2]!)?.[1];
     if (!file) continue;
-    const z = ctx.fs.read(file.startsWith('/') ? file : `${dir}/${file}`);
+    const z = configFile(ctx, file.startsWith('/') ? file : `${dir}/${file}`);
     if (z !== undefined) zones.push(parseZone(m[1]!.replace(/\.$/, ''), z));
   }
   return { listen: namedListen(text), allow, zones };

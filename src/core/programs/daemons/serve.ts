@@ -45,6 +45,20 @@ export interface DaemonSpec {
   failStatus: number;
 }
 
+/**
+ * A configuration file as the daemon read it when it started: the host's
+ * file on the first run, the same text when it goes on after an earlier
+ * command (a daemon does not see edits until it is restarted or reloaded).
+ */
+export function configFile(ctx: ProgramContext, path: string): string | undefined {
+  const saved = (ctx.saved ??= { files: {} }) as { files: Record<string, string | null> };
+  saved.files ??= {};
+  if (ctx.resumed && Object.hasOwn(saved.files, path)) return saved.files[path] ?? undefined;
+  const text = ctx.fs.read(path);
+  saved.files[path] = text ?? null;
+  return text;
+}
+
 /** Bytes of a latin-1 string (protocol text is ASCII). */
 export function bytesOf(text: string): Uint8Array {
   const b = new Uint8Array(text.length);

@@ -15,7 +15,7 @@ import { STRERROR } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { squidListen } from './config.js';
 import { httpDate } from './http.js';
-import { runDaemon, secondsNs, textOf, type Conn, type Session } from './serve.js';
+import { configFile, runDaemon, secondsNs, textOf, type Conn, type Session } from './serve.js';
 
 const VERSION = 'squid/3.5.20';
 
@@ -110,7 +110,7 @@ function* proxySession(conn: Conn): Session {
 /** The squid program. */
 export const squid: Program = function* (ctx: ProgramContext): ProgramBody {
   return yield* runDaemon(ctx, {
-    tcp: squidListen(ctx.fs.read('/etc/squid/squid.conf')).map((a) => ({ ...a, backlog: 256, session: proxySession })),
+    tcp: squidListen(configFile(ctx, '/etc/squid/squid.conf')).map((a) => ({ ...a, backlog: 256, session: proxySession })),
     udp: [],
     bindError: (_addr, port) => `FATAL: Unable to open HTTP Socket\nSquid Cache (Version 3.5.20): Terminated abnormally.\nCannot open HTTP Port ${port}\n`,
     failStatus: 1,

@@ -11,7 +11,7 @@ import { formatIPv4 } from '../../addr/ipv4.js';
 import { STRERROR } from '../../stack/api.js';
 import type { Program, ProgramBody, ProgramContext } from '../api.js';
 import { sshdListen } from './config.js';
-import { runDaemon, secondsNs, type Conn, type Session } from './serve.js';
+import { configFile, runDaemon, secondsNs, type Conn, type Session } from './serve.js';
 
 /** What the server sends first. */
 export const SSHD_BANNER = 'SSH-2.0-OpenSSH_7.4\r\n';
@@ -33,7 +33,7 @@ function* sshSession(conn: Conn): Session {
 
 /** The sshd program. */
 export const sshd: Program = function* (ctx: ProgramContext): ProgramBody {
-  const at = sshdListen(ctx.fs.read('/etc/ssh/sshd_config'));
+  const at = sshdListen(configFile(ctx, '/etc/ssh/sshd_config'));
   return yield* runDaemon(
     ctx,
     {
