@@ -24,6 +24,8 @@ import { after, describe, it } from 'node:test';
 import { guardKernel } from './diff/suite.js';
 import { tutorialConf, tutorialLab, type ServerFirewall } from './ftp-scenario.js';
 import { ftp } from '../src/core/programs/ftp.js';
+import { connectTcp, parseIp, readAll } from '../src/core/programs/ftp-proto.js';
+import type { Program } from '../src/core/programs/api.js';
 import { runNflab } from '../src/cli/main.js';
 
 const PREFIX = process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-';
@@ -256,6 +258,8 @@ async function realSide(c: FtpCase, n: number, mtime: number): Promise<Outcome> 
       }
     }
     const startSec = Date.now() / 1000;
+    const raw = (c as FtpCase & { rawInput?: string }).rawInput;
+    if (raw !== undefined) return { ...(await run(['ip', 'netns', 'exec', cns, 'nc', SERVER, '21'], raw)), startSec };
     const r = await run(['ip', 'netns', 'exec', cns, 'ftp', ...c.opts, '-q', String(QUIT), SERVER], c.stdin, `${dir}/client`);
     const curl = await run([
       'ip', 'netns', 'exec', cns, 'curl', '-s', '--max-time', String(QUIT + 2), '--connect-timeout', String(QUIT),
@@ -340,6 +344,44 @@ async function nflabSide(c: FtpCase, n: number): Promise<Outcome> {
   }
 }
 
+/** Raw control sessions: every command sent at once (as `nc` sends its input), every reply byte compared. */
+const RAW_SESSIONS: string[] = [
+  [
+    'FEAT', 'SYST', 'HELP', 'USER anonymous', 'PASS x', 'USER test', 'PASS test123', 'PWD', 'TYPE I', 'TYPE A', 'TYPE L 8', 'TYPE X',
+    'XYZ', 'PASS y', 'USER other', 'USER test', 'SIZE hello.txt', 'SIZE docs', 'MDTM hello.txt', 'CWD docs', 'PWD', 'CDUP', 'XPWD',
+    'NOOP', 'MODE S', 'MODE B', 'STRU F', 'STRU R', 'ALLO 10', 'REIN', 'ACCT x', 'EPSV 2', 'PORT 1,2,3,4,5,6', 'PORT 192,168,0,2,0,80',
+    'EPRT |2|::1|5000|', 'EPRT |1|192.168.0.2|80|', 'EPRT |1|192.168.0.3|5000|', 'EPRT |1|192.168.0.2|5000|', 'REST 10', 'ABOR',
+    'STAT', 'SITE HELP', 'SITE CHMOD 644 hello.txt', 'SITE CHMOD 644 nothing', 'SITE UMASK', 'SITE UMASK 077', 'SITE UMASK',
+    'SITE FOO', 'HELP', 'STAT hello.txt', 'STAT nothing', 'OPTS UTF8 ON', 'OPTS X', 'RETR nothing', 'LIST', 'DELE nothing',
+    'RNFR nothing', 'RNTO x', 'QUIT',
+  ].join('\n') + '\n',
+  'USER ftp\nPASS x\nUSER test\nPASS test123\nGET / HTTP/1.0\n',
+];
+
+async function realRaw(input: string, n: number, mtime: number): Promise<string> {
+  const c: FtpCase = { name: 'raw', rules: [], open: true, fw: { ports: () => true }, opts: [], stdin: '', lists: false, curl: 'passive' };
+  const k = await realSide({ ...c, rawInput: input } as FtpCase & { rawInput: string }, n, mtime);
+  return k.out;
+}
+
+/** The lab's vsftpd given the same bytes at once; everything it says until it closes. */
+function labRaw(input: string, mtime: number): string {
+  const { net, server, client } = tutorialLab(null, tutorialConf());
+  for (const d of ['/home/test', '/home/test/docs']) server.fs.addDir(d, mtime, 40);
+  server.fs.addFile('/home/test/hello.txt', 'hello\n', mtime);
+  const sender: Program = function* (ctx) {
+    const s = ctx.sockets.tcp();
+    s.owner = { wake: () => ctx.wake() };
+    if ((yield* connectTcp(ctx, s, parseIp(SERVER)!, 21, Infinity)) !== null) return 1;
+    s.send(new TextEncoder().encode(input));
+    const got = yield* readAll(ctx, s, 600 * 1_000_000_000);
+    ctx.out(new TextDecoder().decode(got.data));
+    s.close();
+    return 0;
+  };
+  return net.runProgram(client, sender, ['nc']).out;
+}
+
 describe('ftp and vsftpd against the real tnftp and vsftpd', () => {
   const skip = guardKernel('ftp-diff');
   const tools = ['vsftpd', 'ftp', 'curl', 'openssl', 'unshare'].filter((t) => !existsSync(`/usr/sbin/${t}`) && !existsSync(`/usr/bin/${t}`));
@@ -356,6 +398,14 @@ describe('ftp and vsftpd against the real tnftp and vsftpd', () => {
     realRuns ??= Promise.all(CASES.map((c, n) => realSide(c, n, mtime)));
     return realRuns.then((all) => all[i]!);
   };
+  let rawRuns: Promise<string[]> | undefined;
+  RAW_SESSIONS.forEach((input, i) => {
+    it(`vsftpd's replies, raw session ${i + 1}`, { skip: reason }, async () => {
+      rawRuns ??= Promise.all(RAW_SESSIONS.map((r, n) => realRaw(r, 100 + n, mtime)));
+      const k = (await rawRuns)[i]!;
+      assert.equal(labRaw(input, mtime), k);
+    });
+  });
   CASES.forEach((c, i) => {
     it(c.name, { skip: reason }, async () => {
       const k = await real(i);

@@ -29,6 +29,7 @@ import {
   openTcp,
   SEC,
   acceptTcp,
+  ipString,
   connectTcp,
   hostPortCommas,
   parseHostPortCommas,
@@ -92,27 +93,48 @@ export const vsftpd: Program = function* (ctx) {
     return oops(ctx, `could not bind listening ${v6 ? 'IPv6' : 'IPv4'} socket`);
   }
   if (!ctx.resumed) ctx.background();
+  const clients: SessionCount = { n: 0 };
   for (;;) {
     const conn = listener.accept();
     if (!conn) {
       yield ctx.until(Infinity);
       continue;
     }
-    ctx.spawn((c) => vsftpdSession(c, conn, conf), ['vsftpd']);
+    ctx.spawn((c) => vsftpdSession(c, conn, conf, clients), ['vsftpd']);
   }
 };
+
+/** The command list of HELP. */
+const HELP_LINES = [
+  ' ABOR ACCT ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP LIST MDTM MKD',
+  ' MODE NLST NOOP OPTS PASS PASV PORT PWD  QUIT REIN REST RETR RMD  RNFR',
+  ' RNTO SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD',
+  ' XPWD XRMD',
+];
+
+/** Commands answered "550 Permission denied." when the configuration turns them off. */
+const DENIED = new Set(
+  'PASV PORT STOR MKD XMKD RMD XRMD DELE RNFR RNTO SITE APPE EPSV EPRT RETR LIST NLST STOU ALLO REIN ACCT SMNT FEAT OPTS STAT PBSZ PROT'.split(' '),
+);
 
 /** Data connection setup of a session: a passive listener or the client's address for PORT. */
 type DataSetup = { kind: 'pasv'; listener: TcpSocket } | { kind: 'port'; addr: number; port: number } | null;
 
+/** The sessions a daemon has open (STAT shows the count a session started with). */
+export interface SessionCount {
+  n: number;
+}
+
 /** One control connection, from the greeting to QUIT or a timeout. */
-export function* vsftpdSession(ctx: ProgramContext, ctrl: TcpSocket, conf: VsftpdConf): Generator<Wait, number> {
+export function* vsftpdSession(ctx: ProgramContext, ctrl: TcpSocket, conf: VsftpdConf, clients: SessionCount = { n: 0 }): Generator<Wait, number> {
   ctrl.owner = { wake: () => ctx.wake() };
-  const s = new Session(ctx, ctrl, conf);
+  clients.n++;
+  const s = new Session(ctx, ctrl, conf, clients.n);
   try {
     yield* s.run();
   } finally {
     s.closeData();
+    clients.n--;
   }
   return 0;
 }
@@ -134,11 +156,18 @@ class Session {
   private loginFails = 0;
   private done = false;
 
+  /** TYPE A (the default) or I. */
+  private ascii = true;
+  /** SITE UMASK. */
+  private umask: number;
+
   constructor(
     private readonly ctx: ProgramContext,
     private readonly ctrl: TcpSocket,
     private readonly conf: VsftpdConf,
+    private readonly clientCount: number,
   ) {
+    this.umask = conf.local_umask;
     this.r = new LineReader(ctrl);
     this.dirs = dirAccess(ctx.fs);
   }
@@ -370,11 +399,22 @@ class Session {
         return this.handleOpts(arg);
       case 'ABOR':
         return this.reply(225, 'No transfer to ABOR.');
+      case 'HELP':
+        return this.replyLines(214, 'The following commands are recognized.', HELP_LINES, 'Help OK.');
+      case 'STAT':
+        if (arg === '') return this.handleStat();
+        if (this.conf.dirlist_enable) return this.handleStatFile(arg);
+        break;
       case 'USER':
+        if (this.anonymous) return this.reply(530, "Can't change from guest user.");
         if (arg === this.user) return this.reply(331, 'Any password will do.');
         return this.reply(530, "Can't change to another user.");
       case 'PASS':
         return this.reply(230, 'Already logged in.');
+      case 'REIN':
+      case 'ACCT':
+      case 'SMNT':
+        return this.reply(502, `${cmd} not implemented.`);
       case 'DELE':
       case 'RMD':
       case 'XRMD':
@@ -382,12 +422,23 @@ class Session {
       case 'XMKD':
       case 'RNFR':
       case 'RNTO':
-      case 'SITE':
       case 'APPE':
-        if (!this.writable()) return this.reply(550, 'Permission denied.');
-        return this.handleWriteOp(cmd);
+        if (this.writable()) return this.handleWriteOp(cmd);
+        break;
+      case 'SITE':
+        if (!this.anonymous) return this.handleSite(arg);
+        break;
+      case '':
+        if (arg === '') return;
+        break;
+      case 'GET':
+      case 'POST':
+      case 'HEAD':
+      case 'OPTIONS':
+      case 'CONNECT':
+        return this.exit(500, 'HTTP protocol commands not allowed.');
     }
-    if (['PASV', 'PORT', 'STOR', 'EPSV', 'EPRT'].includes(cmd)) return this.reply(550, 'Permission denied.');
+    if (DENIED.has(cmd)) return this.reply(550, 'Permission denied.');
     this.reply(500, 'Unknown command.');
   }
 
@@ -410,9 +461,76 @@ class Session {
 
   private handleType(arg: string): void {
     const a = arg.toUpperCase();
-    if (a === 'I' || a === 'L8' || a === 'L 8') this.reply(200, 'Switching to Binary mode.');
-    else if (a === 'A' || a === 'A N') this.reply(200, 'Switching to ASCII mode.');
-    else this.reply(500, 'Unrecognised TYPE command.');
+    if (a === 'I' || a === 'L8' || a === 'L 8') {
+      this.ascii = false;
+      this.reply(200, 'Switching to Binary mode.');
+    } else if (a === 'A' || a === 'A N') {
+      this.ascii = true;
+      this.reply(200, 'Switching to ASCII mode.');
+    } else {
+      this.reply(500, 'Unrecognised TYPE command.');
+    }
+  }
+
+  private handleStat(): void {
+    const ind = '     ';
+    this.replyLines(
+      211,
+      'FTP server status:',
+      [
+        `${ind}Connected to ${ipString(this.ctrl.remote.addr)}`,
+        `${ind}Logged in as ${this.anonymous ? this.conf.ftp_username : this.user}`,
+        `${ind}TYPE: ${this.ascii ? 'ASCII' : 'BINARY'}`,
+        `${ind}No session bandwidth limit`,
+        `${ind}Session timeout in seconds is ${this.conf.idle_session_timeout}`,
+        `${ind}Control connection is plain text`,
+        `${ind}Data connections will be plain text`,
+        `${ind}At session startup, client count was ${this.clientCount}`,
+        `${ind}vsFTPd ${VSFTPD_VERSION} - secure, fast, stable`,
+      ],
+      'End of status',
+    );
+  }
+
+  /** STAT PATH: the listing over the control connection, as `LIST -a PATH`. */
+  private handleStatFile(arg: string): void {
+    const now = Math.floor(this.ctx.wallSec());
+    const owner = { uid: this.uid, gid: this.gid };
+    const path = this.real(arg);
+    const st = this.dirs.stat(path);
+    const shown: string[] = [];
+    if (st && st.type !== 'dir') shown.push(listLine({ ...st, name: arg }, now, owner, this.conf.hide_ids));
+    else if (st) {
+      const entries = this.dirs.list(path) ?? [];
+      const parent = this.dirs.stat(resolvePath(path, '..'));
+      const dots: FsEntry[] = [{ ...st, name: '.' }];
+      if (parent) dots.push({ ...parent, name: '..' });
+      for (const e of listedEntries([...dots, ...entries], true)) shown.push(listLine(e, now, owner, this.conf.hide_ids));
+    }
+    this.ctrl.send(utf8(`213-Status follows:\r\n${shown.map((l) => `${l}\r\n`).join('')}213 End of status\r\n`));
+  }
+
+  private handleSite(arg: string): void {
+    const sp = arg.indexOf(' ');
+    const sub = (sp < 0 ? arg : arg.slice(0, sp)).toUpperCase();
+    const rest = sp < 0 ? '' : arg.slice(sp + 1);
+    if (sub === 'HELP') {
+      this.reply(214, 'CHMOD UMASK HELP');
+    } else if (sub === 'UMASK') {
+      if (rest === '') {
+        this.reply(200, `Your current UMASK is 0${this.umask.toString(8).padStart(2, '0')}`);
+      } else {
+        this.umask = parseInt(rest, 8) || 0;
+        this.reply(200, `UMASK set to 0${this.umask.toString(8).padStart(2, '0')}`);
+      }
+    } else if (sub === 'CHMOD' && this.writable()) {
+      const f = rest.split(' ');
+      const ok = f.length >= 2 && this.dirs.stat(this.real(f.slice(1).join(' '))) !== undefined && this.ctx.fs.read(this.real(f.slice(1).join(' '))) !== undefined;
+      if (ok) this.reply(200, 'SITE CHMOD command ok.');
+      else this.reply(550, 'SITE CHMOD command failed.');
+    } else {
+      this.reply(500, 'Unknown SITE command.');
+    }
   }
 
   private handleSize(arg: string): void {
@@ -449,8 +567,6 @@ class Session {
         return this.reply(550, 'RNFR command failed.');
       case 'RNTO':
         return this.reply(503, 'RNFR required first.');
-      case 'SITE':
-        return this.reply(500, 'Unknown SITE command.');
       default:
         return this.reply(550, 'Permission denied.');
     }
@@ -524,7 +640,7 @@ class Session {
     const delim = arg.charAt(0);
     const f = delim === '' ? [] : arg.split(delim);
     if (f.length < 5 || f[1] !== '1') {
-      this.reply(522, 'Bad EPRT protocol.');
+      this.reply(500, 'Bad EPRT protocol.');
       return;
     }
     const addr = parseIp(f[2]!);
