@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { runBridge } from '../src/cli/ip/bridge.js';
 import { runIp } from '../src/cli/ip/index.js';
 import { parseNsenter } from '../src/cli/netns.js';
 import { runSysctl } from '../src/cli/sysctl.js';
@@ -138,10 +139,15 @@ class Host {
     if (argv[0] === 'nsenter') {
       const r = parseNsenter(argv.slice(1), { current: netns, exists: (n) => this.order.includes(n), netnsOfPid: (pid) => (pid === 1 ? '' : undefined) });
       if (r.kind === 'done') return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-      if (r.argv[0] !== 'ip' && r.argv[0] !== 'sysctl' && r.argv[0] !== 'nsenter') {
+      if (!['ip', 'sysctl', 'nsenter', 'bridge'].includes(r.argv[0]!)) {
         return { stdout: '', stderr: `nsenter: failed to execute ${r.argv[0]}: No such file or directory\n`, status: 127 };
       }
       return this.run(r.argv, r.netns);
+    }
+    if (argv[0] === 'bridge') {
+      const r = runBridge(argv.slice(1), net, this.dir(netns));
+      if (r.net) this.nets.set(netns, r.net);
+      return { stdout: r.stdout, stderr: r.stderr, status: r.status };
     }
     if (argv[0] !== 'ip') return { stdout: '', stderr: `exec of "${argv[0]}" failed: No such file or directory\n`, status: 1 };
     const r = runIp(argv.slice(1), net, this.dir(netns));
@@ -606,6 +612,46 @@ export const NETNS_CASES: NetnsCase[] = [
       'ip link add v4 address 02:00:00:00:00:07 type veth peer name v5 address 02:00:00:00:00:08',
       'ip link set v4 master br0',
       'ip -d l show master br0',
+    ],
+  },
+  {
+    name: 'bridge link',
+    steps: [
+      'ip netns add A',
+      'ip link add v0 address 02:00:00:00:00:01 type veth peer name v1 address 02:00:00:00:0a:02',
+      'ip link add v2 address 02:00:00:00:00:03 type veth peer name v3 address 02:00:00:00:0a:04',
+      'bridge link',
+      'ip link add br0 type bridge',
+      'ip link set v1 master br0',
+      'ip link set v3 master br0',
+      'bridge link',
+      'bridge link show',
+      'bridge link show dev v1',
+      'bridge -d link show dev v1',
+      'bridge -d -o link',
+      'ip link set v0 up',
+      'ip link set v1 up',
+      '~ip link set br0 up',
+      'bridge link',
+      'bridge link show dev v9',
+      'bridge link show master br0',
+      'bridge link show dev',
+      'bridge lnk',
+      'bridge l',
+      'bridge',
+      'bridge -c link',
+      'bridge -color=never link',
+      'bridge foo',
+      'bridge -V',
+      'bridge -x link',
+      'bridge link frob',
+      'ip link set v2 netns A',
+      'bridge link',
+      'bridge -n A link',
+      'ip netns exec A bridge link',
+      'ip -n A link add br1 type bridge',
+      'ip -n A link set v2 master br1',
+      'bridge -n A link',
     ],
   },
   {

@@ -85,6 +85,17 @@ export function paintState(ctx: IpContext, state: string, text: string): string 
   return c === undefined ? text : paint(ctx, c, text);
 }
 
+/** matches_color(): `-c[olor][=always|auto|never]`; undefined when `opt` is something else. */
+export function colorOption(opt: string): 'always' | 'auto' | 'never' | undefined {
+  const eq = opt.indexOf('=');
+  const name = eq >= 0 ? opt.slice(0, eq) : opt;
+  const value = eq >= 0 ? opt.slice(eq + 1) : '';
+  if (name === '' || !'-color'.startsWith(name)) return undefined;
+  if (value === '' || value === 'always') return 'always';
+  if (value === 'auto' || value === 'never') return value;
+  return undefined;
+}
+
 /** Thrown to end the command with an exit status (iproute2's exit()). */
 export class IpExit extends Error {
   constructor(readonly status: number) {

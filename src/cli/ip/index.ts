@@ -6,7 +6,7 @@
 import type { NetnsDirectory } from '../../core/net/netns.js';
 import type { NetState } from '../../core/net/types.js';
 import { doIpAddr } from './addr.js';
-import { AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, eprint, IpExit, matches, print, type IpContext, type NetnsExec } from './common.js';
+import { AF_INET, AF_INET6, AF_PACKET, AF_UNSPEC, colorOption, eprint, IpExit, matches, print, type IpContext, type NetnsExec } from './common.js';
 import { doIpLink } from './link.js';
 import { IpNamespaces } from './namespaces.js';
 import { doIpNeigh } from './neigh.js';
@@ -112,17 +112,6 @@ function readFamily(s: string): number {
   if (s === 'inet6') return AF_INET6;
   if (s === 'link') return AF_PACKET;
   return AF_UNSPEC;
-}
-
-/** matches_color(): `-c[olor][=always|auto|never]`; undefined when `opt` is something else. */
-function colorOption(opt: string): 'always' | 'auto' | 'never' | undefined {
-  const eq = opt.indexOf('=');
-  const name = eq >= 0 ? opt.slice(0, eq) : opt;
-  const value = eq >= 0 ? opt.slice(eq + 1) : '';
-  if (name === '' || !'-color'.startsWith(name)) return undefined;
-  if (value === '' || value === 'always') return 'always';
-  if (value === 'auto' || value === 'never') return value;
-  return undefined;
 }
 
 /** Parses the global options and runs the object; returns the exit status. */
