@@ -96,6 +96,15 @@ const SS_OPTIONS = [
   '-p',
   '',
   '-n',
+  '-x',
+  '-xa',
+  '-tx',
+  '-tux',
+  '-t4',
+  '-u4',
+  '-w4',
+  '-6',
+  '-t6',
 ];
 
 describe('ss (iproute2 6.1)', () => {

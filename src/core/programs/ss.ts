@@ -1,11 +1,12 @@
 /**
  * `ss` (iproute2 6.1) over a namespace's sockets: the options that select
- * sockets (-t -u -w -4 -a -l), -n, -p, -H, and the column layout ss uses
+ * sockets (-t -u -w -x -4 -6 -a -l), -n, -p, -H, and the column layout ss uses
  * when its output is not a terminal: every column as wide as its widest
  * field (header included), addresses right-aligned against their ports.
  *
  * Tables are shown in ss's order (raw, udp, tcp), each in the order the
- * socket layer lists them. A raw socket's local port is its protocol
+ * socket layer lists them (-x selects unix sockets, of which the lab has
+ * none). A raw socket's local port is its protocol
  * number (the kernel's inet_num), shown by name without -n. Unix, netlink and packet sockets are not
  * modelled, so they never appear.
  */
@@ -55,10 +56,16 @@ const SS_CONN = SS_ALL & ~(bit('LISTEN') | bit('UNCONN') | bit('TIME-WAIT') | bi
 const TCP = 1 << 0;
 const UDP = 1 << 1;
 const RAW = 1 << 2;
-/** The tables an address family brings in (tcp, mptcp, dccp, sctp, udp, raw: more than one). */
+/** The tables an IP family brings in (tcp, udp, raw, and the unmodelled mptcp, dccp, sctp). */
 const INET_DBS = TCP | UDP | RAW | (1 << 3);
+/** The unix socket tables (stream, datagram, seqpacket); the lab has no unix sockets. */
+const UNIX_DBS = (1 << 4) | (1 << 5) | (1 << 6);
 /** Every table of `ss` without a selection (unix, netlink and packet included). */
-const ALL_DBS = INET_DBS | (1 << 4);
+const ALL_DBS = INET_DBS | UNIX_DBS | (1 << 7);
+/** Address families: IPv4, IPv6, unix. */
+const AF_INET = 1;
+const AF_INET6 = 2;
+const AF_UNIX = 4;
 /** Default states of each table. */
 const DB_STATES: Record<number, number> = { [TCP]: SS_CONN, [UDP]: bit('ESTAB'), [RAW]: bit('ESTAB') };
 
@@ -131,7 +138,8 @@ export function parseSsArgs(argv: string[]): SsOptions | { error: string; status
         break;
       case '4':
       case '6':
-        families |= c === '4' ? 1 : 2;
+      case 'x':
+        families |= c === '4' ? AF_INET : c === '6' ? AF_INET6 : AF_UNIX;
         states |= SS_CONN;
         doDefault = false;
         break;
@@ -143,7 +151,6 @@ export function parseSsArgs(argv: string[]): SsOptions | { error: string; status
       case 'm':
       case 'i':
       case 's':
-      case 'x':
       case 'h':
         return { error: `nflab: ss: option -${c} is not emulated\n`, status: 1 };
       default:
@@ -155,8 +162,11 @@ export function parseSsArgs(argv: string[]): SsOptions | { error: string; status
     dbs = ALL_DBS;
   }
   if (stateFilter !== 0) states = stateFilter;
-  if (families === 0) families = 3;
-  if (dbs === 0) dbs = INET_DBS;
+  // ss's filter_merge_defaults: a table brings its families, a family its tables
+  if ((dbs & INET_DBS) !== 0 && (families & (AF_INET | AF_INET6)) === 0) families |= AF_INET | AF_INET6;
+  if ((dbs & UNIX_DBS) !== 0 && (families & AF_UNIX) === 0) families |= AF_UNIX;
+  if ((families & (AF_INET | AF_INET6)) !== 0 && (dbs & INET_DBS) === 0) dbs |= INET_DBS;
+  if ((families & AF_UNIX) !== 0 && (dbs & UNIX_DBS) === 0) dbs |= UNIX_DBS;
   const set = new Set<TcpState | 'UNCONN'>(STATE_BITS.filter((s) => (states & bit(s)) !== 0));
   return {
     tcp: (dbs & TCP) !== 0,
@@ -165,7 +175,7 @@ export function parseSsArgs(argv: string[]): SsOptions | { error: string; status
     netid: (dbs & (dbs - 1)) !== 0,
     states: set,
     stateColumn: (states & (states - 1)) !== 0,
-    ipv4: (families & 1) !== 0,
+    ipv4: (families & AF_INET) !== 0,
     ...o,
   };
 }
