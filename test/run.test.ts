@@ -86,7 +86,8 @@ describe('script lexer', () => {
 
   it('refuses what it does not do, naming it and the line', () => {
     assert.deepEqual(syntaxError('iptables -L\niptables-save | grep x'), { line: 2, message: "pipelines '|' are not supported by nflab scripts", incomplete: false });
-    assert.deepEqual(syntaxError('iptables-save > /tmp/x'), { line: 1, message: "redirections '>' are not supported by nflab scripts", incomplete: false });
+    assert.deepEqual(syntaxError('ftp -n host << EOF'), { line: 1, message: "here-documents '<<' are not supported by nflab scripts", incomplete: false });
+    assert.deepEqual(syntaxError('iptables-save >'), { line: 1, message: "syntax error near unexpected token `newline'", incomplete: false });
     assert.deepEqual(syntaxError('true && sleep 1 &'), { line: 1, message: "background lists ('a && b &') not supported by nflab scripts", incomplete: false });
     assert.deepEqual(syntaxError('& sleep 1'), { line: 1, message: "syntax error near unexpected token `&'", incomplete: false });
     assert.deepEqual(syntaxError('echo $(date)'), { line: 1, message: "command substitution '$(...)' is not supported by nflab scripts", incomplete: false });
@@ -359,6 +360,37 @@ describe('nflab shell', () => {
       assert.equal(readFileSync(join(lab, '.nflab_history'), 'utf8'), 'iptables -L\nservice iptables save\n');
     } finally {
       rmSync(lab, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('redirections', () => {
+  it('write and append machine files, set sysctls through /proc/sys, join stderr to stdout, read stdin', async () => {
+    const t = newLab();
+    try {
+      const r = await t.run(
+        's.sh',
+        [
+          'echo 1 > /proc/sys/net/ipv4/ip_forward',
+          'sysctl net.ipv4.ip_forward',
+          'echo "pasv_min_port=10090" > /etc/vsftpd/vsftpd.conf',
+          'echo "pasv_max_port=10100" >> /etc/vsftpd/vsftpd.conf',
+          'cat /etc/vsftpd/vsftpd.conf',
+          'iptables -X nope 2>&1 || true',
+          'iptables -X nope 2> /dev/null || echo quiet',
+          'iptables-save > /etc/sysconfig/iptables',
+          'iptables-restore < /etc/sysconfig/iptables',
+          '',
+        ].join('\n'),
+      );
+      assert.deepEqual(r, {
+        out: 'net.ipv4.ip_forward = 1\npasv_min_port=10090\npasv_max_port=10100\niptables: No chain/target/match by that name.\nquiet\n',
+        stdout: 'net.ipv4.ip_forward = 1\npasv_min_port=10090\npasv_max_port=10100\niptables: No chain/target/match by that name.\nquiet\n',
+        stderr: '',
+        status: 0,
+      });
+    } finally {
+      t.done();
     }
   });
 });

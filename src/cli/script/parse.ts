@@ -5,11 +5,19 @@
  * (if, for, while, case, functions, `{ }`, `!`) are refused up front, so a
  * script never half-runs before hitting something nflab cannot do.
  */
-import { ScriptSyntaxError, tokenize, type Token, type WordToken } from './tokenize.js';
+import { ScriptSyntaxError, tokenize, type RedirToken, type Token, type WordToken } from './tokenize.js';
 
-/** A command: its words, unexpanded, and the line it starts on. */
+/** A redirection of a command, its target unexpanded. */
+export interface Redirect {
+  fd: number;
+  op: '>' | '>>' | '<' | '>&';
+  target: WordToken;
+}
+
+/** A command: its words and redirections, unexpanded, and the line it starts on. */
 export interface SimpleCommand {
   words: WordToken[];
+  redirects: Redirect[];
   line: number;
 }
 
@@ -36,18 +44,32 @@ export function parseTokens(tokens: Token[]): AndOrList[] {
   const lists: AndOrList[] = [];
   let cur: AndOrList | null = null;
   let words: WordToken[] = [];
+  let redirects: Redirect[] = [];
+  let pendingRedir: RedirToken | null = null;
   let pendingOp = false;
 
   const endCommand = (): void => {
     const kw = keyword(words[0]!);
     if (kw !== undefined) throw new ScriptSyntaxError(words[0]!.line, `shell keyword '${kw}' (compound commands) not supported by nflab scripts`);
     cur ??= { commands: [], ops: [] };
-    cur.commands.push({ words, line: words[0]!.line });
+    cur.commands.push({ words, redirects, line: words[0]!.line });
     words = [];
+    redirects = [];
     pendingOp = false;
   };
 
   for (const t of tokens) {
+    if (pendingRedir) {
+      if (t.kind !== 'word') throw new ScriptSyntaxError(t.line, `syntax error near unexpected token \`${t.kind === 'op' ? (t.op === '\n' ? 'newline' : t.op) : t.op}'`);
+      redirects.push({ fd: pendingRedir.fd, op: pendingRedir.op, target: t });
+      pendingRedir = null;
+      continue;
+    }
+    if (t.kind === 'redir') {
+      if (words.length === 0) throw new ScriptSyntaxError(t.line, 'redirections before the command are not supported by nflab scripts');
+      pendingRedir = t;
+      continue;
+    }
     if (t.kind === 'word') {
       words.push(t);
     } else if (t.op === '&&' || t.op === '||') {
@@ -69,6 +91,7 @@ export function parseTokens(tokens: Token[]): AndOrList[] {
       throw new ScriptSyntaxError(t.line, `syntax error near unexpected token \`${t.op}'`);
     }
   }
+  if (pendingRedir) throw new ScriptSyntaxError(pendingRedir.line, "syntax error near unexpected token `newline'");
   if (words.length > 0) {
     endCommand();
     lists.push(cur!);

@@ -10,10 +10,10 @@
  * `nflab: myfirewall: line 12: command failed with exit status 2`.
  * `nflab run FILE [ARGS...]` is the command line entry point.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_HOST } from '../../core/world/state.js';
-import { deferSync, holdLab, hostDir, labRoot } from '../lab/store.js';
+import { deferSync, holdLab, hostDir, labFile, labRoot } from '../lab/store.js';
 import { runBuiltin, type ShellState } from './builtins.js';
 import { expandString, expandWord, splitAssignment, UnboundVariable, type Lookup } from './expand.js';
 import { runIptablesInit } from './initscript.js';
@@ -77,7 +77,84 @@ async function runSimple(cmd: SimpleCommand, state: ShellState, ctx: LabContext,
     return { status: 1, reported: true, ended: true };
   }
   if (fields.length === 0) return { status: 0 };
-  return runFields(fields, cmd.line, state, ctx, out, where, background);
+  if (cmd.redirects.length === 0) return runFields(fields, cmd.line, state, ctx, out, where, background, '');
+  return runRedirected(cmd, fields, lookup, state, ctx, out, where, background);
+}
+
+/**
+ * A command with redirections: standard input from a file, standard output
+ * and error into files (appended with >>), or into each other (2>&1). Inside
+ * the lab, absolute paths are the machine's files (writing under
+ * /proc/sys/ sets that sysctl, /dev/null swallows); relative paths are the
+ * host's, from the current directory.
+ */
+async function runRedirected(cmd: SimpleCommand, fields: string[], lookup: Lookup, state: ShellState, ctx: LabContext, out: Output, where: Where, background: boolean): Promise<CommandOutcome> {
+  let stdin = '';
+  const sinks: Record<number, { path: string; append: boolean; text: string } | 'out' | 'err'> = { 1: 'out', 2: 'err' };
+  for (const r of cmd.redirects) {
+    const target = expandString(r.target, lookup, state.nounset);
+    if (r.op === '>&') {
+      if (target === '1' || target === '2') sinks[r.fd] = sinks[Number(target)]!;
+      else {
+        out.stderr(`${where(cmd.line)}${target}: ambiguous redirect\n`);
+        return { status: 1, reported: true };
+      }
+    } else if (r.op === '<') {
+      const text = readRedirectSource(ctx, target);
+      if (text === undefined) {
+        out.stderr(`${where(cmd.line)}${target}: No such file or directory\n`);
+        return { status: 1, reported: true };
+      }
+      stdin = text;
+    } else sinks[r.fd] = { path: target, append: r.op === '>>', text: '' };
+  }
+  const route = (fd: 1 | 2, text: string): void => {
+    const s = sinks[fd]!;
+    if (s === 'out') out.stdout(text);
+    else if (s === 'err') out.stderr(text);
+    else s.text += text;
+  };
+  const inner = new Output((fd, text) => route(fd, text));
+  const o = await runFields(fields, cmd.line, state, ctx, inner, where, background, stdin);
+  for (const fd of [1, 2]) {
+    const s = sinks[fd];
+    if (!s || typeof s === 'string') continue;
+    const err = await writeRedirectTarget(ctx, s.path, s.text, s.append);
+    if (err) {
+      out.stderr(`${where(cmd.line)}${s.path}: ${err}\n`);
+      return { status: 1, reported: true };
+    }
+  }
+  return o;
+}
+
+/** The text a `< FILE` redirection reads, or undefined when there is no such file. */
+function readRedirectSource(ctx: LabContext, path: string): string | undefined {
+  try {
+    return readFileSync(path.startsWith('/') ? labFile(ctx.lab, path) : resolve(ctx.cwd, path), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes what a command printed into a redirection's target; returns an error text, or null. */
+async function writeRedirectTarget(ctx: LabContext, path: string, text: string, append: boolean): Promise<string | null> {
+  if (path === '/dev/null') return null;
+  if (path.startsWith('/proc/sys/')) {
+    // what `echo 1 > /proc/sys/net/ipv4/ip_forward` does: a sysctl write
+    const key = path.slice('/proc/sys/'.length).replace(/\//g, '.');
+    const r = await ctx.exec(['sysctl', '-q', '-w', `${key}=${text.trim()}`], { stdin: '' });
+    return r.status === 0 ? null : r.stderr.replace(/^sysctl: /, '').trim() || 'Invalid argument';
+  }
+  const file = path.startsWith('/') ? labFile(ctx.lab, path) : resolve(ctx.cwd, path);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    if (append) appendFileSync(file, text);
+    else writeFileSync(file, text);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'Is a directory' : 'No such file or directory';
+  }
 }
 
 /** `nflab [--lab DIR] --host NAME CMD...` inside a script: CMD runs on another host of the lab. */
@@ -91,7 +168,7 @@ function otherHost(fields: string[]): { host: string; rest: string[] } | undefin
 }
 
 /** Runs a command's expanded fields. */
-async function runFields(fields: string[], line: number, state: ShellState, ctx: LabContext, out: Output, where: Where, background: boolean): Promise<CommandOutcome> {
+async function runFields(fields: string[], line: number, state: ShellState, ctx: LabContext, out: Output, where: Where, background: boolean, stdin: string): Promise<CommandOutcome> {
   const other = otherHost(fields);
   if (other) {
     const root = labRoot(ctx.lab).root;
@@ -110,7 +187,7 @@ async function runFields(fields: string[], line: number, state: ShellState, ctx:
     const saved = state.netns;
     state.netns = undefined;
     try {
-      return await runFields(other.rest, line, state, hostCtx, out, where, background);
+      return await runFields(other.rest, line, state, hostCtx, out, where, background, stdin);
     } finally {
       state.netns = saved;
     }
@@ -132,7 +209,7 @@ async function runFields(fields: string[], line: number, state: ShellState, ctx:
   switch (r.kind) {
     case 'program': {
       const job = background ? { job: (state.jobs = (state.jobs ?? 0) + 1) } : undefined;
-      const res = await ctx.exec(r.argv, { stdin: '', write: out.sinkForChild(), background: job, netns: state.netns?.at(-1) });
+      const res = await ctx.exec(r.argv, { stdin, write: out.sinkForChild(), background: job, netns: state.netns?.at(-1) });
       out.pass(res);
       // a job started in the background leaves $? at 0
       return { status: background ? 0 : res.status };

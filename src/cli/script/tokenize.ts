@@ -11,7 +11,10 @@
  * - `$NAME`, `${NAME}`, `$1`..`$9`, `$?` and `$#` as parameters, expanded later;
  * - the separators `;` and newline and the lists `&&` and `||`.
  *
- * Pipelines, redirections, background jobs, subshells and command
+ * - `&` after a command (a background job) and the redirections `>`,
+ *   `>>`, `<`, `N>` and `N>&M`.
+ *
+ * Pipelines, here-documents, subshells and command
  * substitution are refused with a message saying so, rather than being
  * misread as arguments. There is no globbing (`*`, `?` and `[...]` stay
  * literal, as when nothing matches) and no brace or tilde expansion.
@@ -35,8 +38,19 @@ export interface OpToken {
   line: number;
 }
 
+/**
+ * A redirection: `> FILE`, `>> FILE`, `< FILE`, `2> FILE`, `2>&1`
+ * (the target is the next word; for `>&` it names a descriptor).
+ */
+export interface RedirToken {
+  kind: 'redir';
+  fd: number;
+  op: '>' | '>>' | '<' | '>&';
+  line: number;
+}
+
 /** One token of a script. */
-export type Token = WordToken | OpToken;
+export type Token = WordToken | OpToken | RedirToken;
 
 /** A script that cannot be read: the line and what is wrong there. */
 export class ScriptSyntaxError extends Error {
@@ -198,7 +212,23 @@ export function tokenize(src: string, firstLine = 1): Token[] {
       op('||');
       i += 2;
     } else if (c === '<' || c === '>') {
-      unsupported(`redirections '${c}' are`);
+      // a word of one digit right before the operator names the descriptor (2>)
+      let fd = c === '<' ? 0 : 1;
+      const p = parts as WordPart[] | null;
+      if (p && p.length === 1 && p[0]!.kind === 'text' && !p[0]!.quoted && /^[0-9]$/.test(p[0]!.text)) {
+        fd = Number(p[0]!.text);
+        parts = null;
+      } else endWord();
+      let o: RedirToken['op'] = c;
+      i++;
+      if (c === '>' && src[i] === '>') {
+        o = '>>';
+        i++;
+      } else if (c === '>' && src[i] === '&') {
+        o = '>&';
+        i++;
+      } else if (c === '<' && src[i] === '<') unsupported("here-documents '<<' are");
+      toks.push({ kind: 'redir', fd, op: o, line });
     } else if (c === '(' || c === ')') {
       unsupported(`subshells '${c}' are`);
     } else {
