@@ -1,5 +1,5 @@
 /**
- * `conntrack -L expect` after an FTP exchange through a router whose
+ * `conntrack -L expect` after an FTP (or IRC) exchange through a router whose
  * control connections get the FTP helper (`-j CT --helper ftp`), on the
  * real kernel and in nflab.
  *
@@ -37,12 +37,39 @@ interface Exchange {
   clientSeenAs?: string;
   /** The lines as they arrive at the other end when a NAT helper rewrote them (by index). */
   rewritten?: Record<number, string>;
+  /** The server's port (default 21). */
+  port?: number;
 }
 
 const RAW = '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n';
+const IRC_RAW = '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 6667 -j CT --helper irc\nCOMMIT\n';
+/** A DCC SEND offer from 10.0.0.2 (167772162 as one number). */
+const DCC_OFFER = 'PRIVMSG bob :\x01DCC SEND notes.txt 167772162 5000 1234\x01\r\n';
 const NAT_HEAD = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n';
 
 const EXCHANGES: Exchange[] = [
+  {
+    name: 'IRC DCC offer (the source is not known: mask 0.0.0.0)',
+    connectTo: '192.168.0.18',
+    port: 6667,
+    rules: IRC_RAW,
+    lines: [
+      ['s', ':irc.example.net 001 alice :Welcome\r\n'],
+      ['c', DCC_OFFER],
+    ],
+  },
+  {
+    name: 'IRC DCC offer, source NAT',
+    connectTo: '192.168.0.18',
+    port: 6667,
+    rules: IRC_RAW + NAT_HEAD + '-A POSTROUTING -o eth1 -j SNAT --to-source 192.168.0.1\nCOMMIT\n',
+    clientSeenAs: '192.168.0.1',
+    lines: [
+      ['s', ':irc.example.net 001 alice :Welcome\r\n'],
+      ['c', DCC_OFFER],
+    ],
+    rewritten: { 1: DCC_OFFER.replace('167772162', '3232235521') },
+  },
   {
     name: 'passive',
     connectTo: '192.168.0.18',
@@ -129,13 +156,14 @@ async function kernelListing(x: Exchange, n: number): Promise<{ lines: string[];
     await mustRun(['ip', 'netns', 'exec', r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await mustRun(['ip', 'netns', 'exec', r, 'iptables-restore'], x.rules);
     const lines = JSON.stringify(x.lines);
-    const server = runCommand(['ip', 'netns', 'exec', s, 'timeout', '8', '/usr/bin/python3', py, 's', '', '21', lines], '', 15_000);
+    const port = String(x.port ?? 21);
+    const server = runCommand(['ip', 'netns', 'exec', s, 'timeout', '8', '/usr/bin/python3', py, 's', '', port, lines], '', 15_000);
     // the server listens within a moment; the client retries its connection until it does
     await new Promise((res) => setTimeout(res, 300));
-    let client = await runCommand(['ip', 'netns', 'exec', c, 'timeout', '6', '/usr/bin/python3', py, 'c', x.connectTo, '21', lines], '', 15_000);
+    let client = await runCommand(['ip', 'netns', 'exec', c, 'timeout', '6', '/usr/bin/python3', py, 'c', x.connectTo, port, lines], '', 15_000);
     for (let i = 0; i < 20 && !client.stdout.includes('done'); i++) {
       await new Promise((res) => setTimeout(res, 100));
-      client = await runCommand(['ip', 'netns', 'exec', c, 'timeout', '6', '/usr/bin/python3', py, 'c', x.connectTo, '21', lines], '', 15_000);
+      client = await runCommand(['ip', 'netns', 'exec', c, 'timeout', '6', '/usr/bin/python3', py, 'c', x.connectTo, port, lines], '', 15_000);
     }
     const listing = await mustRun(['ip', 'netns', 'exec', r, 'conntrack', '-L', 'expect']);
     const xml = await mustRun(['ip', 'netns', 'exec', r, 'conntrack', '-L', 'expect', '-o', 'xml']);
@@ -159,9 +187,9 @@ function frames(x: Exchange): { iface: DutInterface; bytes: Uint8Array }[] {
   let sgot = 0;
   const ids = [1, 101];
   const c = (flags: string, payload?: string): { iface: DutInterface; bytes: Uint8Array } =>
-    toDut('eth0', ipv4({ src: client, dst: x.connectTo, id: ids[0]!++, df: true }, tcp({ sport: 50000, dport: 21, seq: cseq, ack: flags === 'S' ? 0 : (5001 + cgot) >>> 0, flags, payload: payload ? ascii(payload) : undefined })));
+    toDut('eth0', ipv4({ src: client, dst: x.connectTo, id: ids[0]!++, df: true }, tcp({ sport: 50000, dport: x.port ?? 21, seq: cseq, ack: flags === 'S' ? 0 : (5001 + cgot) >>> 0, flags, payload: payload ? ascii(payload) : undefined })));
   const s = (flags: string, payload?: string): { iface: DutInterface; bytes: Uint8Array } =>
-    toDut('eth1', ipv4({ src: server, dst: seenAs, id: ids[1]!++, df: true }, tcp({ sport: 21, dport: 50000, seq: sseq, ack: (1001 + sgot) >>> 0, flags, payload: payload ? ascii(payload) : undefined })));
+    toDut('eth1', ipv4({ src: server, dst: seenAs, id: ids[1]!++, df: true }, tcp({ sport: x.port ?? 21, dport: 50000, seq: sseq, ack: (1001 + sgot) >>> 0, flags, payload: payload ? ascii(payload) : undefined })));
   const out = [c('S')];
   cseq++;
   out.push(s('SA'));
@@ -224,7 +252,7 @@ function sansTimeout(line: string): string {
   return line.replace(/^\d+ /, '');
 }
 
-describe('conntrack -L expect after FTP exchanges, kernel and nflab', () => {
+describe('conntrack -L expect after FTP and IRC exchanges, kernel and nflab', () => {
   const skip = guardKernel('conntrack -L expect');
   const opts = skip === undefined ? {} : { skip };
   for (const [n, x] of EXCHANGES.entries()) {
