@@ -12,8 +12,11 @@
  * probe was lost; a timeout of the smoothed round trip plus four times
  * its variance, kept between the timing template's bounds; a silent
  * item tried once more than the highest try that ever got an answer;
- * and a delay between probes that doubles while most answers come only
- * to retransmissions (a target rate-limiting its ICMP errors).
+ * a pause of a second before the first retransmission of each new try
+ * (rate-limit detection); timing pings to an item known to answer when
+ * answers stop; and a delay between probes that doubles while most
+ * answers come only to retransmissions (a target rate-limiting its ICMP
+ * errors).
  */
 
 /** Nanoseconds in a millisecond. */
@@ -136,8 +139,6 @@ interface Outstanding {
   item: number;
   tryno: number;
   sentNs: number;
-  /** Sent in the first window, before any timeout was learnt. */
-  first: boolean;
 }
 
 /**
@@ -160,12 +161,14 @@ export class UltraScan {
   private lastBoostNs = -1;
   private goodSinceBoost = 0;
   private droppedSinceBoost = 0;
-  private readonly startNs: number;
   private lastRcvdNs: number;
   private lastPingNs = -Infinity;
   private sentAtLastPing = 0;
   private pingItem = -1;
   private ping: { sentNs: number } | null = null;
+  /** Rate-limit detection: the highest try sent so far, and the pause before the first retransmission of each new try. */
+  private maxTrynoSent = 0;
+  private rldUntilNs = -Infinity;
   /** Items that never answered, in the order they gave up. */
   readonly silent: number[] = [];
   /** Probes sent, retransmissions included. */
@@ -179,11 +182,12 @@ export class UltraScan {
     nowNs: number,
     /** UDP scans start the probe delay at 50 ms when they first need one (TCP: 5 ms). */
     private readonly udp = false,
+    /** Pause a second before the first retransmission of each new try (nmap's rate-limit detection; not in ping scans). */
+    private readonly rateLimitDetection = true,
   ) {
     this.finished = new Uint8Array(count);
     this.left = count;
     this.sendDelayNs = timing.scanDelayNs;
-    this.startNs = nowNs;
     this.lastRcvdNs = nowNs;
   }
 
@@ -201,14 +205,9 @@ export class UltraScan {
     return Math.min(this.timing.maxRetries, this.maxSuccessfulTryno + 1);
   }
 
-  /**
-   * A probe's timeout: the round-trip estimate, except for the first
-   * window, sent before anything was learnt, which waits the initial
-   * timeout and a little more (nmap's first retransmissions come 1.1 s
-   * after the first probes at -T3).
-   */
-  private probeTimeout(p: Outstanding): number {
-    return p.first ? Math.max(this.timing.initialRttNs + this.timing.minRttNs, this.rtt.timeout) : this.rtt.timeout;
+  /** A probe's timeout: the target's round-trip estimate. */
+  private probeTimeout(): number {
+    return this.rtt.timeout;
   }
 
   /** Whether `item` has answered or given up. */
@@ -224,7 +223,7 @@ export class UltraScan {
     }
     for (let i = 0; i < this.outstanding.length; ) {
       const p = this.outstanding[i]!;
-      if (p.sentNs + this.probeTimeout(p) > nowNs) {
+      if (p.sentNs + this.probeTimeout() > nowNs) {
         i++;
         continue;
       }
@@ -261,7 +260,6 @@ export class UltraScan {
   due(nowNs: number): ProbeOrder[] {
     this.expire(nowNs);
     const out: ProbeOrder[] = [];
-    const first = nowNs === this.startNs;
     if (!this.done() && this.pingDue(nowNs)) {
       this.ping = { sentNs: nowNs };
       this.lastPingNs = nowNs;
@@ -269,17 +267,29 @@ export class UltraScan {
       out.push({ item: this.pingItem, tryno: PING_TRY });
     }
     while (this.windowFree()) {
+      if (nowNs < this.rldUntilNs) break;
       if (this.sendDelayNs > 0 && nowNs < this.lastSendNs + this.sendDelayNs) break;
       let order: ProbeOrder | undefined;
       while (this.retry.length > 0 && !order) {
-        const r = this.retry.shift()!;
-        if (!this.finished[r.item]) order = r;
+        const r = this.retry[0]!;
+        if (this.finished[r.item]) {
+          this.retry.shift();
+          continue;
+        }
+        if (this.rateLimitDetection && r.tryno > this.maxTrynoSent && this.count > 1) {
+          // the first retransmission of a new try waits: a target limiting its answers gets time to recover
+          this.maxTrynoSent = r.tryno;
+          this.rldUntilNs = nowNs + 1000 * MS;
+          break;
+        }
+        order = this.retry.shift()!;
       }
+      if (nowNs < this.rldUntilNs) break;
       if (!order) {
         if (this.nextFresh >= this.count) break;
         order = { item: this.nextFresh++, tryno: 0 };
       }
-      this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs, first });
+      this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs });
       this.lastSendNs = nowNs;
       this.sent++;
       out.push(order);
@@ -291,13 +301,14 @@ export class UltraScan {
   nextWake(): number {
     if (this.done()) return Infinity;
     let t = Infinity;
-    for (const p of this.outstanding) t = Math.min(t, p.sentNs + this.probeTimeout(p));
+    for (const p of this.outstanding) t = Math.min(t, p.sentNs + this.probeTimeout());
     if (this.ping) t = Math.min(t, this.ping.sentNs + this.rtt.timeout);
     else if (this.pingItem >= 0 && this.sent >= this.sentAtLastPing + 10 && this.windowFree())
       t = Math.min(t, Math.max(this.lastRcvdNs, this.lastPingNs) + PING_TIME_NS + 1);
     while (this.retry.length > 0 && this.finished[this.retry[0]!.item]) this.retry.shift();
     const more = this.retry.length > 0 || this.nextFresh < this.count;
-    if (more && this.windowFree() && this.sendDelayNs > 0) t = Math.min(t, this.lastSendNs + this.sendDelayNs);
+    if (more && this.windowFree() && this.rldUntilNs > this.lastSendNs) t = Math.min(t, this.rldUntilNs);
+    else if (more && this.windowFree() && this.sendDelayNs > 0) t = Math.min(t, this.lastSendNs + this.sendDelayNs);
     return t;
   }
 

@@ -167,7 +167,7 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
     say(`Initiating ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}\n`);
     say(`Scanning ${todo.length === 1 ? formatIPv4(todo[0]!.addr) : `${todo.length} hosts`} [${arp ? '1 port' : '4 ports'}${todo.length === 1 ? '' : '/host'}]\n`);
   }
-  const scan = new UltraScan(todo.length, timing, newRtt(timing), ctx.now());
+  const scan = new UltraScan(todo.length, timing, newRtt(timing), ctx.now(), false, false);
   const ident = ctx.random32() & 0xffff;
   const sport = 40000 + (ctx.random32() % 20000);
   const seq = ctx.random32();
@@ -250,7 +250,7 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
 
 /** ARP requests for targets taken to be up (-Pn), for their MAC addresses only. */
 function* resolveMacs(ctx: ProgramContext, io: RawIo, targets: Target[], timing: TimingTemplate): Generator<ReturnType<ProgramContext['until']>, void, void> {
-  const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now());
+  const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now(), false, false);
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
       const t = targets[p.item]!;
