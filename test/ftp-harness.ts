@@ -242,8 +242,8 @@ export class FakeHost {
         return null;
       },
       spawn: (program, args) => {
-        const t = net.start(host, program, args);
-        return t === undefined ? 0 : this.pid++;
+        net.start(host, program, args);
+        return this.pid++;
       },
       wake: () => task.wake(),
     };

@@ -261,6 +261,18 @@ describe('filezilla', () => {
     assert.equal(r.ns, 70 * SEC);
   });
 
+  it('no server: refused at once, with the retries', () => {
+    const { net, client } = tutorialLab(null);
+    const r = net.runProgram(client, filezilla, ['filezilla', '--retries', '1', 'ftp://192.168.0.2/']);
+    const attempt = [
+      'Status: Connecting to 192.168.0.2:21...',
+      'Error: Connection attempt failed with "ECONNREFUSED - Connection refused by server".',
+      'Error: Could not connect to server',
+    ];
+    assert.equal(r.out, lines(...attempt, 'Status: Waiting to retry...', ...attempt));
+    assert.equal(r.status, 1);
+  });
+
   it('active mode without 20/tcp: PORT accepted, LIST times out', () => {
     const { net, client } = tutorialLab(PORT21);
     const r = net.runProgram(client, filezilla, ['filezilla', '--active', 'ftp://test:test123@192.168.0.18/']);
@@ -305,6 +317,7 @@ describe('filezilla', () => {
   it('URLs', () => {
     assert.deepEqual(parseFtpUrl('ftp://test:test123@192.168.0.18:2121/pub'), { user: 'test', pass: 'test123', host: '192.168.0.18', port: 2121, path: '/pub' });
     assert.deepEqual(parseFtpUrl('ftp://h'), { user: 'anonymous', pass: 'anonymous@example.com', host: 'h', port: 21, path: '' });
+    assert.deepEqual(parseFtpUrl('ftp://a%40b:p%3Aw@h/x/y'), { user: 'a@b', pass: 'p:w', host: 'h', port: 21, path: '/x/y' });
     assert.equal(parseFtpUrl('ftp://h:0/'), null);
   });
 });
