@@ -520,3 +520,18 @@ test('a bulk transfer to a slow reader: the window closes and reopens as the pro
   assert.equal(c.state, 'TIME-WAIT');
   assert.equal(s.state, 'CLOSED');
 });
+
+test('over a 64 KiB MTU (loopback) the MSS is 65495 and the SYN and SYN-ACK windows 65495 and 65483, as Linux sends them', () => {
+  const net = new TestNet();
+  net.mtu = 65536;
+  const t0 = net.now;
+  const { c } = connected(net);
+  c.send(enc('hi'));
+  net.advance(1e6);
+  assert.deepEqual(net.log(t0).slice(0, 4), [
+    '0.000 10.0.0.1.43916 > 10.0.0.2.80 [S] seq 0 win 65495 len 0 opts 0204ffd70402080a<TS>0103030a DF',
+    '0.050 10.0.0.2.80 > 10.0.0.1.43916 [S.] seq 0 ack 1 win 65483 len 0 opts 0204ffd70402080a<TS>0103030a DF id 0',
+    '0.100 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 1 ack 1 win 64 len 0 opts 0101080a<TS> DF',
+    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [P.] seq 1 ack 1 win 64 len 2 opts 0101080a<TS> DF',
+  ]);
+});

@@ -387,7 +387,8 @@ export class TcpSock implements TcpSocket {
 
   /** Sets the MSS this side announces and the segment size from the route MTU. */
   setupMss(mtu: number): void {
-    this.advmss = Math.max(mtu - 40, 88);
+    // ipv4_default_advmss: at least ip_rt_min_advmss (256), at most 65535 - 40 (loopback's 64 KiB MTU gives 65495)
+    this.advmss = Math.min(Math.max(mtu - 40, 256), 65495);
     this.mss = Math.min(this.advmss, MSS_DEFAULT);
   }
 
