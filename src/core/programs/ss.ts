@@ -1,14 +1,16 @@
 /**
  * `ss` (iproute2 6.1) over a namespace's sockets: the options that select
- * sockets (-t -u -w -x -4 -6 -a -l), -n, -p, -H, and the column layout ss uses
- * when its output is not a terminal: every column as wide as its widest
- * field (header included), addresses right-aligned against their ports.
+ * sockets (-t -u -w -x -4 -6 -a -l), -n, -p, -H, and the column layout ss
+ * uses when its output is not a terminal: every column as wide as its
+ * widest field (header included), addresses right-aligned against their
+ * ports.
  *
  * Tables are shown in ss's order (raw, udp, tcp), each in the order the
- * socket layer lists them (-x selects unix sockets, of which the lab has
- * none). A raw socket's local port is its protocol
- * number (the kernel's inet_num), shown by name without -n. Unix, netlink and packet sockets are not
- * modelled, so they never appear.
+ * socket layer lists them. A raw socket's local port is its protocol
+ * number (the kernel's inet_num), shown by name without -n. Unix, netlink
+ * and packet sockets are not modelled, so they never appear (-x selects
+ * tables that are empty in the lab; `ss -l` and `ss -a` without a table
+ * lack the kernel's netlink sockets a real namespace lists).
  */
 import { formatIPv4 } from '../addr/ipv4.js';
 import { sysctlGet } from '../net/sysctl.js';
