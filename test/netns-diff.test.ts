@@ -58,6 +58,10 @@ function quote(w: string): string {
 const FINAL = ['ip netns list', 'ip -all netns exec ip addr', 'ip -all netns exec ip route', 'ip addr', 'ip route', 'ip netns list-id'];
 
 let sandboxes = 0;
+const liveSandboxes = new Set<string>();
+process.on('exit', () => {
+  for (const ns of liveSandboxes) spawnSync('ip', ['netns', 'del', ns]);
+});
 
 /** Runs the steps in a sandbox (see the module comment); one result per step. */
 async function kernelSide(steps: readonly string[]): Promise<StepResult[]> {
@@ -78,6 +82,7 @@ async function kernelSide(steps: readonly string[]): Promise<StepResult[]> {
   script += 'ip -all netns del 2>/dev/null\n';
   const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8' });
   if (add.status !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr}`);
+  liveSandboxes.add(ns);
   try {
     await new Promise<void>((resolve) => {
       const child = spawn(
@@ -100,6 +105,7 @@ async function kernelSide(steps: readonly string[]): Promise<StepResult[]> {
     });
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
+    liveSandboxes.delete(ns);
     rmSync(dir, { recursive: true, force: true });
   }
 }
