@@ -314,6 +314,35 @@ describe('filezilla', () => {
     assert.equal(r.status, 0);
   });
 
+  it('downloads and uploads, and the tutorial\'s active upload that times out without 20/tcp', () => {
+    const { net, client, server } = tutorialLab({ ports: (p) => p === 21 || (p >= 10090 && p <= 10100) }, tutorialConf('pasv_min_port=10090\npasv_max_port=10100'));
+    const get = net.runProgram(client, filezilla, ['filezilla', '--get', '/home/test/hello.txt', 'ftp://test:test123@192.168.0.18/']);
+    const pasv = [...get.out.matchAll(/\(192,168,0,18,\d+,\d+\)/g)].map((m) => m[0]);
+    assert.equal(
+      get.out,
+      lines(
+        ...HEAD.slice(0, 15),
+        'Status: Starting download of /home/test/hello.txt',
+        'Command: TYPE I',
+        'Response: 200 Switching to Binary mode.',
+        'Command: PASV',
+        `Response: 227 Entering Passive Mode ${pasv[0]}.`,
+        'Command: RETR /home/test/hello.txt',
+        'Response: 150 Opening BINARY mode data connection for /home/test/hello.txt (6 bytes).',
+        'Response: 226 Transfer complete.',
+        'Status: File transfer successful, transferred 6 bytes in less than one second',
+      ),
+    );
+    assert.equal(client.fs.read('/root/hello.txt'), 'hello\n');
+    client.fs.write('/root/big.iso', 'x'.repeat(1234));
+    const put = net.runProgram(client, filezilla, ['filezilla', '--put', 'big.iso', 'ftp://test:test123@192.168.0.18/']);
+    assert.match(put.out, /Status: Starting upload of \/root\/big.iso\n(.*\n)*Command: STOR big.iso\nResponse: 150 Ok to send data.\nResponse: 226 Transfer complete.\nStatus: File transfer successful, transferred 1,234 bytes in less than one second\n$/);
+    assert.equal(server.fs.read('/home/test/big.iso')?.length, 1234);
+    const active = net.runProgram(client, filezilla, ['filezilla', '--active', '--put', 'big.iso', 'ftp://test:test123@192.168.0.18/']);
+    assert.match(active.out, /Command: STOR big.iso\nError: Connection timed out after 20 seconds of inactivity\nError: File transfer failed\n$/);
+    assert.equal(active.status, 1);
+  });
+
   it('URLs', () => {
     assert.deepEqual(parseFtpUrl('ftp://test:test123@192.168.0.18:2121/pub'), { user: 'test', pass: 'test123', host: '192.168.0.18', port: 2121, path: '/pub' });
     assert.deepEqual(parseFtpUrl('ftp://h'), { user: 'anonymous', pass: 'anonymous@example.com', host: 'h', port: 21, path: '' });

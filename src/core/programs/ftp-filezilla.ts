@@ -7,9 +7,13 @@
  * TLS then AUTH SSL before a plain login, OPTS UTF8 ON after it, PWD, TYPE
  * I, PASV or PORT, LIST). Everything is deterministic.
  *
- *   filezilla [--active|--passive] [--timeout S] [--retries N] ftp://[USER[:PASS]@]HOST[:PORT][/PATH]
+ *   filezilla [--active|--passive] [--timeout S] [--retries N] [--get FILE | --put FILE] ftp://[USER[:PASS]@]HOST[:PORT][/PATH]
  *
- * The exit status is 0 when the directory listing succeeded, 1 otherwise.
+ * Without --get or --put the session lists the directory. --get FILE
+ * downloads FILE (a path on the server, or a name in the login directory)
+ * into /root; --put FILE uploads a local file (relative to /root) under its
+ * own name. The exit status is 0 when the listing or transfer succeeded,
+ * 1 otherwise.
  */
 import type { Program, ProgramContext, Wait } from './api.js';
 import type { TcpSocket } from '../stack/api.js';
@@ -167,36 +171,70 @@ class Session {
     const dir = m ? m[1]!.replace(/""/g, '"') : p || '/';
     const type = yield* this.command('TYPE I');
     if (!type) return this.listFailed(false);
+    const got = yield* this.dataCommand('LIST', null);
+    if (got === null) return this.listFailed(this.ctrl !== null);
+    this.log('Status', `Directory listing of "${dir}" successful`);
+    return true;
+  }
+
+  /** Downloads (`upload` null) or uploads one file; true when the transfer succeeded. */
+  *transferFile(kind: 'get' | 'put', path: string, upload: Uint8Array | null): Generator<Wait, boolean> {
+    this.log('Status', `Starting ${kind === 'get' ? 'download' : 'upload'} of ${path}`);
+    const start = this.ctx.now();
+    const type = yield* this.command('TYPE I');
+    let got: Uint8Array | null = null;
+    if (type) {
+      const name = kind === 'get' ? path : path.slice(path.lastIndexOf('/') + 1);
+      got = yield* this.dataCommand(`${kind === 'get' ? 'RETR' : 'STOR'} ${name}`, upload);
+    }
+    if (got === null) {
+      this.log('Error', 'File transfer failed');
+      return false;
+    }
+    if (kind === 'get') this.downloaded = got;
+    const bytes = kind === 'get' ? got.length : upload!.length;
+    const secs = (this.ctx.now() - start) / SEC;
+    const when = secs < 1 ? 'less than one second' : `${Math.floor(secs)} second${Math.floor(secs) === 1 ? '' : 's'}`;
+    this.log('Status', `File transfer successful, transferred ${groupDigits(bytes)} bytes in ${when}`);
+    return true;
+  }
+
+  /** What the last download brought. */
+  downloaded: Uint8Array = new Uint8Array(0);
+
+  /**
+   * PASV or PORT, then the transfer command; the data connection's bytes
+   * (or, uploading, the bytes sent), or null (after the log's error
+   * lines) when it failed.
+   */
+  private *dataCommand(cmd: string, upload: Uint8Array | null): Generator<Wait, Uint8Array | null> {
     let data: TcpSocket | null = null;
     let listener: TcpSocket | null = null;
     if (this.active) {
       listener = openTcp(this.ctx);
       const local = this.ctrl!.local.addr;
-      if (listener.bind(local, 0) !== null || listener.listen(1) !== null) return this.listFailed(true);
+      if (listener.bind(local, 0) !== null || listener.listen(1) !== null) return null;
       const rep = yield* this.command(`PORT ${hostPortCommas(local, listener.local.port)}`);
       if (!rep || rep.code >= 300) {
         listener.close();
-        return this.listFailed(rep !== null);
+        return null;
       }
     } else {
       const rep = yield* this.command('PASV');
-      if (!rep) return this.listFailed(false);
+      if (!rep) return null;
       const hp = rep.code === 227 ? parse227(rep.lines[0]!) : null;
-      if (!hp) return this.listFailed(true);
+      if (!hp) return null;
       data = openTcp(this.ctx);
       const immediate = data.connect(hp.addr, hp.port);
       if (immediate) {
         data.close();
-        return this.listFailed(true);
+        return null;
       }
     }
-    this.log('Command', 'LIST');
-    this.ctrl!.send(utf8('LIST\r\n'));
+    this.log('Command', cmd);
+    this.ctrl!.send(utf8(`${cmd}\r\n`));
     this.lastActivity = this.ctx.now();
-    const ok = yield* this.runTransfer(data, listener);
-    if (!ok) return this.listFailed(this.ctrl !== null);
-    this.log('Status', `Directory listing of "${dir}" successful`);
-    return true;
+    return yield* this.runTransfer(data, listener, upload);
   }
 
   private listFailed(connected: boolean): boolean {
@@ -211,10 +249,11 @@ class Session {
    * closes it, and the control replies (150 then 226), with the
    * inactivity timer over all of them.
    */
-  private *runTransfer(data: TcpSocket | null, listener: TcpSocket | null): Generator<Wait, boolean> {
+  private *runTransfer(data: TcpSocket | null, listener: TcpSocket | null, upload: Uint8Array | null): Generator<Wait, Uint8Array | null> {
     let got226 = false;
     let eof = false;
     let lines: string[] = [];
+    const parts: Uint8Array[] = [];
     for (;;) {
       if (listener && !data) {
         const s = listener.accept();
@@ -226,9 +265,16 @@ class Session {
           this.lastActivity = this.ctx.now();
         }
       }
-      if (data && !eof) {
+      if (data && !eof && upload && data.state === 'ESTAB') {
+        // the data connection is up: send the file and close our side
+        data.send(upload);
+        data.close();
+        eof = true;
+        this.lastActivity = this.ctx.now();
+      }
+      if (data && !eof && !upload) {
         if (data.available > 0) {
-          data.read();
+          parts.push(data.read());
           this.lastActivity = this.ctx.now();
         }
         if (data.eof) {
@@ -239,7 +285,7 @@ class Session {
           data = null;
           this.log('Error', 'Connection closed by server');
           this.close();
-          return false;
+          return null;
         }
       }
       for (let line = this.r!.next(); line !== null; line = this.r!.next()) {
@@ -254,28 +300,43 @@ class Session {
         if (code >= 400) {
           data?.close();
           listener?.close();
-          return false;
+          return null;
         }
         if (code >= 200) got226 = true;
       }
-      if (got226 && eof) return true;
+      if (got226 && eof) return concatBytes(parts);
       if (this.r!.ended) {
         data?.close();
         listener?.close();
         this.log('Error', 'Connection closed by server');
         this.close();
-        return false;
+        return null;
       }
       if (this.ctx.now() >= this.lastActivity + this.timeoutNs) {
         data?.abort();
         listener?.close();
         this.timedOut();
         this.close();
-        return false;
+        return null;
       }
       yield this.ctx.until(this.lastActivity + this.timeoutNs);
     }
   }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A count with thousands separators, as FileZilla's English log writes it (3,972,005,888). */
+export function groupDigits(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** FileZilla's words for the socket errors of a failed connect. */
@@ -287,16 +348,29 @@ const CONNECT_ERRORS: Partial<Record<string, string>> = {
   EPERM: 'Operation not permitted',
 };
 
+/** Where downloads go and relative uploads come from (root's home). */
+const LOCAL_DIR = '/root';
+
 /** The `filezilla` program. */
 export const filezilla: Program = function* (ctx) {
   let active = false;
   let timeoutSec = 20;
   let retries = 2;
   let urlArg: string | undefined;
+  let get: string | undefined;
+  let put: string | undefined;
   const args = ctx.argv.slice(1);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--active') active = true;
+    if (a === '--get' || a === '--put') {
+      const v = args[++i];
+      if (v === undefined) {
+        ctx.err(`filezilla: ${a} needs a file\n`);
+        return 2;
+      }
+      if (a === '--get') get = v;
+      else put = v;
+    } else if (a === '--active') active = true;
     else if (a === '--passive') active = false;
     else if (a === '--timeout' || a === '--retries') {
       const v = Number(args[++i]);
@@ -314,7 +388,7 @@ export const filezilla: Program = function* (ctx) {
   }
   const url = urlArg === undefined ? null : parseFtpUrl(urlArg);
   if (!url) {
-    ctx.err('usage: filezilla [--active|--passive] [--timeout S] [--retries N] ftp://[USER[:PASS]@]HOST[:PORT][/PATH]\n');
+    ctx.err('usage: filezilla [--active|--passive] [--timeout S] [--retries N] [--get FILE | --put FILE] ftp://[USER[:PASS]@]HOST[:PORT][/PATH]\n');
     return 2;
   }
   const addr = ctx.resolve(url.host);
@@ -329,7 +403,22 @@ export const filezilla: Program = function* (ctx) {
     const c = yield* s.connect(addr);
     if (c === 'ok') {
       if (!(yield* s.login())) return 1;
-      const ok = yield* s.list();
+      let ok: boolean;
+      if (get !== undefined) {
+        ok = yield* s.transferFile('get', get, null);
+        if (ok) ctx.fs.write(`${LOCAL_DIR}/${get.slice(get.lastIndexOf('/') + 1)}`, new TextDecoder('utf-8').decode(s.downloaded));
+      } else if (put !== undefined) {
+        const local = put.startsWith('/') ? put : `${LOCAL_DIR}/${put}`;
+        const text = ctx.fs.read(local);
+        if (text === undefined) {
+          ctx.out(`Error: File ${local} could not be opened\n`);
+          ok = false;
+        } else {
+          ok = yield* s.transferFile('put', local, new TextEncoder().encode(text));
+        }
+      } else {
+        ok = yield* s.list();
+      }
       s.close();
       return ok ? 0 : 1;
     }
