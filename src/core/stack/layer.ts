@@ -92,8 +92,7 @@ export class Stack implements SocketLayer, SocketDemux {
         recvQ: listening ? s.acceptQueue.length : s.state === 'TIME-WAIT' ? 0 : s.recvQueued,
         sendQ: listening ? s.backlog : s.state === 'TIME-WAIT' ? 0 : s.sendQueued,
       };
-      const proc = s.process ?? (s.parent === null && !s.orphan ? undefined : undefined);
-      if (proc && !s.orphan && s.state !== 'TIME-WAIT') i.process = proc;
+      if (s.process && !s.orphan && s.state !== 'TIME-WAIT') i.process = s.process;
       return i;
     };
     for (const s of this.tcpAll) if (s.state === 'LISTEN') out.push(info(s));

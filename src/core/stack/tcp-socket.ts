@@ -239,8 +239,9 @@ export class TcpSock implements TcpSocket {
 
   connect(addr: number, port: number): Errno | null {
     addr >>>= 0;
-    if (this.state !== 'CLOSED') return 'EINVAL';
-    if (this.error) return null;
+    if (this.state !== 'CLOSED' || this.orphan) return 'EINVAL';
+    this.error = null;
+    this.softError = null;
     const env = this.stack.env;
     const r = env.route(addr);
     if ('errno' in r) return r.errno;
