@@ -7,10 +7,11 @@
  *
  * Tables are shown in ss's order (raw, udp, tcp), each in the order the
  * socket layer lists them. A raw socket's local port is its protocol
- * number (the kernel's inet_num), shown by name without -n. Unix, netlink
- * and packet sockets are not modelled, so they never appear (-x selects
- * tables that are empty in the lab; `ss -l` and `ss -a` without a table
- * lack the kernel's netlink sockets a real namespace lists).
+ * number (the kernel's inet_num), shown by name without -n. The kernel's
+ * own netlink sockets are listed as a fresh namespace has them (`ss -l`,
+ * `ss -a`); unix and packet sockets are not modelled (-x selects tables
+ * that are empty in the lab). This kernel has no DCCP: when its table is
+ * asked for, ss reports the kernel's refusal on stderr first.
  */
 import { formatIPv4 } from '../addr/ipv4.js';
 import { sysctlGet } from '../net/sysctl.js';
@@ -26,6 +27,10 @@ export interface SsOptions {
   raw: boolean;
   /** More than one table (the Netid column is shown). */
   netid: boolean;
+  /** The netlink table is selected (the kernel's own netlink sockets are listed). */
+  netlink: boolean;
+  /** The dccp table is selected: this kernel has no DCCP, and ss says so. */
+  dccp: boolean;
   /** States to show (ss's names, UNCONN for SS_CLOSE). */
   states: ReadonlySet<TcpState | 'UNCONN'>;
   /** More than one state selectable (the State column is shown). */
@@ -62,8 +67,12 @@ const RAW = 1 << 2;
 const INET_DBS = TCP | UDP | RAW | (1 << 3);
 /** The unix socket tables (stream, datagram, seqpacket); the lab has no unix sockets. */
 const UNIX_DBS = (1 << 4) | (1 << 5) | (1 << 6);
+/** The netlink table. */
+const NETLINK_DB = 1 << 7;
+/** The dccp table (one of INET_DBS's unmodelled ones). */
+const DCCP_DB = 1 << 3;
 /** Every table of `ss` without a selection (unix, netlink and packet included). */
-const ALL_DBS = INET_DBS | UNIX_DBS | (1 << 7);
+const ALL_DBS = INET_DBS | UNIX_DBS | NETLINK_DB;
 /** Address families: IPv4, IPv6, unix. */
 const AF_INET = 1;
 const AF_INET6 = 2;
@@ -175,6 +184,8 @@ export function parseSsArgs(argv: string[]): SsOptions | { error: string; status
     udp: (dbs & UDP) !== 0,
     raw: (dbs & RAW) !== 0,
     netid: (dbs & (dbs - 1)) !== 0,
+    netlink: (dbs & NETLINK_DB) !== 0,
+    dccp: (dbs & DCCP_DB) !== 0,
     states: set,
     stateColumn: (states & (states - 1)) !== 0,
     ipv4: (families & AF_INET) !== 0,
@@ -266,8 +277,41 @@ function render(rows: string[][], columns: Column[]): string {
   return out;
 }
 
-/** What `ss` prints for these sockets (the socket layer's list). */
-export function formatSs(sockets: readonly SocketInfo[], opts: SsOptions, names: SsNames): string {
+/**
+ * The netlink sockets every namespace's kernel has, with ss's own diag
+ * socket (its queue as measured on this machine's kernel): protocol name,
+ * number, owner, Recv-Q.
+ */
+const KERNEL_NETLINK: [string, number, 'kernel' | 'ss', number][] = [
+  ['rtnl', 0, 'kernel', 0],
+  ['tcpdiag', 4, 'kernel', 832],
+  ['tcpdiag', 4, 'ss', 4352],
+  ['xfrm', 6, 'kernel', 0],
+  ['audit', 9, 'kernel', 0],
+  ['fiblookup', 10, 'kernel', 0],
+  ['nft', 12, 'kernel', 0],
+  ['uevent', 15, 'kernel', 0],
+  ['genl', 16, 'kernel', 0],
+];
+
+/** The rows of the netlink sockets; `ssPid` is the pid of the ss listing them. */
+function netlinkRows(opts: SsOptions, ssPid: number): string[][] {
+  return KERNEL_NETLINK.map(([name, num, owner, recvQ]) => [
+    'nl',
+    'UNCONN',
+    String(recvQ).padEnd(6),
+    '0     ',
+    opts.numeric ? `${num}:` : `${name}:`,
+    owner === 'kernel' ? (opts.numeric ? '0' : 'kernel') : opts.numeric ? String(ssPid) : `ss/${ssPid}`,
+    '*',
+    '',
+    '',
+    '',
+  ]);
+}
+
+/** What `ss` prints for these sockets (the socket layer's list); `ssPid` is the listing ss's own pid. */
+export function formatSs(sockets: readonly SocketInfo[], opts: SsOptions, names: SsNames, ssPid = 0): string {
   const columns: Column[] = [
     { header: 'Netid', right: false, delim: '', enabled: opts.netid },
     { header: 'State', right: false, delim: ' ', enabled: opts.stateColumn },
@@ -282,6 +326,7 @@ export function formatSs(sockets: readonly SocketInfo[], opts: SsOptions, names:
   ];
   const rows: string[][] = [];
   if (opts.header) rows.push(columns.map((c) => c.header));
+  if (opts.netlink && opts.states.has('UNCONN')) rows.push(...netlinkRows(opts, ssPid));
   if (opts.ipv4) {
     for (const proto of ['raw', 'udp', 'tcp'] as const) {
       if (!opts[proto]) continue;
@@ -308,6 +353,7 @@ export const ss: Program = function* (ctx: ProgramContext): ProgramBody {
     return opts.status;
   }
   const range = (sysctlGet(ctx.machine.net, 'net.ipv4.ip_local_port_range') ?? '32768\t60999').split(/\s+/).map(Number);
-  ctx.out(formatSs(ctx.sockets.list(), opts, ssNames([range[0] ?? 32768, range[1] ?? 60999])));
+  if (opts.dccp) ctx.err('RTNETLINK answers: Invalid argument\n');
+  ctx.out(formatSs(ctx.sockets.list(), opts, ssNames([range[0] ?? 32768, range[1] ?? 60999]), ctx.pid));
   return 0;
 };
