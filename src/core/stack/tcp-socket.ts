@@ -936,6 +936,8 @@ export class TcpSock implements TcpSocket {
     const wasRequest = this.state === 'SYN-RECV' && this.parent !== null;
     this.state = 'CLOSED';
     this.stack.tcpUnhash(this);
+    // inet_put_port: a port the program did not bind goes back to the pool
+    if (!this.bound && !this.parent) this.local = { addr: 0, port: 0 };
     if (this.parent) {
       const q = this.parent.acceptQueue;
       const i = q.indexOf(this);
