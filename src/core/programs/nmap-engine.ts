@@ -139,6 +139,8 @@ interface Outstanding {
   item: number;
   tryno: number;
   sentNs: number;
+  /** Past its timeout at the highest try allowed: kept for a late answer, or a retry if more tries become allowed. */
+  timedOut: boolean;
 }
 
 /**
@@ -223,26 +225,52 @@ export class UltraScan {
     }
     for (let i = 0; i < this.outstanding.length; ) {
       const p = this.outstanding[i]!;
+      if (this.finished[p.item]) {
+        this.outstanding.splice(i, 1);
+        continue;
+      }
       if (p.sentNs + this.probeTimeout() > nowNs) {
         i++;
         continue;
       }
-      this.outstanding.splice(i, 1);
-      if (this.finished[p.item]) continue;
       if (p.tryno < this.allowedTryno()) {
+        this.outstanding.splice(i, 1);
         this.retry.push({ item: p.item, tryno: p.tryno + 1 });
-      } else {
-        this.finished[p.item] = 1;
-        this.left--;
-        this.silent.push(p.item);
-        this.host.expected++;
-        this.group.expected++;
+        continue;
       }
+      p.timedOut = true;
+      if (p.sentNs + this.expireTime() > nowNs && this.mayIncrease()) {
+        i++;
+        continue;
+      }
+      this.outstanding.splice(i, 1);
+      this.finished[p.item] = 1;
+      this.left--;
+      this.silent.push(p.item);
+      this.host.expected++;
+      this.group.expected++;
     }
   }
 
+  /** Whether more tries may still become allowed: something is in flight or left to send. */
+  private mayIncrease(): boolean {
+    return this.active() > 0 || this.nextFresh < this.count || this.retry.some((r) => !this.finished[r.item]);
+  }
+
+  /** How long a probe past its timeout is kept for a late answer (probeExpireTime: ten timeouts, at most 10 s). */
+  private expireTime(): number {
+    return Math.min(10 * this.probeTimeout(), 10_000 * MS);
+  }
+
+  /** Probes still waiting inside their timeout (the ones the window counts). */
+  private active(): number {
+    let n = 0;
+    for (const p of this.outstanding) if (!p.timedOut) n++;
+    return n;
+  }
+
   private windowFree(): boolean {
-    return this.outstanding.length + (this.ping ? 1 : 0) < Math.floor(Math.min(this.host.cwnd, this.group.cwnd));
+    return this.active() + (this.ping ? 1 : 0) < Math.floor(Math.min(this.host.cwnd, this.group.cwnd));
   }
 
   private pingDue(nowNs: number): boolean {
@@ -289,7 +317,7 @@ export class UltraScan {
         if (this.nextFresh >= this.count) break;
         order = { item: this.nextFresh++, tryno: 0 };
       }
-      this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs });
+      this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs, timedOut: false });
       this.lastSendNs = nowNs;
       this.sent++;
       out.push(order);
@@ -301,7 +329,7 @@ export class UltraScan {
   nextWake(): number {
     if (this.done()) return Infinity;
     let t = Infinity;
-    for (const p of this.outstanding) t = Math.min(t, p.sentNs + this.probeTimeout());
+    for (const p of this.outstanding) t = Math.min(t, p.sentNs + (p.timedOut ? this.expireTime() : this.probeTimeout()));
     if (this.ping) t = Math.min(t, this.ping.sentNs + this.rtt.timeout);
     else if (this.pingItem >= 0 && this.sent >= this.sentAtLastPing + 10 && this.windowFree())
       t = Math.min(t, Math.max(this.lastRcvdNs, this.lastPingNs) + PING_TIME_NS + 1);
@@ -363,7 +391,7 @@ export class UltraScan {
 
   /** A probe sent at `sentNs` was lost: both windows shrink (once per batch of losses). */
   private dropped(sentNs: number, nowNs: number): void {
-    const active = this.outstanding.length;
+    const active = this.active();
     const div = this.timing.level <= 3 ? 1.5 : this.timing.level === 4 ? 4 / 3 : 1.25;
     if (sentNs > this.host.lastDrop) {
       this.host.cwnd = 1;
