@@ -380,6 +380,56 @@ function rawClient(commands: string[], opts: { connectFrom?: 'self' | 'none'; li
 }
 
 describe('vsftpd', () => {
+  it('a passive data connection from another address: "425 Security: Bad IP connecting."', () => {
+    const { net, client } = tutorialLab(null);
+    const intruder = net.host('192.168.0.66', 'intruder');
+    let pasvPort = 0;
+    // the client asks for PASV; before its LIST, another host connects to the port
+    const steal: Program = function* (ctx) {
+      const s = ctx.sockets.tcp();
+      s.owner = { wake: () => ctx.wake() };
+      const r = yield* connectTcp(ctx, s, parseIp('192.168.0.18')!, pasvPort, Infinity);
+      ctx.out(r === null ? 'connected\n' : `failed ${r}\n`);
+      return 0;
+    };
+    const victim: Program = function* (ctx) {
+      const s = ctx.sockets.tcp();
+      s.owner = { wake: () => ctx.wake() };
+      if ((yield* connectTcp(ctx, s, parseIp('192.168.0.18')!, 21, Infinity)) !== null) return 1;
+      const r = new LineReader(s);
+      const next = function* () {
+        const l = yield* readLine(ctx, r, ctx.now() + 100 * SEC);
+        ctx.out(`${l}\n`);
+        return typeof l === 'string' ? l : '';
+      };
+      yield* next();
+      for (const cmd of ['USER test', 'PASS test123', 'PASV']) {
+        s.send(utf8(`${cmd}\r\n`));
+        const l = yield* next();
+        const m = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(l);
+        if (m) pasvPort = Number(m[5]) * 256 + Number(m[6]);
+      }
+      const t = net.start(intruder, steal, ['steal'], '', (x) => ctx.out(`intruder: ${x}`));
+      while (!t.done) yield ctx.sleep(SEC / 1000);
+      s.send(utf8('LIST\r\n'));
+      yield* next();
+      s.close();
+      return 0;
+    };
+    const out = net.runProgram(client, victim, ['victim']).out;
+    assert.equal(
+      out.replace(/\(192,168,0,18,\d+,\d+\)/, '(P)'),
+      lines(
+        '220 (vsFTPd 3.0.3)',
+        '331 Please specify the password.',
+        '230 Login successful.',
+        '227 Entering Passive Mode (P).',
+        'intruder: connected',
+        '425 Security: Bad IP connecting.',
+      ),
+    );
+  });
+
   it('accept_timeout: a LIST after PASV with no data connection gets 425 after 60 s', () => {
     const { net, client } = tutorialLab(null, tutorialConf('pasv_address=10.0.0.1'));
     net.seed(3);
