@@ -406,8 +406,8 @@ describe('daemons (protocols)', () => {
       assert.equal(g.length, 4 + 82 + '[open]\n'.length);
       assert.equal(shown(g.slice(0, 20)), shown('R\u0000\u0000\u0000\n5.5.68-MariaDB\u0000'));
       assert.equal(shown(g.slice(20, 24)), shown('\u0002\u0000\u0000\u0000'));
-      // filler, capabilities 0xf7ff, latin1, autocommit, capabilities 0xa03f, scramble length 21, reserved
-      assert.equal(shown(g.slice(32, 51)), shown('\u0000\u00ff\u00f7\b\u0002\u0000?\u00a0\u0015\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000'));
+      // filler, capabilities 0xf7ff, latin1, autocommit, capabilities 0xa00f, scramble length 21, reserved
+      assert.equal(shown(g.slice(32, 51)), shown('\u0000\u00ff\u00f7\b\u0002\u0000\u000f\u00a0\u0015\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000'));
       assert.equal(g.slice(g.length - 29), 'mysql_native_password\u0000[open]\n');
     } finally {
       lab.done();

@@ -37,7 +37,8 @@ export function greeting(id: number, scramble: Uint8Array): Uint8Array {
   parts.push(0xff, 0xf7); // capabilities, low half
   parts.push(8); // latin1_swedish_ci
   parts.push(2, 0); // SERVER_STATUS_AUTOCOMMIT
-  parts.push(0x3f, 0xa0); // capabilities, high half
+  // capabilities, high half: multi statements and results, plugin auth; MariaDB's progress reports and remember-options
+  parts.push(0x0f, 0xa0);
   parts.push(21);
   parts.push(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   parts.push(...scramble.subarray(8, 20), 0);
