@@ -120,6 +120,7 @@ function compareRead(packets: PacketToWrite[], args: string[], label: string, li
 
 const MAC_A = '0a:11:22:33:44:01';
 const MAC_B = '0a:11:22:33:44:02';
+const ADDRS_PRINT = ['10.0.0.1', '10.0.0.2', '192.168.1.10', '8.8.8.8'];
 
 function dnsName(name: string): number[] {
   const out: number[] = [];
@@ -444,6 +445,64 @@ describe('tcpdump: a background capture', () => {
     assert.equal(tcpdump(g.ctx).next().value, 1);
     assert.equal(g.err.join(''), 'tcpdump: veth0: That device is not up\n');
   });
+});
+
+// ------------------------------------------------------------------ printing random frames
+
+const TEXTS = ['220 (vsFTPd 3.0.3)\r\n', 'USER anonymous\r\n', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'HTTP/1.1 404 Not Found\r\n', 'SSH-2.0-OpenSSH_9.2\r\n', 'binary\x00\x01\xff', 'partial line', '250-hello\r\n250 ok\r\n', 'a\rb\r', ''];
+const PRINT_PORTS = [21, 22, 25, 53, 80, 8080, 1234, 40000, 5353];
+
+const arbTcpOption: fc.Arbitrary<TcpOption> = fc.oneof(
+  fc.integer({ min: 0, max: 65535 }).map((v) => ({ mss: v })),
+  fc.integer({ min: 0, max: 20 }).map((v) => ({ wscale: v })),
+  fc.constant({ sackOk: true as const }),
+  fc.constant({ nop: true as const }),
+  fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => ({ ts: [a >>> 0, b >>> 0] as [number, number] })),
+  fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 3 }).map((b) => ({ sack: b as [number, number][] })),
+  fc.tuple(fc.constantFrom(6, 7, 19, 20, 28, 29, 34, 99, 200, 254), fc.uint8Array({ maxLength: 6 })).map(([kind, data]) => ({ kind, data })),
+);
+
+const arbPrintFrame: fc.Arbitrary<FrameDesc> = fc
+  .record({
+    src: fc.constantFrom(...ADDRS_PRINT),
+    dst: fc.constantFrom(...ADDRS_PRINT),
+    proto: fc.constantFrom('tcp', 'udp', 'icmp', 'icmp'),
+    sport: fc.constantFrom(...PRINT_PORTS),
+    dport: fc.constantFrom(...PRINT_PORTS),
+    flags: fc.integer({ min: 0, max: 255 }),
+    seq: fc.nat(),
+    ack: fc.nat(),
+    opts: fc.array(arbTcpOption, { maxLength: 5 }),
+    text: fc.constantFrom(...TEXTS),
+    tos: fc.constantFrom(0, 0x10, 0xc0, 3),
+    ttl: fc.constantFrom(64, 1, 0, 255),
+    df: fc.boolean(),
+    icmpType: fc.constantFrom(0, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 17, 18, 99),
+    icmpCode: fc.integer({ min: 0, max: 16 }),
+    win: fc.integer({ min: 0, max: 65535 }),
+    urg: fc.integer({ min: 0, max: 65535 }),
+  })
+  .map((r): FrameDesc => {
+    const ipv4 = { src: r.src, dst: r.dst, id: 7, tos: r.tos, ttl: r.ttl, df: r.df };
+    const eth = { src: MAC_A, dst: MAC_B };
+    const payload = new Uint8Array([...r.text].map((c) => c.charCodeAt(0)));
+    if (r.proto === 'tcp') return { eth, ipv4, tcp: { sport: r.sport, dport: r.dport, flags: r.flags, seq: r.seq, ack: r.ack, window: r.win, urgPtr: r.urg, options: r.opts }, payload };
+    if (r.proto === 'udp') return { eth, ipv4, udp: { sport: r.sport, dport: r.dport }, payload };
+    const quote = { ipv4: { src: r.dst, dst: r.src, id: 9, ttl: 3 }, udp: { sport: r.dport, dport: r.sport }, payload };
+    if ([3, 4, 5, 11, 12].includes(r.icmpType)) return { eth, ipv4, icmp: { type: r.icmpType, code: r.icmpCode, quote } };
+    return { eth, ipv4, icmp: { type: r.icmpType, code: r.icmpCode, id: 3, seq: 4 }, payload };
+  });
+
+describe('tcpdump -r: random frames against the real tcpdump', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`prints 300 random TCP/UDP/ICMP frames (seed ${seed}), some cut short, as tcpdump does with each option`, () => {
+      const packets = fc.sample(arbPrintFrame, { numRuns: 300, seed }).map((d, i) => {
+        const data = encodeFrame(d);
+        return { tsSec: 1000 + i, tsNsec: 0, data: i % 11 === 3 ? data.subarray(0, 54) : data, origLen: data.length };
+      });
+      for (const opts of [[], ['-v'], ['-vv'], ['-n'], ['-q'], ['-e'], ['-x'], ['-A'], ['-S']]) compareRead(packets, ['-r', 'FILE', '-tt', ...opts], `seed ${seed}`);
+    });
+  }
 });
 
 // ------------------------------------------------------------------ filters on random frames

@@ -47,15 +47,32 @@ export interface IpPrintState {
   tcpSeq: Map<string, { seq: number; ack: number }>;
   /** Names already looked up (tcpdump caches every lookup). */
   hostCache: Map<number, string>;
+  /**
+   * Set when the packet's decoding ran off the captured bytes where tcpdump
+   * gives up at once (its bounds-checked reads): the -x/-X/-A dump then
+   * starts at the link header.
+   */
+  jumped: boolean;
 }
 
 
 const ICMP_TYPES: Record<number, string> = {
-  0: 'echo reply', 3: 'unreachable', 4: 'source quench', 5: 'redirect', 8: 'echo request', 9: 'router advertisement',
-  10: 'router solicitation', 11: 'time exceeded', 12: 'parameter problem', 13: 'time stamp request',
+  0: 'echo reply', 4: 'source quench', 8: 'echo request', 10: 'router solicitation', 13: 'time stamp request',
   14: 'time stamp reply', 15: 'information request', 16: 'information reply', 17: 'address mask request',
-  18: 'address mask reply',
 };
+
+/** Milliseconds since midnight as ICMP timestamps give them: "HH:MM:SS.mmm". */
+function icmpStamp(t: number): string {
+  const ms = t % 1000;
+  let sec = Math.floor(t / 1000);
+  let min = Math.floor(sec / 60);
+  sec -= min * 60;
+  const hrs = Math.floor(min / 60);
+  min -= hrs * 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(hrs)}:${two(min)}:${two(sec)}.${String(ms).padStart(3, '0')}`;
+}
+
 
 /** An address as tcpdump shows it: the host name unless -n. */
 export function hostString(st: IpPrintState, addr: number): string {
@@ -138,6 +155,7 @@ export function formatIpv4(st: IpPrintState, buf: Uint8Array, off: number, lengt
       s += `${hostString(st, src)} > ${hostString(st, dst)}: `;
     }
     if (off + hlen > capEnd) {
+      st.jumped = true;
       return s + ` [remaining caplen(${capEnd - off}) < header length(${hlen})] [|ip]`;
     }
     const l4 = off + hlen;
@@ -211,9 +229,18 @@ const TCP_FLAG_LETTERS: [number, string][] = [
 
 const TCP_OPT_NAMES: Record<number, string> = {
   0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 6: 'echo', 7: 'echoreply', 8: 'TS', 11: 'cc',
-  12: 'ccnew', 13: '', 19: 'md5', 20: 'scps', 25: 'snack', 27: 'qs', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp',
-  34: 'tfo', 253: 'exp', 254: 'exp',
+  12: 'ccnew', 13: '', 19: 'md5', 20: 'scps', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp', 34: 'tfo', 254: 'exp',
 };
+
+/** A TCP Fast Open cookie option's data (" cookiereq", " cookie HEX" or " (invalid)"). */
+function fastOpen(buf: Uint8Array, at: number, len: number): string {
+  if (len === 0) return ' cookiereq';
+  if (len % 2 !== 0 || len < 4 || len > 16) return ' (invalid)';
+  let s = ' cookie ';
+  for (let i = 0; i < len; i++) s += buf[at + i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
 
 function tcpChecksum(buf: Uint8Array, ip: number, l4: number, len: number): number {
   const init = pseudoHeaderSum(get32(buf, ip + 12), get32(buf, ip + 16), 6, len);
@@ -288,23 +315,31 @@ function formatTcp(st: IpPrintState, buf: Uint8Array, tp: number, length: number
   if (hlen > 20) {
     const opt = formatTcpOptions(buf, tp + 20, hlen - 20, capEnd, rev, thseq, thack);
     s += opt.text;
+    if (opt.jumped) st.jumped = true;
     if (opt.stop) return s;
   }
   s += `, length ${length}`;
   if (length === 0) return s;
   const hl = (buf[tp + 12]! >>> 4) * 4;
-  if (tp + hl > capEnd) return s + ` [remaining caplen(${capEnd - tp}) < header length(${hl})] [|tcp]`;
+  if (tp + hl > capEnd) {
+    st.jumped = true;
+    return s + ` [remaining caplen(${capEnd - tp}) < header length(${hl})] [|tcp]`;
+  }
   const data = tp + hl;
   if (flags & 0x04 && st.opts.verbose) return s + rstData(buf, data, length, capEnd);
-  const avail = Math.min(length, Math.max(0, capEnd - data));
   const isPort = (p: number) => sport === p || dport === p;
   if (isPort(23)) return s;
-  if (isPort(25)) return s + ': ' + textProtocol('smtp', buf, data, Math.min(length, avail), st.opts.verbose);
-  if (isPort(22)) return s + sshVersion(buf, data, avail);
-  if (isPort(21)) return s + ': ' + textProtocol('ftp', buf, data, avail, st.opts.verbose);
-  if (isPort(80) || isPort(8080)) return s + ': ' + textProtocol('http', buf, data, avail, st.opts.verbose, HTTP_COMMANDS, true);
+  const cut = () => (st.jumped = true);
+  if (isPort(25)) return s + ': ' + textProtocol('smtp', buf, data, length, capEnd, st.opts.verbose, cut);
+  if (isPort(22)) return s + sshVersion(buf, data, length, capEnd, cut);
+  if (isPort(21)) return s + ': ' + textProtocol('ftp', buf, data, length, capEnd, st.opts.verbose, cut);
+  if (isPort(80) || isPort(8080)) return s + ': ' + textProtocol('http', buf, data, length, capEnd, st.opts.verbose, cut, HTTP_COMMANDS, true);
   if (isPort(53)) {
     if (length < 2) return s + ` [DNS over TCP: length ${length} < 2] (invalid)`;
+    if (data + 2 > capEnd) {
+      st.jumped = true;
+      return s + ' [|domain]';
+    }
     const pre = get16(buf, data);
     if (pre !== length - 2) return s + ` [prefix length(${pre}) != length(${length - 2})] (invalid)`;
     return s + ' ' + formatDns(buf, data + 2, length - 2, capEnd, st.opts.verbose);
@@ -312,18 +347,40 @@ function formatTcp(st: IpPrintState, buf: Uint8Array, tp: number, length: number
   return s;
 }
 
-function sshVersion(buf: Uint8Array, p: number, len: number): string {
-  if (len < 4 || buf[p] !== 0x53 || buf[p + 1] !== 0x53 || buf[p + 2] !== 0x48 || buf[p + 3] !== 0x2d) return '';
-  for (let i = 4; i < len; i++) {
-    const c = buf[p + i]!;
-    if (c === 0x0a || (c === 0x0d && i + 1 < len && buf[p + i + 1] === 0x0a)) {
-      let t = '';
-      for (let k = 0; k < i; k++) t += String.fromCharCode(buf[p + k]!);
-      return ': SSH: ' + t;
+/** The version line an SSH peer starts with (": SSH: SSH-2.0-..."), or nothing for other data. */
+function sshVersion(buf: Uint8Array, p: number, len: number, capEnd: number, cut: () => void): string {
+  for (let i = 0; i < 4; i++) {
+    if (p + i >= capEnd) {
+      cut();
+      return ' [|ssh]';
     }
-    if (c === 0x0d || c < 0x20 || c > 0x7e) return '';
+    if (buf[p + i] !== 'SSH-'.charCodeAt(i)) return '';
+  }
+  for (let i = 4; i < len; i++) {
+    if (p + i >= capEnd) {
+      cut();
+      return ' [|ssh]';
+    }
+    const c = buf[p + i]!;
+    if (c === 0x0a) return ': SSH: ' + latin(buf, p, p + i);
+    if (c === 0x0d) {
+      if (i + 1 >= len) return '';
+      if (p + i + 1 >= capEnd) {
+        cut();
+        return ' [|ssh]';
+      }
+      if (buf[p + i + 1] === 0x0a) return ': SSH: ' + latin(buf, p, p + i);
+      return '';
+    }
+    if (c < 0x20 || c > 0x7e) return '';
   }
   return '';
+}
+
+function latin(buf: Uint8Array, from: number, to: number): string {
+  let t = '';
+  for (let k = from; k < to; k++) t += String.fromCharCode(buf[k]!);
+  return t;
 }
 
 function rstData(buf: Uint8Array, p: number, length: number, capEnd: number): string {
@@ -337,6 +394,12 @@ function rstData(buf: Uint8Array, p: number, length: number, capEnd: number): st
   return s + ']';
 }
 
+/** A failed length check in the options: "[bad opt]" when the header is too short, the truncation mark when the capture is. */
+function optFail(s: string, ch: string, badLength: boolean): { text: string; stop: boolean } {
+  if (badLength) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+  return { text: s + ' [|tcp]' + (ch ? '>' : ''), stop: true };
+}
+
 /** The ", options [...]" part; `stop` when a bad option ended the line there (tcpdump prints nothing more). */
 function formatTcpOptions(
   buf: Uint8Array,
@@ -346,18 +409,18 @@ function formatTcpOptions(
   rev: boolean,
   thseq: number,
   thack: number,
-): { text: string; stop: boolean } {
+): { text: string; stop: boolean; jumped?: boolean } {
   let s = ', options [';
   let cp = from;
   let ch = '';
   while (hlen > 0) {
     s += ch;
-    if (cp >= capEnd) return { text: s + ' [|tcp]' + (ch ? '>' : ''), stop: true };
+    if (cp >= capEnd) return { text: s + ' [|tcp]', stop: true, jumped: true };
     const opt = buf[cp++]!;
     let len: number;
     if (opt === 0 || opt === 1) len = 1;
     else {
-      if (cp >= capEnd) return { text: s + ' [|tcp]' + (ch ? '>' : ''), stop: true };
+      if (cp >= capEnd) return { text: s + ' [|tcp]', stop: true, jumped: true };
       len = buf[cp++]!;
       if (len < 2 || len > hlen) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
       hlen--;
@@ -365,16 +428,16 @@ function formatTcpOptions(
     hlen--;
     let datalen = 0;
     s += TCP_OPT_NAMES[opt] ?? `unknown-${opt}`;
-    const bad = (l: number) => l > hlen;
+    const bad = (l: number) => l > hlen || cp + l > capEnd;
     switch (opt) {
       case 2:
         datalen = 2;
-        if (bad(datalen)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
         s += ` ${get16(buf, cp)}`;
         break;
       case 3:
         datalen = 1;
-        if (bad(datalen)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
         s += ` ${buf[cp]!}`;
         break;
       case 5:
@@ -383,7 +446,7 @@ function formatTcpOptions(
         else {
           s += ` ${datalen / 8} `;
           for (let i = 0; i < datalen; i += 8) {
-            if (bad(i + 8)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+            if (bad(i + 8)) return optFail(s, ch, i + 8 > hlen);
             let a = get32(buf, cp + i);
             let b = get32(buf, cp + i + 4);
             if (rev) {
@@ -403,21 +466,61 @@ function formatTcpOptions(
       case 12:
       case 13:
         datalen = 4;
-        if (bad(datalen)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
         s += ` ${get32(buf, cp)}`;
         break;
       case 8:
         datalen = 8;
-        if (bad(datalen)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
         s += ` val ${get32(buf, cp)} ecr ${get32(buf, cp + 4)}`;
         break;
       case 0:
       case 1:
       case 4:
         break;
+      case 19:
+        datalen = 16;
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
+        s += " shared secret not supplied with -M, can't check - ";
+        for (let i = 0; i < 16; i++) s += buf[cp + i]!.toString(16).padStart(2, '0');
+        break;
+      case 20:
+        datalen = 2;
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
+        s += ` cap ${buf[cp]!.toString(16).padStart(2, '0')} id ${buf[cp + 1]!}`;
+        break;
+      case 29:
+        datalen = len - 2;
+        if (datalen < 2) s += ' (invalid)';
+        else {
+          if (bad(2)) return optFail(s, ch, 2 > hlen);
+          s += ` keyid ${buf[cp]!} rnextkeyid ${buf[cp + 1]!}`;
+          if (datalen > 2) {
+            s += ' mac 0x';
+            for (let i = 2; i < datalen; i++) {
+              if (bad(i + 1)) return optFail(s, ch, i + 1 > hlen);
+              s += buf[cp + i]!.toString(16).padStart(2, '0');
+            }
+          }
+        }
+        break;
+      case 34:
+        datalen = len - 2;
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
+        s += ' ' + fastOpen(buf, cp, datalen);
+        break;
+      case 254: {
+        datalen = len - 2;
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
+        if (datalen < 2) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        const magic = get16(buf, cp);
+        s += '-';
+        s += magic === 0xf989 ? 'tfo' + fastOpen(buf, cp + 2, datalen - 2) : magic.toString(16).padStart(4, '0');
+        break;
+      }
       case 28: {
         datalen = 2;
-        if (bad(datalen)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+        if (bad(datalen)) return optFail(s, ch, datalen > hlen);
         let v = get16(buf, cp);
         s += ` 0x${v.toString(16)}`;
         v = v & 1 ? (v >>> 1) * 60 : v >>> 1;
@@ -428,7 +531,7 @@ function formatTcpOptions(
         datalen = len - 2;
         if (datalen) s += ' 0x';
         for (let i = 0; i < datalen; i++) {
-          if (bad(i + 1)) return { text: s + '[bad opt]' + (ch ? ']' : ''), stop: true };
+          if (bad(i + 1)) return optFail(s, ch, i + 1 > hlen);
           s += buf[cp + i]!.toString(16).padStart(2, '0');
         }
         break;
@@ -529,11 +632,19 @@ function icmpUnreachText(st: IpPrintState, buf: Uint8Array, dp: number, code: nu
   }
 }
 
-class IcmpTrunc extends Error {}
+/** The ICMP message ends before a field: `local` when tcpdump checks the length first (no jump out of the packet). */
+class IcmpTrunc extends Error {
+  constructor(readonly local = false) {
+    super('icmp');
+  }
+}
 
 /** An ICMP message (icmp_print), with -v the quoted datagram of errors on the next line. */
 function formatIcmp(st: IpPrintState, buf: Uint8Array, dp: number, plen: number, capEnd: number, _ip: number, fragmented: boolean): string {
-  if (dp + 2 > capEnd) return ' [|icmp]';
+  if (dp + 2 > capEnd) {
+    st.jumped = true;
+    return ' [|icmp]';
+  }
   const type = buf[dp]!;
   const code = buf[dp + 1]!;
   let str: string;
@@ -556,7 +667,7 @@ function formatIcmp(st: IpPrintState, buf: Uint8Array, dp: number, plen: number,
         break;
       }
       case 11:
-        if (dp + 28 > capEnd) throw new IcmpTrunc();
+        if (dp + 28 > capEnd) throw new IcmpTrunc(true);
         str = code === 0 ? 'time exceeded in-transit' : code === 1 ? 'ip reassembly time exceeded' : `time exceeded-#${code}`;
         break;
       case 12:
@@ -567,19 +678,48 @@ function formatIcmp(st: IpPrintState, buf: Uint8Array, dp: number, plen: number,
         }
         break;
       case 18:
-        if (dp + 16 > capEnd) throw new IcmpTrunc();
-        str = `address mask is 0x${get32(buf, dp + 12).toString(16).padStart(8, '0')}`;
+        if (dp + 12 > capEnd) throw new IcmpTrunc();
+        str = `address mask is 0x${get32(buf, dp + 8).toString(16).padStart(8, '0')}`;
         break;
       case 13:
         if (dp + 8 > capEnd) throw new IcmpTrunc();
         str = `time stamp query id ${get16(buf, dp + 4)} seq ${get16(buf, dp + 6)}`;
         break;
+      case 14:
+        if (dp + 20 > capEnd) throw new IcmpTrunc(true);
+        str = `time stamp reply id ${get16(buf, dp + 4)} seq ${get16(buf, dp + 6)}: org ${icmpStamp(get32(buf, dp + 8))}`;
+        str += `, recv ${icmpStamp(get32(buf, dp + 12))}, xmit ${icmpStamp(get32(buf, dp + 16))}`;
+        break;
+      case 9: {
+        if (dp + 8 > capEnd) throw new IcmpTrunc();
+        const life = get16(buf, dp + 6);
+        str = 'router advertisement lifetime ';
+        if (life < 60) str += String(life);
+        else if (life < 3600) str += `${Math.floor(life / 60)}:${String(life % 60).padStart(2, '0')}`;
+        else str += `${Math.floor(life / 3600)}:${String(Math.floor((life % 3600) / 60)).padStart(2, '0')}:${String(life % 60).padStart(2, '0')}`;
+        let num = buf[dp + 4]!;
+        const size = buf[dp + 5]!;
+        str += ` ${num}:`;
+        if (size !== 2) {
+          str += ` [size ${size}]`;
+          break;
+        }
+        let at = dp + 8;
+        while (num > 0) {
+          if (at + 8 > capEnd) throw new IcmpTrunc();
+          str += ` {${hostString(st, get32(buf, at))} ${get32(buf, at + 4)}}`;
+          at += 8;
+          num--;
+        }
+        break;
+      }
       default:
         str = ICMP_TYPES[type] ?? `type-#${type}`;
         break;
     }
   } catch (e) {
     if (!(e instanceof IcmpTrunc)) throw e;
+    if (!e.local) st.jumped = true;
     return ' [|icmp]';
   }
   let s = `ICMP ${str}, length ${plen}`;

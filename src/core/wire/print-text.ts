@@ -89,19 +89,24 @@ export function printableChar(c: number): string {
   return s + String.fromCharCode(c);
 }
 
+/** Thrown when a text line runs past the captured bytes. */
+class CutShort extends Error {}
+
 /**
  * One text line of `buf[idx, end)` as tcpdump's line printer takes it: the
- * line (without its LF or CR-LF) and the index after it; `next` 0 when the
- * bytes are not a complete printable line (the text up to the end is then
- * `text` with `truncated` set when it was all printable).
+ * line (without its LF or CR-LF) and the index after it; null when the
+ * bytes are not a printable line; `truncated` when the text is all
+ * printable but has no line end. Reading past `capEnd` throws CutShort.
  */
-function textLine(buf: Uint8Array, idx: number, end: number): { text: string; next: number; truncated: boolean } | null {
+function textLine(buf: Uint8Array, idx: number, end: number, capEnd: number): { text: string; next: number; truncated: boolean } | null {
   const start = idx;
   while (idx < end) {
+    if (idx >= capEnd) throw new CutShort();
     const c = buf[idx]!;
     if (c === 0x0a) return { text: ascii(buf, start, idx), next: idx + 1, truncated: false };
     if (c === 0x0d) {
       if (idx + 1 >= end) return null;
+      if (idx + 1 >= capEnd) throw new CutShort();
       if (buf[idx + 1] === 0x0a) return { text: ascii(buf, start, idx), next: idx + 2, truncated: false };
       return null;
     }
@@ -151,58 +156,70 @@ export const HTTP_COMMANDS = [
  * name in capitals, then at default verbosity ": " and the first line; with
  * -v ", length: N" and every printable line on its own "\n\t" line. With
  * `commands`, only segments starting with one of them or a three-digit
- * code (`codeSecond`: as the second token) get their text printed.
+ * code (`codeSecond`: as the second token) get their text printed. `len`
+ * is the payload's length on the wire, `capEnd` where the captured bytes
+ * end; running into it ends the text with " [|name]" and calls `onCut`.
  */
 export function textProtocol(
   name: string,
   buf: Uint8Array,
   from: number,
   len: number,
+  capEnd: number,
   verbose: number,
+  onCut: () => void,
   commands?: readonly string[],
   codeSecond = false,
 ): string {
   const end = from + len;
+  const tokEnd = Math.min(end, capEnd);
   let printThis = true;
   if (commands) {
     printThis = false;
-    let t = fetchToken(buf, from, end);
+    let t = fetchToken(buf, from, tokEnd);
     if (t) {
       const up = t.token.toUpperCase();
       if (commands.includes(up)) printThis = true;
-      if (codeSecond) t = fetchToken(buf, t.next, end);
+      if (codeSecond) t = fetchToken(buf, t.next, tokEnd);
       if (t && /^[0-9]{3}$/.test(t.token)) printThis = true;
     }
   }
   let s = name.toUpperCase();
   if (!printThis) return s;
-  if (verbose) {
-    s += `, length: ${len}`;
-    let idx = from;
-    while (idx < end) {
-      const l = textLine(buf, idx, end);
-      if (!l) break;
-      s += '\n\t' + l.text;
-      if (l.truncated) {
-        s += ` [|${name}]`;
-        break;
+  try {
+    if (verbose) {
+      s += `, length: ${len}`;
+      let idx = from;
+      while (idx < end) {
+        const l = textLine(buf, idx, end, capEnd);
+        if (!l) break;
+        s += '\n\t' + l.text;
+        if (l.truncated) {
+          s += ` [|${name}]`;
+          break;
+        }
+        idx = l.next;
       }
-      idx = l.next;
+      return s;
     }
+    const l = textLine(buf, from, end, capEnd);
+    if (l) s += ': ' + l.text + (l.truncated ? ` [|${name}]` : '');
     return s;
+  } catch (e) {
+    if (!(e instanceof CutShort)) throw e;
+    onCut();
+    return s + ` [|${name}]`;
   }
-  const l = textLine(buf, from, end);
-  if (l) s += ': ' + l.text + (l.truncated ? ` [|${name}]` : '');
-  return s;
 }
 
-/** The -A dump of `buf[from, to)`: a newline, then the bytes as text ('.' for what is not printable; CR before LF dropped). */
+/** The -A dump of `buf[from, to)`: a newline, then the bytes as text ('.' for what is not printable; line-ending CRs dropped). */
 export function asciiDump(buf: Uint8Array, from: number, to: number): string {
   let s = '\n';
   for (let i = from; i < to; i++) {
     const c = buf[i]!;
     if (c === 0x0d) {
-      if (i + 1 >= to || buf[i + 1] !== 0x0a) s += '.';
+      // A CR is shown as '.' only inside a line (more than one byte left, no LF next).
+      if (to - i - 1 > 1 && buf[i + 1] !== 0x0a) s += '.';
     } else if (!isGraph(c) && c !== 0x09 && c !== 0x20 && c !== 0x0a) s += '.';
     else s += String.fromCharCode(c);
   }

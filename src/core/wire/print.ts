@@ -80,7 +80,7 @@ export class PacketPrinter {
   private count = 0;
 
   constructor(readonly opts: PrinterOptions, names: PrintNames) {
-    this.st = { opts, names, tcpSeq: new Map(), hostCache: new Map() };
+    this.st = { opts, names, tcpSeq: new Map(), hostCache: new Map(), jumped: false };
   }
 
   /** The time the next -ttt/-ttttt delta is taken from (seconds, microseconds), once a packet set it. */
@@ -172,12 +172,15 @@ export class PacketPrinter {
     this.count++;
     let s = this.opts.number ? `${String(this.count).padStart(5)}  ` : '';
     s += this.timestamp(p.tsSec, p.tsUsec);
-    const { text, hdrlen } =
+    this.st.jumped = false;
+    const decoded =
       linkType === LINKTYPE_LINUX_SLL2
         ? this.sll2(p.data, len, caplen)
         : linkType === LINKTYPE_LINUX_SLL
           ? this.sll(p.data, len, caplen)
           : this.ether(p.data, len, caplen);
+    const text = decoded.text;
+    const hdrlen = this.st.jumped ? 0 : decoded.hdrlen;
     s += text;
     if (this.opts.hexAscii) {
       if (this.opts.hexAscii > 1) s += hexAsciiDump(p.data, 0, caplen);
