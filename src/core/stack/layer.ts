@@ -41,12 +41,11 @@ export class Stack implements SocketLayer, SocketDemux {
   private readonly raws: RawSock[] = [];
   private readonly seg: Segment = newSegment();
 
-  /** The namespace's secret for initial sequence numbers. */
-  private readonly isnSecret: number;
+  /** The namespace's secret for initial sequence numbers, drawn at the first connection. */
+  private isnSecret: number | null = null;
 
   constructor(readonly env: StackEnv) {
     this.ipIds = new HashedIpIds(env);
-    this.isnSecret = env.random32();
   }
 
   /**
@@ -56,6 +55,7 @@ export class Stack implements SocketLayer, SocketDemux {
    * through a TIME-WAIT socket).
    */
   isn(laddr: number, lport: number, raddr: number, rport: number): number {
+    if (this.isnSecret === null) this.isnSecret = this.env.random32();
     let h = this.isnSecret;
     for (const v of [laddr, raddr, ((lport << 16) | rport) >>> 0]) {
       h = Math.imul(h ^ v, 0x9e3779b1) >>> 0;
