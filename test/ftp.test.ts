@@ -511,6 +511,20 @@ describe('vsftpd', () => {
     assert.ok(idle.ns >= 30 * SEC && idle.ns < 31 * SEC);
   });
 
+  it("CentOS's packaged files: user_list refuses root before the password", () => {
+    const { net, client, server } = tutorialLab(null, tutorialConf());
+    server.fs.files.delete('/etc/vsftpd/vsftpd.conf');
+    for (const s of net.hosts.get(server.addr)!.listeners.values()) s.close();
+    net.start(server, vsftpd, ['vsftpd', '/etc/vsftpd/vsftpd.conf']);
+    net.runUntil(() => false, net.now + 1000);
+    assert.match(server.fs.read('/etc/vsftpd/user_list') ?? '', /^root$/m);
+    const r = net.runProgram(client, rawClient(['USER root', 'USER ftp', 'PASS x', 'QUIT']), ['raw']);
+    assert.equal(
+      r.out,
+      lines('220 (vsFTPd 3.0.3)', '> USER root', '530 Permission denied.', '> USER ftp', '331 Please specify the password.', '> PASS x', '230 Login successful.', '> QUIT', '221 Goodbye.'),
+    );
+  });
+
   it('anonymous logins are chrooted to the ftp user\'s home', () => {
     const { net, client, server } = tutorialLab(null, tutorialConf().replace('anonymous_enable=NO', 'anonymous_enable=YES'));
     server.fs.addDir('/var', FILE_TIME);
@@ -548,6 +562,7 @@ describe('vsftpd', () => {
     // a package's file is put in place when it is missing: Debian's listens on IPv6 (and so on port 21 already taken here)
     assert.equal(net.runProgram(server, vsftpd, ['vsftpd', '/etc/vsftpd.conf']).err, '500 OOPS: could not bind listening IPv6 socket\r\n');
     assert.match(server.fs.read('/etc/vsftpd.conf') ?? '', /^listen_ipv6=YES$/m);
+    assert.match(server.fs.read('/etc/ftpusers') ?? '', /^root$/m);
     assert.deepEqual(parseVsftpdConf('pasv_enable=maybe'), { error: 'bad bool value in config file for: pasv_enable' });
     assert.deepEqual(parseVsftpdConf('accept_timeout='), { error: 'missing value in config file for: accept_timeout' });
     const ok = parseVsftpdConf('# c\n  pasv_enable=Yes\nlocal_umask=022\nftpd_banner=Welcome.\n');

@@ -252,3 +252,24 @@ export function packagedConf(path: string): string | undefined {
   }
   return undefined;
 }
+
+/** System accounts both distributions keep out of FTP (CentOS 7's list; Debian's differs only in order and a few names). */
+const SYSTEM_USERS_CENTOS = ['root', 'bin', 'daemon', 'adm', 'lp', 'sync', 'shutdown', 'halt', 'mail', 'news', 'uucp', 'operator', 'games', 'nobody'];
+const SYSTEM_USERS_DEBIAN = ['root', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'nobody'];
+
+/**
+ * The other files the package installs beside its configuration: the
+ * user lists of PAM's listfile (ftpusers) and, on CentOS, of vsftpd's
+ * userlist_enable (user_list). Path to text.
+ */
+export function packagedFiles(confPath: string): Record<string, string> {
+  const list = (header: string, users: string[]): string => `${header}\n${users.join('\n')}\n`;
+  if (confPath === '/etc/vsftpd/vsftpd.conf') {
+    return {
+      '/etc/vsftpd/ftpusers': list('# Users PAM refuses FTP logins to (one per line).', SYSTEM_USERS_CENTOS),
+      '/etc/vsftpd/user_list': list('# Users vsftpd refuses before the password (userlist_enable=YES, userlist_deny=YES).', SYSTEM_USERS_CENTOS),
+    };
+  }
+  if (confPath === '/etc/vsftpd.conf') return { '/etc/ftpusers': list('# Users PAM refuses FTP logins to (one per line).', SYSTEM_USERS_DEBIAN) };
+  return {};
+}

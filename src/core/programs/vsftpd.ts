@@ -39,7 +39,7 @@ import {
   readLine,
   utf8,
 } from './ftp-proto.js';
-import { packagedConf, parseVsftpdConf, pasvPort, pasvRange, type VsftpdConf } from './vsftpd-conf.js';
+import { packagedConf, packagedFiles, parseVsftpdConf, pasvPort, pasvRange, type VsftpdConf } from './vsftpd-conf.js';
 import { dirAccess, listLine, listedEntries, resolvePath, baseName, type DirFs, type FsEntry } from './vsftpd-ls.js';
 
 /** The version vsftpd greets with (Debian 12's vsftpd, the reference of the differential tests). */
@@ -65,7 +65,8 @@ function oops(ctx: ProgramContext, msg: string): number {
 
 /**
  * The daemon: `vsftpd [CONFIG_FILE]`. A missing /etc/vsftpd/vsftpd.conf or
- * /etc/vsftpd.conf is first written as the distribution's package installs it.
+ * /etc/vsftpd.conf is first written as the distribution's package installs
+ * it, with the package's user lists (ftpusers, user_list) when missing.
  */
 export const vsftpd: Program = function* (ctx) {
   const path = ctx.argv.slice(1).find((a) => !a.startsWith('-')) ?? defaultConfPath(ctx);
@@ -75,6 +76,7 @@ export const vsftpd: Program = function* (ctx) {
     text = packagedConf(path);
     if (text === undefined) return oops(ctx, `cannot read config file: ${path}`);
     ctx.fs.write(path, text);
+    for (const [file, body] of Object.entries(packagedFiles(path))) if (ctx.fs.read(file) === undefined) ctx.fs.write(file, body);
   }
   const parsed = parseVsftpdConf(text);
   if ('error' in parsed) return oops(ctx, parsed.error);
