@@ -39,6 +39,55 @@ interface ScanCase {
   lab: ScanLab;
   /** nmap's arguments. */
   args: string[];
+  /** The target sits behind a router, on 10.9.1.0/24 (ROUTED_TARGET). */
+  routed?: boolean;
+}
+
+/** The target's address in the routed cases. */
+const ROUTED_TARGET = '10.9.1.2';
+
+/**
+ * The network as `ip` commands, the same on both sides: {A} the scanner,
+ * {B} the target, {R} the router of the routed cases.
+ */
+function topology(routed: boolean): string[][] {
+  const up = (ns: string, dev: string, addr: string): string[][] => [
+    ['ip', '-n', ns, 'addr', 'add', addr, 'dev', dev],
+    ['ip', '-n', ns, 'link', 'set', dev, 'up'],
+  ];
+  const lo = (ns: string): string[] => ['ip', '-n', ns, 'link', 'set', 'lo', 'up'];
+  if (!routed)
+    return [
+      ['ip', 'netns', 'add', '{A}'],
+      ['ip', 'netns', 'add', '{B}'],
+      ['ip', '-n', '{A}', 'link', 'add', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:00:00:00:00:02', 'netns', '{B}'],
+      ...up('{A}', 'eth0', `${SCANNER}/24`),
+      ...up('{B}', 'eth0', `${TARGET}/24`),
+      lo('{A}'),
+      lo('{B}'),
+    ];
+  return [
+    ['ip', 'netns', 'add', '{A}'],
+    ['ip', 'netns', 'add', '{R}'],
+    ['ip', 'netns', 'add', '{B}'],
+    ['ip', '-n', '{A}', 'link', 'add', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:00:00:00:00:fe', 'netns', '{R}'],
+    ['ip', '-n', '{B}', 'link', 'add', 'eth0', 'address', '02:00:00:00:00:02', 'type', 'veth', 'peer', 'name', 'eth1', 'address', '02:00:00:00:00:fd', 'netns', '{R}'],
+    ...up('{A}', 'eth0', `${SCANNER}/24`),
+    ...up('{R}', 'eth0', '10.9.0.254/24'),
+    ...up('{R}', 'eth1', '10.9.1.254/24'),
+    ...up('{B}', 'eth0', `${ROUTED_TARGET}/24`),
+    lo('{A}'),
+    lo('{R}'),
+    lo('{B}'),
+    ['ip', '-n', '{A}', 'route', 'add', 'default', 'via', '10.9.0.254'],
+    ['ip', '-n', '{B}', 'route', 'add', 'default', 'via', '10.9.1.254'],
+    ['ip', 'netns', 'exec', '{R}', 'sysctl', '-qw', 'net.ipv4.ip_forward=1'],
+  ];
+}
+
+/** A command of `topology` with the namespace names of one side. */
+function named(argv: string[], names: Record<string, string>): string[] {
+  return argv.map((w) => w.replace(/\{([ABR])\}/g, (_, k: string) => names[k]!));
 }
 
 const NO_ICMP_LIMITS = { 'net.ipv4.icmp_ratelimit': '0', 'net.ipv4.icmp_msgs_per_sec': '1000000', 'net.ipv4.icmp_msgs_burst': '1000000' };
@@ -161,6 +210,23 @@ const CASES: ScanCase[] = [
     },
     args: ['-n', '-sT', '--reason', '-p', '20-28', TARGET],
   },
+  { name: 'ping scan of a host behind a router (echo reply)', routed: true, lab: {}, args: ['-n', '-sn', ROUTED_TARGET] },
+  { name: 'ping scan of a host behind a router, with reasons', routed: true, lab: {}, args: ['-n', '-sn', '--reason', ROUTED_TARGET] },
+  { name: 'ping scan behind a router of a host dropping all input', routed: true, lab: { targetRules: ['-P INPUT DROP'] }, args: ['-n', '-sn', ROUTED_TARGET] },
+  { name: 'the SSH-only server behind a router seems down', routed: true, lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', '-F', ROUTED_TARGET] },
+  { name: 'the SSH-only server behind a router with -Pn', routed: true, lab: { targetRules: SSH_ONLY, services: { tcp: [22] } }, args: ['-n', '-Pn', '-F', '--reason', ROUTED_TARGET] },
+  {
+    name: 'host discovery by the SYN to 443 behind a router (ICMP dropped)',
+    routed: true,
+    lab: { targetRules: ['-A INPUT -p icmp -j DROP'], services: { tcp: [443] } },
+    args: ['-n', '--reason', '-p', '22,443', ROUTED_TARGET],
+  },
+  {
+    name: 'host discovery by the ACK to 80 behind a router (ICMP and 443 dropped)',
+    routed: true,
+    lab: { targetRules: ['-A INPUT -p icmp -j DROP', '-A INPUT -p tcp --dport 443 -j DROP'] },
+    args: ['-n', '--reason', '-sn', ROUTED_TARGET],
+  },
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
@@ -196,19 +262,10 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
   const id = `${process.pid % 100000}x${serial++}`;
   const a = `${NETNS_PREFIX}nma${id}`;
   const b = `${NETNS_PREFIX}nmb${id}`;
+  const r = `${NETNS_PREFIX}nmr${id}`;
   const daemons: ChildProcess[] = [];
   try {
-    sh(['ip', 'netns', 'add', a]);
-    sh(['ip', 'netns', 'add', b]);
-    sh(['ip', '-n', a, 'link', 'add', 'eth0', 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:00:00:00:00:02', 'netns', b]);
-    for (const [ns, addr] of [
-      [a, SCANNER],
-      [b, TARGET],
-    ] as const) {
-      sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
-      sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    }
+    for (const argv of topology(c.routed ?? false)) sh(named(argv, { A: a, B: b, R: r }));
     for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) sh(['ip', 'netns', 'exec', b, 'sysctl', '-qw', `${k}=${v}`]);
     for (const rule of c.lab.targetRules ?? []) sh(['ip', 'netns', 'exec', b, 'iptables', ...rule.split(' ')]);
     const s = c.lab.services ?? {};
@@ -228,36 +285,24 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
     for (const d of daemons) d.kill();
     spawnSync('ip', ['netns', 'del', a], { env: ENV });
     spawnSync('ip', ['netns', 'del', b], { env: ENV });
+    if (c.routed) spawnSync('ip', ['netns', 'del', r], { env: ENV });
   }
 }
 
 /** Runs the case in nflab through its command line; the UDP-service cases in the two-host test lab. */
 async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number }> {
   const s = c.lab.services ?? {};
-  if (s.udpAnswer?.length || s.udpSilent?.length) return runInLab(c.lab, nmap, ['nmap', ...c.args]);
+  if (s.udpAnswer?.length || s.udpSilent?.length) {
+    if (c.routed) throw new Error('the two-host test lab has no router');
+    return runInLab(c.lab, nmap, ['nmap', ...c.args]);
+  }
   const lab = mkdtempSync('/tmp/nflabt-nmap-');
   try {
     const must = async (argv: string[]): Promise<void> => {
       const r = await runNflab(argv, { lab });
       if (r.status !== 0) throw new Error(`nflab ${argv.join(' ')}: ${r.stderr}`);
     };
-    for (const argv of [
-      ['ip', 'netns', 'add', 'A'],
-      ['ip', 'netns', 'add', 'B'],
-      ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'vb'],
-      ['ip', 'link', 'set', 'vb', 'netns', 'B'],
-      ['ip', 'link', 'set', 'eth0', 'netns', 'A'],
-      ['ip', '-n', 'B', 'link', 'set', 'vb', 'name', 'eth0'],
-      ['ip', '-n', 'A', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:01'],
-      ['ip', '-n', 'B', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:02'],
-      ['ip', '-n', 'A', 'addr', 'add', `${SCANNER}/24`, 'dev', 'eth0'],
-      ['ip', '-n', 'B', 'addr', 'add', `${TARGET}/24`, 'dev', 'eth0'],
-      ['ip', '-n', 'A', 'link', 'set', 'eth0', 'up'],
-      ['ip', '-n', 'B', 'link', 'set', 'eth0', 'up'],
-      ['ip', '-n', 'A', 'link', 'set', 'lo', 'up'],
-      ['ip', '-n', 'B', 'link', 'set', 'lo', 'up'],
-    ])
-      await must(argv);
+    for (const argv of topology(c.routed ?? false)) await must(named(argv, { A: 'A', B: 'B', R: 'R' }));
     for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) await must(['ip', 'netns', 'exec', 'B', 'sysctl', '-qw', `${k}=${v}`]);
     for (const rule of c.lab.targetRules ?? []) await must(['ip', 'netns', 'exec', 'B', 'iptables', ...rule.split(' ')]);
     if (s.tcp?.length) {
