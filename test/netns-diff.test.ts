@@ -275,6 +275,28 @@ export const NETNS_CASES: NetnsCase[] = [
     ],
   },
   {
+    name: 'an other end whose index names another device here',
+    steps: [
+      'sysctl -qw net.ipv6.conf.all.accept_dad=0',
+      'ip link add d0 address 02:00:00:00:00:01 type veth peer name d1 address 02:00:00:00:00:02',
+      'ip netns add A',
+      'ip -n A link add x0 address 02:00:00:00:00:03 type veth peer name y0 address 02:00:00:00:00:04 netns 1',
+      'ip link set y0 up',
+      'ip link set d1 up',
+      'ip -n A link set x0 up',
+      'ip link',
+      'ip -6 a',
+      'ip -6 -br a',
+      'ip -br l',
+      'ip link set d1 down',
+      'ip -6 a',
+      'ip -n A link set x0 down',
+      'ip link',
+      'ip -n A link set x0 up',
+      'ip link',
+    ],
+  },
+  {
     name: 'a namespace deleted from inside',
     steps: [
       'ip netns add A',
