@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tutorialLab, tutorialConf, PORT21, FILE_TIME } from './ftp-scenario.js';
-import { ftp, splitWords, transferSummary } from '../src/core/programs/ftp.js';
+import { canonicalName, ftp, splitWords, transferSummary } from '../src/core/programs/ftp.js';
 import { filezilla, parseFtpUrl } from '../src/core/programs/ftp-filezilla.js';
 import { parseVsftpdConf, pasvPort, pasvRange } from '../src/core/programs/vsftpd-conf.js';
 import { listLine, lsDate, resolvePath } from '../src/core/programs/vsftpd-ls.js';
@@ -609,6 +609,10 @@ describe('pieces', () => {
     assert.equal(transferSummary(1, 'sent', 2 * SEC), '1 byte sent in 00:02 (0.00 KiB/s)');
     assert.equal(transferSummary(3972005888, 'sent', 165 * SEC), '3972005888 bytes sent in 02:45 (22.95 MiB/s)');
     assert.equal(transferSummary(10, 'received', 3725 * SEC), '10 bytes received in  1:02:05 (0.00 KiB/s)');
+  });
+  it('canonical host names from /etc/hosts', () => {
+    assert.equal(canonicalName('127.0.0.1 localhost\n192.168.0.18 server1 s1 # the FTP server\n', 's1'), 'server1');
+    assert.equal(canonicalName(undefined, '192.168.0.18'), '192.168.0.18');
   });
   it('command words', () => {
     assert.deepEqual(splitWords(' get  "a b" c '), ['get', 'a b', 'c']);

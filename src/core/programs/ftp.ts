@@ -79,6 +79,15 @@ export function transferSummary(bytes: number, direction: 'received' | 'sent', e
   return out;
 }
 
+/** The name getaddrinfo's AI_CANONNAME gives for `host`: the first name of its /etc/hosts line, else `host` itself. */
+export function canonicalName(hosts: string | undefined, host: string): string {
+  for (const line of (hosts ?? '').split('\n')) {
+    const f = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (f.length >= 2 && f.slice(1).includes(host)) return f[1]!;
+  }
+  return host;
+}
+
 /** The `ftp` program. */
 export const ftp: Program = function* (ctx) {
   const c = new FtpClient(ctx);
@@ -379,11 +388,11 @@ class FtpClient {
     }
     this.ctrl = sock;
     this.r = new LineReader(sock);
-    this.host = host;
+    this.host = canonicalName(this.ctx.fs.read('/etc/hosts'), host);
     this.epsvBad = false;
     this.serverBinary = false;
     this.sendport = -1;
-    if (this.verbose) this.print(`Connected to ${host}.\n`);
+    if (this.verbose) this.print(`Connected to ${this.host}.\n`);
     const greet = yield* this.getReply();
     if (!greet || greet.code >= 300) {
       this.drop();
