@@ -764,7 +764,9 @@ describe('service for the daemons (CentOS 6 init scripts)', () => {
       assert.equal(await t.sh('ip link set lo up; service httpd start; service postfix start; service ntpd start; service mysqld start'), `Starting httpd: ${OK_WORD}\nStarting postfix: ${OK_WORD}\nStarting ntpd: ${OK_WORD}\nStarting mysqld:  ${OK_WORD}\n`);
       assert.equal(await t.sh('service httpd status; service postfix status; service ntpd status; service mysqld status'), 'httpd (pid  1002) is running...\nmaster (pid  1003) is running...\nntpd (pid  1004) is running...\nmysqld (pid  1005) is running...\n');
       assert.equal(await t.sh('service postfix stop; service ntpd stop'), `Shutting down postfix: ${OK_WORD}\nShutting down ntpd: ${OK_WORD}\n`);
-      assert.equal(await t.sh('service httpd bogus; echo rc=$?'), 'Usage: /etc/init.d/httpd {start|stop|restart|condrestart|try-restart|status}\nrc=2\n');
+      assert.equal(await t.sh('service httpd bogus; echo rc=$?'), 'Usage: /etc/init.d/httpd {start|stop|restart|reload|force-reload|condrestart|try-restart|status}\nrc=2\n');
+      assert.equal(await t.sh('service ntpd reload; echo rc=$?'), 'Usage: /etc/init.d/ntpd {start|stop|restart|condrestart|try-restart|status}\nrc=2\n');
+      assert.equal(await t.sh('service sshd reload; echo rc=$?; service httpd reload; echo rc=$?'), `rc=7\nReloading httpd: ${OK_WORD}\nrc=0\n`);
     } finally {
       t.done();
     }

@@ -17,7 +17,9 @@
  * prints "Starting sshd: [  OK  ]" and starts the daemon in the namespace
  * the command runs in; start does nothing when it runs already, stop
  * nothing when it does not, and status reports "NAME (pid  PID) is
- * running..." or "NAME is stopped".
+ * running..." or "NAME is stopped". reload (for daemons that have it)
+ * restarts the daemon so that it reads its files again; its pid changes,
+ * where the real daemon keeps it.
  */
 import { initScriptUnit, type DaemonUnit } from '../core/programs/daemons/index.js';
 import { LabDamaged } from './lab/store.js';
@@ -65,6 +67,18 @@ function runDaemonInit(u: DaemonUnit, args: string[], ctx: LabContext, out: Outp
       if (!running) return 0;
       stop();
       return start();
+    case 'reload':
+    case 'force-reload': {
+      if (!u.reload) break;
+      // the scripts' reload signals the daemon (HUP) when it runs, else exits 7; the lab restarts it to reread its files
+      if (!running) return 7;
+      out.stdout(`Reloading ${u.initScript}: `);
+      stopDaemon(ctx.lab, u);
+      const r = startDaemon(ctx.lab, netns, u);
+      out.stdout(r.printed);
+      out.stdout(`${r.running ? OK : FAILED}\n`);
+      return r.running ? 0 : 1;
+    }
     case 'status':
       if (running) {
         out.stdout(`${u.statusName} (pid  ${running.pid}) is running...\n`);
@@ -72,10 +86,9 @@ function runDaemonInit(u: DaemonUnit, args: string[], ctx: LabContext, out: Outp
       }
       out.stdout(`${u.statusName} is stopped\n`);
       return 3;
-    default:
-      out.stdout(`Usage: /etc/init.d/${u.initScript} {start|stop|restart|condrestart|try-restart|status}\n`);
-      return 2;
   }
+  out.stdout(`Usage: /etc/init.d/${u.initScript} {start|stop|restart|${u.reload ? 'reload|force-reload|' : ''}condrestart|try-restart|status}\n`);
+  return 2;
 }
 
 /** Runs `fn`, turning a damaged lab into a message rather than a crash. */
