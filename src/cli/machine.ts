@@ -7,7 +7,9 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { formatDmesgLine, formatSyslogLine, type KernelLogLine } from '../core/path/kmsg.js';
-import { Machine, newMachineState, type MachineState } from '../core/path/machine.js';
+import { appendKernelLog, Machine, newMachineState, type MachineOptions, type MachineState } from '../core/path/machine.js';
+import { moduleParam } from '../core/conntrack/modules.js';
+import type { HostState } from '../core/world/state.js';
 import { UnsupportedInPath } from '../core/netfilter/traverse.js';
 import { CaptureError, type PacketToWrite } from '../core/wire/pcap.js';
 import { readCapture, writePcapng } from '../core/wire/pcapng.js';
@@ -65,7 +67,7 @@ export function machineOf(state: LabState): MachineState {
  * under the lab's lock, and saves the lab when `fn` says it changed; kernel
  * log lines written meanwhile are appended to the hosts' /var/log/messages.
  */
-export function withLab(lab: string, fn: (state: LabState) => { result: MachineResult; changed: boolean }, netns = INIT_NETNS): MachineResult {
+export function withLab(lab: string, fn: (state: LabState, opts: MachineOptions, host: HostState) => { result: MachineResult; changed: boolean }, netns = INIT_NETNS): MachineResult {
   let session: LabSession;
   try {
     session = openLab(lab);
@@ -75,9 +77,10 @@ export function withLab(lab: string, fn: (state: LabState) => { result: MachineR
   }
   let changed = false;
   try {
-    const state = session.world.hosts[session.host]?.netns[netns];
+    const host = session.world.hosts[session.host]!;
+    const state = host.netns[netns];
     if (!state) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, status: 1 };
-    const r = fn(state);
+    const r = fn(state, namespaceMachineOptions(host, netns), host);
     changed = r.changed;
     return r.result;
   } finally {
@@ -87,8 +90,26 @@ export function withLab(lab: string, fn: (state: LabState) => { result: MachineR
 
 export { appendSyslog } from './lab/session.js';
 
+/**
+ * How a machine of namespace `netns` of a host runs, as the lab's world
+ * runs it: with the host's module parameters, and (outside the host's own
+ * namespace) writing to the host's kernel log, LOG lines only when the
+ * host's nf_log_all_netns is set.
+ */
+export function namespaceMachineOptions(host: HostState, netns: string): MachineOptions {
+  const opts: MachineOptions = { moduleParam: (module, param) => moduleParam(host, module, param) };
+  if (netns !== INIT_NETNS) {
+    const hostState = (): MachineState => machineOf(host.netns[INIT_NETNS]!);
+    opts.printk = (level, text) => appendKernelLog(hostState(), level, text);
+    opts.logPacket = (level, text) => {
+      if (hostState().net.sysctl['net.netfilter.nf_log_all_netns'] === '1') appendKernelLog(hostState(), level, text);
+    };
+  }
+  return opts;
+}
+
 /** withLab in the call's host and namespace. */
-export function withLabAt(call: MachineCall, fn: (state: LabState) => { result: MachineResult; changed: boolean }): MachineResult {
+export function withLabAt(call: MachineCall, fn: (state: LabState, opts: MachineOptions, host: HostState) => { result: MachineResult; changed: boolean }): MachineResult {
   return withLab(call.lab, fn, call.netns);
 }
 
@@ -309,7 +330,7 @@ export function runReplay(argv: string[], call: MachineCall): MachineResult {
     if (p.linkType !== 1) return { stdout: '', stderr: `nflab replay: ${file}: only Ethernet captures can be replayed (link type ${p.linkType})\n`, status: 1 };
     if (!inIface && !p.ifName) return { stdout: '', stderr: `nflab replay: ${file} does not name the interfaces: give --in IFACE\n`, status: 2 };
   }
-  return withLabAt(call, (state) => {
+  return withLabAt(call, (state, machineOpts) => {
     const m = machineOf(state);
     for (const p of capture.packets) {
       const dev = inIface ?? p.ifName!;
@@ -319,7 +340,7 @@ export function runReplay(argv: string[], call: MachineCall): MachineResult {
     let machine: Machine;
     const fates: string[] = [];
     try {
-      machine = new Machine(m, state.ruleset, verbose ? { listener: (e) => e.kind === 'fate' && fates.push(describeFate(e.fate)) } : {});
+      machine = new Machine(m, state.ruleset, verbose ? { ...machineOpts, listener: (e) => e.kind === 'fate' && fates.push(describeFate(e.fate)) } : machineOpts);
     } catch (e) {
       if (e instanceof UnsupportedInPath) return { result: { stdout: '', stderr: `nflab replay: ${e.message}\n`, status: 1 }, changed: false };
       throw e;

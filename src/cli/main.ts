@@ -10,9 +10,10 @@ import { emptyRuleset, keepHandleCounters, type Ruleset } from '../core/netfilte
 import { appendKernelLog } from '../core/path/machine.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
-import { acquireLock, hostDir, labDir, labFile, LabDamaged, labRoot, loadState, readLabFile, saveState, type LabState } from './lab/store.js';
+import { acquireLock, hostDir, labDir, labFile, LabDamaged, labRoot, loadState, readLabFile, saveState, worldOf, type LabState } from './lab/store.js';
+import { autoloadHelperModule } from '../core/conntrack/modules.js';
 import { closeLab, openLab } from './lab/session.js';
-import { DEFAULT_HOST } from '../core/world/state.js';
+import { DEFAULT_HOST, type HostState } from '../core/world/state.js';
 import { programByName } from '../core/programs/registry.js';
 import { runHost, runModuleCommand, runWire } from './hosts.js';
 import { runKill, runProgramCommand } from './world-run.js';
@@ -299,6 +300,7 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
       const next = v6 ? { ...state, ruleset6: r.ruleset } : { ...state, ruleset: r.ruleset };
       const logged = next.machine?.logged ?? 0;
       forceAccounting(next, r.ruleset);
+      autoloadHelpers(state, r.ruleset);
       saveState(lab, state, next);
       const m = next.machine;
       if (m && m.logged > logged) appendSyslog(lab, m, m.kmsg.slice(-(m.logged - logged)));
@@ -310,6 +312,32 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
   } finally {
     release();
   }
+}
+
+/**
+ * A CT --helper rule makes the kernel load the helper's module
+ * (request_module), as `lsmod` then shows.
+ */
+function autoloadHelpers(view: LabState, rs: Ruleset): void {
+  const host = hostOfView(view);
+  if (!host) return;
+  const raw = rs.tables.raw;
+  if (!raw) return;
+  for (const c of [...Object.values(raw.builtins), ...raw.user]) {
+    for (const r of c!.rules) {
+      if (r.target.kind === 'ext' && r.target.name === 'CT') {
+        const helper = (r.target.info as { helper?: string }).helper;
+        if (helper) autoloadHelperModule(host, helper);
+      }
+    }
+  }
+}
+
+/** The host a namespace view belongs to. */
+function hostOfView(view: LabState): HostState | undefined {
+  const w = worldOf(view);
+  if (!w) return undefined;
+  return Object.values(w.world.hosts).find((h) => Object.values(h.netns).includes(view));
 }
 
 /**

@@ -19,6 +19,10 @@ import { decodeFrame, encodeFrame, encodeIpv4, type FrameDesc, type PacketDesc }
 import { ICMP_NAMES } from '../core/xt/match/icmp-types.js';
 import { saveRuleBody } from './iptables/format.js';
 import { readLabFile } from './lab/store.js';
+import { missingHelperNote } from '../core/conntrack/modules.js';
+import type { Conn } from '../core/conntrack/types.js';
+import type { HostState } from '../core/world/state.js';
+import { get16, get32 } from '../core/wire/bytes.js';
 import { describeFate, machineOf, withLabAt, type MachineCall, type MachineResult } from './machine.js';
 
 const USAGE = `Usage: nflab trace [-i IFACE] [-p PROTO] [-s SRC] [-d DST] [--sport N] [--dport N]
@@ -311,10 +315,11 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
     throw e;
   }
   let out: MachineResult = { stdout: '', stderr: '', status: 0 };
+  let note: string | null = null;
   let events: PathEvent[] = [];
   let ruleset: Ruleset | undefined;
   let machine: Machine | undefined;
-  const done = withLabAt(call, (state) => {
+  const done = withLabAt(call, (state, machineOpts, host) => {
     // without --apply, a copy: the lab is not changed
     const m = args.apply ? machineOf(state) : structuredClone(machineOf(state));
     ruleset = args.apply ? state.ruleset : structuredClone(state.ruleset);
@@ -333,13 +338,14 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
       return { result: { stdout: '', stderr: msg, status: 2 }, changed: false };
     }
     try {
-      machine = new Machine(m, ruleset, { listener: (e) => events.push(e), traceAll: true });
+      machine = new Machine(m, ruleset, { ...machineOpts, listener: (e) => events.push(e), traceAll: true });
     } catch (e) {
       if (e instanceof UnsupportedInPath) return { result: { stdout: '', stderr: `nflab trace: ${e.message}\n`, status: 1 }, changed: false };
       throw e;
     }
     if (packet.frame && args.iface) machine.receive(args.iface, packet.frame);
     else machine.originate(packet.datagram);
+    note = helperNote(machine, packet.datagram, host);
     machine.save();
     return { result: out, changed: args.apply };
   });
@@ -367,7 +373,42 @@ export function runTrace(argv: string[], call: MachineCall): MachineResult {
     }
     text += traceLine(e, idOf(e.packet), ruleset, names);
   }
+  if (note) text += `note: ${note}\n`;
   return { stdout: text, stderr: '', status: 0 };
+}
+
+/**
+ * Why a connection the traced packet belongs to got no conntrack helper
+ * although the host loaded one for its port (helpers are no longer
+ * attached by port), or null.
+ */
+function helperNote(machine: Machine, datagram: Uint8Array, host: HostState | undefined): string | null {
+  if (!host || datagram.length < 24) return null;
+  const ihl = (datagram[0]! & 15) * 4;
+  const src = get32(datagram, 12);
+  const dst = get32(datagram, 16);
+  const proto = datagram[9]!;
+  const sport = get16(datagram, ihl);
+  const dport = get16(datagram, ihl + 2);
+  let found: Conn | undefined;
+  machine.conntrack.forEach((c) => {
+    const o = c.orig;
+    if (o.proto === proto && o.src === src && o.dst === dst && o.sport === sport && o.dport === dport) found ??= c;
+  });
+  if (found) return missingHelperNote(host, found);
+  // the connection is already gone (a reset killed it): judge by the rules, which attach no helper
+  if (usesHelperRule(machine.ruleset)) return null;
+  const t = { src, dst, proto, sport, dport };
+  return missingHelperNote(host, { helper: '', master: 0, orig: t, reply: t } as unknown as Conn);
+}
+
+/** Whether a CT rule of the raw table attaches a helper. */
+function usesHelperRule(rs: Ruleset): boolean {
+  const raw = rs.tables.raw;
+  if (!raw) return false;
+  return [...Object.values(raw.builtins), ...raw.user].some((c) =>
+    c!.rules.some((r) => r.target.kind === 'ext' && r.target.name === 'CT' && !!(r.target.info as { helper?: string }).helper),
+  );
 }
 
 /** A trace id for packet number `p`: a mix of the number and the machine's boot time. */

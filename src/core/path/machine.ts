@@ -15,6 +15,7 @@ import { needsConntrack, needsDefrag } from '../conntrack/users.js';
 import { defragIn, reassembledMaxSize } from '../conntrack/defrag.js';
 import { ConntrackTable, conntrackFromJson, conntrackToJson, type ConntrackJson } from '../conntrack/table.js';
 import { natHook } from '../conntrack/nat.js';
+import { HELPER_LOG_LEVEL, helperLogLine } from '../conntrack/helper.js';
 import type { Conn } from '../conntrack/types.js';
 import type { Ruleset } from '../netfilter/ruleset.js';
 import type { Hook, TableName } from '../netfilter/tables.js';
@@ -105,6 +106,8 @@ export interface MachineOptions {
   printk?: (level: number, text: string) => void;
   /** Where LOG lines go (default: printk); a namespace other than the host's drops them unless nf_log_all_netns. */
   logPacket?: (level: number, text: string) => void;
+  /** A parameter of a kernel module the host loaded (conntrack helpers' ports=, loose=). */
+  moduleParam?: (module: string, param: string) => string | undefined;
 }
 
 /** Hook priorities of the functions besides the tables (NF_IP_PRI_*). */
@@ -184,6 +187,7 @@ export class Machine implements KernelServices {
   private readonly onTransmit: ((iface: string, frame: Uint8Array) => void) | null;
   private readonly recordSent: boolean;
   private readonly printkTo: ((level: number, text: string) => void) | null;
+  private readonly moduleParam: ((module: string, param: string) => string | undefined) | null;
   /** Sees every frame received ('in') or sent ('out') on any interface (captures); set by the lab's world. */
   tap: ((iface: string, dir: 'in' | 'out', frame: Uint8Array) => void) | null = null;
   /** The namespace's sockets, offered every packet delivered locally (set by the lab's world). */
@@ -205,6 +209,7 @@ export class Machine implements KernelServices {
     this.onTransmit = opts.onTransmit ?? null;
     this.recordSent = opts.recordSent ?? true;
     this.printkTo = opts.printk ?? null;
+    this.moduleParam = opts.moduleParam ?? null;
     if (opts.logPacket) this.logPacket = opts.logPacket;
     this.tables = compileRuleset(ruleset);
     this.conntrack = conntrackFromJson(state.conntrack as ConntrackJson | undefined, () => this.state.clockNs);
@@ -752,6 +757,9 @@ export class Machine implements KernelServices {
       sysctl: (key: string) => this.ops.sysctl(key),
       printk: (level: number, text: string) => this.printk(level, text),
       random32: () => this.random32(),
+      moduleParam: (module: string, param: string) => this.moduleParam?.(module, param),
+      // a helper's "dropping packet" line is a packet log line (nf_log)
+      logHelper: (skb: Skb, prefix: string) => (this.logPacket ?? ((l: number, t: string) => this.printk(l, t)))(HELPER_LOG_LEVEL, helperLogLine(skb, prefix)),
     };
   }
 

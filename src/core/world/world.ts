@@ -11,6 +11,7 @@
  */
 import { appendKernelLog, Machine, newMachineState, type MachineState } from '../path/machine.js';
 import { parseHosts } from '../xt/namedb.js';
+import { moduleParam } from '../conntrack/modules.js';
 import { parseIPv4Numeric } from '../addr/ipv4.js';
 import type { SocketDemux, SocketLayer, StackEnv, Errno } from '../stack/api.js';
 import type { HostFs, Program, ProgramBody, ProgramContext, TappedFrame, Wait } from '../programs/api.js';
@@ -127,6 +128,7 @@ export class World {
     const ms = ref.netns === INIT_NETNS ? hostState : this.machineState(ref, hostState);
     const machine = new Machine(ms, ns.ruleset, {
       recordSent: false,
+      moduleParam: (module, param) => moduleParam(host, module, param),
       onTransmit: (iface, frame) => this.transmitted(ref, iface, frame),
       printk: ref.netns === INIT_NETNS ? undefined : (level, text) => appendKernelLog(hostState, level, text),
       logPacket:
