@@ -41,9 +41,12 @@ function invalidName(name: string): boolean {
   return name === '' || name.length > 255 || name.includes('/') || name === '.' || name === '..';
 }
 
-/** The name of the namespace a path under /run/netns (or a plain name) designates. */
+/** The name of the namespace a path under /run/netns or /proc (or a plain name) designates. */
 function nameOfFile(ctx: IpContext, s: string): string | undefined {
   let name = s;
+  if (s === '/proc/self/ns/net' || s === '/proc/thread-self/ns/net') return ctx.ns.current;
+  const proc = /^\/proc\/(\d+)\/ns\/net$/.exec(s);
+  if (proc) return ctx.ns.netnsOfPid(Number(proc[1]));
   if (s.includes('/')) {
     const prefixes = [`${NETNS_RUN_DIR}/`, `/var${NETNS_RUN_DIR}/`];
     const p = prefixes.find((x) => s.startsWith(x));
@@ -67,7 +70,7 @@ function list(ctx: IpContext): number {
   return 0;
 }
 
-function nsidLine(ctx: IpContext, id: number, name: string): string {
+function nsidLine(id: number, name: string): string {
   return name === '' ? `nsid ${id} \n` : `nsid ${id} (iproute2 netns name: ${name})\n`;
 }
 
@@ -105,10 +108,10 @@ function listId(ctx: IpContext, argv: string[]): number {
       eprint(ctx, 'Error: Peer netns reference is invalid.\n');
       return -2;
     }
-    print(ctx, nsidLine(ctx, nsid, e[0]));
+    print(ctx, nsidLine(nsid, e[0]));
     return 0;
   }
-  for (const [name, id] of entries) print(ctx, nsidLine(ctx, id, name));
+  for (const [name, id] of entries) print(ctx, nsidLine(id, name));
   return 0;
 }
 
