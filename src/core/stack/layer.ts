@@ -409,11 +409,16 @@ export class Stack implements SocketLayer, SocketDemux {
     if (skb.pktType !== PacketType.HOST && skb.pktType !== PacketType.OUTGOING && skb.pktType !== PacketType.LOOPBACK) return false;
     if (skb.route === 'broadcast' || skb.route === 'multicast') return false;
     const d = skb.data;
+    if (d.length < ihl + 20) return false;
+    const saddr = get32(d, 12);
+    const daddr = get32(d, 16);
+    const sport = get16(d, ihl);
+    const dport = get16(d, ihl + 2);
+    const s = this.tcpLookup(saddr, sport, daddr, dport);
+    const l = s ? null : this.tcpListenerFor(daddr, dport);
+    if (!s && !l) return false;
     const seg = this.seg;
     if (!parseSegment(d, ihl, seg)) return false;
-    const s = this.tcpLookup(seg.saddr, seg.sport, seg.daddr, seg.dport);
-    const l = s ? null : this.tcpListenerFor(seg.daddr, seg.dport);
-    if (!s && !l) return false;
     if (!locallyGenerated(skb)) {
       const len = d.length - ihl;
       if (checksumFinish(checksumPartial(d, ihl, len, pseudoHeaderSum(seg.saddr, seg.daddr, 6, len))) !== 0) return true;
