@@ -151,6 +151,8 @@ interface Outstanding {
  */
 export class UltraScan {
   private readonly outstanding: Outstanding[] = [];
+  /** How many of `outstanding` are still inside their timeout. */
+  private activeCount = 0;
   private readonly retry: { item: number; tryno: number }[] = [];
   private nextFresh = 0;
   private readonly finished: Uint8Array;
@@ -226,7 +228,7 @@ export class UltraScan {
     for (let i = 0; i < this.outstanding.length; ) {
       const p = this.outstanding[i]!;
       if (this.finished[p.item]) {
-        this.outstanding.splice(i, 1);
+        this.removeAt(i);
         continue;
       }
       if (p.sentNs + this.probeTimeout() > nowNs) {
@@ -234,16 +236,17 @@ export class UltraScan {
         continue;
       }
       if (p.tryno < this.allowedTryno()) {
-        this.outstanding.splice(i, 1);
+        this.removeAt(i);
         this.retry.push({ item: p.item, tryno: p.tryno + 1 });
         continue;
       }
+      if (!p.timedOut) this.activeCount--;
       p.timedOut = true;
       if (p.sentNs + this.expireTime() > nowNs && this.mayIncrease()) {
         i++;
         continue;
       }
-      this.outstanding.splice(i, 1);
+      this.removeAt(i);
       this.finished[p.item] = 1;
       this.left--;
       this.silent.push(p.item);
@@ -264,9 +267,13 @@ export class UltraScan {
 
   /** Probes still waiting inside their timeout (the ones the window counts). */
   private active(): number {
-    let n = 0;
-    for (const p of this.outstanding) if (!p.timedOut) n++;
-    return n;
+    return this.activeCount;
+  }
+
+  /** Takes the probe at `i` out of the outstanding list. */
+  private removeAt(i: number): void {
+    if (!this.outstanding[i]!.timedOut) this.activeCount--;
+    this.outstanding.splice(i, 1);
   }
 
   private windowFree(): boolean {
@@ -318,6 +325,7 @@ export class UltraScan {
         order = { item: this.nextFresh++, tryno: 0 };
       }
       this.outstanding.push({ item: order.item, tryno: order.tryno, sentNs: nowNs, timedOut: false });
+      this.activeCount++;
       this.lastSendNs = nowNs;
       this.sent++;
       out.push(order);
@@ -370,7 +378,7 @@ export class UltraScan {
     }
     this.finished[item] = 1;
     this.left--;
-    for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i]!.item === item) this.outstanding.splice(i, 1);
+    for (let i = this.outstanding.length - 1; i >= 0; i--) if (this.outstanding[i]!.item === item) this.removeAt(i);
     return true;
   }
 
