@@ -772,6 +772,19 @@ describe('service for the daemons (CentOS 6 init scripts)', () => {
     }
   });
 
+  it('service --status-all runs every init script with status, in name order', async () => {
+    const t = unitLab();
+    try {
+      assert.equal(
+        await t.sh('service sshd start >/dev/null; service --status-all; echo rc=$?'),
+        'dovecot is stopped\nhttpd is stopped\niptables: Firewall is not running.\nmysqld is stopped\nnamed is stopped\nnginx is stopped\nntpd is stopped\n' +
+          'master is stopped\nsquid is stopped\nopenssh-daemon (pid  1000) is running...\nvsftpd is stopped\nrc=0\n',
+      );
+    } finally {
+      t.done();
+    }
+  });
+
   it('starts the daemon in the namespace the command runs in', async () => {
     const t = unitLab();
     try {

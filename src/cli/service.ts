@@ -21,7 +21,7 @@
  * restarts the daemon so that it reads its files again; its pid changes,
  * where the real daemon keeps it.
  */
-import { initScriptUnit, type DaemonUnit } from '../core/programs/daemons/index.js';
+import { DAEMON_UNITS, initScriptUnit, type DaemonUnit } from '../core/programs/daemons/index.js';
 import { LabDamaged } from './lab/store.js';
 import { FAILED, OK, runIptablesInit } from './script/initscript.js';
 import { Output, type CommandResult, type LabContext } from './script/io.js';
@@ -126,7 +126,13 @@ export async function runService(argv: string[], ctx: LabContext): Promise<Comma
         return 0;
       }
       if (service === undefined && left === 1 && a === '--status-all') {
-        await iptablesInit(['status']); // the daemons' scripts are not listed
+        // every init script of the machine, in name order, with `status`
+        const names = ['iptables', ...DAEMON_UNITS.map((u) => u.initScript)].sort();
+        for (const name of names) {
+          const u = initScriptUnit(name);
+          if (u) runDaemonInit(u, ['status'], ctx, out);
+          else await iptablesInit(['status']);
+        }
         return 0;
       }
       if (left === 2 && argv[i + 1] === '--full-restart') {
