@@ -270,7 +270,7 @@ function udpClient(addr: string, port: number, data: Uint8Array): Program {
 }
 
 /** A lab with the server host and the client namespace; runs clients against a daemon started on the host. */
-async function daemonLab(files: Files = {}, hostname = 'server1'): Promise<{
+async function daemonLab(files: Files = {}, hostname = 'server1', rules: string[] = []): Promise<{
   start(program: Program, argv: string[], where?: 'host' | 'client'): { pid: number; out: string };
   run(client: Program, from?: 'host' | 'client'): string;
   sockets(): SocketInfo[];
@@ -288,6 +288,7 @@ async function daemonLab(files: Files = {}, hostname = 'server1'): Promise<{
     'ip -n c addr add 10.0.0.2/24 dev vb',
     'ip -n c link set vb up',
     'ip -n c link set lo up',
+    ...rules,
   ];
   for (const line of lines) {
     const r = await runNflab(line.split(' '), { lab: dir });
@@ -354,6 +355,23 @@ describe('daemons', () => {
 function shown(text: string): string {
   return JSON.stringify(text);
 }
+
+describe('daemons behind the firewall', () => {
+  it('the SSH-only server: 22 answers, 80 is dropped (the connection times out) or refused by a reset', async () => {
+    const rules = ['iptables -A INPUT -p tcp --dport 22 -j ACCEPT', 'iptables -A INPUT -p tcp --dport 3306 -j REJECT --reject-with tcp-reset', 'iptables -A INPUT -p tcp -j DROP'];
+    const lab = await daemonLab({}, 'server1', rules);
+    try {
+      lab.start(sshd, ['/usr/sbin/sshd', '-D']);
+      lab.start(DAEMON_PROGRAMS['httpd']!, ['/usr/sbin/httpd']);
+      lab.start(DAEMON_PROGRAMS['mysqld']!, ['/usr/libexec/mysqld']);
+      assert.equal(lab.run(tcpClient('10.0.0.1', 22, [])), 'SSH-2.0-OpenSSH_7.4\r\n[open]\n');
+      assert.equal(lab.run(tcpClient('10.0.0.1', 80, [])), 'connect: ETIMEDOUT\n');
+      assert.equal(lab.run(tcpClient('10.0.0.1', 3306, [])), 'connect: ECONNREFUSED\n');
+    } finally {
+      lab.done();
+    }
+  });
+});
 
 describe('daemons (protocols)', () => {
   it('httpd answers GET and HEAD from its document root, 403 with the test page for an empty one, 404 otherwise', async () => {
