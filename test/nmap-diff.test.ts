@@ -25,7 +25,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { runNflab } from '../src/cli/main.js';
 import { nmap } from '../src/core/programs/nmap.js';
@@ -41,6 +41,8 @@ interface ScanCase {
   args: string[];
   /** The target sits behind a router, on 10.9.1.0/24 (ROUTED_TARGET). */
   routed?: boolean;
+  /** The scanner's /etc/hosts. */
+  hosts?: string;
 }
 
 /** The target's address in the routed cases. */
@@ -91,6 +93,8 @@ function named(argv: string[], names: Record<string, string>): string[] {
 }
 
 const NO_ICMP_LIMITS = { 'net.ipv4.icmp_ratelimit': '0', 'net.ipv4.icmp_msgs_per_sec': '1000000', 'net.ipv4.icmp_msgs_burst': '1000000' };
+
+const HOSTS = '127.0.0.1\tlocalhost\n10.9.0.2\tsrv.lab srv\n';
 
 const SSH_ONLY = ['-P INPUT DROP', '-P FORWARD DROP', '-P OUTPUT ACCEPT', '-F', '-A INPUT -p tcp --dport 22 -j ACCEPT'];
 
@@ -227,6 +231,10 @@ const CASES: ScanCase[] = [
     lab: { targetRules: ['-A INPUT -p icmp -j DROP', '-A INPUT -p tcp --dport 443 -j DROP'] },
     args: ['-n', '--reason', '-sn', ROUTED_TARGET],
   },
+  { name: 'a target named in /etc/hosts, with -n', hosts: HOSTS, lab: { services: { tcp: [22] } }, args: ['-n', '-p', '22', 'srv'] },
+  { name: 'reverse names from /etc/hosts', hosts: HOSTS, lab: { services: { tcp: [22] } }, args: ['-p', '22', TARGET] },
+  { name: 'a target by name and its reverse name', hosts: HOSTS, lab: { services: { tcp: [22] } }, args: ['-v', '-p', '22', 'srv'] },
+  { name: 'a name nobody knows', hosts: HOSTS, lab: {}, args: ['-n', '-p', '22', 'nosuchhost'] },
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
@@ -266,6 +274,10 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
   const daemons: ChildProcess[] = [];
   try {
     for (const argv of topology(c.routed ?? false)) sh(named(argv, { A: a, B: b, R: r }));
+    if (c.hosts !== undefined) {
+      mkdirSync(`/etc/netns/${a}`, { recursive: true });
+      writeFileSync(`/etc/netns/${a}/hosts`, c.hosts);
+    }
     for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) sh(['ip', 'netns', 'exec', b, 'sysctl', '-qw', `${k}=${v}`]);
     for (const rule of c.lab.targetRules ?? []) sh(['ip', 'netns', 'exec', b, 'iptables', ...rule.split(' ')]);
     const s = c.lab.services ?? {};
@@ -286,6 +298,7 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
     spawnSync('ip', ['netns', 'del', a], { env: ENV });
     spawnSync('ip', ['netns', 'del', b], { env: ENV });
     if (c.routed) spawnSync('ip', ['netns', 'del', r], { env: ENV });
+    if (c.hosts !== undefined) rmSync(`/etc/netns/${a}`, { recursive: true, force: true });
   }
 }
 
@@ -303,6 +316,10 @@ async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; s
       if (r.status !== 0) throw new Error(`nflab ${argv.join(' ')}: ${r.stderr}`);
     };
     for (const argv of topology(c.routed ?? false)) await must(named(argv, { A: 'A', B: 'B', R: 'R' }));
+    if (c.hosts !== undefined) {
+      mkdirSync(`${lab}/fs/etc`, { recursive: true });
+      writeFileSync(`${lab}/fs/etc/hosts`, c.hosts);
+    }
     for (const [k, v] of Object.entries(c.lab.targetSysctl ?? {})) await must(['ip', 'netns', 'exec', 'B', 'sysctl', '-qw', `${k}=${v}`]);
     for (const rule of c.lab.targetRules ?? []) await must(['ip', 'netns', 'exec', 'B', 'iptables', ...rule.split(' ')]);
     if (s.tcp?.length) {

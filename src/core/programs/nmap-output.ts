@@ -36,8 +36,10 @@ export interface PortResult {
 /** One scanned host as the report shows it. */
 export interface HostReport {
   addr: number;
-  /** Reverse DNS name, when one was found. */
+  /** The name the target was given by on the command line. */
   name?: string;
+  /** The name a reverse lookup found (nmap reads /etc/hosts first). */
+  rdns?: string;
   up: boolean;
   /** Why it is up (arp-response, echo-reply, user-set, localhost-response...). */
   reason: string;
@@ -72,9 +74,10 @@ export function sigDigits(d: number, digits: number): string {
   return d.toFixed(Math.max(0, -shift));
 }
 
-/** "10.0.0.2" or "name (10.0.0.2)". */
-export function nameIp(h: { addr: number; name?: string }): string {
-  return h.name ? `${h.name} (${formatIPv4(h.addr)})` : formatIPv4(h.addr);
+/** "10.0.0.2" or "name (10.0.0.2)": the name given on the command line, else the reverse lookup's. */
+export function nameIp(h: { addr: number; name?: string; rdns?: string }): string {
+  const n = h.name ?? h.rdns;
+  return n ? `${n} (${formatIPv4(h.addr)})` : formatIPv4(h.addr);
 }
 
 const VENDORS: Record<string, string> = {
@@ -251,6 +254,7 @@ export function hostBlock(h: HostReport, o: ReportOptions, portScan: boolean): s
     return `Nmap scan report for ${nameIp(h)} [host down${o.reason ? `, received ${h.reason}` : ''}]\n`;
   }
   let out = `Nmap scan report for ${nameIp(h)}\n` + hostStatusLine(h, o);
+  if (h.name && h.rdns && h.name !== h.rdns) out += `rDNS record for ${formatIPv4(h.addr)}: ${h.rdns}\n`;
   if (portScan) out += portSection(h, o);
   if (h.mac) out += macLine(h.mac);
   if (portScan) out += '\n';
@@ -264,7 +268,7 @@ export function doneLine(scanned: number, up: number, seconds: number): string {
 
 /** The grepable lines of a host (-oG). */
 export function grepLines(h: HostReport, portScan: boolean, o: ReportOptions): string {
-  const head = `Host: ${formatIPv4(h.addr)} (${h.name ?? ''})`;
+  const head = `Host: ${formatIPv4(h.addr)} (${h.rdns ?? ''})`;
   if (!h.up) return `${head}\tStatus: Down\n`;
   let out = `${head}\tStatus: Up\n`;
   if (!portScan || !h.ports) return out;

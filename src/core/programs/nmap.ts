@@ -13,7 +13,7 @@ import { parseMac } from '../wire/mac.js';
 import type { Program, ProgramBody, ProgramContext } from './api.js';
 import { newRtt, PING_TRY, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
 import { expandTarget, parseNmapArgs, selectPorts, type NmapOptions, type TcpScanType } from './nmap-options.js';
-import { doneLine, grepLines, hostBlock, type HostReport, type PortResult, type ReportOptions } from './nmap-output.js';
+import { doneLine, grepLines, hostBlock, nameIp, type HostReport, type PortResult, type ReportOptions } from './nmap-output.js';
 import {
   arpReplyOf,
   arpRequest,
@@ -165,7 +165,7 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
   const started = ctx.now();
   if (o.verbose) {
     say(`Initiating ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}\n`);
-    say(`Scanning ${todo.length === 1 ? formatIPv4(todo[0]!.addr) : `${todo.length} hosts`} [${arp ? '1 port' : '4 ports'}${todo.length === 1 ? '' : '/host'}]\n`);
+    say(`Scanning ${todo.length === 1 ? nameIp(todo[0]!) : `${todo.length} hosts`} [${arp ? '1 port' : '4 ports'}${todo.length === 1 ? '' : '/host'}]\n`);
   }
   const scan = new UltraScan(todo.length, timing, newRtt(timing), ctx.now(), false, false);
   const ident = ctx.random32() & 0xffff;
@@ -500,8 +500,8 @@ export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
         const link = ctx.machine.net.links.find((l) => l.name === r.dev);
         if (link && link.kind !== 'loopback') via = 'arp';
       }
-      const name = given ?? (o.noDns ? undefined : reverseName(ctx, addr));
-      targets.push({ addr, name, up: false, reason: '', reasonTtl: 0, srttUs: -1, via, rtt: newRtt(timing) });
+      const rdns = o.noDns ? undefined : reverseName(ctx, addr);
+      targets.push({ addr, name: given, rdns, up: false, reason: '', reasonTtl: 0, srttUs: -1, via, rtt: newRtt(timing) });
     }
   }
   const io = new RawIo(ctx);
@@ -519,7 +519,7 @@ export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
           const began = ctx.now();
           if (o.verbose) {
             say(`Initiating ${SCAN_NAMES[kind]} at ${clockStamp(ctx.wallSec())}\n`);
-            say(`Scanning ${t.name ? `${t.name} (${formatIPv4(t.addr)})` : formatIPv4(t.addr)} [${ports.length} port${ports.length === 1 ? '' : 's'}]\n`);
+            say(`Scanning ${nameIp(t)} [${ports.length} port${ports.length === 1 ? '' : 's'}]\n`);
           }
           const res =
             kind === 'connect'
