@@ -19,6 +19,7 @@ import type { Ruleset } from '../core/netfilter/ruleset.js';
 import type { NetState } from '../core/net/index.js';
 import { runConntrack } from './conntrack.js';
 import { runIp } from './ip/index.js';
+import { runBridge } from './ip/bridge.js';
 import { labFile, LabDamaged, type LabState } from './lab/store.js';
 import { closeLab, openLab, type LabSession } from './lab/session.js';
 import { freshMacBlock, INIT_NETNS, MAC_BLOCK, newNsState } from '../core/world/state.js';
@@ -152,13 +153,55 @@ export function runIpCommand(argv: string[], call: MachineCall): IpCommandResult
   }
 }
 
+/** `bridge ARGS`: iproute2's bridge tool on the call's namespace. */
+export function runBridgeCommand(argv: string[], call: MachineCall): MachineResult {
+  let session: LabSession;
+  try {
+    session = openLab(call.lab);
+  } catch (e) {
+    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
+    throw e;
+  }
+  let changed = false;
+  try {
+    const state = session.world.hosts[session.host]!.netns[call.netns];
+    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${call.netns}": No such file or directory\n`, status: 1 };
+    const m = machineOf(state);
+    const r = runBridge(argv, m.net, netnsDirectory(session, call.netns, () => (changed = true)));
+    if (r.net) {
+      m.net = r.net;
+      changed = true;
+    }
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  } finally {
+    closeLab(session, changed);
+  }
+}
+
 /** The host's namespaces as `ip` reaches them (`ip netns`, `ip -n`, moving links). */
 function netnsDirectory(s: LabSession, current: string, touched: () => void): NetnsDirectory {
   const host = s.world.hosts[s.host]!;
   const hostMachine = (): MachineState => machineOf(host.netns[INIT_NETNS]!);
+  // creation order (object keys would put names that look like numbers first)
+  const order = (): string[] => {
+    host.netnsOrder = (host.netnsOrder ?? Object.keys(host.netns)).filter((n) => n !== INIT_NETNS && host.netns[n]);
+    return host.netnsOrder;
+  };
   return {
     current,
-    names: () => Object.keys(host.netns).filter((n) => n !== INIT_NETNS),
+    names: () => [...order()],
+    moved: (from, fromIndex, to, toIndex) => {
+      // a wired card that changes namespace takes its wire along
+      for (const w of s.world.wires) {
+        for (const e of w.ends) {
+          if (e.host === s.host && e.netns === from && e.ifindex === fromIndex) {
+            e.netns = to;
+            e.ifindex = toIndex;
+          }
+        }
+      }
+      touched();
+    },
     get: (name) => {
       const ns = host.netns[name];
       if (!ns) return undefined;
@@ -168,6 +211,7 @@ function netnsDirectory(s: LabSession, current: string, touched: () => void): Ne
       const ns = host.netns[name];
       if (!ns) return;
       ns.machine ??= newNsMachine(hostMachine());
+      if (hasMasquerade(ns.ruleset)) forgetMasqueraded(ns.machine, ns.machine.net, net);
       ns.machine.net = net;
       touched();
     },
@@ -177,10 +221,12 @@ function netnsDirectory(s: LabSession, current: string, touched: () => void): Ne
       ns.machine.net = net;
       if (net.macCounter < MAC_BLOCK) net.macCounter = freshMacBlock(s.world) + net.macCounter;
       host.netns[name] = ns;
+      host.netnsOrder = [...order(), name];
       touched();
     },
     remove: (name) => {
       delete host.netns[name];
+      host.netnsOrder = order().filter((n) => n !== name);
       s.world.wires = s.world.wires.filter((w) => !w.ends.some((e) => e.host === s.host && e.netns === name));
       touched();
     },

@@ -16,9 +16,10 @@ import { closeLab, openLab } from './lab/session.js';
 import { DEFAULT_HOST, type HostState } from '../core/world/state.js';
 import { programByName } from '../core/programs/registry.js';
 import { runHost, runModuleCommand, runWire } from './hosts.js';
+import { parseNsenter, type NsenterResult } from './netns.js';
 import { runKill, runProgramCommand } from './world-run.js';
 import type { LabContext } from './script/io.js';
-import { appendSyslog, machineOf, runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
+import { appendSyslog, machineOf, runBridgeCommand, runConntrackCommand, runDmesg, runIpCommand, runReplay, runSleep, runSysctlCommand, type MachineCall, type MachineResult } from './machine.js';
 import { runRunCommand } from './script/run.js';
 import { runTrace } from './trace.js';
 import { runService, runSystemctl } from './service.js';
@@ -164,21 +165,28 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
       let stdout = r.stdout;
       let stderr = r.stderr;
       for (const ex of r.execAll) {
-        if (opts.write) opts.write(1, `\nnetns: ${ex.netns}\n`);
-        else stdout += `\nnetns: ${ex.netns}\n`;
         const sub = await enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
-        stdout += sub.stdout;
-        stderr += sub.stderr;
+        if (opts.write) {
+          // each namespace's banner right before its own output
+          opts.write(1, `\nnetns: ${ex.netns}\n`);
+          opts.write(1, sub.stdout);
+          opts.write(2, sub.stderr);
+        } else {
+          stdout += `\nnetns: ${ex.netns}\n` + sub.stdout;
+          stderr += sub.stderr;
+        }
       }
       return { stdout, stderr, status: 0 };
     }
     return r;
   }
   if (tool === 'nsenter') {
-    const ex = parseNsenter(rest.slice(1));
-    if ('error' in ex) return { stdout: '', stderr: ex.error, status: ex.status };
-    return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd });
+    const ex = nsenterCommand(rest.slice(1), dir, netns);
+    if (ex.kind === 'done') return { stdout: ex.stdout, stderr: ex.stderr, status: ex.status };
+    if (ex.argv.length === 0) return { stdout: '', stderr: 'nsenter: the lab has no interactive shell: give a command (in scripts, nsenter alone enters the namespace until exit)\n', status: 1 };
+    return enterNetns(ex.netns, ex.argv, { ...opts, lab: dir, cwd }, 127, (c) => `nsenter: failed to execute ${c}: No such file or directory\n`);
   }
+  if (tool === 'bridge') return runBridgeCommand(rest.slice(1), call);
   if (tool === 'modprobe' || tool === 'lsmod' || tool === 'rmmod' || tool === 'insmod') return runModuleCommand(tool, rest.slice(1), dir);
   if (tool === 'kill' || tool === 'pkill' || tool === 'killall') return runKill([tool, ...rest.slice(1)], call, { write: opts.write });
   const machineCommand = Object.hasOwn(MACHINE_COMMANDS, tool) ? MACHINE_COMMANDS[tool] : undefined;
@@ -193,7 +201,13 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
  * `nsenter --net`): the namespace must exist; the command is any nflab
  * command.
  */
-async function enterNetns(netns: string, argv: string[], opts: RunOptions): Promise<RunResult> {
+async function enterNetns(
+  netns: string,
+  argv: string[],
+  opts: RunOptions,
+  missingStatus = 1,
+  missing: (cmd: string) => string = (c) => `exec of "${c}" failed: No such file or directory\n`,
+): Promise<RunResult> {
   const dir = opts.lab!;
   let exists = false;
   try {
@@ -211,7 +225,7 @@ async function enterNetns(netns: string, argv: string[], opts: RunOptions): Prom
   let cmd = argv;
   while (cmd.length > 1 && cmd[0] === 'sudo') cmd = cmd.slice(1);
   const name = basename(cmd[0]!);
-  if (!isLabCommand(name)) return { stdout: '', stderr: `exec of "${cmd[0]}" failed: No such file or directory\n`, status: 1 };
+  if (!isLabCommand(name)) return { stdout: '', stderr: missing(cmd[0]!), status: missingStatus };
   return runNflab(cmd, { ...opts, netns, onMachine: true });
 }
 
@@ -222,35 +236,27 @@ function isLabCommand(name: string): boolean {
     Object.hasOwn(MACHINE_COMMANDS, name) ||
     TOOLS.has(name) ||
     programByName(name) !== undefined ||
-    ['ip', 'nsenter', 'kill', 'pkill', 'killall', 'modprobe', 'lsmod', 'rmmod', 'host', 'wire'].includes(name)
+    ['ip', 'nsenter', 'bridge', 'kill', 'pkill', 'killall', 'modprobe', 'lsmod', 'rmmod', 'host', 'wire'].includes(name)
   );
 }
 
-/**
- * `nsenter --net=/var/run/netns/NAME CMD...` (also `-n FILE`, `--net FILE`,
- * `-nFILE`, `--net=/run/netns/NAME`): the namespace named by the file.
- */
-function parseNsenter(args: string[]): { netns: string; argv: string[] } | { error: string; status: number } {
-  let file: string | undefined;
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (a.startsWith('--net=')) file = a.slice(6);
-    else if (a === '--net' || a === '-n') file = args[++i];
-    else if (a.startsWith('-n') && a.length > 2) file = a.slice(2);
-    else if (a.startsWith('-')) return { error: `nsenter: unrecognized option '${a}'\nTry 'nsenter --help' for more information.\n`, status: 1 };
-    else break;
+/** `nsenter ...` parsed against the host's namespaces and processes. */
+function nsenterCommand(args: string[], dir: string, current: string): NsenterResult {
+  const s = openLab(dir);
+  try {
+    const host = s.world.hosts[s.host]!;
+    return parseNsenter(args, {
+      current,
+      exists: (name) => host.netns[name] !== undefined && name !== '',
+      netnsOfPid: (pid) => {
+        if (pid === 1) return '';
+        for (const [name, ns] of Object.entries(host.netns)) if (ns.procs?.some((p) => p.pid === pid)) return name;
+        return undefined;
+      },
+    });
+  } finally {
+    closeLab(s, false);
   }
-  const argv = args.slice(i);
-  if (file === undefined) return { error: 'nsenter: neither filename nor target pid supplied for ns/net\n', status: 1 };
-  const m = /^\/(?:var\/)?run\/netns\/([^/]+)$/.exec(file);
-  if (!m) return { error: `nsenter: cannot open ${file}: No such file or directory\n`, status: 1 };
-  if (argv.length === 0) return { error: 'nsenter: a shell is not available in the lab: give a command\n', status: 1 };
-  return { netns: m[1]!, argv };
 }
 
 /**

@@ -9,6 +9,8 @@ import { posix } from 'node:path';
 import { labFile } from '../lab/store.js';
 import { closeLab, openLab } from '../lab/session.js';
 import { moduleFiles } from '../../core/conntrack/modules.js';
+import { procExpectText } from '../../core/conntrack/expect.js';
+import { conntrackFromJson, type ConntrackJson } from '../../core/conntrack/table.js';
 import type { Output } from './io.js';
 
 /** Variables and options of a running script or shell. */
@@ -182,7 +184,11 @@ function cat(args: string[], lab: string, out: Output): BuiltinResult {
 function kernelFilesOf(lab: string): Record<string, string> {
   const s = openLab(lab);
   try {
-    return moduleFiles(s.world.hosts[s.host]!);
+    const host = s.world.hosts[s.host]!;
+    const files = moduleFiles(host);
+    const m = host.netns['']?.machine;
+    if (m) files['/proc/net/nf_conntrack_expect'] = procExpectText(conntrackFromJson(m.conntrack as ConntrackJson | undefined, () => m.clockNs), m.clockNs);
+    return files;
   } finally {
     closeLab(s, false);
   }

@@ -14,6 +14,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_HOST } from '../../core/world/state.js';
 import { deferSync, holdLab, hostDir, labFile, labRoot } from '../lab/store.js';
+import { closeLab, openLab } from '../lab/session.js';
+import { writeModuleFile } from '../../core/conntrack/modules.js';
 import { runBuiltin, type ShellState } from './builtins.js';
 import { expandString, expandWord, splitAssignment, UnboundVariable, type Lookup } from './expand.js';
 import { runIptablesInit } from './initscript.js';
@@ -145,6 +147,18 @@ async function writeRedirectTarget(ctx: LabContext, path: string, text: string, 
     const key = path.slice('/proc/sys/'.length).replace(/\//g, '.');
     const r = await ctx.exec(['sysctl', '-q', '-w', `${key}=${text.trim()}`], { stdin: '' });
     return r.status === 0 ? null : r.stderr.replace(/^sysctl: /, '').trim() || 'Invalid argument';
+  }
+  if (path.startsWith('/sys/')) {
+    // module parameters the kernel lets root change (nf_conntrack_ftp's loose)
+    const s = openLab(ctx.lab);
+    let changed = false;
+    try {
+      const e = writeModuleFile(s.world.hosts[s.host]!, path, text);
+      changed = e === null;
+      return e === null ? null : e === 'EINVAL' ? 'Invalid argument' : e === 'EACCES' ? 'Permission denied' : 'No such file or directory';
+    } finally {
+      closeLab(s, changed);
+    }
   }
   const file = path.startsWith('/') ? labFile(ctx.lab, path) : resolve(ctx.cwd, path);
   try {

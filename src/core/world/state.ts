@@ -64,6 +64,8 @@ export interface ModuleState {
 export interface HostState {
   /** Network namespaces by name; INIT_NETNS is the host's own. */
   netns: Record<string, NsState>;
+  /** Names of the named namespaces in creation order (`ip netns list` shows them newest first). */
+  netnsOrder?: string[];
   /** Modules loaded with modprobe (besides what is built in). */
   modules?: ModuleState[];
   /** Service units: enabled at boot, and state kept by the unit (systemctl). */
