@@ -57,21 +57,21 @@ test('handshake, data both ways and close: the segments Linux sends', () => {
   assert.equal(c.state, 'CLOSED');
   assert.equal(s.state, 'TIME-WAIT');
   assert.deepEqual(net.log(t0), [
-    '0.000 10.0.0.1.43916 > 10.0.0.2.80 [S] seq 0 win 64240 len 0 opts 020405b40402080a<TS>0103030a DF',
-    '0.050 10.0.0.2.80 > 10.0.0.1.43916 [S.] seq 0 ack 1 win 65160 len 0 opts 020405b40402080a<TS>0103030a DF id 0',
-    '0.100 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF',
-    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [P.] seq 1 ack 1 win 63 len 6 opts 0101080a<TS> DF',
-    '1.050 10.0.0.2.80 > 10.0.0.1.43916 [.] seq 1 ack 7 win 64 len 0 opts 0101080a<TS> DF',
-    '2.000 10.0.0.2.80 > 10.0.0.1.43916 [P.] seq 1 ack 7 win 64 len 6 opts 0101080a<TS> DF',
-    '2.050 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 7 ack 7 win 63 len 0 opts 0101080a<TS> DF',
-    '302.000 10.0.0.2.80 > 10.0.0.1.43916 [F.] seq 7 ack 7 win 64 len 0 opts 0101080a<TS> DF',
-    '302.200 10.0.0.1.43916 > 10.0.0.2.80 [F.] seq 7 ack 8 win 63 len 0 opts 0101080a<TS> DF',
-    '302.250 10.0.0.2.80 > 10.0.0.1.43916 [.] seq 8 ack 8 win 64 len 0 opts 0101080a<TS> DF',
+    '0.000 10.0.0.1.35278 > 10.0.0.2.80 [S] seq 0 win 64240 len 0 opts 020405b40402080a<TS>0103030a DF',
+    '0.050 10.0.0.2.80 > 10.0.0.1.35278 [S.] seq 0 ack 1 win 65160 len 0 opts 020405b40402080a<TS>0103030a DF id 0',
+    '0.100 10.0.0.1.35278 > 10.0.0.2.80 [.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF',
+    '1.000 10.0.0.1.35278 > 10.0.0.2.80 [P.] seq 1 ack 1 win 63 len 6 opts 0101080a<TS> DF',
+    '1.050 10.0.0.2.80 > 10.0.0.1.35278 [.] seq 1 ack 7 win 64 len 0 opts 0101080a<TS> DF',
+    '2.000 10.0.0.2.80 > 10.0.0.1.35278 [P.] seq 1 ack 7 win 64 len 6 opts 0101080a<TS> DF',
+    '2.050 10.0.0.1.35278 > 10.0.0.2.80 [.] seq 7 ack 7 win 63 len 0 opts 0101080a<TS> DF',
+    '302.000 10.0.0.2.80 > 10.0.0.1.35278 [F.] seq 7 ack 7 win 64 len 0 opts 0101080a<TS> DF',
+    '302.200 10.0.0.1.35278 > 10.0.0.2.80 [F.] seq 7 ack 8 win 63 len 0 opts 0101080a<TS> DF',
+    '302.250 10.0.0.2.80 > 10.0.0.1.35278 [.] seq 8 ack 8 win 64 len 0 opts 0101080a<TS> DF',
   ]);
   const b = net.hosts[1]!;
   assert.deepEqual(
     b.sockets.list().map((i) => `${i.state} ${i.recvQ} ${i.sendQ} ${i.local.port} ${i.remote.port}`),
-    ['LISTEN 0 5 80 0', 'TIME-WAIT 0 0 80 43916'],
+    ['LISTEN 0 5 80 0', 'TIME-WAIT 0 0 80 35278'],
   );
   // TIME-WAIT lasts 60 s
   net.advance(59.9e9);
@@ -165,7 +165,7 @@ test('a closed port: the host resets the SYN and connect fails with ECONNREFUSED
   assert.equal(c.state, 'SYN-SENT');
   net.advance(1);
   assert.equal(c.error, 'ECONNREFUSED');
-  assert.deepEqual(net.log(t0).slice(1), ['0.050 10.0.0.2.81 > 10.0.0.1.43916 [R.] seq 0 ack 1 win 0 len 0 DF id 0']);
+  assert.deepEqual(net.log(t0).slice(1), ['0.050 10.0.0.2.81 > 10.0.0.1.35278 [R.] seq 0 ack 1 win 0 len 0 DF id 0']);
 });
 
 test('no route: connect fails at once with ENETUNREACH', () => {
@@ -285,7 +285,7 @@ test('close() with unread data resets the connection; the peer gets ECONNRESET',
   assert.equal(c.state, 'CLOSED');
   assert.equal(c.error, 'ECONNRESET');
   assert.equal(c.send(enc('more')), 'ECONNRESET');
-  assert.equal(net.log(t0)[5], '301.000 10.0.0.2.80 > 10.0.0.1.43916 [R.] seq 1 ack 8 win 64 len 0 opts 0101080a<TS> DF');
+  assert.equal(net.log(t0)[5], '301.000 10.0.0.2.80 > 10.0.0.1.35278 [R.] seq 1 ack 8 win 64 len 0 opts 0101080a<TS> DF');
 });
 
 test('a reset from the peer after our FIN... in CLOSE-WAIT gives EPIPE', () => {
@@ -307,7 +307,7 @@ test('abort() sends RST|ACK; a segment for the closed connection is answered wit
   net.advance(1e6);
   assert.equal(s.state, 'CLOSED');
   assert.equal(s.error, 'ECONNRESET');
-  assert.deepEqual(net.log(t0).slice(3), ['1.000 10.0.0.1.43916 > 10.0.0.2.80 [R.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF']);
+  assert.deepEqual(net.log(t0).slice(3), ['1.000 10.0.0.1.35278 > 10.0.0.2.80 [R.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF']);
 });
 
 test('a listener retransmits its SYN-ACK at 1, 3, 7, 15 and 31 s and drops the request at 63 s', () => {
@@ -351,10 +351,10 @@ test('SYN-ACK options follow the SYN: without timestamps the window is 64240, wi
   c.close();
   net.advance(1e6);
   assert.deepEqual(net.log(t0).slice(0, 4), [
-    '0.000 10.0.0.1.43916 > 10.0.0.2.80 [S] seq 0 win 64240 len 0 opts 020405b401010402 DF',
-    '0.050 10.0.0.2.80 > 10.0.0.1.43916 [S.] seq 0 ack 1 win 64240 len 0 opts 020405b401010402 DF id 0',
-    '0.100 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 1 ack 1 win 64240 len 0 DF',
-    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [F.] seq 1 ack 1 win 64240 len 0 DF',
+    '0.000 10.0.0.1.35278 > 10.0.0.2.80 [S] seq 0 win 64240 len 0 opts 020405b401010402 DF',
+    '0.050 10.0.0.2.80 > 10.0.0.1.35278 [S.] seq 0 ack 1 win 64240 len 0 opts 020405b401010402 DF id 0',
+    '0.100 10.0.0.1.35278 > 10.0.0.2.80 [.] seq 1 ack 1 win 64240 len 0 DF',
+    '1.000 10.0.0.1.35278 > 10.0.0.2.80 [F.] seq 1 ack 1 win 64240 len 0 DF',
   ]);
 });
 
@@ -367,8 +367,8 @@ test('a FIN received while established is acknowledged at the next jiffy when th
   assert.equal(s.state, 'CLOSE-WAIT');
   assert.equal(c.state, 'FIN-WAIT-2');
   assert.deepEqual(net.log(t0).slice(3), [
-    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [F.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF',
-    '3.000 10.0.0.2.80 > 10.0.0.1.43916 [.] seq 1 ack 2 win 64 len 0 opts 0101080a<TS> DF',
+    '1.000 10.0.0.1.35278 > 10.0.0.2.80 [F.] seq 1 ack 1 win 63 len 0 opts 0101080a<TS> DF',
+    '3.000 10.0.0.2.80 > 10.0.0.1.35278 [.] seq 1 ack 2 win 64 len 0 opts 0101080a<TS> DF',
   ]);
 });
 
@@ -385,12 +385,12 @@ test('an interactive connection delays its ACKs by 40 ms', () => {
   c.send(enc('q2'));
   net.advance(100e6);
   assert.deepEqual(net.log(t0).slice(3), [
-    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [P.] seq 1 ack 1 win 63 len 2 opts 0101080a<TS> DF',
-    '1.050 10.0.0.2.80 > 10.0.0.1.43916 [.] seq 1 ack 3 win 64 len 0 opts 0101080a<TS> DF',
-    '2.000 10.0.0.2.80 > 10.0.0.1.43916 [P.] seq 1 ack 3 win 64 len 2 opts 0101080a<TS> DF',
-    '2.050 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 3 ack 3 win 63 len 0 opts 0101080a<TS> DF',
-    '3.000 10.0.0.1.43916 > 10.0.0.2.80 [P.] seq 3 ack 3 win 63 len 2 opts 0101080a<TS> DF',
-    '44.000 10.0.0.2.80 > 10.0.0.1.43916 [.] seq 3 ack 5 win 64 len 0 opts 0101080a<TS> DF',
+    '1.000 10.0.0.1.35278 > 10.0.0.2.80 [P.] seq 1 ack 1 win 63 len 2 opts 0101080a<TS> DF',
+    '1.050 10.0.0.2.80 > 10.0.0.1.35278 [.] seq 1 ack 3 win 64 len 0 opts 0101080a<TS> DF',
+    '2.000 10.0.0.2.80 > 10.0.0.1.35278 [P.] seq 1 ack 3 win 64 len 2 opts 0101080a<TS> DF',
+    '2.050 10.0.0.1.35278 > 10.0.0.2.80 [.] seq 3 ack 3 win 63 len 0 opts 0101080a<TS> DF',
+    '3.000 10.0.0.1.35278 > 10.0.0.2.80 [P.] seq 3 ack 3 win 63 len 2 opts 0101080a<TS> DF',
+    '44.000 10.0.0.2.80 > 10.0.0.1.35278 [.] seq 3 ack 5 win 64 len 0 opts 0101080a<TS> DF',
   ]);
 });
 
@@ -529,9 +529,9 @@ test('over a 64 KiB MTU (loopback) the MSS is 65495 and the SYN and SYN-ACK wind
   c.send(enc('hi'));
   net.advance(1e6);
   assert.deepEqual(net.log(t0).slice(0, 4), [
-    '0.000 10.0.0.1.43916 > 10.0.0.2.80 [S] seq 0 win 65495 len 0 opts 0204ffd70402080a<TS>0103030a DF',
-    '0.050 10.0.0.2.80 > 10.0.0.1.43916 [S.] seq 0 ack 1 win 65483 len 0 opts 0204ffd70402080a<TS>0103030a DF id 0',
-    '0.100 10.0.0.1.43916 > 10.0.0.2.80 [.] seq 1 ack 1 win 64 len 0 opts 0101080a<TS> DF',
-    '1.000 10.0.0.1.43916 > 10.0.0.2.80 [P.] seq 1 ack 1 win 64 len 2 opts 0101080a<TS> DF',
+    '0.000 10.0.0.1.35278 > 10.0.0.2.80 [S] seq 0 win 65495 len 0 opts 0204ffd70402080a<TS>0103030a DF',
+    '0.050 10.0.0.2.80 > 10.0.0.1.35278 [S.] seq 0 ack 1 win 65483 len 0 opts 0204ffd70402080a<TS>0103030a DF id 0',
+    '0.100 10.0.0.1.35278 > 10.0.0.2.80 [.] seq 1 ack 1 win 64 len 0 opts 0101080a<TS> DF',
+    '1.000 10.0.0.1.35278 > 10.0.0.2.80 [P.] seq 1 ack 1 win 64 len 2 opts 0101080a<TS> DF',
   ]);
 });

@@ -37,8 +37,8 @@ test('UDP: a bound socket receives, answers to the sender; ss shows UNCONN and E
   assert.deepEqual(b.sockets.list().map((i) => `${i.proto} ${i.state} ${i.local.port}`), ['udp UNCONN 53']);
   assert.deepEqual(a.sockets.list().map((i) => `${i.proto} ${i.state} ${i.remote.port}`), ['udp ESTAB 53']);
   assert.deepEqual(net.log(), [
-    '10000.000 10.0.0.1.43916 > 10.0.0.2.53 udp len 5 DF',
-    '10001.000 10.0.0.2.53 > 10.0.0.1.43916 udp len 6 DF',
+    '10000.000 10.0.0.1.35277 > 10.0.0.2.53 udp len 5 DF',
+    '10001.000 10.0.0.2.53 > 10.0.0.1.35277 udp len 6 DF',
   ]);
 });
 
@@ -62,11 +62,11 @@ test('UDP: port unreachable reaches a connected socket once (ECONNREFUSED), an u
   net.advance(1e6);
   assert.equal(un.error, null);
   assert.deepEqual(net.log().map((l) => l.slice(10)), [
-    '10.0.0.1.43916 > 10.0.0.2.9999 udp len 1 DF',
+    '10.0.0.1.35277 > 10.0.0.2.9999 udp len 1 DF',
     '10.0.0.2 > 10.0.0.1 icmp type 3 code 3',
-    '10.0.0.1.43916 > 10.0.0.2.9999 udp len 1 DF',
+    '10.0.0.1.35277 > 10.0.0.2.9999 udp len 1 DF',
     '10.0.0.2 > 10.0.0.1 icmp type 3 code 3',
-    '10.0.0.1.54689 > 10.0.0.2.9999 udp len 1 DF',
+    '10.0.0.1.44153 > 10.0.0.2.9999 udp len 1 DF',
     '10.0.0.2 > 10.0.0.1 icmp type 3 code 3',
   ]);
 });
