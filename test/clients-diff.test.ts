@@ -28,11 +28,13 @@ interface Case {
   stdin?: string;
   /** The kernel lists neighbours in its hash table's order (random per boot): compare the lines as a set. */
   unordered?: boolean;
+  /** Seconds to wait after the case (on both sides: the lab's clock follows), letting ICMP rate limits refill. */
+  pauseAfterS?: number;
 }
 
 const CASES: Case[] = [
   // first: B's ICMP rate limit towards A is still full (later the real kernel's refills with wall time, the lab's does not)
-  { name: 'traceroute host prohibited', rulesB: [['-A', 'INPUT', '-p', 'udp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['traceroute', '-n', '-q', '1', '10.9.0.2'] },
+  { name: 'traceroute host prohibited', rulesB: [['-A', 'INPUT', '-p', 'udp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['traceroute', '-n', '-q', '1', '10.9.0.2'], pauseAfterS: 6 },
   { name: 'ping replies', argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
   { name: 'ping -q -n', argv: ['ping', '-q', '-n', '-c', '2', '-i', '0.2', '10.9.0.2'] },
   { name: 'ping -s 4 (no timing)', argv: ['ping', '-c', '1', '-s', '4', '10.9.0.2'] },
@@ -196,6 +198,7 @@ test('clients agree with the real tools in a namespace pair', { timeout: 300_000
       const real = sh(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
       lastEnd = Date.now();
       const ours = await nflab(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
+      if (c.pauseAfterS) sh(['sleep', String(c.pauseAfterS)]);
       for (const ns of [NS_A, NS_B]) {
         sh(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
         await nflab(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
