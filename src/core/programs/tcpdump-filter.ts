@@ -116,140 +116,7 @@ function constant(v: boolean): Node {
   return { t: 'const', v };
 }
 
-// Packet classes: the EtherType and, for IP, the protocol. libpcap's
-// optimizer folds every test these decide once it has read them, so BPF
-// never reads the fields behind such a test; skipping the same tests
-// keeps the same packets when a capture is cut short.
-const CLASS_NAMES = [
-  'ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-igmp', 'ip-other', 'ip-short',
-  'arp', 'rarp', 'ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other', 'ip6-short', 'other',
-] as const;
-type ClassName = (typeof CLASS_NAMES)[number];
-const ALL_CLASSES = (1 << CLASS_NAMES.length) - 1;
-const bit = (c: ClassName) => 1 << CLASS_NAMES.indexOf(c);
-const IP_CLASSES = ['ip-tcp', 'ip-udp', 'ip-icmp', 'ip-sctp', 'ip-igmp', 'ip-other', 'ip-short'] as const;
-const IP6_CLASSES = ['ip6-tcp', 'ip6-udp', 'ip6-sctp', 'ip6-other', 'ip6-short'] as const;
-const IP_PROTO_CLASS: Record<number, ClassName> = { 6: 'ip-tcp', 17: 'ip-udp', 1: 'ip-icmp', 132: 'ip-sctp', 2: 'ip-igmp' };
-const IP6_PROTO_CLASS: Record<number, ClassName> = { 6: 'ip6-tcp', 17: 'ip6-udp', 132: 'ip6-sctp' };
-
-/** The class of a packet, reading no byte that was not captured. */
-function classOf(p: Pkt): number {
-  const d = p.d;
-  const nl = p.nl;
-  if (d.length < p.et + 2) return bit('other');
-  const t = get16(d, p.et);
-  if (t === ETH_IP) return bit(d.length < nl + 10 ? 'ip-short' : IP_PROTO_CLASS[d[nl + 9]!] ?? 'ip-other');
-  if (t === ETH_IP6) return bit(d.length < nl + 7 ? 'ip6-short' : IP6_PROTO_CLASS[d[nl + 6]!] ?? 'ip6-other');
-  if (t === ETH_ARP) return bit('arp');
-  if (t === ETH_RARP) return bit('rarp');
-  return bit('other');
-}
-
-/** The classes for which a test is true (first) and false (second); a class that does not decide it is in both. */
-function testClasses(n: Extract<Node, { t: 'test' }>): [number, number] {
-  let yes = ALL_CLASSES;
-  let no = ALL_CLASSES;
-  if (n.code === 'jeq' && n.key === `ld16@${ET}`) {
-    const named: Record<number, ClassName[]> = { [ETH_IP]: [...IP_CLASSES], [ETH_IP6]: [...IP6_CLASSES], [ETH_ARP]: ['arp'], [ETH_RARP]: ['rarp'] };
-    const match = named[n.k];
-    yes = 0;
-    no = 0;
-    for (const c of CLASS_NAMES) {
-      if (c === 'other') {
-        if (!match) {
-          yes |= bit(c);
-          no |= bit(c);
-        } else no |= bit(c);
-      } else if (match?.includes(c)) yes |= bit(c);
-      else no |= bit(c);
-    }
-  } else if (n.code === 'jeq' && (n.key === `ld8@${NL + 9}` || n.key === `ld8@${NL + 6}`)) {
-    const v6 = n.key === `ld8@${NL + 6}`;
-    const family: readonly ClassName[] = v6 ? IP6_CLASSES : IP_CLASSES;
-    const named = (v6 ? IP6_PROTO_CLASS : IP_PROTO_CLASS)[n.k];
-    yes = 0;
-    no = 0;
-    for (const c of CLASS_NAMES) {
-      if (!family.includes(c) || c.endsWith('-short') || (c.endsWith('-other') && !named)) {
-        yes |= bit(c);
-        no |= bit(c);
-      } else if (c === named) yes |= bit(c);
-      else no |= bit(c);
-    }
-  }
-  return n.sense ? [yes, no] : [no, yes];
-}
-
-/** The classes for which a node can be true, and those for which it can be false. */
-function classes(n: Node): [number, number] {
-  switch (n.t) {
-    case 'const':
-      return n.v ? [ALL_CLASSES, 0] : [0, ALL_CLASSES];
-    case 'test':
-      return testClasses(n);
-    case 'not': {
-      const [y, f] = classes(n.a);
-      return [f, y];
-    }
-    case 'and': {
-      const [ay, af] = classes(n.a);
-      const [by, bf] = classes(n.b);
-      return [ay & by, af | bf];
-    }
-    case 'or': {
-      const [ay, af] = classes(n.a);
-      const [by, bf] = classes(n.b);
-      return [ay | by, af & bf];
-    }
-  }
-}
-
-/** A predicate over a packet and its class bit. */
-type ClassPred = (p: Pkt, c: number) => boolean;
-
-/** Turns a tree into a predicate that skips what the packet's class decides. */
-function predicate(n: Node): ClassPred {
-  const inner = rawPredicate(n);
-  const [yes, no] = classes(n);
-  if (yes === ALL_CLASSES && no === ALL_CLASSES) return inner;
-  return (p, c) => ((yes & c) === 0 ? false : (no & c) === 0 ? true : inner(p, c));
-}
-
-function rawPredicate(n: Node): ClassPred {
-  switch (n.t) {
-    case 'const': {
-      const v = n.v;
-      return () => v;
-    }
-    case 'not': {
-      const a = predicate(n.a);
-      return (p, c) => !a(p, c);
-    }
-    case 'and': {
-      const a = predicate(n.a);
-      const b = predicate(n.b);
-      return (p, c) => a(p, c) && b(p, c);
-    }
-    case 'or': {
-      const a = predicate(n.a);
-      const b = predicate(n.b);
-      return (p, c) => a(p, c) || b(p, c);
-    }
-    case 'test': {
-      const { read, k, sense } = n;
-      switch (n.code) {
-        case 'jeq':
-          return sense ? (p) => read(p) === k : (p) => read(p) !== k;
-        case 'jgt':
-          return sense ? (p) => read(p) > k : (p) => !(read(p) > k);
-        default:
-          return sense ? (p) => read(p) >= k : (p) => !(read(p) >= k);
-      }
-    }
-  }
-}
-
-/** What a path through the tests has established: per value, the jumps taken (code, constant, outcome). */
+/** What a path through the tests has established: the jumps taken (value, code, constant, outcome). */
 type Facts = readonly { key: string; code: Code; k: number; taken: boolean }[];
 
 /** The outcome a test must have given `facts`, or undefined when they do not decide it (libpcap's fold_edge). */
@@ -262,43 +129,119 @@ function decided(facts: Facts, key: string, code: Code, k: number): boolean | un
   return undefined;
 }
 
-/** Budget of paths the search for a passing path may look at before it gives up (and accepts the filter). */
-const SEARCH_BUDGET = 20000;
+// ------------------------------------------------------------------ the jump graph
+// The tree becomes a graph of jumps as libpcap generates it (each test
+// jumps to the code for "true" or "false"), which is then simplified as
+// its optimizer does: a jump whose test the tests before it decide goes
+// straight to where that test would have sent it, and a test whose two
+// jumps lead to the same place is dropped. What remains is what BPF runs:
+// the same fields read in the same order, so a packet cut short is
+// accepted or rejected as the kernel's filter would; a graph reduced to
+// "reject" is libpcap's "expression rejects all packets".
 
-/** Whether some path through the tree ends with `want`; explores the fact sets it can end with. */
-function paths(n: Node, facts: Facts, want: boolean, budget: { left: number }): Facts[] {
-  if (--budget.left < 0) throw budget;
+type Test = Extract<Node, { t: 'test' }>;
+
+/** A node of the jump graph: a test with its two successors, or a verdict. */
+type Jump = { leaf: true; accept: boolean } | { leaf: false; test: Test; T: Jump; F: Jump };
+
+const ACCEPT: Jump = { leaf: true, accept: true };
+const REJECT: Jump = { leaf: true, accept: false };
+
+/** Lays out `n` as jumps that go to `T` when it is true and to `F` when it is false. */
+function layout(n: Node, T: Jump, F: Jump): Jump {
   switch (n.t) {
     case 'const':
-      return n.v === want ? [facts] : [];
+      return n.v ? T : F;
     case 'not':
-      return paths(n.a, facts, !want, budget);
+      return layout(n.a, F, T);
     case 'and':
-    case 'or': {
-      const short = n.t === 'and' ? false : true; // the value of a that decides the whole
-      const out: Facts[] = [];
-      if (want === short) out.push(...paths(n.a, facts, short, budget));
-      for (const f of paths(n.a, facts, !short, budget)) out.push(...paths(n.b, f, want, budget));
-      return out;
-    }
-    case 'test': {
-      const outcome = want === n.sense;
-      const d = decided(facts, n.key, n.code, n.k);
-      if (d !== undefined) return d === outcome ? [facts] : [];
-      return [[...facts, { key: n.key, code: n.code, k: n.k, taken: outcome }]];
-    }
+      return layout(n.a, layout(n.b, T, F), F);
+    case 'or':
+      return layout(n.a, T, layout(n.b, T, F));
+    case 'test':
+      return n.sense ? { leaf: false, test: n, T, F } : { leaf: false, test: { ...n, sense: true }, T: F, F: T };
   }
 }
 
-/** True when no path through the tree can accept a packet. */
-function rejectsAll(n: Node): boolean {
-  const budget = { left: SEARCH_BUDGET };
-  try {
-    return paths(n, [], true, budget).length === 0;
-  } catch (e) {
-    if (e === budget) return false;
-    throw e;
+/** The test nodes reachable from `entry`, each before every node it jumps to. */
+function topological(entry: Jump): Extract<Jump, { leaf: false }>[] {
+  const seen = new Set<Jump>();
+  const post: Extract<Jump, { leaf: false }>[] = [];
+  const visit = (j: Jump) => {
+    if (j.leaf || seen.has(j)) return;
+    seen.add(j);
+    visit(j.T);
+    visit(j.F);
+    post.push(j);
+  };
+  visit(entry);
+  return post.reverse();
+}
+
+function factKey(f: Facts[number]): string {
+  return `${f.key}|${f.code}|${f.k}|${f.taken}`;
+}
+
+/** Passes of simplification before giving up (the graph is then used as it is). */
+const OPTIMIZE_PASSES = 50;
+
+/** Simplifies the graph as libpcap's optimizer does (edge folding, redundant tests); returns the new entry. */
+function optimize(entry: Jump): Jump {
+  const skipRedundant = (j: Jump): Jump => {
+    while (!j.leaf && j.T === j.F) j = j.T;
+    return j;
+  };
+  for (let pass = 0; pass < OPTIMIZE_PASSES; pass++) {
+    let changed = false;
+    entry = skipRedundant(entry);
+    const order = topological(entry);
+    const incoming = new Map<Jump, Facts>();
+    incoming.set(entry, []);
+    for (const node of order) {
+      const facts = incoming.get(node) ?? [];
+      for (const taken of [true, false]) {
+        const edge: Facts = [...facts, { key: node.test.key, code: node.test.code, k: node.test.k, taken }];
+        let c = taken ? node.T : node.F;
+        for (;;) {
+          c = skipRedundant(c);
+          if (c.leaf) break;
+          const d = decided(edge, c.test.key, c.test.code, c.test.k);
+          if (d === undefined) break;
+          c = d ? c.T : c.F;
+          changed = true;
+        }
+        if (taken) {
+          if (node.T !== c) changed = true;
+          node.T = c;
+        } else {
+          if (node.F !== c) changed = true;
+          node.F = c;
+        }
+        if (!c.leaf) {
+          const before = incoming.get(c);
+          if (before === undefined) incoming.set(c, edge);
+          else {
+            const keep = new Set(edge.map(factKey));
+            incoming.set(c, before.filter((f) => keep.has(factKey(f))));
+          }
+        }
+      }
+    }
+    if (!changed) break;
   }
+  return skipRedundant(entry);
+}
+
+/** Runs the graph on a packet: the verdict it reaches (a read past the capture ends it with "reject"). */
+function runJumps(entry: Jump, p: Pkt): boolean {
+  let j = entry;
+  while (!j.leaf) {
+    const t = j.test;
+    const v = t.read(p);
+    const r = t.code === 'jeq' ? v === t.k : t.code === 'jgt' ? v > t.k : v >= t.k;
+    j = r ? j.T : j.F;
+  }
+  return j.accept;
 }
 
 // ------------------------------------------------------------------ lexer
@@ -428,10 +371,10 @@ function ipProto(proto: number, v6 = proto !== 1): Node {
   return or(v4, and(etherType(ETH_IP6), ip6Next(proto)));
 }
 
-/** IPv6's next header (directly, or after a fragment header). */
+/** IPv6's next header (after a fragment header, or directly), in libpcap's order. */
 function ip6Next(proto: number): Node {
   const nh = rd8(NL + 6);
-  return or(eq(`ld8@${NL + 6}`, proto, nh), and(eq(`ld8@${NL + 6}`, 44, nh), eq(`ld8@${NL + 40}`, proto, rd8(NL + 40))));
+  return or(and(eq(`ld8@${NL + 6}`, 44, nh), eq(`ld8@${NL + 40}`, proto, rd8(NL + 40))), eq(`ld8@${NL + 6}`, proto, nh));
 }
 
 /** The destination Ethernet address is a group address. */
@@ -473,6 +416,8 @@ function notFragment(): Node {
 /** A test of a 32-bit address field under a mask. */
 function addrTest(off: number, addr: number, mask: number): Node {
   if (mask === 0xffffffff) return eq(`ld32@${off}`, addr, rd32(off));
+  // Masked with zero, the value is known without reading it: the optimizer drops the read.
+  if (mask === 0) return constant(addr === 0);
   const m = mask >>> 0;
   return eq(`(ld32@${off}&${m})`, addr & m, (p) => (ld32(p, off) & m) >>> 0);
 }
@@ -532,9 +477,9 @@ function portNode(lo: number, hi: number, proto: number | 'any', dir: Dir): Node
       and(and(etherType(ETH_IP), eq(`ld8@${NL + 9}`, pr, rd8(NL + 9))), notFragment()),
       byDir(dir, portRange(`x+ld16@${NL}`, l4Port(0), lo, hi), portRange(`x+ld16@${NL + 2}`, l4Port(2), lo, hi)),
     );
-    const nh = rd8(NL + 6);
+    // IPv6: the next header itself only (no fragment header), then the ports right after the fixed header.
     const six = and(
-      and(etherType(ETH_IP6), or(eq(`ld8@${NL + 6}`, pr, nh), and(eq(`ld8@${NL + 6}`, 44, nh), eq(`ld8@${NL + 40}`, pr, rd8(NL + 40))))),
+      and(etherType(ETH_IP6), eq(`ld8@${NL + 6}`, pr, rd8(NL + 6))),
       byDir(dir, portRange(`ld16@${NL + 40}`, rd16(NL + 40), lo, hi), portRange(`ld16@${NL + 42}`, rd16(NL + 42), lo, hi)),
     );
     return or(v4, six);
@@ -610,7 +555,7 @@ function load(proto: Proto, index: Arith, size: number): Arith {
     case 'rarp':
     case 'ip6': {
       const g = protoAbbrev(proto);
-      guard = guard ? and(g, guard) : g;
+      guard = guard ? and(guard, g) : g;
       const nl = NL;
       value = (p) => rd(p, nl + (idx(p) >>> 0));
       key = `ld${size * 8}@${where(nl)}`;
@@ -618,8 +563,9 @@ function load(proto: Proto, index: Arith, size: number): Arith {
     }
     default: {
       // Transport protocols: the header after the IPv4 header, in unfragmented datagrams.
+      // libpcap tests: IPv4, the index's own guards, the protocol, not a later fragment.
       const g = and(protoAbbrev(proto), notFragment());
-      guard = guard ? and(g, guard) : g;
+      guard = and(etherType(ETH_IP), guard ? and(guard, g) : g);
       const nl = NL;
       value = (p) => rd(p, nl + (ld8(p, nl) & 0x0f) * 4 + (idx(p) >>> 0));
       key = `x+ld${size * 8}@${where(nl)}`;
@@ -664,6 +610,9 @@ function arith2(op: string, a: Arith, b: Arith): Arith {
       out.constant = r;
       out.key = String(r);
     }
+  } else if ((op === '&' || op === '*') && (a.constant === 0 || b.constant === 0)) {
+    // Known to be zero whatever the packet holds: nothing is read.
+    return { guard, value: () => 0, key: '0', constant: 0 };
   }
   return out;
 }
@@ -1170,8 +1119,8 @@ export function compileFilter(expr: string, names: FilterNames, netmask = 0, lin
   try {
     const p = new Parser(lex(expr), names, netmask);
     const n = p.program();
-    if (rejectsAll(n)) return { ok: false, error: 'expression rejects all packets' };
-    const pred = predicate(n);
+    const entry = optimize(layout(n, ACCEPT, REJECT));
+    if (entry === REJECT) return { ok: false, error: 'expression rejects all packets' };
     const pkt: Pkt = { d: new Uint8Array(0), len: 0, et, nl };
     return {
       ok: true,
@@ -1179,7 +1128,7 @@ export function compileFilter(expr: string, names: FilterNames, netmask = 0, lin
         pkt.d = data;
         pkt.len = wireLen;
         try {
-          return pred(pkt, classOf(pkt));
+          return runJumps(entry, pkt);
         } catch (e) {
           if (e === OOB) return false;
           throw e;
@@ -1191,3 +1140,4 @@ export function compileFilter(expr: string, names: FilterNames, netmask = 0, lin
     throw e;
   }
 }
+
