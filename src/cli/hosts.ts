@@ -7,14 +7,13 @@
  */
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_HOSTS, DEFAULT_NETWORKS } from '../core/xt/namedb.js';
 import { DEFAULT_HOST, freshMacBlock, INIT_NETNS, newHostState, type WireEnd } from '../core/world/state.js';
 import { addWiredLink } from '../core/world/wires.js';
 import { emptyNetState } from '../core/net/state.js';
 import { appendKernelLog, newMachineState } from '../core/path/machine.js';
 import { runLsmod, runModprobe } from './modprobe.js';
 import { closeLab, openLab } from './lab/session.js';
-import { hostDir, labFile, LabDamaged } from './lab/store.js';
+import { hostDir, initHostFiles, labFile, LabDamaged } from './lab/store.js';
 import type { MachineResult } from './machine.js';
 import { bootTime } from './world-run.js';
 
@@ -70,8 +69,7 @@ export function runHost(argv: string[], lab: string): MachineResult {
         w.hosts[name] = h;
         mkdirSync(join(dir, 'fs', 'etc'), { recursive: true });
         writeFileSync(join(dir, '.host'), name + '\n');
-        if (!existsSync(labFile(dir, '/etc/hosts'))) writeFileSync(labFile(dir, '/etc/hosts'), DEFAULT_HOSTS);
-        if (!existsSync(labFile(dir, '/etc/networks'))) writeFileSync(labFile(dir, '/etc/networks'), DEFAULT_NETWORKS);
+        initHostFiles(dir);
         if (!existsSync(labFile(dir, '/etc/hostname'))) writeFileSync(labFile(dir, '/etc/hostname'), name + '\n');
       } else {
         delete w.hosts[name];

@@ -373,8 +373,21 @@ export async function main(args: string[]): Promise<void> {
   process.exitCode = r.status;
 }
 
-/** Whether the command line is a restore that reads its rules from standard input. */
+/** Lab programs that read standard input when it is a pipe or a file (data to send, commands). */
+const STDIN_PROGRAMS = new Set(['nc', 'ftp', 'run', 'shell']);
+
+/** Whether the command line reads standard input: a restore without a file, or a program fed by a pipe. */
 function readsStdin(args: string[]): boolean {
+  let k = 0;
+  while (k < args.length && /^--(lab|host)$/.test(args[k]!)) k += 2;
+  while (k < args.length && /^--(lab|host)=/.test(args[k]!)) k++;
+  const prog = args[k] === undefined ? '' : basename(args[k]!);
+  if (STDIN_PROGRAMS.has(prog) && !(prog === 'run' && args[k + 1] !== '-') && prog !== 'shell') return true;
+  return readsRestoreStdin(args);
+}
+
+/** Whether the command line is a restore that reads its rules from standard input. */
+function readsRestoreStdin(args: string[]): boolean {
   const i = args.findIndex((a) => /(^|\/)(ip6?tables(-nft)?-restore)$/.test(a));
   if (i < 0) return false;
   const rest = args.slice(i + 1);

@@ -4,8 +4,9 @@
  * restarts the background programs where the last command left them, runs,
  * and saves everything with the hosts' new log lines.
  */
-import { mkdirSync, readFileSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { FsEntry } from '../core/programs/vsftpd-ls.js';
 import { World, type WorldEnv } from '../core/world/world.js';
 import { programByName, stopHookByName } from '../core/programs/registry.js';
 import type { HostFs } from '../core/programs/api.js';
@@ -52,7 +53,29 @@ export function hostFs(dir: string): HostFs {
       mkdirSync(dirname(f), { recursive: true });
       writeFileSync(f, data);
     },
-  };
+    // directories, for servers that list them (vsftpd's LIST)
+    list: (path: string) => {
+      try {
+        return readdirSync(labFile(dir, path))
+          .sort()
+          .map((name) => entryOf(join(labFile(dir, path), name), name))
+          .filter((e): e is FsEntry => e !== undefined);
+      } catch {
+        return undefined;
+      }
+    },
+    stat: (path: string) => entryOf(labFile(dir, path), path.replace(/\/+$/, '').split('/').pop() || '/'),
+  } as HostFs;
+}
+
+/** A file of the host as a directory listing shows it. */
+function entryOf(file: string, name: string): FsEntry | undefined {
+  try {
+    const st = statSync(file);
+    return { name, type: st.isDirectory() ? 'dir' : 'file', size: st.isDirectory() ? 4096 : st.size, mtimeSec: Math.floor(st.mtimeMs / 1000), mode: st.isDirectory() ? 0o755 : 0o644, uid: 0, gid: 0, nlink: st.isDirectory() ? 2 : 1 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The wall clock a machine booting now starts at: $NFLAB_EPOCH when set (reproducible logs), else now. */

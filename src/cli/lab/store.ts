@@ -233,11 +233,42 @@ function syncDeferred(): void {
   unsynced.clear();
 }
 
-/** Creates what a new lab needs, keeping any files the user already put under fs/. */
-function initLab(lab: string): void {
+/**
+ * The accounts of a new lab host, as a CentOS 7 server has them, plus the
+ * user `test` (password `test`) the FTP tutorial logs in as.
+ */
+export const DEFAULT_PASSWD = [
+  'root:x:0:0:root:/root:/bin/bash',
+  'bin:x:1:1:bin:/bin:/sbin/nologin',
+  'daemon:x:2:2:daemon:/sbin:/sbin/nologin',
+  'adm:x:3:4:adm:/var/adm:/sbin/nologin',
+  'lp:x:4:7:lp:/var/spool/lpd:/sbin/nologin',
+  'sync:x:5:0:sync:/sbin:/bin/sync',
+  'shutdown:x:6:0:shutdown:/sbin:/sbin/shutdown',
+  'halt:x:7:0:halt:/sbin:/sbin/halt',
+  'mail:x:8:12:mail:/var/spool/mail:/sbin/nologin',
+  'operator:x:11:0:operator:/root:/sbin/nologin',
+  'games:x:12:100:games:/usr/games:/sbin/nologin',
+  'ftp:x:14:50:FTP User:/var/ftp:/sbin/nologin',
+  'nobody:x:99:99:Nobody:/:/sbin/nologin',
+  'sshd:x:74:74:Privilege-separated SSH:/var/empty/sshd:/sbin/nologin',
+  'test:x:1000:1000::/home/test:/bin/bash',
+  '',
+].join('\n');
+
+/** Creates what a new lab host needs, keeping any files the user already put under fs/. */
+export function initHostFiles(lab: string): void {
   mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
   if (!existsSync(labFile(lab, '/etc/hosts'))) writeFileAtomic(labFile(lab, '/etc/hosts'), DEFAULT_HOSTS);
   if (!existsSync(labFile(lab, '/etc/networks'))) writeFileAtomic(labFile(lab, '/etc/networks'), DEFAULT_NETWORKS);
+  if (!existsSync(labFile(lab, '/etc/passwd'))) writeFileAtomic(labFile(lab, '/etc/passwd'), DEFAULT_PASSWD);
+  mkdirSync(labFile(lab, '/home/test'), { recursive: true });
+  mkdirSync(labFile(lab, '/var/ftp/pub'), { recursive: true });
+}
+
+/** Creates what a new lab needs. */
+function initLab(lab: string): void {
+  initHostFiles(lab);
 }
 
 /** Reads the whole lab from disk: every host, namespace and wire (a fresh lab when there is none). */

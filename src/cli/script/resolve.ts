@@ -87,6 +87,9 @@ export function resolveCommand(fields: string[], cwd: string): Resolved {
   if (argv.length === 1 && (name === 'sudo' || name === 'nflab')) return { kind: 'notfound', name, reason: 'needs a command to run' };
   if (name.includes('/')) {
     if (INIT_SCRIPT_PATHS.has(name)) return { kind: 'init', args };
+    // a daemon's init script: what `service NAME ARGS` runs
+    const m = /^\/etc\/(?:rc\.d\/)?init\.d\/([a-z0-9_-]+)$/.exec(name);
+    if (m && m[1] !== 'iptables') return { kind: 'program', argv: ['service', m[1]!, ...args] };
     if (BIN_DIRS.has(dirname(name)) && isMachineProgram(basename(name))) return { kind: 'program', argv: [basename(name), ...args] };
     if (isHostFile(cwd, name)) return { kind: 'script', path: name, args, source: false };
     return { kind: 'notfound', name, reason: 'No such file or directory' };

@@ -334,7 +334,7 @@ export class World {
       pid,
       where: ref,
       hostname: this.env.hostname(ref.host),
-      sockets: rt.sockets,
+      sockets: ownedSockets(rt.sockets, programName(argv[0]!), pid),
       machine: rt.machine,
       fs,
       stdin: opts.stdin ?? '',
@@ -408,9 +408,10 @@ export class World {
    */
   runForeground(ref: NsRef, program: Program, argv: string[], stdin = ''): number {
     const t = this.spawnTask(ref, program, argv, { stdin });
-    this.run(() => t.done);
+    // a daemon started by hand goes to the background and its command returns 0
+    this.run(() => t.done || t.background);
     this.run(() => false, this.nowNs + SETTLE_NS);
-    return t.done ? t.status : 1;
+    return t.done ? t.status : 0;
   }
 
   /**
@@ -473,6 +474,22 @@ export class World {
     for (const t of this.tasks.values()) if (t.proc && !t.done) t.proc.saved = t.ctx.saved;
     return this.state;
   }
+}
+
+/** A namespace's sockets as one program sees them: each socket it opens names it (for `ss -p`), counting descriptors from 3. */
+function ownedSockets(layer: SocketLayer, name: string, pid: number): SocketLayer {
+  let fd = 3;
+  const own = <T extends object>(s: T): T => {
+    const tagged = s as T & { process?: { name: string; pid: number; fd: number } };
+    tagged.process ??= { name, pid, fd: fd++ };
+    return s;
+  };
+  return {
+    tcp: () => own(layer.tcp()),
+    udp: () => own(layer.udp()),
+    raw: (protocol) => own(layer.raw(protocol)),
+    list: () => layer.list(),
+  };
 }
 
 /** The captures each task opened (closed when it ends). */
