@@ -173,6 +173,8 @@ export class UltraScan {
   /** Rate-limit detection: the highest try sent so far, and the pause before the first retransmission of each new try. */
   private maxTrynoSent = 0;
   private rldUntilNs = -Infinity;
+  /** The try at which the first item gave up because the retransmission cap, not the answers, stopped it (null: none did). */
+  cappedTryno: number | null = null;
   /** Items that never answered, in the order they gave up. */
   readonly silent: number[] = [];
   /** Probes sent, retransmissions included. */
@@ -250,6 +252,7 @@ export class UltraScan {
       this.finished[p.item] = 1;
       this.left--;
       this.silent.push(p.item);
+      if (this.cappedTryno === null && Math.max(1, this.maxSuccessfulTryno + 1) > this.timing.maxRetries) this.cappedTryno = p.tryno;
       this.host.expected++;
       this.group.expected++;
     }

@@ -68,6 +68,8 @@ interface Target extends HostReport {
   /** How discovery reaches it. */
   via: 'arp' | 'ip' | 'local';
   rtt: RttEstimate;
+  /** The retransmission-cap warning was printed. */
+  cappedWarned?: boolean;
 }
 
 /** The raw side of a scan: sending probes, collecting what the capture saw. */
@@ -298,6 +300,13 @@ function shuffled<T>(ctx: ProgramContext, list: readonly T[]): T[] {
   return a;
 }
 
+/** "Warning: 10.0.0.2 giving up on port because retransmission cap hit (0).", once per host. */
+function warnCapped(scan: UltraScan, t: Target, say: (s: string) => void): void {
+  if (scan.cappedTryno === null || t.cappedWarned) return;
+  t.cappedWarned = true;
+  say(`Warning: ${formatIPv4(t.addr)} giving up on port because retransmission cap hit (${scan.cappedTryno}).\n`);
+}
+
 /** Popular TCP ports nmap moves to the front of its shuffled list (random_port_cheat). */
 const POPULAR_TCP = [80, 23, 443, 21, 22, 25, 3389, 110, 445, 139, 143, 53, 135, 3306, 8080, 1723, 111, 995, 993, 5900, 1025, 587, 8888, 199, 1720, 113, 554, 256];
 
@@ -380,6 +389,7 @@ function* rawPortScan(
       results.push(res);
       if (c.state === 'open' && o.verbose) say(`Discovered open port ${a.port}/${proto} on ${formatIPv4(t.addr)}\n`);
     }
+    warnCapped(scan, t, say);
     if (scan.done()) break;
     yield waitUntil(ctx, scan.nextWake());
   }
@@ -436,6 +446,7 @@ function* connectScan(
         open.splice(i, 1);
       }
     }
+    warnCapped(scan, t, say);
     if (scan.done()) break;
     yield waitUntil(ctx, scan.nextWake());
   }
