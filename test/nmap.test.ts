@@ -35,6 +35,11 @@ describe('nmap command line', () => {
     assert.deepEqual(parseNmapArgs(['-sQ']), { error: 'Scantype Q not supported\n', status: 255 });
   });
 
+  it('says plainly which real nmap features the lab does not have', () => {
+    assert.deepEqual(parseNmapArgs(['-sV', 'x']), { error: 'nmap: -sV: not supported in the lab (port scans and host discovery only)\n', status: 1 });
+    assert.deepEqual(parseNmapArgs(['-A', 'x']), { error: 'nmap: -A: not supported in the lab (port scans and host discovery only)\n', status: 1 });
+  });
+
   it('takes options the ways nmap does: joined values, combined scan letters, -P0 and -Pn, timing names', () => {
     const o = opts(['-p22,80', '-sSU', '-P0', '-Taggressive', '-vv', '--reason', '10.0.0.1']);
     assert.equal(o.portSpec, '22,80');

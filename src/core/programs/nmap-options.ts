@@ -57,6 +57,9 @@ const TIMING_NAMES: Record<string, number> = { paranoid: 0, sneaky: 1, polite: 2
 /** Options that take an argument (without their leading dashes). */
 const WITH_ARG = new Set(['p', 'T', 'oN', 'oG', 'oX', 'oA', 'e', 'top-ports', 'max-retries', 'host-timeout', 'S', 'g', 'source-port', 'exclude', 'iL', 'max-rtt-timeout', 'min-rtt-timeout', 'initial-rtt-timeout', 'scan-delay', 'min-rate', 'max-rate']);
 
+/** Real nmap options the lab's nmap does not do: version and OS detection, scripts, IPv6, idle and IP protocol scans. */
+const UNSUPPORTED = /^(-sV|-sC|-sO|-sI|-sY|-sZ|-sW|-sM|-sR|-O|-A|-6|--script(=.*)?|--osscan-.*|--version-.*|-b)$/;
+
 /** Parses nmap's arguments (argv without the program name). */
 export function parseNmapArgs(args: readonly string[]): NmapOptions | OptionError {
   const o: NmapOptions = {
@@ -115,6 +118,7 @@ export function parseNmapArgs(args: readonly string[]): NmapOptions | OptionErro
       }
       value = args[++i]!;
     }
+    if (UNSUPPORTED.test(a)) return { error: `nmap: ${a}: not supported in the lab (port scans and host discovery only)\n`, status: 1 };
     if (name.startsWith('s') && name.length >= 2 && !a.startsWith('--')) {
       for (const c of name.slice(1)) {
         let err: OptionError | null = null;
