@@ -140,6 +140,9 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
     dir = hostDir(root, host);
   }
   const netns = opts.netns ?? '';
+  // an init script by its path is what `service NAME ...` runs
+  const initScript = /^\/etc\/(?:rc\.d\/)?init\.d\/([a-z0-9_-]+)$/.exec(rest[0]!) ?? (rest[0] === '/usr/libexec/iptables/iptables.init' ? [rest[0], 'iptables'] : null);
+  if (initScript) return runNflab(['service', initScript[1]!, ...rest.slice(1)], { ...opts, lab: dir, cwd, netns });
   const tool = basename(rest[0]!);
   const labCommand = Object.hasOwn(LAB_COMMANDS, tool) ? LAB_COMMANDS[tool] : undefined;
   if (labCommand) {
