@@ -21,6 +21,7 @@ import { encodeFrame, type FrameDesc } from '../src/core/wire/frame.js';
 import type { TcpOption } from '../src/core/wire/tcp.js';
 import { readPcap, writePcap, type PacketToWrite } from '../src/core/wire/pcap.js';
 import { createNameDb } from '../src/core/xt/namedb.js';
+import { runNflab } from '../src/cli/main.js';
 
 const NS = `nflabt-tcpdump-${process.pid}`;
 const HOSTS = '127.0.0.1\tlocalhost\n10.0.0.1\talpha\n10.0.0.2\tbeta.example beta\n192.168.1.10\tgamma\n';
@@ -618,4 +619,52 @@ describe('tcpdump filters against libpcap', () => {
       assert.ok(compared > 200 && refused > 5, `compared ${compared}, refused ${refused}`);
     });
   }
+});
+
+// ------------------------------------------------------------------ the lab end to end
+
+describe('tcpdump in a lab: what the lab\'s programs send, printed as the real tcpdump prints it', () => {
+  it('prints a background capture of ping, nc and nmap the way tcpdump -r prints the same frames', async () => {
+    const lab = mkdtempSync(join(tmpdir(), 'nflab-tcpdump-lab-'));
+    const script = join(lab, 'walk.sh');
+    writeFileSync(
+      script,
+      [
+        'ip link add lemon_eth0 type veth peer name apple_eth0',
+        'ip netns add LEMON',
+        'ip netns add APPLE',
+        'ip link set lemon_eth0 netns LEMON',
+        'ip link set apple_eth0 netns APPLE',
+        'ip netns exec LEMON ip link set lemon_eth0 up',
+        'ip netns exec APPLE ip link set apple_eth0 up',
+        'ip netns exec LEMON ip addr add 10.10.10.2/24 dev lemon_eth0',
+        'ip netns exec APPLE ip addr add 10.10.10.3/24 dev apple_eth0',
+        'ip netns exec APPLE tcpdump -i apple_eth0 -w /tmp/all.pcap &',
+        'ip netns exec APPLE tcpdump -i apple_eth0 -vv &',
+        'ip netns exec APPLE nc -l 2222 &',
+        'ip netns exec LEMON ping -c 2 10.10.10.3',
+        'ip netns exec LEMON nc -zv 10.10.10.3 2222',
+        'ip netns exec LEMON nmap -sS -p 21-23,80,443 10.10.10.3',
+        'ip netns exec LEMON nmap -sU -p 53 10.10.10.3',
+        'ip netns exec LEMON ping -c 1 -s 1200 10.10.10.3',
+        '',
+      ].join('\n'),
+    );
+    let output = '';
+    const epoch = process.env['NFLAB_EPOCH'];
+    process.env['NFLAB_EPOCH'] = '1504342677';
+    try {
+      const r = await runNflab(['run', script], { lab: join(lab, 'lab'), cwd: lab, write: (_fd, text) => void (output += text) });
+      assert.equal(r.status, 0, output + r.stdout + r.stderr);
+      const printed = output.split('\n').filter((l) => /^(\d\d:\d\d:\d\d\.\d{6} |    |\t)/.test(l));
+      const real = realTcpdump(['-r', join(lab, 'lab', 'fs', 'tmp', 'all.pcap'), '-vv']);
+      assert.equal(real.status, 0, real.stderr);
+      assert.ok(printed.length > 40, `only ${printed.length} lines printed`);
+      assert.deepEqual(printed, real.stdout.split('\n').filter(Boolean));
+    } finally {
+      if (epoch === undefined) delete process.env['NFLAB_EPOCH'];
+      else process.env['NFLAB_EPOCH'] = epoch;
+      rmSync(lab, { recursive: true, force: true });
+    }
+  });
 });
