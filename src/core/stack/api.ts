@@ -104,6 +104,15 @@ export interface TcpSocket extends SocketBase {
   abort(): void;
   /** TCP_SYNCNT: SYN retransmissions before connect gives up (default net.ipv4.tcp_syn_retries). */
   synRetries?: number;
+  /**
+   * O_NONBLOCK at connect(): the call returns at once and the program
+   * waits in poll (nc, curl, nmap -sT, ssh with ConnectTimeout). It changes
+   * what an ICMP error to the first SYN does: a blocking connect still
+   * holds the socket when the answer comes back from a local peer, so the
+   * error only sticks and the connect fails with the answer to the first
+   * retransmission, a second later; a non-blocking one fails at once.
+   */
+  nonBlocking?: boolean;
 }
 
 /** A UDP socket (SOCK_DGRAM). */
