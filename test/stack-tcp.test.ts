@@ -535,3 +535,25 @@ test('over a 64 KiB MTU (loopback) the MSS is 65495 and the SYN and SYN-ACK wind
     '1.000 10.0.0.1.35278 > 10.0.0.2.80 [P.] seq 1 ack 1 win 64 len 2 opts 0101080a<TS> DF',
   ]);
 });
+
+test('a receiver that never reads: the window closes, the sender probes it with backoff and the connection lives on', () => {
+  const net = new TestNet();
+  const t0 = net.now;
+  const { c, s } = connected(net);
+  assert.equal(c.send(new Uint8Array(200_000)), null);
+  net.advance(60e9);
+  assert.equal(c.state, 'ESTAB');
+  const probes = net.log(t0).filter((l) => l.includes('10.0.0.1.35278 > ') && / len 0 /.test(l) && l.includes('[.]') && !l.includes(' seq 1 ack 1 '));
+  // each probe is an ACK one below the unacknowledged data, answered with the closed window
+  assert.ok(probes.length >= 6, probes.join('\n'));
+  const times = probes.map((l) => Number(l.split(' ')[0]));
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  assert.ok(gaps.every((g, i) => i === 0 || g >= gaps[i - 1]! * 1.9), gaps.join(' '));
+  // once the program reads, the transfer goes on
+  let total = 0;
+  for (let i = 0; i < 400 && total < 200_000; i++) {
+    total += s.read().length;
+    net.advance(50e6);
+  }
+  assert.equal(total, 200_000);
+});

@@ -138,6 +138,11 @@ export class TcpSock implements TcpSocket {
   private rtxTimer: number | null = null;
   /** The retransmission timer is a tail loss probe (ICSK_TIME_LOSS_PROBE). */
   private probePending = false;
+  /** The retransmission timer is the zero-window probe timer (ICSK_TIME_PROBE0). */
+  private persistPending = false;
+  /** Window probes sent without an answer (icsk_probes_out), and the probe timer's backoff. */
+  private probesOut = 0;
+  private probeBackoff = 0;
   /** snd_nxt when a loss probe went out, until an ACK covers it (tlp_high_seq); null when none is out. */
   private tlpHighSeq: number | null = null;
   /** In loss recovery after a timeout, until everything sent before it is acknowledged. */
@@ -641,12 +646,16 @@ export class TcpSock implements TcpSocket {
   /** tcp_write_xmit: sends what the windows, the congestion window and Nagle allow. */
   pushPending(): void {
     let sent = false;
+    let windowShut = false;
     for (;;) {
       const unsent = this.unsentBytes();
       if (unsent > 0) {
         const len = Math.min(this.mss, unsent);
         const wndEnd = seqAdd(this.sndUna, this.sndWnd);
-        if (after(seqAdd(this.sndNxt, len), wndEnd)) break;
+        if (after(seqAdd(this.sndNxt, len), wndEnd)) {
+          windowShut = true;
+          break;
+        }
         const segsInFlight = Math.ceil(this.inflight() / this.mss);
         if (segsInFlight >= this.cwnd) break;
         const last = len === unsent;
@@ -681,7 +690,53 @@ export class TcpSock implements TcpSocket {
       }
       break;
     }
-    if (sent && !this.scheduleLossProbe(false) && this.rtxTimer === null) this.armRtx(this.rto);
+    if (sent) {
+      this.probeBackoff = 0;
+      if (!this.scheduleLossProbe(false) && (this.rtxTimer === null || this.persistPending)) this.armRtx(this.rto);
+    } else if (windowShut && this.inflight() === 0 && this.rtxTimer === null) {
+      this.armPersist();
+    }
+  }
+
+  /** tcp_check_probe_timer: data waits for a window and nothing is in flight; probe when the timer runs out. */
+  private armPersist(): void {
+    const base = Math.max(this.rto, Math.ceil((RTO_MIN_US * HZ) / 1e6));
+    this.armRtx(Math.min(base * 2 ** this.probeBackoff, RTO_MAX));
+    this.persistPending = true;
+  }
+
+  /**
+   * tcp_probe_timer / tcp_write_wakeup: what fits in a window that is not
+   * zero goes out (with PSH); into a zero window an ACK one below snd_una
+   * asks for the window again. The timer backs off; when tcp_retries2
+   * probes get no answer the connection is given up.
+   */
+  private onPersist(): void {
+    if (this.unsentBytes() === 0 || this.inflight() > 0) return;
+    const env = this.stack.env;
+    const room = (seqAdd(this.sndUna, this.sndWnd) - this.sndNxt) | 0;
+    if (room > 0) {
+      const len = Math.min(room, this.mss, this.unsentBytes());
+      const off = (this.sndNxt - this.sndUna) >>> 0;
+      const payload = this.sendQ.peek(off, len).slice();
+      const end = seqAdd(this.sndNxt, len);
+      this.noteSent(end);
+      this.xmit(ACK | PSH, this.sndNxt, payload, this.dataOptions(), this.windowField());
+      this.ackSent();
+      this.sndNxt = end;
+      if (after(end, this.sndMax)) this.sndMax = end;
+      this.armRtx(this.rto);
+      return;
+    }
+    if (this.probesOut >= sysctlInt(env, 'net.ipv4.tcp_retries2', 15)) {
+      this.fail(this.softError ?? 'ETIMEDOUT');
+      return;
+    }
+    this.xmit(ACK, seqAdd(this.sndUna, -1), null, this.dataOptions(), this.windowField());
+    this.ackSent();
+    this.probesOut++;
+    this.probeBackoff++;
+    this.armPersist();
   }
 
   /** Records a segment ending at `end` as sent now (a retransmission when it was sent before). */
@@ -712,6 +767,7 @@ export class TcpSock implements TcpSocket {
   private armRtx(delay: number, probe = false): void {
     const env = this.stack.env;
     this.probePending = probe;
+    this.persistPending = false;
     if (this.rtxTimer !== null) env.clearTimer(this.rtxTimer);
     this.rtxTimer = env.setTimer(timerFireNs(env.nowNs(), delay), () => {
       this.rtxTimer = null;
@@ -721,6 +777,7 @@ export class TcpSock implements TcpSocket {
 
   private clearRtx(): void {
     this.probePending = false;
+    this.persistPending = false;
     if (this.rtxTimer !== null) {
       this.stack.env.clearTimer(this.rtxTimer);
       this.rtxTimer = null;
@@ -801,6 +858,11 @@ export class TcpSock implements TcpSocket {
   }
 
   private onRtxTimer(): void {
+    if (this.persistPending) {
+      this.persistPending = false;
+      if (this.state !== 'CLOSED' && this.state !== 'TIME-WAIT' && this.state !== 'LISTEN') this.onPersist();
+      return;
+    }
     if (this.probePending) {
       this.probePending = false;
       if (this.state !== 'CLOSED' && this.state !== 'TIME-WAIT' && this.state !== 'LISTEN') this.onLossProbe();
@@ -1274,6 +1336,7 @@ export class TcpSock implements TcpSocket {
       this.sndWnd = seg.window * 2 ** this.sndWscale;
       this.sndWl1 = seg.seq;
     }
+    this.probesOut = 0;
     if (after(seg.ack, this.sndUna)) this.ackNewData(seg);
     // state changes on the ACK of our FIN
     const finAcked = this.finQueued && this.finSent && seg.ack === this.sndMax;
