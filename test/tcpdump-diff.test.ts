@@ -438,6 +438,15 @@ describe('tcpdump: a background capture', () => {
     assert.equal(g.err.join(''), '2 packets captured\n2 packets received by filter\n0 packets dropped by kernel\n');
   });
 
+  it('takes a number for the device at that place in the -D list', () => {
+    const f = fakeContext(['tcpdump', '-i', '1', '-c', '1'], new Map(), links);
+    assert.equal(tcpdump(f.ctx).next().done, false);
+    assert.equal(f.err.join(''), 'tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\nlistening on veth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n');
+    const g = fakeContext(['tcpdump', '-i', '42'], new Map(), links);
+    assert.equal(tcpdump(g.ctx).next().value, 1);
+    assert.equal(g.err.join(''), 'tcpdump: Invalid adapter index\n');
+  });
+
   it('refuses an interface that does not exist or is down, as libpcap does', () => {
     const f = fakeContext(['tcpdump', '-i', 'eth9'], new Map(), links);
     assert.equal(tcpdump(f.ctx).next().value, 1);

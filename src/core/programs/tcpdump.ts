@@ -288,7 +288,14 @@ function merit(up: boolean, running: boolean, disconnected: boolean, loopback: b
 
 /** tcpdump -D: the namespace's devices with libpcap's pseudo-devices, best first, as Debian's libpcap lists them. */
 export function deviceList(links: readonly Link[]): string {
-  const devs: { text: string; merit: number }[] = [];
+  return rankedDevices(links)
+    .map((d, i) => `${i + 1}.${d.text}\n`)
+    .join('');
+}
+
+/** The capture devices in libpcap's order: names and their -D lines. */
+function rankedDevices(links: readonly Link[]): { name: string; text: string }[] {
+  const devs: { name: string; text: string; merit: number }[] = [];
   for (const l of [...links].sort((a, b) => a.index - b.index)) {
     const loop = l.kind === 'loopback';
     const running = l.up && l.carrier;
@@ -298,9 +305,9 @@ export function deviceList(links: readonly Link[]): string {
     if (loop) flags.push('Loopback');
     let text = `${l.name} [${flags.length ? flags.join(', ') : 'none'}`;
     if (!loop) text += running ? ', Connected' : ', Disconnected';
-    devs.push({ text: text + ']', merit: merit(l.up, running, !loop && !l.carrier, loop, false) });
+    devs.push({ name: l.name, text: text + ']', merit: merit(l.up, running, !loop && !l.carrier, loop, false) });
   }
-  devs.push({ text: 'any (Pseudo-device that captures on all interfaces) [Up, Running]', merit: merit(true, true, false, false, true) });
+  devs.push({ name: 'any', text: 'any (Pseudo-device that captures on all interfaces) [Up, Running]', merit: merit(true, true, false, false, true) });
   const pseudo: [string, string, string][] = [
     ['bluetooth-monitor', 'Bluetooth Linux Monitor', 'Wireless'],
     ['nflog', 'Linux netfilter log (NFLOG) interface', 'none'],
@@ -308,9 +315,11 @@ export function deviceList(links: readonly Link[]): string {
     ['dbus-system', 'D-Bus system bus', 'none'],
     ['dbus-session', 'D-Bus session bus', 'none'],
   ];
-  for (const [name, desc, flags] of pseudo) devs.push({ text: `${name} (${desc}) [${flags}]`, merit: merit(false, false, false, false, false) });
-  const sorted = devs.map((d, i) => ({ ...d, i })).sort((a, b) => a.merit - b.merit || a.i - b.i);
-  return sorted.map((d, i) => `${i + 1}.${d.text}\n`).join('');
+  for (const [name, desc, flags] of pseudo) devs.push({ name, text: `${name} (${desc}) [${flags}]`, merit: merit(false, false, false, false, false) });
+  return devs
+    .map((d, i) => ({ ...d, i }))
+    .sort((a, b) => a.merit - b.merit || a.i - b.i)
+    .map(({ name, text }) => ({ name, text }));
 }
 
 /** The device tcpdump opens without -i: libpcap's best-ranked one (up, running, connected, not loopback), else "any". */
@@ -388,7 +397,17 @@ export const tcpdump: Program = function* (ctx: ProgramContext): ProgramBody {
 
   // ---- live capture
   const links = ctx.machine.net.links;
-  const device = o.iface ?? defaultDevice(links);
+  let device = o.iface ?? defaultDevice(links);
+  if (/^[0-9]+$/.test(device) && !links.some((l) => l.name === device)) {
+    // A number names the device at that place in the -D list.
+    const ranked = rankedDevices(links);
+    const n = Number(device);
+    if (n < 1 || n > ranked.length) {
+      ctx.err('tcpdump: Invalid adapter index\n');
+      return 1;
+    }
+    device = ranked[n - 1]!.name;
+  }
   let linkType = LINKTYPE_ETHERNET;
   let link: Link | undefined;
   if (device === 'any') linkType = o.iface === undefined ? LINKTYPE_LINUX_SLL : LINKTYPE_LINUX_SLL2;
