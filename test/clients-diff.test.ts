@@ -9,7 +9,7 @@
  */
 import { test, after } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRunNflab } from './diff/nflab.js';
@@ -28,6 +28,8 @@ interface Case {
   stdin?: string;
   /** The kernel lists neighbours in its hash table's order (random per boot): compare the lines as a set. */
   unordered?: boolean;
+  /** A `nc -l PORT` in B answering every connection with this text (standard input of the listener). */
+  server?: { port: number; response: string };
   /** Seconds to wait after the case (on both sides: the lab's clock follows), letting ICMP rate limits refill. */
   pauseAfterS?: number;
 }
@@ -86,6 +88,17 @@ const SSHD_CASES: Case[] = [
   { name: 'traceroute tcp to sshd', argv: ['traceroute', '-n', '-q', '1', '-T', '-p', '22', '10.9.0.2'] },
 ];
 
+const HTTP_OK = 'HTTP/1.1 200 OK\r\nServer: nc\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n';
+
+/** Cases against a `nc -l` in B playing a server (the same program on both sides). */
+const SERVER_CASES: Case[] = [
+  { name: 'curl success -v', server: { port: 8080, response: HTTP_OK }, argv: ['curl', '-sv', 'http://10.9.0.2:8080/index.html'] },
+  { name: 'curl -I', server: { port: 8081, response: HTTP_OK.replace('hello\n', '') }, argv: ['curl', '-sI', 'http://10.9.0.2:8081/'] },
+  { name: 'curl -i, a body without length that never ends', server: { port: 8082, response: 'HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\n<h1>no</h1>\n' }, argv: ['curl', '-sSi', '-m', '1', 'http://10.9.0.2:8082/x'] },
+  { name: 'nc prints a banner, -w ends it', server: { port: 8083, response: 'SSH-2.0-Test\r\n' }, argv: ['nc', '-w', '1', '10.9.0.2', '8083'] },
+  { name: 'nc -zv to a listener', server: { port: 8084, response: '' }, argv: ['nc', '-zv', '10.9.0.2', '8084'] },
+];
+
 /** Masks what depends on the wall clock or on random numbers. */
 function mask(text: string): string {
   return text
@@ -98,7 +111,9 @@ function mask(text: string): string {
     .replace(/Query time: \d+ msec/g, 'Query time: T msec')
     .replace(/WHEN: .*/g, 'WHEN: W')
     .replace(/ {2}\d+\.\d{3} ms/g, '  T ms')
-    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC');
+    .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, 'MAC')
+    // curl -v notes the data it does not show when standard output is not a terminal (nflab's is one)
+    .replace(/^\{ \[\d+ bytes data\]\n/gm, '');
 }
 
 interface Outcome {
@@ -158,6 +173,7 @@ test('clients agree with the real tools in a namespace pair', { timeout: 300_000
   const runNflab = await loadRunNflab();
   const lab = mkdtempSync('/tmp/nflab-clients-');
   mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
+  mkdirSync(join(lab, 'fs', 'root'), { recursive: true });
   writeFileSync(join(lab, 'fs', 'etc', 'hosts'), '127.0.0.1\tlocalhost\n');
   const nflab = async (argv: string[], stdin?: string): Promise<Outcome> => {
     const r = await runNflab(argv, stdin === undefined ? { lab } : { lab, stdin });
@@ -174,7 +190,7 @@ test('clients agree with the real tools in a namespace pair', { timeout: 300_000
     const differences: string[] = [];
     const realSshd = ['ip', 'netns', 'exec', NS_B, '/usr/sbin/sshd', '-o', `PidFile=/run/${PREFIX}-sshd.pid`];
     let lastEnd = 0;
-    const all = [...CASES, { name: 'start sshd', argv: [] }, ...SSHD_CASES];
+    const all = [...CASES, ...SERVER_CASES, { name: 'start sshd', argv: [] }, ...SSHD_CASES];
     for (const c of all) {
       if (c.argv.length === 0) {
         mkdirSync('/run/sshd', { recursive: true });
@@ -192,16 +208,43 @@ test('clients agree with the real tools in a namespace pair', { timeout: 300_000
           await nflab(['ip', 'netns', 'exec', ns, 'iptables', ...rule]);
         }
       }
+      let server: ChildProcess | undefined;
+      let serverOut = '';
+      if (c.server) {
+        server = spawn('ip', ['netns', 'exec', NS_B, 'nc', '-l', String(c.server.port)], { env: TOOL_ENV, stdio: ['pipe', 'pipe', 'ignore'] });
+        server.stdin!.end(c.server.response);
+        serverOut = '';
+        server.stdout!.on('data', (b: Buffer) => (serverOut += b.toString('utf8')));
+        writeFileSync(join(lab, 'fs', 'root', `resp-${c.server.port}`), c.server.response);
+        await new Promise((r) => setTimeout(r, 300));
+      }
       // the lab's clock moves as much as the kernel's did since the last case (ICMP rate limits refill with it)
       const started = Date.now();
       if (lastEnd !== 0) await nflab(['sleep', ((started - lastEnd) / 1000).toFixed(3)]);
       const real = sh(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
       lastEnd = Date.now();
-      const ours = await nflab(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
+      let ours: Outcome;
+      if (c.server) {
+        // the lab's listener and the client in one script; the listener prints the request it gets on the same terminal
+        writeFileSync(
+          join(lab, 'server.sh'),
+          `ip netns exec ${NS_B} nc -l ${c.server.port} < /root/resp-${c.server.port} &\nip netns exec ${NS_A} ${c.argv.map((a) => `'${a}'`).join(' ')}\n`,
+        );
+        ours = await nflab(['run', join(lab, 'server.sh')]);
+      } else {
+        ours = await nflab(['ip', 'netns', 'exec', NS_A, ...c.argv], c.stdin);
+      }
       if (c.pauseAfterS) sh(['sleep', String(c.pauseAfterS)]);
+      if (server && server.exitCode === null) server.kill();
       for (const ns of [NS_A, NS_B]) {
         sh(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
         await nflab(['ip', 'netns', 'exec', ns, 'iptables', '-F']);
+      }
+      if (server) {
+        await new Promise((r) => setTimeout(r, 100));
+        // on one terminal, the real listener's output (the request) comes before the client's
+        real.stdout = serverOut + real.stdout;
+        ours.stderr = ours.stderr.replace(/^nflab: \S+server\.sh: line \d+: command failed with exit status \d+\n/m, '');
       }
       const norm = (t: string): string => (c.unordered ? mask(t).split('\n').sort().join('\n') : mask(t));
       const r = { stdout: norm(real.stdout), stderr: norm(real.stderr), status: real.status };

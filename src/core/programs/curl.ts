@@ -264,6 +264,8 @@ function* transfer(ctx: ProgramContext, o: CurlOptions, trace: (line: string) =>
   }
   if (response.kind === 'timeout') {
     sock.abort();
+    // what arrived is written as it arrives
+    if (response.partial && o.output === undefined) ctx.out(response.partial.replace(/^[\s\S]*?\r\n\r\n/, (h) => (o.include || o.head ? h : '')));
     const of = response.length !== undefined ? ` out of ${response.length}` : '';
     const text = `Operation timed out after ${elapsedMs()} milliseconds with ${response.received}${of} bytes received`;
     trace(`* ${text}\n* Closing connection 0\n`);
@@ -311,7 +313,7 @@ type Response =
   | { kind: 'empty' }
   | { kind: 'reset' }
   | { kind: 'http09' }
-  | { kind: 'timeout'; received: number; length?: number };
+  | { kind: 'timeout'; received: number; length?: number; partial?: string };
 
 /** Reads the status line, headers and body (Content-Length, chunked, or until the server closes). */
 function* readResponse(ctx: ProgramContext, sock: TcpSocket, isHead: boolean, maxAt: number, _start: number): Generator<Wait, Response, void> {
@@ -356,7 +358,7 @@ function* readResponse(ctx: ProgramContext, sock: TcpSocket, isHead: boolean, ma
       if (buf.length === 0) return { kind: 'empty' };
       return { kind: 'reset' };
     }
-    if (ctx.now() >= maxAt) return { kind: 'timeout', received: head === null ? 0 : buf.length - bodyStart, length };
+    if (ctx.now() >= maxAt) return { kind: 'timeout', received: head === null ? 0 : buf.length - bodyStart, length, partial: head === null ? '' : buf };
     yield ctx.until(maxAt);
   }
 }

@@ -351,6 +351,8 @@ function nameOrFail(ctx: ProgramContext, addr: number, numeric: boolean): string
 /** State a background listener keeps between commands. */
 interface ListenSaved {
   connections: number;
+  /** Standard input not sent yet (a listener sends it to its first connection, even one that comes in a later command). */
+  pending?: string;
 }
 
 function* listenMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number, void> {
@@ -372,7 +374,7 @@ function* listenMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
     if (!h) throw new Exit(`nc: getaddrinfo for host "${addrArg}" port ${port}: ${EAI_AGAIN_TEXT}\n`, 1);
     bindAddr = h.addr;
   }
-  const saved = (ctx.saved as ListenSaved | undefined) ?? { connections: 0 };
+  const saved = (ctx.saved as ListenSaved | undefined) ?? { connections: 0, pending: o.noStdin ? '' : ctx.stdin };
   ctx.saved = saved;
   const report = (what: string, addr: number, p: number): void => {
     const name = nameOrFail(ctx, addr, o.numeric);
@@ -414,7 +416,8 @@ function* listenMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
     own(ctx, conn);
     saved.connections++;
     if (o.verbose) report('Connection received on', conn.remote.addr, conn.remote.port);
-    const input = ctx.resumed ? '' : ctx.stdin;
+    const input = saved.pending ?? '';
+    saved.pending = '';
     const status = yield* tcpSession(ctx, conn, { ...o, quit: -1 }, input, false);
     conn.close();
     if (status !== null) {
