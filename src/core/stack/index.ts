@@ -15,10 +15,12 @@
  * generator, zero for SYN-ACKs and resets); even ephemeral ports for
  * connect, odd ones for bind(0).
  *
- * Not modelled: out-of-order reassembly and SACK blocks, zero-window
- * probes, keepalives, syncookies, GSO super-segments and receive-window
- * growth (bulk transfers are cut into MSS-sized segments), congestion
- * control beyond slow start and a timeout's reset.
+ * Modelled from the kernel's logic but not measured: zero-window probes,
+ * delayed-ACK timing beyond the cases above, FIN-WAIT-2 and orphan
+ * timeouts. Not modelled: out-of-order reassembly and SACK blocks,
+ * keepalives, syncookies, GSO super-segments and receive-window growth
+ * (bulk transfers are cut into MSS-sized segments), congestion control
+ * beyond slow start and a timeout's reset.
  */
 import type { SocketDemux, SocketLayer, StackEnv } from './api.js';
 import { Stack } from './layer.js';

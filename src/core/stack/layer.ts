@@ -132,6 +132,7 @@ export class Stack implements SocketLayer, SocketDemux {
     this.tcpListenUnhash(s);
   }
 
+  /** Files a connection (or request, TIME-WAIT) under its ports. */
   tcpHash(s: TcpSock): void {
     const k = portsKey(s.local.port, s.remote.port);
     const l = this.tcpConns.get(k);
@@ -139,6 +140,7 @@ export class Stack implements SocketLayer, SocketDemux {
     else if (!l.includes(s)) l.push(s);
   }
 
+  /** Takes a connection out of the connection table. */
   tcpUnhash(s: TcpSock): void {
     const k = portsKey(s.local.port, s.remote.port);
     const l = this.tcpConns.get(k);
@@ -148,12 +150,14 @@ export class Stack implements SocketLayer, SocketDemux {
     if (l.length === 0) this.tcpConns.delete(k);
   }
 
+  /** Files a listener under its port. */
   tcpListenHash(s: TcpSock): void {
     const l = this.tcpListeners.get(s.local.port);
     if (!l) this.tcpListeners.set(s.local.port, [s]);
     else if (!l.includes(s)) l.push(s);
   }
 
+  /** Takes a listener out of the listener table. */
   tcpListenUnhash(s: TcpSock): void {
     const l = this.tcpListeners.get(s.local.port);
     if (!l) return;
@@ -309,6 +313,7 @@ export class Stack implements SocketLayer, SocketDemux {
 
   // ---- UDP tables ----
 
+  /** Files a UDP socket under its port (and in the listing). */
   udpHash(s: UdpSock): void {
     if (!this.udpAll.includes(s)) this.udpAll.push(s);
     const l = this.udpByPort.get(s.local.port);
@@ -316,6 +321,7 @@ export class Stack implements SocketLayer, SocketDemux {
     else if (!l.includes(s)) l.push(s);
   }
 
+  /** Takes a UDP socket out of the tables. */
   udpUnhash(s: UdpSock): void {
     const i = this.udpAll.indexOf(s);
     if (i >= 0) this.udpAll.splice(i, 1);
@@ -326,6 +332,7 @@ export class Stack implements SocketLayer, SocketDemux {
     if (l.length === 0) this.udpByPort.delete(s.local.port);
   }
 
+  /** Whether binding `addr`:`port` clashes with another UDP socket. */
   udpConflict(self: UdpSock, addr: number, port: number): boolean {
     for (const s of this.udpByPort.get(port) ?? []) {
       if (s !== self && (addr === 0 || s.local.addr === 0 || s.local.addr === addr)) return true;
@@ -370,6 +377,7 @@ export class Stack implements SocketLayer, SocketDemux {
     return best;
   }
 
+  /** Takes a raw socket out of the list. */
   rawUnhash(s: RawSock): void {
     const i = this.raws.indexOf(s);
     if (i >= 0) this.raws.splice(i, 1);

@@ -1043,6 +1043,7 @@ export class TcpSock implements TcpSocket {
     this.stack.tcpRemove(this);
   }
 
+  /** Wakes the program of the socket (of its listener until it is accepted). */
   wakeOwner(): void {
     const o = this.owner ?? (this.parent && this.parent.state === 'LISTEN' ? this.parent.owner : null);
     o?.wake();

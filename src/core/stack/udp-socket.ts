@@ -32,6 +32,7 @@ export class UdpSock implements UdpSocket {
 
   constructor(readonly stack: Stack) {}
 
+  /** Whether connect() fixed a peer. */
   get connected(): boolean {
     return this.remote.port !== 0;
   }
