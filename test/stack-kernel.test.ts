@@ -236,6 +236,60 @@ suite('the stack against Linux', () => {
     }
   });
 
+  it('an interactive exchange: the answer carries the ACK, later data waits for the 40 ms delayed ACK', opts, async () => {
+    const pair = new RealPair();
+    try {
+      const server = `
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 84)); s.listen(5)
+c, _ = s.accept(); c.recv(100); c.send(b"a1"); c.recv(100); time.sleep(0.3); c.close(); time.sleep(0.2)
+`;
+      const client = `
+import socket, time
+c = socket.create_connection(("${B}", 84)); c.send(b"q1"); c.recv(100); time.sleep(0.05); c.send(b"q2"); c.recv(100); c.close(); time.sleep(0.2)
+`;
+      const real = await pair.capture(server, client);
+      const net = new TestNet(10e9 + 1e6);
+      const a = net.host('a', A);
+      const b = net.host('b', B);
+      const l = b.sockets.tcp();
+      l.bind(0, 84);
+      l.listen(5);
+      const k = a.sockets.tcp();
+      k.connect(ip(B), 84);
+      net.advance(1e6);
+      const s = l.accept()!;
+      k.send(enc('q1'));
+      net.advance(0.2e6);
+      s.read();
+      s.send(enc('a1'));
+      net.advance(0.2e6);
+      k.read();
+      net.advance(50e6);
+      k.send(enc('q2'));
+      net.advance(0.2e6);
+      s.read();
+      net.advance(300e6);
+      s.close();
+      net.advance(0.2e6);
+      k.read();
+      k.close();
+      net.advance(200e6);
+      assert.deepEqual(describeAll(net.sent), describeAll(real));
+      // the delayed ACK of q2: 40 to 44 ms after it (the next jiffy tick after 40 ms)
+      const delay = (list: { data: Uint8Array; ns: number }[]) => {
+        const q2 = list.findIndex((x, i) => i > 4 && x.data.length > 52 && x.data[15] === 1);
+        return Math.round((list[q2 + 1]!.ns - list[q2]!.ns) / 1e6);
+      };
+      const realDelay = delay(real);
+      const stackDelay = delay(net.sent);
+      assert.ok(realDelay >= 40 && realDelay <= 48, `kernel: ${realDelay} ms`);
+      assert.ok(stackDelay >= 40 && stackDelay <= 44, `stack: ${stackDelay} ms`);
+    } finally {
+      pair.cleanup();
+    }
+  });
+
   it('the SYN options and the SYN-ACK answering them for each combination of timestamps, SACK and window scaling', opts, async () => {
     const pair = new RealPair();
     const combos = [
