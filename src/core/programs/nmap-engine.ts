@@ -139,7 +139,7 @@ interface Outstanding {
   item: number;
   tryno: number;
   sentNs: number;
-  /** Past its timeout at the highest try allowed: kept for a late answer, or a retry if more tries become allowed. */
+  /** Past its timeout at the highest try allowed: kept (nmap's bench) for a late answer, or a retry if more tries become allowed. */
   timedOut: boolean;
 }
 
@@ -233,39 +233,36 @@ export class UltraScan {
         this.removeAt(i);
         continue;
       }
-      if (p.sentNs + this.probeTimeout() > nowNs) {
-        i++;
-        continue;
+      if (!p.timedOut && p.sentNs + this.probeTimeout() <= nowNs) {
+        // every timeout counts as an answer expected and not received (the window's scale grows)
+        p.timedOut = true;
+        this.activeCount--;
+        this.host.expected++;
+        this.group.expected++;
       }
-      if (p.tryno < this.allowedTryno()) {
+      if (p.timedOut && p.tryno < this.allowedTryno()) {
         this.removeAt(i);
         this.retry.push({ item: p.item, tryno: p.tryno + 1 });
         continue;
       }
-      if (!p.timedOut) this.activeCount--;
-      p.timedOut = true;
-      if (p.sentNs + this.expireTime() > nowNs && this.mayIncrease()) {
-        i++;
-        continue;
-      }
+      i++;
+    }
+    // timed-out probes at the highest try wait (nmap's bench) while an answer elsewhere could still allow another try
+    if (this.mayIncrease()) return;
+    for (let i = this.outstanding.length - 1; i >= 0; i--) {
+      const p = this.outstanding[i]!;
+      if (!p.timedOut) continue;
       this.removeAt(i);
       this.finished[p.item] = 1;
       this.left--;
       this.silent.push(p.item);
       if (this.cappedTryno === null && Math.max(1, this.maxSuccessfulTryno + 1) > this.timing.maxRetries) this.cappedTryno = p.tryno;
-      this.host.expected++;
-      this.group.expected++;
     }
   }
 
   /** Whether more tries may still become allowed: something is in flight or left to send. */
   private mayIncrease(): boolean {
     return this.active() > 0 || this.nextFresh < this.count || this.retry.some((r) => !this.finished[r.item]);
-  }
-
-  /** How long a probe past its timeout is kept for a late answer (probeExpireTime: ten timeouts, at most 10 s). */
-  private expireTime(): number {
-    return Math.min(10 * this.probeTimeout(), 10_000 * MS);
   }
 
   /** Probes still waiting inside their timeout (the ones the window counts). */
@@ -340,7 +337,7 @@ export class UltraScan {
   nextWake(): number {
     if (this.done()) return Infinity;
     let t = Infinity;
-    for (const p of this.outstanding) t = Math.min(t, p.sentNs + (p.timedOut ? this.expireTime() : this.probeTimeout()));
+    for (const p of this.outstanding) if (!p.timedOut) t = Math.min(t, p.sentNs + this.probeTimeout());
     if (this.ping) t = Math.min(t, this.ping.sentNs + this.rtt.timeout);
     else if (this.pingItem >= 0 && this.sent >= this.sentAtLastPing + 10 && this.windowFree())
       t = Math.min(t, Math.max(this.lastRcvdNs, this.lastPingNs) + PING_TIME_NS + 1);

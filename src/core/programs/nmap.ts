@@ -137,8 +137,12 @@ function reverseName(ctx: ProgramContext, addr: number): string | undefined {
 /** The time the verbose lines report for a phase: "0.03s". */
 const elapsed = (fromNs: number, toNs: number): string => ((toNs - fromNs) / 1e9).toFixed(2) + 's';
 
-/** A wait until `ns`, never at or before the present (a scan must not spin on the same instant). */
+/**
+ * A wait until `ns`, never at or before the present (a scan must not spin
+ * on the same instant), and never forever while a scan is unfinished.
+ */
 function waitUntil(ctx: ProgramContext, ns: number): ReturnType<ProgramContext['until']> {
+  if (ns === Infinity) return ctx.until(ctx.now() + 1_000_000_000);
   return ctx.until(ns > ctx.now() ? ns : ctx.now() + 1_000_000);
 }
 
