@@ -20,6 +20,7 @@ import { compileFilter } from '../src/core/programs/tcpdump-filter.js';
 import { encodeFrame, type FrameDesc } from '../src/core/wire/frame.js';
 import type { TcpOption } from '../src/core/wire/tcp.js';
 import { readPcap, writePcap, type PacketToWrite } from '../src/core/wire/pcap.js';
+import { fromHex } from '../src/core/wire/bytes.js';
 import { createNameDb } from '../src/core/xt/namedb.js';
 import { runNflab } from '../src/cli/main.js';
 
@@ -220,6 +221,11 @@ function corpus(): FrameDesc[] {
     { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 25, ttl: 0 }, tcp: { sport: 1, dport: 2, flags: 0, seq: 1, ack: 0 } },
     { eth: { src: MAC_A, dst: MAC_B, type: 0x88b5 }, payload: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) },
     { eth: { src: MAC_A, dst: '01:00:5e:00:00:01' }, ipv4: { src: A, dst: '224.0.0.1', id: 26, ttl: 1 }, udp: { sport: 5353, dport: 5354 }, payload: new Uint8Array(4) },
+    // nmap's NTP probe, a server's answer (stratum 2, negative precision, a reference address), a control message.
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 27 }, udp: { sport: 40000, dport: 123 }, payload: fromHex('e30004fa000100000001000000000000000000000000000000000000000000000000000000000000c54f234b71b152f3') },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 28 }, udp: { sport: 123, dport: 40000 }, payload: fromHex('240206e8000003e80000080ac0a8010ae9e5a1e01c28f5c3c54f234b71b152f3e9e5a1f00000000ae9e5a1f012345678') },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 29 }, udp: { sport: 123, dport: 123 }, payload: fromHex('1c0106ec00000000000000004c4f434c00000000000000000000000000000000000000000000000000000000000000000000000a') },
+    { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 30 }, udp: { sport: 123, dport: 40001 }, payload: fromHex('1e0100000000000000000000') },
   ];
 }
 
