@@ -290,6 +290,54 @@ c = socket.create_connection(("${B}", 84)); c.send(b"q1"); c.recv(100); time.sle
     }
   });
 
+  it('a new connection on the four-tuple of a TIME-WAIT socket is accepted', opts, async () => {
+    const pair = new RealPair();
+    try {
+      const server = `
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 84)); s.listen(5)
+c, _ = s.accept(); c.close()
+c, _ = s.accept(); c.recv(100); c.close(); time.sleep(0.3)
+`;
+      const client = `
+import socket, time
+c = socket.create_connection(("${B}", 84)); port = c.getsockname()[1]; c.recv(100); c.close(); time.sleep(0.2)
+c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); c.bind(("0.0.0.0", port)); c.connect(("${B}", 84)); c.send(b"again"); time.sleep(0.1); c.close(); time.sleep(0.2)
+`;
+      const real = await pair.capture(server, client);
+      const net = new TestNet(10e9 + 1e6);
+      const a = net.host('a', A);
+      const b = net.host('b', B);
+      const l = b.sockets.tcp();
+      l.bind(0, 84);
+      l.listen(5);
+      const k = a.sockets.tcp();
+      k.connect(ip(B), 84);
+      net.advance(0.2e6);
+      const port = k.local.port;
+      l.accept()!.close();
+      net.advance(0.2e6);
+      k.read();
+      k.close();
+      net.advance(200e6);
+      const k2 = a.sockets.tcp();
+      k2.bind(0, port);
+      k2.connect(ip(B), 84);
+      net.advance(0.2e6);
+      k2.send(enc('again'));
+      net.advance(0.2e6);
+      const s2 = l.accept()!;
+      s2.read();
+      s2.close();
+      net.advance(100e6);
+      k2.close();
+      net.advance(200e6);
+      assert.deepEqual(describeAll(net.sent), describeAll(real));
+    } finally {
+      pair.cleanup();
+    }
+  });
+
   it('the SYN options and the SYN-ACK answering them for each combination of timestamps, SACK and window scaling', opts, async () => {
     const pair = new RealPair();
     const combos = [

@@ -1169,6 +1169,8 @@ export class TcpSock implements TcpSocket {
         return this.parent ? this.rcvRequest(seg) : this.rcvEstablished(seg);
       case 'TIME-WAIT':
         return this.rcvTimeWait(seg);
+      case 'FIN-WAIT-2':
+        return this.twFinWait2 ? this.rcvTimeWaitFinWait2(seg) : this.rcvEstablished(seg);
       case 'CLOSED':
         return false;
       default:
@@ -1262,6 +1264,41 @@ export class TcpSock implements TcpSocket {
   /** When the first SYN-ACK left (ns), for the RTT sample of the final ACK. */
   synAckSentAt = 0;
 
+  /** An orphan in FIN-WAIT-2 handled as a timewait socket: what it sends comes from the kernel's control socket. */
+  private twFinWait2 = false;
+
+  /** A segment for a timewait socket in FIN-WAIT-2 (tcp_timewait_state_process). Returns false when a reset is due. */
+  private rcvTimeWaitFinWait2(seg: Segment): boolean {
+    const f = seg.flags;
+    const endSeq = seqAdd(seg.seq, seg.payloadLen + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0));
+    const sWin = this.rcvNxt;
+    const eWin = seqAdd(this.rcvNxt, this.rcvWnd);
+    const inWindow = seg.seq === sWin || (after(endSeq, sWin) && before(seg.seq, eWin)) || (seg.seq === eWin && seg.seq === endSeq);
+    if (!inWindow) {
+      const now = this.stack.env.nowNs();
+      if (!(f & RST) && now - this.lastOow >= OOW_INTERVAL_NS) {
+        this.lastOow = now;
+        this.sendTimeWaitAck();
+      }
+      return true;
+    }
+    if (f & RST) {
+      this.timeWaitOver();
+      return true;
+    }
+    if (f & SYN && !before(seg.seq, this.rcvNxt)) return false;
+    if (!(f & ACK) || !after(endSeq, this.rcvNxt) || endSeq === seg.seq) return true;
+    if (!(f & FIN) || endSeq !== seqAdd(this.rcvNxt, 1)) {
+      this.timeWaitOver();
+      return false;
+    }
+    this.rcvNxt = endSeq;
+    this.state = 'TIME-WAIT';
+    this.armTw(this.stack.env.nowNs() + TIMEWAIT_NS, () => this.timeWaitOver());
+    this.sendTimeWaitAck();
+    return true;
+  }
+
   /** A segment for a TIME-WAIT socket (tcp_timewait_state_process). Returns false when a reset is due. */
   private rcvTimeWait(seg: Segment): boolean {
     const f = seg.flags;
@@ -1351,6 +1388,12 @@ export class TcpSock implements TcpSocket {
           }
           const finTimeout = sysctlInt(this.stack.env, 'net.ipv4.tcp_fin_timeout', 60);
           this.armTw(this.stack.env.nowNs() + finTimeout * 1e9, () => this.timeWaitOver());
+          // without a FIN in the same segment the socket gives way to a FIN-WAIT-2 timewait socket (tcp_time_wait)
+          if (!(f & FIN) && finTimeout <= 60) {
+            this.twFinWait2 = true;
+            this.clearRtx();
+            return true;
+          }
         }
         this.wakeOwner();
       } else if (this.state === 'CLOSING') {
