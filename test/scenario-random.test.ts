@@ -1,0 +1,41 @@
+/**
+ * Random scenarios (test/scenario/random.ts) built with real namespaces
+ * and in nflab, compared like the walkthroughs. NFLAB_SCENARIO_RUNS
+ * scenarios (default 6), scenario i drawn from seed NFLAB_SCENARIO_SEED + i
+ * (default fixed); a failing one prints its seed, and
+ * NFLAB_SCENARIO_SEED=<seed> NFLAB_SCENARIO_RUNS=1 replays it.
+ */
+import * as assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { guardKernel } from './diff/suite.js';
+import { compareOutcomes, formatDifferences, gapsOf } from './scenario/compare.js';
+import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scenario/kernel.js';
+import { runNflabScenario } from './scenario/nflab.js';
+import { randomScenario } from './scenario/random.js';
+import { scenarioScript } from './scenario/print.js';
+import { KNOWN } from './scenario/known.js';
+
+const envInt = (name: string, dflt: number): number => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? dflt : Number.parseInt(v, 10);
+};
+
+const RUNS = envInt('NFLAB_SCENARIO_RUNS', 6);
+const SEED = envInt('NFLAB_SCENARIO_SEED', 20261121);
+
+after(cleanupAll);
+
+describe(`random scenarios against real namespaces (seed ${SEED}, ${RUNS} runs)`, () => {
+  const skip = guardKernel('random scenarios') ?? kernelScenarioUnavailable();
+  for (let i = 0; i < RUNS; i++) {
+    const seed = SEED + i;
+    it(`seed ${seed}`, skip === undefined ? { timeout: 120_000 } : { skip }, async () => {
+      const s = randomScenario(seed);
+      const kernel = await runKernelScenario(s);
+      const nflab = await runNflabScenario(s, gapsOf(kernel));
+      const diffs = compareOutcomes(s, kernel, nflab).filter((d) => !KNOWN.some((k) => k.anywhere === true && k.where.test(d.where) && k.matches?.(d) !== false));
+      const replay = `replay: NFLAB_SCENARIO_SEED=${seed} NFLAB_SCENARIO_RUNS=1 node --test dist/test/scenario-random.test.js\n${scenarioScript(s, true)}`;
+      assert.equal(formatDifferences(s.name, diffs), '', `${diffs.length} difference(s); ${replay}`);
+    });
+  }
+});

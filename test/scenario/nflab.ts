@@ -1,0 +1,130 @@
+/**
+ * Runs a scenario in a fresh nflab lab through nflab's command line, in
+ * process (runNflab): the same setup commands as the kernel side, the
+ * services and the capture started from a script with `&`, each step as
+ * `ip netns exec NS ...`. Between two steps the lab's clock is moved on by
+ * the time the kernel side spent between them, so rate limits and
+ * timeouts see the same gaps. The background capture prints its lines
+ * into the output of whatever command runs: they are told apart by their
+ * timestamp and moved to the capture.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRunNflab } from '../diff/nflab.js';
+import { setupCommands, withNames, logPrefixesOf } from './build.js';
+import type { ScenarioOutcome, StepResult, TimedStepResult } from './outcome.js';
+import type { Scenario } from './types.js';
+
+/** A tcpdump line as tcpdump prints it without -t. */
+const CAPTURE_LINE = /^\d\d:\d\d:\d\d\.\d{6} /;
+
+function labParent(): string {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
+const quote = (w: string): string => (/^[A-Za-z0-9_./:=%,+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The machine this suite runs on has net.netfilter.nf_log_all_netns=1 (the
+ * kernel side needs it to see LOG lines of namespaces); nflab's sysctl
+ * does not offer that key, so it is set in the lab's saved state of the
+ * host's own namespace.
+ */
+function allLogs(lab: string): void {
+  const file = join(lab, 'state.json');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Record<string, { netns: Record<string, { machine?: { net: { sysctl: Record<string, string> } } }> }> };
+  const machine = state.hosts['main']?.netns['']?.machine;
+  if (!machine) throw new Error('nflab lab: the host has no machine state after the setup');
+  machine.net.sysctl['net.netfilter.nf_log_all_netns'] = '1';
+  writeFileSync(file, JSON.stringify(state));
+}
+
+/** Runs the scenario in nflab; `gapsMs[i]` is the time to let pass before step i. */
+export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = []): Promise<ScenarioOutcome> {
+  const runNflab = await loadRunNflab();
+  const lab = mkdtempSync(join(labParent(), 'nflabt-scenario-'));
+  try {
+    mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
+    writeFileSync(join(lab, 'fs', 'etc', 'hosts'), '127.0.0.1\tlocalhost\n');
+    const names = new Map(s.namespaces.map((ns) => [ns, ns]));
+    const call = async (argv: string[], stdin?: string): Promise<StepResult> => {
+      try {
+        return await runNflab(argv, stdin === undefined ? { lab } : { lab, stdin });
+      } catch (e) {
+        return { stdout: '', stderr: `[nflab threw] ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`, status: -1 };
+      }
+    };
+    for (const c of setupCommands(s, names)) {
+      const r = await call(c.argv, c.stdin);
+      if (r.status !== 0) throw new Error(`nflab setup: ${c.argv.join(' ')}: ${r.stderr}`);
+    }
+    allLogs(lab);
+    const script: string[] = [];
+    for (const svc of s.services ?? []) script.push(`ip netns exec ${svc.ns} nc -l -k ${svc.port} &`);
+    const captureJob = script.length + 1;
+    if (s.capture) {
+      const c = s.capture;
+      script.push(`ip netns exec ${c.ns} tcpdump -l -n -i ${c.dev} ${c.filter.map(quote).join(' ')} &`.replace(/ +&$/, ' &'));
+    }
+    const capture = { lines: [] as string[], stderr: '' };
+    // the capture's stdout as lines: the captured packets, then what tcpdump prints when it is ended
+    const take = (r: StepResult): StepResult => {
+      if (!s.capture) return r;
+      const keep: string[] = [];
+      for (const line of r.stdout.split(/(?<=\n)/)) {
+        if (CAPTURE_LINE.test(line)) capture.lines.push(line.replace(/\n$/, ''));
+        else keep.push(line);
+      }
+      return { ...r, stdout: keep.join('') };
+    };
+    if (script.length > 0) {
+      writeFileSync(join(lab, 'services.sh'), script.join('\n') + '\n');
+      const r = take(await call(['run', join(lab, 'services.sh')]));
+      if (r.status !== 0) throw new Error(`nflab services: ${r.stderr}`);
+      capture.stderr += r.stderr;
+    }
+    const steps: TimedStepResult[] = [];
+    let clock = 0;
+    for (const [i, step] of s.steps.entries()) {
+      const gap = gapsMs[i] ?? 0;
+      if (gap > 0) {
+        take(await call(['sleep', (gap / 1000).toFixed(3)]));
+        clock += gap;
+      }
+      const r = take(await call(['ip', 'netns', 'exec', step.ns, ...withNames(step.argv, names)]));
+      steps.push({ ...r, startMs: clock, endMs: clock });
+    }
+    if (s.capture) {
+      const r = take(await call(['kill', `%${captureJob}`]));
+      capture.lines.push(...r.stdout.split('\n'));
+      capture.stderr += r.stderr;
+    }
+    const saves: Record<string, string> = {};
+    const conntrack: Record<string, StepResult> = {};
+    const log: string[] = [];
+    const prefixes = logPrefixesOf(s);
+    for (const ns of s.namespaces) {
+      saves[ns] = take(await call(['ip', 'netns', 'exec', ns, 'iptables-save', '-c'])).stdout;
+      conntrack[ns] = take(await call(['ip', 'netns', 'exec', ns, 'conntrack', '-L']));
+    }
+    if (prefixes.length > 0) {
+      // the namespaces log to their host's kernel log, as every namespace of the machine does to its one log
+      const d = take(await call(['dmesg']));
+      for (const line of d.stdout.split('\n')) {
+        const text = line.replace(/^\[\s*\d+\.\d+\] /, '');
+        if (prefixes.some((p) => text.startsWith(p) && text.slice(p.length).startsWith('IN='))) log.push(text);
+      }
+    }
+    const out: ScenarioOutcome = { steps, saves, conntrack, log };
+    if (s.capture) out.capture = capture;
+    return out;
+  } finally {
+    rmSync(lab, { recursive: true, force: true });
+  }
+}
