@@ -260,3 +260,93 @@ test('clients agree with the real tools in a namespace pair', { timeout: 300_000
     rmSync(lab, { recursive: true, force: true });
   }
 });
+
+const NS_R = [`${PREFIX}r`, `${PREFIX}s`, `${PREFIX}t`] as const;
+
+/** Client (10.9.0.1) — router (10.9.0.2, 10.9.1.1, forwarding) — server (10.9.1.2), default routes through the router. */
+function routed(): string[][] {
+  const [c, r, s] = NS_R;
+  return [
+    ['ip', 'netns', 'add', c],
+    ['ip', 'netns', 'add', r],
+    ['ip', 'netns', 'add', s],
+    ['ip', 'link', 'add', `${PREFIX}p`, 'type', 'veth', 'peer', 'name', `${PREFIX}q`],
+    ['ip', 'link', 'add', `${PREFIX}u`, 'type', 'veth', 'peer', 'name', `${PREFIX}v`],
+    ['ip', 'link', 'set', `${PREFIX}p`, 'netns', c],
+    ['ip', 'link', 'set', `${PREFIX}q`, 'netns', r],
+    ['ip', 'link', 'set', `${PREFIX}u`, 'netns', r],
+    ['ip', 'link', 'set', `${PREFIX}v`, 'netns', s],
+    ...NS_R.map((n) => ['ip', '-n', n, 'link', 'set', 'lo', 'up']),
+    ['ip', '-n', c, 'link', 'set', `${PREFIX}p`, 'up'],
+    ['ip', '-n', r, 'link', 'set', `${PREFIX}q`, 'up'],
+    ['ip', '-n', r, 'link', 'set', `${PREFIX}u`, 'up'],
+    ['ip', '-n', s, 'link', 'set', `${PREFIX}v`, 'up'],
+    ['ip', '-n', c, 'addr', 'add', '10.9.0.1/24', 'dev', `${PREFIX}p`],
+    ['ip', '-n', r, 'addr', 'add', '10.9.0.2/24', 'dev', `${PREFIX}q`],
+    ['ip', '-n', r, 'addr', 'add', '10.9.1.1/24', 'dev', `${PREFIX}u`],
+    ['ip', '-n', s, 'addr', 'add', '10.9.1.2/24', 'dev', `${PREFIX}v`],
+    ['ip', '-n', c, 'route', 'add', 'default', 'via', '10.9.0.2'],
+    ['ip', '-n', s, 'route', 'add', 'default', 'via', '10.9.1.1'],
+    ['ip', 'netns', 'exec', r, 'sysctl', '-q', 'net.ipv4.ip_forward=1'],
+  ];
+}
+
+/** Cases through the router; rules go into the router's FORWARD chain. */
+const ROUTED_CASES: Case[] = [
+  { name: 'traceroute two hops', argv: ['traceroute', '-n', '10.9.1.2'], pauseAfterS: 6 },
+  { name: 'traceroute icmp two hops', argv: ['traceroute', '-n', '-I', '10.9.1.2'], pauseAfterS: 6 },
+  { name: 'ping through the router', argv: ['ping', '-c', '2', '-i', '0.2', '10.9.1.2'] },
+  { name: 'ping ttl exceeded', argv: ['ping', '-c', '1', '-t', '1', '10.9.1.2'] },
+  { name: 'ping forward prohibited', rulesB: [['-A', 'FORWARD', '-p', 'icmp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ping', '-c', '1', '10.9.1.2'] },
+  { name: 'nc refused by the far host', argv: ['nc', '-zv', '10.9.1.2', '22'] },
+  { name: 'nc forward dropped', rulesB: [['-A', 'FORWARD', '-p', 'tcp', '-j', 'DROP']], argv: ['nc', '-zv', '-w', '1', '10.9.1.2', '22'] },
+  { name: 'ssh forward prohibited', rulesB: [['-A', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ssh', '10.9.1.2', 'true'] },
+];
+
+test('clients agree with the real tools through a router', { timeout: 300_000 }, async () => {
+  const runNflab = await loadRunNflab();
+  const lab = mkdtempSync('/tmp/nflab-clients-');
+  mkdirSync(join(lab, 'fs', 'etc'), { recursive: true });
+  writeFileSync(join(lab, 'fs', 'etc', 'hosts'), '127.0.0.1\tlocalhost\n');
+  const nflab = async (argv: string[]): Promise<Outcome> => {
+    const r = await runNflab(argv, { lab });
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  };
+  const clean = (): void => {
+    for (const n of NS_R) sh(['ip', 'netns', 'del', n]);
+  };
+  clean();
+  try {
+    for (const argv of routed()) {
+      const r = sh(argv);
+      assert.equal(r.status, 0, `real: ${argv.join(' ')}: ${r.stderr}`);
+      const n = await nflab(argv);
+      assert.equal(n.status, 0, `nflab: ${argv.join(' ')}: ${n.stderr}`);
+    }
+    const differences: string[] = [];
+    let lastEnd = 0;
+    for (const c of ROUTED_CASES) {
+      for (const rule of c.rulesB ?? []) {
+        sh(['ip', 'netns', 'exec', NS_R[1], 'iptables', ...rule]);
+        await nflab(['ip', 'netns', 'exec', NS_R[1], 'iptables', ...rule]);
+      }
+      const started = Date.now();
+      if (lastEnd !== 0) await nflab(['sleep', ((started - lastEnd) / 1000).toFixed(3)]);
+      const real = sh(['ip', 'netns', 'exec', NS_R[0], ...c.argv]);
+      lastEnd = Date.now();
+      const ours = await nflab(['ip', 'netns', 'exec', NS_R[0], ...c.argv]);
+      if (c.pauseAfterS) sh(['sleep', String(c.pauseAfterS)]);
+      sh(['ip', 'netns', 'exec', NS_R[1], 'iptables', '-F']);
+      await nflab(['ip', 'netns', 'exec', NS_R[1], 'iptables', '-F']);
+      const r = { stdout: mask(real.stdout), stderr: mask(real.stderr), status: real.status };
+      const o = { stdout: mask(ours.stdout), stderr: mask(ours.stderr), status: ours.status };
+      if (JSON.stringify(r) !== JSON.stringify(o)) {
+        differences.push(`${c.name}: ${c.argv.join(' ')}\n  real:  ${JSON.stringify(r)}\n  nflab: ${JSON.stringify(o)}`);
+      }
+    }
+    assert.equal(differences.join('\n'), '', `${differences.length} of ${ROUTED_CASES.length} cases differ`);
+  } finally {
+    clean();
+    rmSync(lab, { recursive: true, force: true });
+  }
+});
