@@ -248,6 +248,8 @@ const CASES: ScanCase[] = [
   { name: 'ping scan of a host that is up', lab: { targetRules: SSH_ONLY }, args: ['-n', '-sn', TARGET] },
   { name: 'ping scan of an address nobody has', lab: {}, args: ['-n', '-sn', '10.9.0.3'] },
   { name: 'ping scan of a small network', lab: {}, args: ['-n', '-sn', '10.9.0.0/29'] },
+  { name: 'verbose ping scan of a small network', lab: {}, args: ['-n', '-v', '-sn', '10.9.0.0/29'] },
+  { name: 'verbose ping scan behind a router', routed: true, lab: {}, args: ['-n', '-v', '-sn', '--reason', '10.9.1.1-3'] },
   { name: 'port scan of an address nobody has', lab: {}, args: ['-n', '-p', '22', '10.9.0.3'] },
   { name: 'option errors: two TCP scan types', lab: {}, args: ['-sS', '-sT', TARGET] },
   { name: 'option errors: a backwards range', lab: {}, args: ['-n', '-p', '25-20', TARGET] },

@@ -348,11 +348,6 @@ export class UltraScan {
     return t;
   }
 
-  /** Whether a probe of `item` with try number `tryno` is still waiting for its answer. */
-  isOutstanding(item: number, tryno: number): boolean {
-    return this.outstanding.some((p) => p.item === item && p.tryno === tryno);
-  }
-
   /**
    * Records the answer to the probe of `item` with try `tryno` (undefined
    * when the answer does not tell which try it was; the latest one is

@@ -555,7 +555,8 @@ export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
     const seconds = (ctx.now() - startNs) / 1e9;
     if (targets.length === 0) ctx.err('WARNING: No targets were specified, so 0 hosts scanned.\n');
     if (targets.length === 1 && up.length === 0) report('Note: Host seems down. If it is really up, but blocking our ping probes, try -Pn\n');
-    if (o.verbose) say('Read data files from: /usr/bin/../share/nmap\n');
+    // the line names where nmap read its data files from: nmap-services for a port scan, nmap-mac-prefixes for a MAC address
+    if (o.verbose && (portScan || targets.some((t) => t.mac))) say('Read data files from: /usr/bin/../share/nmap\n');
     const done = doneLine(targets.length, up.length, seconds);
     say(done);
     if (o.verbose && (o.tcpScan !== 'connect' || o.udpScan || targets.some((t) => t.via !== 'local' && !o.noPing)))
