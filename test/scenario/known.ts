@@ -15,5 +15,48 @@ export interface KnownDifference {
   matches?: (d: Difference) => boolean;
 }
 
+/**
+ * Stack (src/core/stack/tcp-socket.ts): an ICMP destination unreachable
+ * answering a SYN leaves nflab's socket in SYN-SENT (kept as a soft
+ * error): the SYN is sent again after the first retransmission timeout and
+ * only then does the connect fail. The kernel's tcp_v4_err ends a SYN-SENT
+ * connection at the first such error, whatever its code. Seen as `nc -w 1`
+ * timing out instead of "No route to host"/"Connection refused", and with
+ * longer waits as one more SYN (and one more ICMP error) in the counters,
+ * the captures and the LOG lines.
+ */
+export const ICMP_ERROR_IN_SYN_SENT = 'the stack keeps an ICMP error answering a SYN as a soft error and retransmits the SYN; the kernel fails the connect at once';
+
+/** Clients (src/core/programs/ssh.ts): OpenSSH's connect() goes out with IP_TOS 0x10 (lowdelay); nflab's ssh sends TOS 0. */
+export const SSH_TOS = 'ssh does not set IP_TOS 0x10 on its connection as Debian\'s OpenSSH does';
+
+/**
+ * World/bridge (src/core/path/bridge.ts, machine.ts): with
+ * net.bridge.bridge-nf-call-iptables=1 (the default, and nflab's sysctl
+ * says so) the kernel passes bridged IPv4 frames through the bridge
+ * namespace's PREROUTING, FORWARD and POSTROUTING (br_netfilter), with
+ * conntrack and NAT: a FORWARD policy DROP cuts two hosts on one bridge
+ * apart, counters count their packets, a MASQUERADE rule matching their
+ * source rewrites them. nflab bridges them without iptables. The kernel's
+ * bridge also sends an IGMP report from its address when it comes up
+ * (seen as an "unknown 2" conntrack entry and a POSTROUTING packet).
+ */
+export const BRIDGE_NETFILTER = 'bridged IPv4 frames do not cross iptables (br_netfilter, bridge-nf-call-iptables=1); the bridge\'s IGMP report is not sent';
+
+/** nmap (src/core/programs/nmap*.ts): -sT as root prints a "MAC Address:" line the real one leaves out, and ends an open port's connection with FIN instead of RST (SO_LINGER 0). */
+export const NMAP_CONNECT = 'nmap -sT prints "MAC Address:" and closes open connections with FIN (the real one: no MAC line, RST)';
+
+/** nmap: -sU sends one payload a port where nmap 7.93 sends every payload nmap-payloads has for it (two for 53, 123, 161), and without answers reports "Host is up." where the real one gives the latency its ARP resolution measured. */
+export const NMAP_UDP = 'nmap -sU sends one payload a port (the real one every payload listed: 2 for 53/123/161) and prints no latency without answers';
+
 /** The known differences. */
-export const KNOWN: KnownDifference[] = [];
+export const KNOWN: KnownDifference[] = [
+  { scenario: 'CentOS default ruleset: REJECT icmp-host-prohibited (seed 000)', where: /^(step 6 .* stdout|capture (lines|stderr)|iptables-save -c of S)$/, reason: ICMP_ERROR_IN_SYN_SENT },
+  { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004)', where: /^(step 9 .* stdout|iptables-save -c of S|LOG lines)$/, reason: `${ICMP_ERROR_IN_SYN_SENT}; ${SSH_TOS}` },
+  { scenario: 'reproducer: nc -w 1 against REJECT gets the ICMP error at once', where: /^step [12] .* stderr$/, reason: ICMP_ERROR_IN_SYN_SENT },
+  { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
+  { scenario: 'LEMON and APPLE behind a bridge, MASQUERADE to the Internet (seed 001)', where: /^(step 4 .* stdout|iptables-save -c of R|conntrack -L of R( stderr)?)$/, reason: BRIDGE_NETFILTER },
+  { scenario: "reproducer: bridged frames cross the bridge namespace's FORWARD chain", where: /^(step 1 .* (status|stdout)|iptables-save -c of R)$/, reason: BRIDGE_NETFILTER },
+  { scenario: 'nmap -sT -Pn -p 20-25,80,443 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S|conntrack -L of S( stderr)?)$/, reason: NMAP_CONNECT },
+  { scenario: 'nmap -sU -Pn -p 53,123,161 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S)$/, reason: NMAP_UDP },
+];
