@@ -226,6 +226,8 @@ function corpus(): FrameDesc[] {
     { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 28 }, udp: { sport: 123, dport: 40000 }, payload: fromHex('240206e8000003e80000080ac0a8010ae9e5a1e01c28f5c3c54f234b71b152f3e9e5a1f00000000ae9e5a1f012345678') },
     { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 29 }, udp: { sport: 123, dport: 123 }, payload: fromHex('1c0106ec00000000000000004c4f434c00000000000000000000000000000000000000000000000000000000000000000000000a') },
     { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 30 }, udp: { sport: 123, dport: 40001 }, payload: fromHex('1e0100000000000000000000') },
+    // nmap's SNMPv3 probe.
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 31 }, udp: { sport: 40000, dport: 161 }, payload: fromHex('303a020103300f02024a69020300ffe30401040201030410300e0400020100020100040004000400301204000400a00c020237f00201000201003000') },
   ];
 }
 
@@ -660,7 +662,7 @@ describe('tcpdump in a lab: what the lab\'s programs send, printed as the real t
         'ip netns exec LEMON ping -c 2 10.10.10.3',
         'ip netns exec LEMON nc -zv 10.10.10.3 2222',
         'ip netns exec LEMON nmap -sS -p 21-23,80,443 10.10.10.3',
-        'ip netns exec LEMON nmap -sU -p 53 10.10.10.3',
+        'ip netns exec LEMON nmap -sU -p 53,111,123,137,161 10.10.10.3',
         'ip netns exec LEMON ping -c 1 -s 1200 10.10.10.3',
         '',
       ].join('\n'),

@@ -11,6 +11,7 @@ import { get16, get32 } from './bytes.js';
 import { checksumFinish, checksumPartial, pseudoHeaderSum } from './checksum.js';
 import { formatDns } from './print-dns.js';
 import { formatNtp } from './print-ntp.js';
+import { formatSnmp } from './print-snmp.js';
 import { IP_PROTOCOL_KEYWORDS, IP_PROTOCOL_TITLES } from './print-tables.js';
 import { HTTP_COMMANDS, printableChar, textProtocol } from './print-text.js';
 
@@ -579,6 +580,10 @@ function formatUdp(st: IpPrintState, buf: Uint8Array, up: number, length: number
   }
   const plain = () => (ulen > length && !fragmented ? `UDP, bad length ${ulen} > ${length}` : `UDP, length ${ulen}`);
   if (!st.opts.quiet && (sport === 53 || dport === 53 || sport === 5353 || dport === 5353)) return s + formatDns(buf, cp, length, capEnd, st.opts.verbose);
+  if (!st.opts.quiet && (sport === 161 || dport === 161 || sport === 162 || dport === 162)) {
+    const snmp = formatSnmp(buf, cp, length, capEnd, st.opts.verbose);
+    if (snmp !== undefined) return s + snmp;
+  }
   if (!st.opts.quiet && (sport === 123 || dport === 123)) {
     const ntp = formatNtp(buf, cp, length, capEnd, st.opts.verbose);
     if (ntp === undefined) {
