@@ -40,6 +40,7 @@ const CASES: Case[] = [
   { name: 'ping replies', argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
   { name: 'ping -q -n', argv: ['ping', '-q', '-n', '-c', '2', '-i', '0.2', '10.9.0.2'] },
   { name: 'ping -s 4 (no timing)', argv: ['ping', '-c', '1', '-s', '4', '10.9.0.2'] },
+  { name: 'ping -s 2000 (fragments)', argv: ['ping', '-c', '1', '-s', '2000', '10.9.0.2'] },
   { name: 'ping -I iface', argv: ['ping', '-c', '1', '-I', `${PREFIX}x`, '10.9.0.2'] },
   { name: 'ping host prohibited', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },
   { name: 'ping port unreachable', rulesB: [['-A', 'INPUT', '-p', 'icmp', '-j', 'REJECT']], argv: ['ping', '-c', '2', '-i', '0.2', '10.9.0.2'] },

@@ -52,7 +52,7 @@ test('ping: the echo request carries the identifier, sequence, timestamp and cou
   assert.equal((p[6]! << 8) | p[7]!, 1);
   assert.deepEqual([...p.slice(8, 12)], [0x00, 0xf1, 0x53, 0x65]); // 1700000000 little-endian
   assert.deepEqual([...p.slice(24, 28)], [0x10, 0x11, 0x12, 0x13]);
-  assert.deepEqual(opts[0], { df: true, ttl: 7 });
+  assert.deepEqual(opts[0], { ttl: 7 });
 });
 
 test('ping: the mdev and rounding of differing round trips', () => {

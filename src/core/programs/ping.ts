@@ -1,7 +1,8 @@
 /**
  * ping, as iputils 20221126 prints it on Debian 12, run by root in a
  * network namespace (where ping_group_range leaves only the raw ICMP
- * socket): echo requests with a random identifier, DF set, a timestamp and
+ * socket): echo requests with a random identifier, DF when they fit the
+ * MTU (the socket's default), a timestamp and
  * the counting pattern as payload; replies, ICMP errors about our requests
  * ("From 10.0.0.1 icmp_seq=1 Destination Host Unreachable"), the summary
  * with loss, errors, rtt and pipe, and the exit status (0 when a reply
@@ -431,8 +432,9 @@ export const ping: Program = function* (ctx: ProgramContext): ProgramBody {
     }
     fillIcmpChecksum(packet, 0, packet.length);
     rts.sentAt.set(seq, ctx.now());
-    // errors (EPERM from an OUTPUT rule...) leave no message with a raw socket
-    sock.send(packet.slice(), whereto, { df: true, ttl: o.ttl });
+    // DF as the socket's default gives it (set when the datagram fits the MTU); errors
+    // (EPERM from an OUTPUT rule...) leave no message with a raw socket
+    sock.send(packet.slice(), whereto, o.ttl === undefined ? undefined : { ttl: o.ttl });
     rts.ntransmitted++;
     lastSend = ctx.now();
   };
