@@ -25,7 +25,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { runNflab } from '../src/cli/main.js';
 import { nmap } from '../src/core/programs/nmap.js';
@@ -43,6 +43,8 @@ interface ScanCase {
   routed?: boolean;
   /** The scanner's /etc/hosts. */
   hosts?: string;
+  /** A file nmap writes (-oN, -oG), compared too. */
+  outFile?: string;
 }
 
 /** The target's address in the routed cases. */
@@ -175,6 +177,18 @@ const CASES: ScanCase[] = [
     lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } },
     args: ['-n', '-oG', '-', '-p', '21-23', TARGET],
   },
+  {
+    name: 'normal output to a file',
+    outFile: '/tmp/nflabt-nmap-normal.txt',
+    lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } },
+    args: ['-n', '-oN', '/tmp/nflabt-nmap-normal.txt', '-p', '21-23', TARGET],
+  },
+  {
+    name: 'grepable output to a file, one ignored state',
+    outFile: '/tmp/nflabt-nmap-grep.txt',
+    lab: { services: { tcp: [22] } },
+    args: ['-n', '-oG', '/tmp/nflabt-nmap-grep.txt', '-p', '1-40', TARGET],
+  },
   { name: 'open ports only', lab: { targetRules: ['-A INPUT -p tcp --dport 23 -j DROP'], services: { tcp: [22] } }, args: ['-n', '--open', '-p', '21-23', TARGET] },
   {
     name: 'NULL scan against the seed\'s NULL-packet rule',
@@ -278,7 +292,7 @@ const UDP_SILENT = ['import socket, sys', 's = socket.socket(socket.AF_INET, soc
 let serial = 0;
 
 /** Runs the case with real namespaces and the real nmap. */
-async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number }> {
+async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number; file?: string }> {
   const id = `${process.pid % 100000}x${serial++}`;
   const a = `${NETNS_PREFIX}nma${id}`;
   const b = `${NETNS_PREFIX}nmb${id}`;
@@ -303,7 +317,14 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      child.on('close', (code) => resolve({ stdout, stderr, status: code ?? -1 }));
+      child.on('close', (code) => {
+        let file: string | undefined;
+        if (c.outFile && existsSync(c.outFile)) {
+          file = readFileSync(c.outFile, 'utf8');
+          rmSync(c.outFile);
+        }
+        resolve({ stdout, stderr, status: code ?? -1, file });
+      });
     });
   } finally {
     for (const d of daemons) d.kill();
@@ -315,7 +336,7 @@ async function realScan(c: ScanCase): Promise<{ stdout: string; stderr: string; 
 }
 
 /** Runs the case in nflab through its command line; the UDP-service cases in the two-host test lab. */
-async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number }> {
+async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; status: number; file?: string }> {
   const s = c.lab.services ?? {};
   if (s.udpAnswer?.length || s.udpSilent?.length) {
     if (c.routed) throw new Error('the two-host test lab has no router');
@@ -339,7 +360,8 @@ async function labScan(c: ScanCase): Promise<{ stdout: string; stderr: string; s
       await must(['run', `${lab}/listeners.sh`]);
     }
     const r = await runNflab(['ip', 'netns', 'exec', 'A', 'nmap', ...c.args], { lab });
-    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+    const inLab = c.outFile ? `${lab}/fs${c.outFile}` : undefined;
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status, file: inLab && existsSync(inLab) ? readFileSync(inLab, 'utf8') : undefined };
   } finally {
     rmSync(lab, { recursive: true, force: true });
   }
@@ -368,6 +390,10 @@ describe('nmap against the real nmap 7.93', () => {
       assert.equal(maskTimes(lab.stdout), maskTimes(real.stdout), `stdout of nmap ${c.args.join(' ')}`);
       assert.equal(lab.stderr, real.stderr, `stderr of nmap ${c.args.join(' ')}`);
       assert.equal(lab.status, real.status, `exit status of nmap ${c.args.join(' ')}`);
+      if (c.outFile) {
+        assert.ok(real.file !== undefined, `the real nmap wrote ${c.outFile}`);
+        assert.equal(maskTimes(lab.file ?? '(no file)'), maskTimes(real.file), `${c.outFile} as nmap ${c.args.join(' ')} wrote it`);
+      }
     });
   }
 });
