@@ -433,7 +433,7 @@ export const tcpdump: Program = function* (ctx: ProgramContext): ProgramBody {
   const saved: TcpdumpSaved = (ctx.saved as TcpdumpSaved | undefined) ?? { captured: 0, received: 0 };
   ctx.saved = saved;
   const printing = !o.write || o.print;
-  const printer = printing ? new PacketPrinter({ ...o, tsMode: o.tsMode }, names.print) : null;
+  const printer = printing ? new PacketPrinter(o, names.print) : null;
   if (printer && saved.ref) printer.setReference(saved.ref[0], saved.ref[1]);
   const run: Run = { o, saved, printer, linkType, stop: null, done: false, dirty: false };
   runs.set(ctx, run);
