@@ -53,3 +53,8 @@ test('ssh: a server that speaks SSH ends at host key verification; one that clos
   assert.equal(closed.err, 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 10.0.0.2 port 2222\r\n');
   assert.equal(closed.status, 255);
 });
+
+test('ssh: options after the destination, the command after them', () => {
+  const r = runFake(ssh, ['ssh', '10.0.0.2', '-p', '2222', 'ls', '-l'], { net: net(() => ({ kind: 'fail', afterNs: 1e4, errno: 'ECONNREFUSED' })) });
+  assert.equal(r.err, 'ssh: connect to host 10.0.0.2 port 2222: Connection refused\r\n');
+});

@@ -64,7 +64,8 @@ function parse(args: string[]): SshOptions | string {
   };
   while (i < args.length) {
     const a = args[i]!;
-    if (a.length > 1 && a[0] === '-' && !o.host) {
+    // options may follow the destination too, until the command starts
+    if (a.length > 1 && a[0] === '-') {
       if (a === '--') {
         i++;
         continue;
