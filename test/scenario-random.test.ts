@@ -13,7 +13,7 @@ import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scen
 import { runNflabScenario } from './scenario/nflab.js';
 import { randomScenario } from './scenario/random.js';
 import { scenarioScript } from './scenario/print.js';
-import { KNOWN } from './scenario/known.js';
+import { knownInRandom } from './scenario/known.js';
 
 const envInt = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -33,7 +33,9 @@ describe(`random scenarios against real namespaces (seed ${SEED}, ${RUNS} runs)`
       const s = randomScenario(seed);
       const kernel = await runKernelScenario(s);
       const nflab = await runNflabScenario(s, gapsOf(kernel));
-      const diffs = compareOutcomes(s, kernel, nflab).filter((d) => !KNOWN.some((k) => k.anywhere === true && k.where.test(d.where) && k.matches?.(d) !== false));
+      const all = compareOutcomes(s, kernel, nflab);
+      const diffs = all.filter((d) => knownInRandom(s, kernel, d) === undefined);
+      if (diffs.length < all.length) console.log(`seed ${seed}: ${all.length - diffs.length} known difference(s) tolerated: ${knownInRandom(s, kernel, all.find((d) => knownInRandom(s, kernel, d))!)}`);
       const replay = `replay: NFLAB_SCENARIO_SEED=${seed} NFLAB_SCENARIO_RUNS=1 node --test dist/test/scenario-random.test.js\n${scenarioScript(s, true)}`;
       assert.equal(formatDifferences(s.name, diffs), '', `${diffs.length} difference(s); ${replay}`);
     });

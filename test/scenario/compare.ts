@@ -43,9 +43,10 @@ export function maskConntrack(line: string): string {
     .replace(/\bid=\d+/g, 'id=ID');
 }
 
-/** Masks a LOG line. */
+/** Masks a LOG line (nmap's raw probes, window 1024, go out with a random TTL). */
 export function maskLog(line: string): string {
-  return line.replace(/\bID=\d+/g, 'ID=ID').replace(/\b(SPT|DPT)=(\d+)/g, (m, k: string, p: string) => (ephemeral(p) ? `${k}=EPH` : m));
+  const l = / WINDOW=1024 /.test(line) ? line.replace(/ TTL=\d+ /, ' TTL=RANDOM ') : line;
+  return l.replace(/\bID=\d+/g, 'ID=ID').replace(/\b(SPT|DPT)=(\d+)/g, (m, k: string, p: string) => (ephemeral(p) ? `${k}=EPH` : m));
 }
 
 /** Masks iptables-save's dates. */

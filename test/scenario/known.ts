@@ -4,15 +4,14 @@
  * (when it is fixed, the test says so and the entry goes).
  */
 import type { Difference } from './compare.js';
+import type { ScenarioOutcome } from './outcome.js';
+import type { Scenario } from './types.js';
 
 /** A known difference: in which scenario, where (a pattern over the difference's place), and why. */
 export interface KnownDifference {
   scenario: string;
   where: RegExp;
   reason: string;
-  /** Also tolerated in random scenarios (where `matches` says it is this difference). */
-  anywhere?: boolean;
-  matches?: (d: Difference) => boolean;
 }
 
 /**
@@ -60,3 +59,21 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'nmap -sT -Pn -p 20-25,80,443 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S|conntrack -L of S( stderr)?)$/, reason: NMAP_CONNECT },
   { scenario: 'nmap -sU -Pn -p 53,123,161 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S)$/, reason: NMAP_UDP },
 ];
+
+/** The places ICMP_ERROR_IN_SYN_SENT shows in: one more SYN and ICMP error a rejected connect. */
+const PACKET_COUNTS = /^(iptables-save -c of \S+|capture (lines|stderr)|LOG lines|step \d+ \(\S+: iptables -(L|S|nvL).*\) stdout)$/;
+
+/**
+ * Why a difference of a random scenario is a known one, or undefined. A
+ * random scenario shows ICMP_ERROR_IN_SYN_SENT in its packet counts,
+ * captures and LOG lines when one of its nc connects failed on the kernel
+ * side while an ICMP REJECT rule is in its rules: nflab's connect then
+ * sends a second SYN before failing the same way.
+ */
+export function knownInRandom(s: Scenario, kernel: ScenarioOutcome, d: Difference): string | undefined {
+  if (!PACKET_COUNTS.test(d.where)) return undefined;
+  const icmpReject = Object.values(s.rules ?? {}).some((text) => text.split('\n').some((l) => /-j REJECT\b/.test(l) && !l.includes('tcp-reset')));
+  if (!icmpReject) return undefined;
+  const failed = s.steps.some((st, i) => st.argv[0] === 'nc' && /failed: (No route to host|Network is unreachable|Connection refused)/.test(kernel.steps[i]?.stderr ?? ''));
+  return failed ? ICMP_ERROR_IN_SYN_SENT : undefined;
+}
