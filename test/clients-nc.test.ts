@@ -46,6 +46,8 @@ test('nc -z: successes on stderr with -v, refusals, ranges, names and -n', () =>
     ],
     [['nc', '-zv', '192.168.1.1', '22'], 'nc: connect to 192.168.1.1 port 22 (tcp) failed: Network is unreachable\n', 1],
     [['nc', '-zv', 'nosuch', '22'], 'nc: getaddrinfo for host "nosuch" port 22: Temporary failure in name resolution\n', 1],
+    [['nc', '-zv', 's2', '23'], 'nc: connect to s2 (10.0.0.2) port 23 (tcp) failed: Connection refused\n', 1],
+    [['nc', '-zvn', 's2', '22'], 'nc: getaddrinfo for host "s2" port 22: Name or service not known\n', 1],
     [['nc', '10.0.0.2'], 'nc: missing port number\n', 1],
     [['nc', '-z', '10.0.0.2', '70000'], 'nc: port number too large: 70000\n', 1],
     [['nc', '-z', '10.0.0.2', '0'], 'nc: port number too small: 0\n', 1],

@@ -192,7 +192,10 @@ function* clientMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
   const ports = portList(o.operands.slice(1), proto);
   const host = lookupHost(ctx, hostArg);
   if (!host) throw new Exit(`nc: getaddrinfo for host "${hostArg}" port ${ports[0]}: ${EAI_AGAIN_TEXT}\n`, 1);
+  if (o.numeric && !host.numeric) throw new Exit(`nc: getaddrinfo for host "${hostArg}" port ${ports[0]}: Name or service not known\n`, 1);
   const ipaddr = ntoa(host.addr);
+  // connect reports name the address too when a name was given
+  const where = hostArg === ipaddr ? hostArg : `${hostArg} (${ipaddr})`;
   const local = o.sourcePort !== undefined ? portOf(o.sourcePort, proto) : 0;
   const localAddr = o.sourceAddr !== undefined ? (lookupHost(ctx, o.sourceAddr)?.addr ?? 0) : 0;
 
@@ -213,7 +216,7 @@ function* clientMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
       }
       const e = sock.connect(host.addr, port);
       if (e) {
-        if (o.verbose) ctx.err(`nc: connect to ${hostArg} port ${port} (udp) failed: ${STRERROR[e]}\n`);
+        if (o.verbose) ctx.err(`nc: connect to ${where} port ${port} (udp) failed: ${STRERROR[e]}\n`);
         sock.close();
         continue;
       }
@@ -244,12 +247,12 @@ function* clientMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
     const outcome = immediate ?? (yield* waitConnect(ctx, sock, o.timeout >= 0 ? ctx.now() + o.timeout * 1e9 : Infinity));
     if (outcome === 'timeout') {
       sock.abort();
-      if (o.verbose) ctx.err(`nc: connect to ${hostArg} port ${port} (tcp) timed out: Operation now in progress\n`);
+      if (o.verbose) ctx.err(`nc: connect to ${where} port ${port} (tcp) timed out: Operation now in progress\n`);
       continue;
     }
     if (outcome !== 'connected') {
       sock.close();
-      if (o.verbose) ctx.err(`nc: connect to ${hostArg} port ${port} (tcp) failed: ${STRERROR[outcome as Errno]}\n`);
+      if (o.verbose) ctx.err(`nc: connect to ${where} port ${port} (tcp) failed: ${STRERROR[outcome as Errno]}\n`);
       continue;
     }
     ret = 0;
