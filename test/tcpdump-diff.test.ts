@@ -523,6 +523,87 @@ describe('tcpdump -r: random frames against the real tcpdump', () => {
   }
 });
 
+// ------------------------------------------------------------------ DNS messages
+
+const DNS_NAMES = ['example.com', 'www.example.com', 'a.b.c.lab', '', 'mail.example.com', 'x-y.example.org', 'in-addr.arpa'];
+
+/** Wire form of a name (labels, then the zero length). */
+function wireName(n: string): number[] {
+  return dnsName(n);
+}
+
+const arbRecord = fc.record({
+  n: fc.constantFrom(...DNS_NAMES, '@ptr'),
+  type: fc.constantFrom(1, 2, 5, 6, 12, 15, 16, 28, 33, 41, 99, 255),
+  cls: fc.constantFrom(1, 1, 1, 3, 255),
+  ttl: fc.constantFrom(0, 59, 3600, 86400, 90061),
+  data: fc.constantFrom(...DNS_NAMES),
+  n1: fc.nat(65535),
+});
+type DnsRecord = typeof arbRecord extends fc.Arbitrary<infer T> ? T : never;
+
+function recordData(r: DnsRecord): number[] {
+  switch (r.type) {
+    case 1:
+      return [10, 0, 0, r.n1 & 255];
+    case 28:
+      return [0x20, 1, 0xd, 0xb8, ...new Array<number>(11).fill(0), r.n1 & 255];
+    case 2:
+    case 5:
+    case 12:
+      return wireName(r.data);
+    case 15:
+      return [r.n1 >> 8, r.n1 & 255, ...wireName(r.data)];
+    case 16:
+      return [5, ...te.encode('hello'), 3, ...te.encode('a"b')];
+    case 6:
+      return [...wireName(r.data), ...wireName('hostmaster.' + r.data), 0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 3, 0x84, 0, 0x09, 0x3a, 0x80, 0, 0, 0x0e, 0x10];
+    case 33:
+      return [0, 10, 0, 5, r.n1 >> 8, r.n1 & 255, ...wireName(r.data)];
+    case 41:
+      return [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    default:
+      return [1, 2, 3];
+  }
+}
+
+const arbDns = fc
+  .record({
+    id: fc.nat(65535),
+    flags: fc.nat(65535),
+    qn: fc.constantFrom(...DNS_NAMES),
+    qt: fc.constantFrom(1, 28, 15, 255, 12, 6, 16),
+    qc: fc.constantFrom(1, 1, 3),
+    an: fc.array(arbRecord, { maxLength: 3 }),
+    ns: fc.array(arbRecord, { maxLength: 2 }),
+    ar: fc.array(arbRecord, { maxLength: 2 }),
+    qd: fc.constantFrom(1, 1, 1, 0, 2),
+  })
+  .map((m) => {
+    const b = [m.id >> 8, m.id & 255, m.flags >> 8, m.flags & 255, 0, m.qd, 0, m.an.length, 0, m.ns.length, 0, m.ar.length];
+    for (let i = 0; i < m.qd; i++) b.push(...wireName(m.qn), 0, m.qt, 0, m.qc);
+    for (const r of [...m.an, ...m.ns, ...m.ar]) {
+      if (r.n === '@ptr' && m.qd > 0) b.push(0xc0, 12);
+      else b.push(...wireName(r.n === '@ptr' ? 'p.lab' : r.n));
+      const rd = recordData(r);
+      const cls = r.type === 41 ? 1232 : r.cls;
+      b.push(0, r.type, cls >> 8, cls & 255, (r.ttl >>> 24) & 255, (r.ttl >>> 16) & 255, (r.ttl >>> 8) & 255, r.ttl & 255, rd.length >> 8, rd.length & 255, ...rd);
+    }
+    return new Uint8Array(b);
+  });
+
+describe('tcpdump -r: random DNS messages against the real tcpdump', () => {
+  for (const seed of [1, 2]) {
+    it(`prints 300 random queries and answers (seed ${seed}), some cut short, at every verbosity`, () => {
+      const packets = fc.sample(arbDns, { numRuns: 300, seed }).map((payload, i) => {
+        const data = encodeFrame({ eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: '10.0.0.1', dst: '10.0.0.2', id: 5 }, udp: { sport: i % 2 ? 53 : 40000, dport: i % 2 ? 40000 : 53 }, payload });
+        return { tsSec: 1000 + i, tsNsec: 0, data: i % 9 === 4 ? data.subarray(0, 60) : data, origLen: data.length };
+      });
+      for (const opts of [['-n'], ['-nv'], ['-nvv'], ['-nvvv']]) compareRead(packets, ['-r', 'FILE', '-tt', ...opts], `dns seed ${seed}`);
+    });
+  }
+});
+
 // ------------------------------------------------------------------ filters on random frames
 
 const ADDRS = ['10.0.0.1', '10.0.0.2', '192.168.1.10', '255.255.255.255', '224.0.0.5'];

@@ -58,43 +58,71 @@ class DnsReader {
     }
   }
 
-  /** Prints the name at `at` ("example.com.", "." for the root); returns the index after it in place. */
+  /**
+   * Prints the name at `at` ("example.com.", "." for the root) as tcpdump's
+   * fqdn_print does, and returns the index after it in place. A length byte
+   * that is the last captured byte ends the name quietly (the index
+   * returned is then past the capture); a label cut by the capture throws.
+   */
   name(at: number): number {
-    let after = -1;
+    this.need(at, 1);
+    let i = this.buf[at]!;
+    let cur = at + 1;
     let maxOff = at - this.base;
-    let cur = at;
-    this.need(cur, 1);
-    if (this.buf[cur] === 0) {
+    let compressed = false;
+    let rp = (i & 0xc0) === 0xc0 ? -1 : cur + i;
+    if (i === 0) {
       this.out += '.';
-      return cur + 1;
+      return cur;
     }
-    for (;;) {
-      this.need(cur, 1);
-      const l = this.buf[cur]!;
-      if (l === 0) {
-        if (after < 0) after = cur + 1;
-        return after;
-      }
-      if ((l & 0xc0) === 0xc0) {
-        this.need(cur, 2);
-        if (after < 0) after = cur + 2;
-        const off = get16(this.buf, cur) & 0x3fff;
+    while (i && cur < this.end) {
+      if ((i & 0xc0) === 0xc0) {
+        if (!compressed) {
+          rp = cur + 1;
+          compressed = true;
+        }
+        this.need(cur, 1);
+        const off = ((i << 8) | this.buf[cur]!) & 0x3fff;
         if (off >= maxOff) {
           this.out += '<BAD PTR>';
           throw new Truncated();
         }
         maxOff = off;
         cur = this.base + off;
+        this.need(cur, 1);
+        i = this.buf[cur]!;
+        this.labelType(i);
+        cur++;
         continue;
       }
-      if ((l & 0xc0) !== 0) {
-        this.out += '<BAD LABEL TYPE>';
-        throw new Truncated();
+      this.labelType(i);
+      for (let k = 0; k < i; k++) {
+        if (cur + k >= this.end) throw new Truncated();
+        this.out += printableChar(this.buf[cur + k]!);
       }
-      this.need(cur + 1, l);
-      for (let i = 0; i < l; i++) this.out += printableChar(this.buf[cur + 1 + i]!);
+      cur += i;
       this.out += '.';
-      cur += 1 + l;
+      this.need(cur, 1);
+      const next = this.buf[cur]!;
+      this.labelType(next);
+      cur++;
+      if (!compressed) rp += ((next & 0xc0) === 0xc0 ? 1 : next) + 1;
+      i = next;
+    }
+    // A pointer whose second byte was not captured leaves no place to go on from.
+    if (rp < 0) throw new Truncated();
+    return rp;
+  }
+
+  /** Refuses label types tcpdump does not read (extended and reserved ones). */
+  labelType(i: number): void {
+    if ((i & 0xc0) === 0x40) {
+      if ((i & 0x3f) !== 0x01) this.out += `<ELT ${i & 0x3f}>`;
+      throw new Truncated();
+    }
+    if ((i & 0xc0) === 0x80) {
+      this.out += '<BAD LABEL TYPE>';
+      throw new Truncated();
     }
   }
 
@@ -117,8 +145,16 @@ class DnsReader {
     if (verbose) {
       this.out += ' ';
       p = this.name(at);
-    } else p = this.skipName(at);
-    this.need(p, 10);
+    } else {
+      try {
+        p = this.skipName(at);
+      } catch (e) {
+        if (!(e instanceof Truncated)) throw e;
+        return this.end;
+      }
+    }
+    // A record whose fixed part was not captured ends the listing quietly, as in tcpdump.
+    if (p + 10 > this.end) return this.end;
     const type = get16(this.buf, p);
     const cls = get16(this.buf, p + 2);
     if (cls !== 1 && type !== 41) this.out += ` ${CLASSES[cls] ?? `(Class ${cls})`}`;
