@@ -8,7 +8,7 @@
  * (latencies, "scanned in") come from the virtual clock.
  */
 import { formatIPv4 } from '../addr/ipv4.js';
-import type { TcpSocket } from '../stack/api.js';
+import type { Errno, TcpSocket } from '../stack/api.js';
 import { parseMac } from '../wire/mac.js';
 import type { Program, ProgramBody, ProgramContext } from './api.js';
 import { newRtt, PING_TRY, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
@@ -401,6 +401,28 @@ function* rawPortScan(
   return results;
 }
 
+/** One connect() try of a connect scan. */
+interface ConnectTry {
+  sock: TcpSocket;
+  item: number;
+  tryno: number;
+  sentNs: number;
+  closed: boolean;
+}
+
+/** What a connect's error says about the port (scan_engine_connect.cc); other errors leave the try to time out. */
+const CONNECT_ERRORS: Partial<Record<Errno, [PortResult['state'], string]>> = {
+  ECONNREFUSED: ['closed', 'conn-refused'],
+  EHOSTUNREACH: ['filtered', 'host-unreach'],
+  ENETUNREACH: ['filtered', 'net-unreach'],
+  EACCES: ['filtered', 'admin-prohibited'],
+  ENOPROTOOPT: ['filtered', 'proto-unreach'],
+  ETIMEDOUT: ['filtered', 'no-response'],
+};
+
+/** How long a connect try keeps its socket at least: past the kernel's first SYN retransmission (1 s). */
+const CONNECT_KEEP_NS = 1_500_000_000;
+
 /** A connect() scan of one host through the namespace's TCP sockets. */
 function* connectScan(
   ctx: ProgramContext,
@@ -412,9 +434,10 @@ function* connectScan(
 ): Generator<ReturnType<ProgramContext['until']>, PortResult[], void> {
   const order = probeOrder(ctx, o, ports, 'tcp');
   const scan = new UltraScan(order.length, timing, t.rtt, ctx.now());
-  const open: { sock: TcpSocket; item: number; tryno: number }[] = [];
+  /** Sockets in the order their tries were sent; `changed` holds the ones the stack woke us for. */
+  const open: ConnectTry[] = [];
+  let changed: ConnectTry[] = [];
   const results: PortResult[] = [];
-  const waker = { wake: () => ctx.wake() };
   const finish = (item: number, tryno: number, state: PortResult['state'], reason: string): void => {
     if (!scan.answer(item, tryno, ctx.now())) return;
     t.srttUs = t.rtt.srtt;
@@ -422,42 +445,47 @@ function* connectScan(
     results.push({ port, proto: 'tcp', state, reason, ttl: 0 });
     if (state === 'open' && o.verbose) say(`Discovered open port ${port}/tcp on ${formatIPv4(t.addr)}\n`);
   };
+  const look = (c: ConnectTry, err: Errno | null): void => {
+    if (c.closed || scan.isFinished(c.item)) return;
+    if (c.sock.state === 'ESTAB') return finish(c.item, c.tryno, 'open', 'syn-ack');
+    const outcome = err ? CONNECT_ERRORS[err] : undefined;
+    if (outcome) finish(c.item, c.tryno, outcome[0], outcome[1]);
+  };
+  const release = (c: ConnectTry): void => {
+    if (c.closed) return;
+    c.closed = true;
+    c.sock.owner = null;
+    c.sock.close();
+  };
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
       if (p.tryno === PING_TRY) continue;
-      const sock = ctx.sockets.tcp();
-      sock.owner = waker;
-      const err = sock.connect(t.addr, order[p.item]!);
-      open.push({ sock, item: p.item, tryno: p.tryno });
-      if (err) sock.close();
-    }
-    // a try that timed out keeps its socket: the kernel may still report how its connect ended
-    for (let i = open.length - 1; i >= 0; i--) {
-      const c = open[i]!;
-      const err = c.sock.error;
-      if (!scan.isFinished(c.item)) {
-        if (c.sock.state === 'ESTAB') finish(c.item, c.tryno, 'open', 'syn-ack');
-        else if (err === 'ECONNREFUSED') finish(c.item, c.tryno, 'closed', 'conn-refused');
-        else if (err === 'EHOSTUNREACH') finish(c.item, c.tryno, 'filtered', 'host-unreach');
-        else if (err === 'ENETUNREACH') finish(c.item, c.tryno, 'filtered', 'net-unreach');
-        else if (err === 'EACCES') finish(c.item, c.tryno, 'filtered', 'admin-prohibited');
-        else if (err === 'ENOPROTOOPT') finish(c.item, c.tryno, 'filtered', 'proto-unreach');
-        else if (err === 'ETIMEDOUT') finish(c.item, c.tryno, 'filtered', 'no-response');
-      }
-      if (scan.isFinished(c.item)) {
-        c.sock.owner = null;
-        c.sock.close();
-        open.splice(i, 1);
+      const c: ConnectTry = { sock: ctx.sockets.tcp(), item: p.item, tryno: p.tryno, sentNs: ctx.now(), closed: false };
+      c.sock.owner = {
+        wake: () => {
+          changed.push(c);
+          ctx.wake();
+        },
+      };
+      open.push(c);
+      const err = c.sock.connect(t.addr, order[p.item]!);
+      if (err) {
+        look(c, err);
+        release(c);
       }
     }
+    const now = changed;
+    changed = [];
+    for (const c of now) look(c, c.sock.error);
+    // a try that timed out keeps its socket a while: the kernel's retransmitted SYN may still be refused
+    const keep = Math.max(CONNECT_KEEP_NS, scan.rtt.timeout);
+    while (open.length > 0 && (open[0]!.closed || scan.isFinished(open[0]!.item) || ctx.now() - open[0]!.sentNs > keep)) release(open.shift()!);
+    for (const c of now) if (scan.isFinished(c.item)) release(c);
     warnCapped(scan, t, say);
     if (scan.done()) break;
     yield waitUntil(ctx, scan.nextWake());
   }
-  for (const c of open) {
-    c.sock.owner = null;
-    c.sock.close();
-  }
+  for (const c of open) release(c);
   for (const i of scan.silent) results.push({ port: order[i]!, proto: 'tcp', state: 'filtered', reason: 'no-response', ttl: 0 });
   return results;
 }
