@@ -12,8 +12,8 @@ import { addWiredLink } from '../core/world/wires.js';
 import { emptyNetState } from '../core/net/state.js';
 import { appendKernelLog, newMachineState } from '../core/path/machine.js';
 import { runLsmod, runModprobe } from './modprobe.js';
-import { closeLab, openLab } from './lab/session.js';
-import { hostDir, initHostFiles, labFile, LabDamaged } from './lab/store.js';
+import { withSession, type SessionOutcome } from './lab/session.js';
+import { hostDir, initHostFiles, labFile } from './lab/store.js';
 import type { MachineResult } from './machine.js';
 import { bootTime } from './world-run.js';
 
@@ -34,25 +34,19 @@ export function runHost(argv: string[], lab: string): MachineResult {
   const verb = argv[0] ?? 'list';
   const names = argv.slice(1);
   if (!['add', 'del', 'delete', 'list', 'ls'].includes(verb)) return fail(HOST_USAGE, 2);
-  let s;
-  try {
-    s = openLab(lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return fail(e.message + '\n');
-    throw e;
-  }
-  let changed = false;
-  try {
+  return withSession(lab, (s) => {
+    let changed = false;
+    const done = (result: MachineResult): SessionOutcome<MachineResult> => ({ result, changed });
     const w = s.world;
-    if (verb === 'list' || verb === 'ls') return { stdout: Object.keys(w.hosts).map((h) => h + '\n').join(''), stderr: '', status: 0 };
-    if (names.length === 0) return fail(HOST_USAGE, 2);
+    if (verb === 'list' || verb === 'ls') return done({ stdout: Object.keys(w.hosts).map((h) => h + '\n').join(''), stderr: '', status: 0 });
+    if (names.length === 0) return done(fail(HOST_USAGE, 2));
     for (const name of names) {
       if (verb === 'add') {
-        if (!validHostName(name)) return fail(`nflab host: invalid host name '${name}'\n`);
-        if (w.hosts[name]) return fail(`nflab host: host '${name}' already exists\n`);
+        if (!validHostName(name)) return done(fail(`nflab host: invalid host name '${name}'\n`));
+        if (w.hosts[name]) return done(fail(`nflab host: host '${name}' already exists\n`));
       } else {
-        if (name === DEFAULT_HOST) return fail(`nflab host: the first host '${DEFAULT_HOST}' cannot be deleted\n`);
-        if (!w.hosts[name]) return fail(`nflab host: no host '${name}'\n`);
+        if (name === DEFAULT_HOST) return done(fail(`nflab host: the first host '${DEFAULT_HOST}' cannot be deleted\n`));
+        if (!w.hosts[name]) return done(fail(`nflab host: no host '${name}'\n`));
       }
     }
     for (const name of names) {
@@ -78,62 +72,52 @@ export function runHost(argv: string[], lab: string): MachineResult {
       }
     }
     changed = true;
-    return { stdout: '', stderr: '', status: 0 };
-  } finally {
-    closeLab(s, changed);
-  }
+    return done({ stdout: '', stderr: '', status: 0 });
+  });
 }
 
 /** `nflab wire add NAME HOST:IFACE...|del NAME...|list`. */
 export function runWire(argv: string[], lab: string): MachineResult {
   const verb = argv[0] ?? 'list';
   if (!['add', 'del', 'delete', 'list', 'ls'].includes(verb)) return fail(WIRE_USAGE, 2);
-  let s;
-  try {
-    s = openLab(lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return fail(e.message + '\n');
-    throw e;
-  }
-  let changed = false;
-  try {
+  return withSession(lab, (s) => {
+    let changed = false;
+    const done = (result: MachineResult): SessionOutcome<MachineResult> => ({ result, changed });
     const w = s.world;
     if (verb === 'list' || verb === 'ls') {
       const out = w.wires.map((wire) => `${wire.name}: ${wire.ends.map((e) => endName(w, e)).join(' ')}\n`).join('');
-      return { stdout: out, stderr: '', status: 0 };
+      return done({ stdout: out, stderr: '', status: 0 });
     }
     if (verb === 'del' || verb === 'delete') {
       const names = argv.slice(1);
-      if (names.length === 0) return fail(WIRE_USAGE, 2);
-      for (const n of names) if (!w.wires.some((x) => x.name === n)) return fail(`nflab wire: no wire '${n}'\n`);
+      if (names.length === 0) return done(fail(WIRE_USAGE, 2));
+      for (const n of names) if (!w.wires.some((x) => x.name === n)) return done(fail(`nflab wire: no wire '${n}'\n`));
       w.wires = w.wires.filter((x) => !names.includes(x.name));
       changed = true;
-      return { stdout: '', stderr: '', status: 0 };
+      return done({ stdout: '', stderr: '', status: 0 });
     }
     const [name, ...specs] = argv.slice(1);
-    if (!name || specs.length < 2) return fail(WIRE_USAGE, 2);
-    if (w.wires.some((x) => x.name === name)) return fail(`nflab wire: wire '${name}' already exists\n`);
+    if (!name || specs.length < 2) return done(fail(WIRE_USAGE, 2));
+    if (w.wires.some((x) => x.name === name)) return done(fail(`nflab wire: wire '${name}' already exists\n`));
     const ends: WireEnd[] = [];
     const seen = new Set<string>();
     for (const spec of specs) {
       const m = /^([^:]+):(.+)$/.exec(spec);
-      if (!m) return fail(`nflab wire: '${spec}' is not HOST:IFACE\n`, 2);
+      if (!m) return done(fail(`nflab wire: '${spec}' is not HOST:IFACE\n`, 2));
       const [, host, iface] = m as unknown as [string, string, string];
-      if (!w.hosts[host]) return fail(`nflab wire: no host '${host}'\n`);
-      if (seen.has(spec)) return fail(`nflab wire: ${spec} named twice\n`);
+      if (!w.hosts[host]) return done(fail(`nflab wire: no host '${host}'\n`));
+      if (seen.has(spec)) return done(fail(`nflab wire: ${spec} named twice\n`));
       seen.add(spec);
       const ns = w.hosts[host]!.netns[INIT_NETNS]!;
       ns.machine ??= newMachineState(bootTime());
       const e = addWiredLink(ns.machine.net, iface, w, host);
-      if (typeof e === 'string') return fail(`nflab wire: ${host}:${iface}: ${e}\n`);
+      if (typeof e === 'string') return done(fail(`nflab wire: ${host}:${iface}: ${e}\n`));
       ends.push({ host, netns: INIT_NETNS, ifindex: e });
     }
     w.wires.push({ name, ends });
     changed = true;
-    return { stdout: '', stderr: '', status: 0 };
-  } finally {
-    closeLab(s, changed);
-  }
+    return done({ stdout: '', stderr: '', status: 0 });
+  });
 }
 
 function endName(w: { hosts: Record<string, { netns: Record<string, { machine?: { net: { links: { index: number; name: string }[] } } }> }> }, e: WireEnd): string {
@@ -146,17 +130,11 @@ function endName(w: { hosts: Record<string, { netns: Record<string, { machine?: 
  * modules belong to the host's kernel, whatever namespace runs them.
  */
 export function runModuleCommand(tool: string, argv: string[], dir: string): MachineResult {
-  let s;
-  try {
-    s = openLab(dir);
-  } catch (e) {
-    if (e instanceof LabDamaged) return fail(e.message + '\n');
-    throw e;
-  }
-  let changed = false;
-  try {
+  return withSession(dir, (s) => {
+    let changed = false;
+    const done = (result: MachineResult): SessionOutcome<MachineResult> => ({ result, changed });
     const host = s.world.hosts[s.host]!;
-    if (tool === 'insmod') return fail(`insmod: ERROR: could not load module ${argv[0] ?? ''}: No such file or directory\n`);
+    if (tool === 'insmod') return done(fail(`insmod: ERROR: could not load module ${argv[0] ?? ''}: No such file or directory\n`));
     const r = tool === 'lsmod' ? runLsmod(argv, host) : runModprobe(tool === 'rmmod' ? ['-r', ...argv] : argv, host);
     if (r.kmsg.length) {
       const ns = host.netns[INIT_NETNS]!;
@@ -164,8 +142,6 @@ export function runModuleCommand(tool: string, argv: string[], dir: string): Mac
       for (const line of r.kmsg) appendKernelLog(ns.machine, 4, line);
     }
     changed = r.changed || r.kmsg.length > 0;
-    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-  } finally {
-    closeLab(s, changed);
-  }
+    return done({ stdout: r.stdout, stderr: r.stderr, status: r.status });
+  });
 }

@@ -21,7 +21,7 @@ import { runConntrack } from './conntrack.js';
 import { runIp } from './ip/index.js';
 import { runBridge } from './ip/bridge.js';
 import { labFile, LabDamaged, type LabState } from './lab/store.js';
-import { closeLab, openLab, type LabSession } from './lab/session.js';
+import { withSession, type LabSession } from './lab/session.js';
 import { freshMacBlock, INIT_NETNS, MAC_BLOCK, newNsState } from '../core/world/state.js';
 import type { NetnsDirectory } from '../core/net/netns.js';
 import type { NetnsExec } from './ip/index.js';
@@ -69,24 +69,17 @@ export function machineOf(state: LabState): MachineState {
  * log lines written meanwhile are appended to the hosts' /var/log/messages.
  */
 export function withLab(lab: string, fn: (state: LabState, opts: MachineOptions, host: HostState) => { result: MachineResult; changed: boolean }, netns = INIT_NETNS): MachineResult {
-  let session: LabSession;
-  try {
-    session = openLab(lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
-    throw e;
-  }
-  let changed = false;
-  try {
+  return withSession(lab, (session) => {
     const host = session.world.hosts[session.host]!;
     const state = host.netns[netns];
-    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, status: 1 };
-    const r = fn(state, namespaceMachineOptions(host, netns), host);
-    changed = r.changed;
-    return r.result;
-  } finally {
-    closeLab(session, changed);
-  }
+    if (!state) return { result: noNamespace(netns), changed: false };
+    return fn(state, namespaceMachineOptions(host, netns), host);
+  });
+}
+
+/** What a command in a namespace that does not exist prints. */
+function noNamespace(netns: string): MachineResult {
+  return { stdout: '', stderr: `Cannot open network namespace "${netns}": No such file or directory\n`, status: 1 };
 }
 
 export { appendSyslog } from './lab/session.js';
@@ -122,60 +115,39 @@ export interface IpCommandResult extends MachineResult {
 
 /** `ip ARGS`: iproute2 on the network of the call's namespace, reaching the host's other namespaces. */
 export function runIpCommand(argv: string[], call: MachineCall): IpCommandResult {
-  let session: LabSession;
-  try {
-    session = openLab(call.lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
-    throw e;
-  }
-  let changed = false;
-  try {
-    const host = session.world.hosts[session.host]!;
-    const state = host.netns[call.netns];
-    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${call.netns}": No such file or directory\n`, status: 1 };
+  return withSession(call.lab, (session) => {
+    let changed = false;
+    const state = session.world.hosts[session.host]!.netns[call.netns];
+    if (!state) return { result: noNamespace(call.netns), changed };
     const fresh = state.machine === undefined;
     const m = machineOf(state);
-    const dir = netnsDirectory(session, call.netns, () => (changed = true));
-    const r = runIp(argv, m.net, dir);
+    const r = runIp(argv, m.net, netnsDirectory(session, call.netns, () => (changed = true)));
     if (r.net) {
       if (hasMasquerade(state.ruleset)) forgetMasqueraded(m, m.net, r.net);
       m.net = r.net;
       changed = true;
     }
-    if (fresh) changed = true;
     const out: IpCommandResult = { stdout: r.stdout, stderr: r.stderr, status: r.status };
     if (r.exec) out.exec = r.exec;
     if (r.execAll) out.execAll = r.execAll;
-    return out;
-  } finally {
-    closeLab(session, changed);
-  }
+    return { result: out, changed: changed || fresh };
+  });
 }
 
 /** `bridge ARGS`: iproute2's bridge tool on the call's namespace. */
 export function runBridgeCommand(argv: string[], call: MachineCall): MachineResult {
-  let session: LabSession;
-  try {
-    session = openLab(call.lab);
-  } catch (e) {
-    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
-    throw e;
-  }
-  let changed = false;
-  try {
+  return withSession(call.lab, (session) => {
+    let changed = false;
     const state = session.world.hosts[session.host]!.netns[call.netns];
-    if (!state) return { stdout: '', stderr: `Cannot open network namespace "${call.netns}": No such file or directory\n`, status: 1 };
+    if (!state) return { result: noNamespace(call.netns), changed };
     const m = machineOf(state);
     const r = runBridge(argv, m.net, netnsDirectory(session, call.netns, () => (changed = true)));
     if (r.net) {
       m.net = r.net;
       changed = true;
     }
-    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-  } finally {
-    closeLab(session, changed);
-  }
+    return { result: { stdout: r.stdout, stderr: r.stderr, status: r.status }, changed };
+  });
 }
 
 /** The host's namespaces as `ip` reaches them (`ip netns`, `ip -n`, moving links). */

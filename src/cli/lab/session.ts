@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { formatSyslogLine } from '../../core/path/kmsg.js';
 import type { MachineState } from '../../core/path/machine.js';
 import { INIT_NETNS, type WorldState } from '../../core/world/state.js';
-import { acquireLock, hostDir, labFile, labRoot, loadWorld, readLabFile, saveWorld } from './store.js';
+import { acquireLock, hostDir, labFile, LabDamaged, labRoot, loadWorld, readLabFile, saveWorld } from './store.js';
 
 /** A lab held by this command. */
 export interface LabSession {
@@ -66,4 +66,32 @@ export function hostnameOf(dir: string): string {
   const { host } = labRoot(dir);
   const fallback = host === 'main' ? 'localhost' : host;
   return (readLabFile(dir, '/etc/hostname') ?? fallback).trim().split('.')[0] || fallback;
+}
+
+/** What a command run on a held lab gives back: its result, and whether the lab changed (to be saved). */
+export interface SessionOutcome<R> {
+  result: R;
+  changed: boolean;
+}
+
+/**
+ * Runs `fn` on the lab of `dir` under its lock, saving the lab when `fn`
+ * says it changed; a damaged lab is reported as the commands report it.
+ */
+export function withSession<R extends { stdout: string; stderr: string; status: number }>(dir: string, fn: (s: LabSession) => SessionOutcome<R>): R | { stdout: string; stderr: string; status: number } {
+  let s: LabSession;
+  try {
+    s = openLab(dir);
+  } catch (e) {
+    if (e instanceof LabDamaged) return { stdout: '', stderr: e.message + '\n', status: 1 };
+    throw e;
+  }
+  let changed = false;
+  try {
+    const o = fn(s);
+    changed = o.changed;
+    return o.result;
+  } finally {
+    closeLab(s, changed);
+  }
 }
