@@ -301,7 +301,7 @@ export class Stack implements SocketLayer, SocketDemux {
     q.pushSeq = q.sndNxt;
     q.sndWnd = seg.window;
     q.sndWl1 = seg.seq;
-    q.mss = Math.min(seg.mss || 536, r.mtu - 40) - (q.tsOk ? 12 : 0);
+    q.mss = Math.max(Math.min(seg.mss || 536, r.mtu - 40) - (q.tsOk ? 12 : 0), sysctlInt(env, 'net.ipv4.tcp_min_snd_mss', 48));
     q.initRcvWindow(q.advmss - (q.tsOk ? 12 : 0), q.wscaleOk);
     q.rcvMss = Math.max(Math.min(q.advmss, q.mss, Math.floor(q.rcvWnd / 2), 536), 88);
     q.ipId = env.random32() & 0xffff;

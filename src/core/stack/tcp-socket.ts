@@ -1116,8 +1116,8 @@ export class TcpSock implements TcpSocket {
     if (this.tsOk) this.tsRecent = seg.tsVal;
     this.sackOk = this.sackOk && seg.sackOk;
     const peerMss = seg.mss || MSS_DEFAULT;
-    this.mss = Math.min(peerMss, mtu - 40) - (this.tsOk ? 12 : 0);
-    void env;
+    // tcp_sync_mss: never below tcp_min_snd_mss, whatever the peer announces
+    this.mss = Math.max(Math.min(peerMss, mtu - 40) - (this.tsOk ? 12 : 0), sysctlInt(env, 'net.ipv4.tcp_min_snd_mss', 48));
   }
 
   /** Counts a data segment received (tcp_event_data_recv and tcp_measure_rcv_mss). */
