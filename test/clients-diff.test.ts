@@ -73,7 +73,7 @@ const CASES: Case[] = [
   { name: 'dig timed out', rulesB: [['-A', 'INPUT', '-p', 'udp', '-j', 'DROP']], argv: ['dig', '@10.9.0.2', 'example.com', '+tries=1', '+timeout=1'] },
   { name: 'dig no route', argv: ['dig', '@192.168.77.1', 'example.com', '+short'] },
   { name: 'traceroute one hop', argv: ['traceroute', '-n', '10.9.0.2'] },
-  { name: 'traceroute icmp', argv: ['traceroute', '-n', '-I', '10.9.0.2'] },
+  { name: 'traceroute icmp', argv: ['traceroute', '-n', '-I', '-w', '5,0,0', '10.9.0.2'] },
   { name: 'arp table', argv: ['arp', '-n'], unordered: true },
   { name: 'arp bsd style', argv: ['arp', '-an'], unordered: true },
   { name: 'arp no entry', argv: ['arp', '-n', '10.9.0.99'] },
@@ -294,8 +294,9 @@ function routed(): string[][] {
 
 /** Cases through the router; rules go into the router's FORWARD chain. */
 const ROUTED_CASES: Case[] = [
-  { name: 'traceroute two hops', argv: ['traceroute', '-n', '10.9.1.2'], pauseAfterS: 6 },
-  { name: 'traceroute icmp two hops', argv: ['traceroute', '-n', '-I', '10.9.1.2'], pauseAfterS: 6 },
+  // -w 5,0,0: no waits cut by other probes' round trips (microseconds here, whose jitter makes the real one print stars)
+  { name: 'traceroute two hops', argv: ['traceroute', '-n', '-w', '5,0,0', '10.9.1.2'], pauseAfterS: 6 },
+  { name: 'traceroute icmp two hops', argv: ['traceroute', '-n', '-I', '-w', '5,0,0', '10.9.1.2'], pauseAfterS: 6 },
   { name: 'ping through the router', argv: ['ping', '-c', '2', '-i', '0.2', '10.9.1.2'] },
   { name: 'ping ttl exceeded', argv: ['ping', '-c', '1', '-t', '1', '10.9.1.2'] },
   { name: 'ping forward prohibited', rulesB: [['-A', 'FORWARD', '-p', 'icmp', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']], argv: ['ping', '-c', '1', '10.9.1.2'] },

@@ -206,6 +206,8 @@ function* transfer(ctx: ProgramContext, o: CurlOptions, trace: (line: string) =>
 
   trace(`*   Trying ${ip}:${url.port}...\n`);
   const sock = own(ctx, ctx.sockets.tcp());
+  // curl connects without blocking and polls
+  sock.nonBlocking = true;
   const immediate = sock.connect(host.addr, url.port);
   const outcome = immediate ?? (yield* waitConnect(ctx, sock, connectAt));
   if (outcome === 'timeout') {

@@ -243,6 +243,8 @@ function* clientMode(ctx: ProgramContext, o: NcOptions): Generator<Wait, number,
       const e = sock.bind(localAddr, local);
       if (e) throw new Exit(`nc: bind failed: ${STRERROR[e]}\n`, 1);
     }
+    // nc's connect blocks unless -w gives it a timeout to poll with
+    if (o.timeout >= 0) sock.nonBlocking = true;
     const immediate = sock.connect(host.addr, port);
     const outcome = immediate ?? (yield* waitConnect(ctx, sock, o.timeout >= 0 ? ctx.now() + o.timeout * 1e9 : Infinity));
     if (outcome === 'timeout') {

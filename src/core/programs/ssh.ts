@@ -127,6 +127,8 @@ export const ssh: Program = function* (ctx: ProgramContext): ProgramBody {
   if (!host) return fail(`ssh: Could not resolve hostname ${o.host}: ${EAI_AGAIN_TEXT}`);
 
   const sock = own(ctx, ctx.sockets.tcp());
+  // with ConnectTimeout the connect does not block (ssh polls); without, it does
+  if (o.connectTimeout !== undefined && o.connectTimeout > 0) sock.nonBlocking = true;
   const immediate = sock.connect(host.addr, o.port);
   const deadline = o.connectTimeout !== undefined && o.connectTimeout > 0 ? ctx.now() + o.connectTimeout * 1e9 : Infinity;
   const outcome = immediate ?? (yield* waitConnect(ctx, sock, deadline));
