@@ -456,7 +456,7 @@ c = socket.create_connection(("${B}", 84)); time.sleep(0.1); c.close(); time.sle
         pair.exec(pair.b, ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(port), '-j', 'REJECT', '--reject-with', how]);
       }
       const ports = rejects.map((r) => r[0]).join(', ');
-      const out = pair.exec(pair.a, [
+      let out = pair.exec(pair.a, [
         'python3',
         '-c',
         `
@@ -481,6 +481,15 @@ except OSError as e:
 `,
       ]);
       const lines: string[] = [];
+      out += pair.exec(pair.a, [
+        'python3',
+        '-c',
+        `
+import socket, errno, time, select
+s = socket.socket(); s.setblocking(False); t = time.time(); s.connect_ex(("${B}", 92)); select.select([], [s], [], 5)
+print("nonblocking", errno.errorcode[s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)], round(time.time() - t))
+`,
+      ]);
       for (const [port, , type, code] of [...rejects, [98, '', -1, -1] as [number, string, number, number]]) {
         const net = new TestNet();
         const a = net.host('a', A);
@@ -503,6 +512,18 @@ except OSError as e:
       lines.push(`udp ${u.takeError()}`);
       const e = u.send(enc('y'));
       lines.push(e ? `udp send ${e}` : 'udp send ok');
+      {
+        const net = new TestNet();
+        const a = net.host('a', A);
+        const b = net.host('b', B);
+        net.reject(b, () => true, 3, 10);
+        const k = a.sockets.tcp();
+        k.nonBlocking = true;
+        const t0 = net.now;
+        k.connect(ip(B), 92);
+        while (k.state === 'SYN-SENT') net.advance(1e6);
+        lines.push(`nonblocking ${k.error} ${((net.now - t0) / 1e9).toFixed(0)}`);
+      }
       assert.equal(lines.join('\n') + '\n', out);
     } finally {
       pair.cleanup();

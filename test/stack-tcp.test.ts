@@ -201,6 +201,20 @@ test('ICMP errors end a connect with their errno once the SYN was retransmitted;
   }
 });
 
+test('a non-blocking connect fails with the ICMP error to its first SYN, at once', () => {
+  const net = new TestNet();
+  const a = net.host('a', '10.0.0.1');
+  const b = net.host('b', '10.0.0.2');
+  net.reject(b, () => true, 3, 10);
+  const c = a.sockets.tcp();
+  c.nonBlocking = true;
+  c.connect(ip('10.0.0.2'), 22);
+  net.advance(1e6);
+  assert.equal(c.error, 'EHOSTUNREACH');
+  assert.equal(c.state, 'CLOSED');
+  assert.equal(net.sent.filter((x) => x.from === 'a').length, 1);
+});
+
 test('an ICMP error to the first SYN only, then silence: connect times out with that errno', () => {
   const net = new TestNet();
   const a = net.host('a', '10.0.0.1');

@@ -499,11 +499,12 @@ export class Stack implements SocketLayer, SocketDemux {
     const err = tcpIcmpError(type, code);
     if (!err) return;
     // Between namespaces joined by veths the answer to the first SYN comes
-    // back in the same softirq run that sent it, while connect() still holds
-    // the socket: the error is only kept (sk_err_soft), and the answer to
-    // the first retransmission, a second later, ends the connect. Measured
-    // on Linux 6.18 for every REJECT --reject-with.
-    if (s.state === 'SYN-SENT' && s.retransmits > 0) {
+    // back while a blocking connect() still holds the socket: the error is
+    // only kept (sk_err_soft), and the answer to the first retransmission,
+    // a second later, ends the connect. A non-blocking connect has let go
+    // of the socket and fails at once. Measured on Linux 6.18 for every
+    // REJECT --reject-with.
+    if (s.state === 'SYN-SENT' && (s.retransmits > 0 || s.nonBlocking)) {
       s.fail(err);
       return;
     }

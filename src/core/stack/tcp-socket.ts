@@ -70,6 +70,8 @@ export class TcpSock implements TcpSocket {
   remote: SockAddr = { addr: 0, port: 0 };
   error: Errno | null = null;
   synRetries?: number;
+  /** O_NONBLOCK at connect(): an ICMP error to the first SYN ends the connect at once. */
+  nonBlocking?: boolean;
   /** The program owning the socket, for `ss -p`. */
   process?: { name: string; pid: number };
   /** The credentials its packets carry for -m owner (root when unset). */
