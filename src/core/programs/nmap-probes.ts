@@ -12,6 +12,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../wire/tcp.js';
 import type { PortState } from './nmap-output.js';
 import type { TcpScanType } from './nmap-options.js';
+import { UDP_PAYLOADS } from './nmap-payloads-data.js';
 
 /** The TCP flags each scan type's probes carry. */
 export const SCAN_FLAGS: Record<TcpScanType, number> = {
@@ -232,25 +233,24 @@ export function silentState(scan: TcpScanType | 'udp'): PortState {
   return scan === 'udp' || scan === 'null' || scan === 'fin' || scan === 'xmas' ? 'open|filtered' : 'filtered';
 }
 
-const hex = (s: string): Uint8Array => new Uint8Array(s.match(/../g)!.map((h) => parseInt(h, 16)));
+const hex = (s: string): Uint8Array => (s === '' ? new Uint8Array(0) : new Uint8Array(s.match(/../g)!.map((h) => parseInt(h, 16))));
+
+/** Whether a port list of nmap-payloads ("53,5353", "1025-1199") names `port`. */
+function listsPort(spec: string, port: number): boolean {
+  for (const part of spec.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0 ? Number(part) === port : Number(part.slice(0, dash)) <= port && port <= Number(part.slice(dash + 1))) return true;
+  }
+  return false;
+}
 
 /**
- * The first of nmap's UDP payloads for ports where a service answers only
- * a proper request: DNS status request, portmapper call, NTP client
- * request, NetBIOS name status, SNMPv3 get-request. The bytes are derived
- * from nmap 7.93's nmap-payloads file (Nmap Public Source License,
- * https://nmap.org/). Other ports get an empty datagram.
+ * The datagrams nmap sends to a UDP port in each try: every payload
+ * nmap-payloads lists for it, in file order (a DNS status request and a
+ * version.bind query for 53, an NTP request for 123, ...), or one empty
+ * datagram.
  */
-const UDP_PAYLOADS: Record<number, string> = {
-  53: '000010000000000000000000',
-  111: '72fe1d130000000000000002000186a00001977c0000000000000000000000000000000000000000',
-  123: 'e30004fa000100000001000000000000000000000000000000000000000000000000000000000000c54f234b71b152f3',
-  137: '80f00010000100000000000020434b4141414141414141414141414141414141414141414141414141414141410000210001',
-  161: '303a020103300f02024a69020300ffe30401040201030410300e0400020100020100040004000400301204000400a00c020237f00201000201003000',
-};
-
-/** The payload nmap sends to a UDP port. */
-export function udpPayload(port: number): Uint8Array {
-  const h = UDP_PAYLOADS[port];
-  return h ? hex(h) : new Uint8Array(0);
+export function udpPayloads(port: number): Uint8Array[] {
+  const out = UDP_PAYLOADS.filter(([spec]) => listsPort(spec, port)).map(([, h]) => hex(h));
+  return out.length ? out : [new Uint8Array(0)];
 }

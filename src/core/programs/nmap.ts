@@ -8,7 +8,7 @@
  * (latencies, "scanned in") come from the virtual clock.
  */
 import { formatIPv4 } from '../addr/ipv4.js';
-import type { Errno, TcpSocket } from '../stack/api.js';
+import { STRERROR, type Errno, type TcpSocket } from '../stack/api.js';
 import { parseMac } from '../wire/mac.js';
 import type { Program, ProgramBody, ProgramContext } from './api.js';
 import { newRtt, PING_TRY, timingTemplate, UltraScan, type RttEstimate, type TimingTemplate } from './nmap-engine.js';
@@ -24,7 +24,7 @@ import {
   SCAN_FLAGS,
   silentState,
   tcpProbe,
-  udpPayload,
+  udpPayloads,
   udpProbe,
   type Answer,
 } from './nmap-probes.js';
@@ -90,11 +90,15 @@ class RawIo {
     });
   }
 
-  /** Sends an IPv4 datagram we built whole. */
+  /** Sends an IPv4 datagram we built whole; a refusal (a rule in OUTPUT) is reported as nmap reports it. */
   sendIp(d: Uint8Array): void {
     this.rawSock ??= this.ctx.sockets.raw(255);
     const dst = ((d[16]! << 24) | (d[17]! << 16) | (d[18]! << 8) | d[19]!) >>> 0;
-    this.rawSock.send(d, dst, { hdrincl: true });
+    const err = this.rawSock.send(d, dst, { hdrincl: true });
+    if (err) {
+      this.ctx.err(`sendto in send_ip_packet_sd: sendto(4, packet, ${d.length}, 0, ${formatIPv4(dst)}, 16) => ${STRERROR[err]}\nOffending packet: ${describeProbe(d)}\n`);
+      return;
+    }
     this.sentPackets++;
     this.sentBytes += d.length;
   }
@@ -116,6 +120,36 @@ class RawIo {
     this.stop();
     this.rawSock?.close();
   }
+}
+
+/** nmap's one-line description of a probe (ippackethdrinfo), as its error messages show it. */
+export function describeProbe(d: Uint8Array): string {
+  const ihl = (d[0]! & 15) * 4;
+  const at16 = (o: number): number => (d[o]! << 8) | d[o + 1]!;
+  const at32 = (o: number): number => ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
+  const src = formatIPv4(at32(12));
+  const dst = formatIPv4(at32(16));
+  const ip = `ttl=${d[8]} id=${at16(4)} iplen=${d.length}`;
+  if (d[9] === 6) {
+    const f = d[ihl + 13]!;
+    const names = [
+      [0x02, 'S'],
+      [0x01, 'F'],
+      [0x04, 'R'],
+      [0x08, 'P'],
+      [0x10, 'A'],
+      [0x20, 'U'],
+      [0x40, 'E'],
+      [0x80, 'C'],
+    ] as const;
+    const flags = names.filter(([b]) => f & b).map(([, n]) => n).join('');
+    const mss = (d[ihl + 12]! >> 4) * 4 > 20 && d[ihl + 20] === 2 ? `<mss ${at16(ihl + 22)}>` : '';
+    return `TCP ${src}:${at16(ihl)} > ${dst}:${at16(ihl + 2)} ${flags} ${ip}  seq=${at32(ihl + 4)} win=${at16(ihl + 14)} ${mss}`;
+  }
+  if (d[9] === 17) return `UDP ${src}:${at16(ihl)} > ${dst}:${at16(ihl + 2)} ${ip} `;
+  const type = d[ihl]!;
+  const what = type === 8 ? 'Echo request' : type === 13 ? 'Timestamp request' : 'ICMP';
+  return `ICMP [${src} > ${dst} ${what} (type=${type}/code=${d[ihl + 1]}) id=${at16(ihl + 4)} seq=${at16(ihl + 6)}] IP [${ip}]`;
 }
 
 /** The options of the report. */
@@ -359,8 +393,9 @@ function* rawPortScan(
       const r = ctx.machine.ops.routeOutput(t.addr);
       if (r.kind !== 'ok') continue;
       const sport = p.tryno === PING_TRY ? pingSport : sportBase + p.tryno;
-      const ids = { src: r.src, dst: t.addr, sport, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq, ack: kind === 'ack' ? 0 : undefined };
-      io.sendIp(kind === 'udp' ? udpProbe(ids, udpPayload(port)) : tcpProbe(ids, SCAN_FLAGS[kind]));
+      const ids = { src: r.src, dst: t.addr, sport, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq: kind === 'ack' ? 0 : seq, ack: kind === 'ack' ? seq : undefined };
+      if (kind !== 'udp') io.sendIp(tcpProbe(ids, SCAN_FLAGS[kind]));
+      else for (const [n, payload] of udpPayloads(port).entries()) io.sendIp(udpProbe(n === 0 ? ids : { ...ids, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23) }, payload));
     }
     for (const f of io.frames.splice(0)) {
       const ip = ipOfFrame(f);
@@ -537,6 +572,10 @@ export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
     const given = /^[\d.,*\-/]+$/.test(spec) ? undefined : spec;
     for (const addr of addrs) {
       const r = ctx.machine.ops.routeOutput(addr);
+      if (r.kind !== 'ok') {
+        ctx.err(`setup_target: failed to determine route to ${formatIPv4(addr)}\n`);
+        continue;
+      }
       let via: Target['via'] = 'ip';
       if (r.kind === 'ok' && r.type === 'local') via = 'local';
       else if (r.kind === 'ok' && !r.gateway) {
