@@ -227,9 +227,93 @@ function optimize(entry: Jump): Jump {
         }
       }
     }
+    entry = skipRedundant(entry);
+    if (pullUp(entry, false) || pullUp(entry, true)) changed = true;
     if (!changed) break;
   }
   return skipRedundant(entry);
+}
+
+type TestJump = Extract<Jump, { leaf: false }>;
+
+/**
+ * libpcap's or_pullup (and, with `and`, and_pullup): in a chain of tests
+ * that all jump to the same place when true (false for `and`), a test of
+ * the value the tests before the chain read is moved up ahead of tests of
+ * other values, so the value already loaded decides first. Returns true
+ * when it moved one.
+ */
+function pullUp(entry: Jump, and: boolean): boolean {
+  const order = topological(entry);
+  const preds = new Map<Jump, TestJump[]>();
+  for (const n of order) {
+    for (const c of [n.T, n.F]) {
+      if (c.leaf) continue;
+      const list = preds.get(c) ?? [];
+      if (!list.includes(n)) list.push(n);
+      preds.set(c, list);
+    }
+  }
+  // Dominators: the nodes every path from the entry to a node goes through.
+  const dom = new Map<Jump, Set<Jump>>();
+  for (const n of order) {
+    const ps = preds.get(n) ?? [];
+    let d: Set<Jump> | undefined;
+    for (const p of ps) {
+      const pd = dom.get(p)!;
+      d = d === undefined ? new Set(pd) : new Set([...d].filter((x) => pd.has(x)));
+    }
+    const mine = d ?? new Set<Jump>();
+    mine.add(n);
+    dom.set(n, mine);
+  }
+  const same = (n: TestJump) => (and ? n.F : n.T);
+  const next = (n: TestJump) => (and ? n.T : n.F);
+  const setNext = (n: TestJump, to: Jump) => {
+    if (and) n.T = to;
+    else n.F = to;
+  };
+  for (const b of order) {
+    const ps = preds.get(b);
+    if (!ps || ps.length === 0) continue;
+    const val = ps[0]!.test.key;
+    if (ps.some((p) => p.test.key !== val)) continue;
+    // diff: the first test along the chain from b that reads another value.
+    let diffOwner: TestJump | null = null;
+    let diff: Jump = b;
+    for (;;) {
+      if (diff.leaf || same(diff) !== same(b) || !dom.get(diff)!.has(b)) {
+        diff = REJECT;
+        break;
+      }
+      if (diff.test.key !== val) break;
+      diffOwner = diff;
+      diff = next(diff);
+    }
+    if (diff.leaf) continue;
+    let sameOwner: TestJump = diff;
+    let pull: Jump = next(diff);
+    for (;;) {
+      if (pull.leaf || same(pull) !== same(b) || !dom.get(pull)!.has(b)) {
+        pull = REJECT;
+        break;
+      }
+      if (pull.test.key === val) break;
+      sameOwner = pull;
+      pull = next(pull);
+    }
+    if (pull.leaf) continue;
+    setNext(sameOwner, next(pull));
+    setNext(pull, diff);
+    if (diffOwner === null) {
+      for (const p of ps) {
+        if (p.T === b) p.T = pull;
+        if (p.F === b) p.F = pull;
+      }
+    } else setNext(diffOwner, pull);
+    return true;
+  }
+  return false;
 }
 
 /** Runs the graph on a packet: the verdict it reaches (a read past the capture ends it with "reject"). */
