@@ -32,8 +32,13 @@ describe(`random scenarios against real namespaces (seed ${SEED}, ${RUNS} runs)`
     it(`seed ${seed}`, skip === undefined ? { timeout: 120_000 } : { skip }, async () => {
       const s = randomScenario(seed);
       const kernel = await runKernelScenario(s);
+      s.steps.forEach((st, i) => {
+        if (st.expect) assert.match(kernel.steps[i]!.stdout + kernel.steps[i]!.stderr, st.expect, `the real tools' story, step ${i + 1}`);
+      });
       const nflab = await runNflabScenario(s, gapsOf(kernel));
-      const all = compareOutcomes(s, kernel, nflab);
+      const races: string[] = [];
+      const all = compareOutcomes(s, kernel, nflab, races);
+      if (races.length > 0) console.log(`seed ${seed}: the kernel's timing race undone: ${races.join('; ')}`);
       const diffs = all.filter((d) => knownInRandom(s, kernel, d) === undefined);
       if (diffs.length < all.length) console.log(`seed ${seed}: ${all.length - diffs.length} known difference(s) tolerated: ${knownInRandom(s, kernel, all.find((d) => knownInRandom(s, kernel, d))!)}`);
       const replay = `replay: NFLAB_SCENARIO_SEED=${seed} NFLAB_SCENARIO_RUNS=1 node --test dist/test/scenario-random.test.js\n${scenarioScript(s, true)}`;

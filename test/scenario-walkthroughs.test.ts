@@ -10,20 +10,25 @@ import { guardKernel } from './diff/suite.js';
 import { compareOutcomes, formatDifferences, gapsOf } from './scenario/compare.js';
 import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scenario/kernel.js';
 import { runNflabScenario } from './scenario/nflab.js';
-import { REPRODUCERS, WALKTHROUGHS } from './scenario/scenarios.js';
+import { FTP_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenario/scenarios.js';
 import { KNOWN } from './scenario/known.js';
 
 after(cleanupAll);
 
 describe('tutorial walkthroughs against real namespaces', () => {
   const skip = guardKernel('scenario walkthroughs') ?? kernelScenarioUnavailable();
-  for (const s of [...WALKTHROUGHS, ...REPRODUCERS]) {
+  for (const s of [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...REPRODUCERS]) {
     it(s.name, skip === undefined ? { timeout: 120_000 } : { skip }, async () => {
       const kernel = await runKernelScenario(s);
+      s.steps.forEach((st, i) => {
+        if (st.expect) assert.match(kernel.steps[i]!.stdout + kernel.steps[i]!.stderr, st.expect, `the real tools' story, step ${i + 1}`);
+      });
       const started = performance.now();
       const nflab = await runNflabScenario(s, gapsOf(kernel));
       const ms = performance.now() - started;
-      const diffs = compareOutcomes(s, kernel, nflab);
+      const races: string[] = [];
+      const diffs = compareOutcomes(s, kernel, nflab, races);
+      if (races.length > 0) console.log(`${s.name}: the kernel's timing race undone: ${races.join('; ')}`);
       const known = KNOWN.filter((k) => k.scenario === s.name);
       const unexplained = diffs.filter((d) => !known.some((k) => k.where.test(d.where)));
       assert.equal(formatDifferences(s.name, unexplained), '', `${unexplained.length} difference(s)`);

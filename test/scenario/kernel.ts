@@ -8,6 +8,7 @@
  * LOG prefixes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { setupCommands, withNames, logPrefixesOf } from './build.js';
 import type { ScenarioOutcome, StepResult, TimedStepResult } from './outcome.js';
 import type { Scenario } from './types.js';
@@ -121,6 +122,8 @@ export async function runKernelScenario(s: Scenario): Promise<ScenarioOutcome> {
   const id = `${serial++}`;
   const names = new Map(s.namespaces.map((ns) => [ns, `${PREFIX}${id}${ns}`]));
   const mine: ChildProcess[] = [];
+  const tempFiles: string[] = [];
+  const vsftpdIn: string[] = [];
   const background = (argv: string[]): ChildProcess => {
     const child = spawn(argv[0]!, argv.slice(1), { env: TOOL_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     liveProcs.add(child);
@@ -135,7 +138,20 @@ export async function runKernelScenario(s: Scenario): Promise<ScenarioOutcome> {
     }
     await linksReady([...names.values()]);
     for (const svc of s.services ?? []) {
-      const child = background(['ip', 'netns', 'exec', names.get(svc.ns)!, 'nc', '-l', '-k', String(svc.port)]);
+      const ns = names.get(svc.ns)!;
+      let child: ChildProcess;
+      if (svc.kind === 'nc') child = background(['ip', 'netns', 'exec', ns, 'nc', '-l', '-k', String(svc.port)]);
+      else {
+        const conf = `/tmp/${ns}-vsftpd.conf`;
+        writeFileSync(conf, `${svc.conf}\nbackground=NO\nsecure_chroot_dir=/var/run/vsftpd/empty\n`);
+        tempFiles.push(conf);
+        child = background(['ip', 'netns', 'exec', ns, 'vsftpd', conf]);
+        vsftpdIn.push(ns);
+        for (let i = 0; i < 50; i++) {
+          if ((await run(['ip', 'netns', 'exec', ns, 'ss', '-Hltn', 'sport = :21'])).stdout.includes(':21')) break;
+          await sleep(50);
+        }
+      }
       child.stdout?.resume();
       child.stderr?.resume();
     }
@@ -162,7 +178,7 @@ export async function runKernelScenario(s: Scenario): Promise<ScenarioOutcome> {
     const steps: TimedStepResult[] = [];
     for (const step of s.steps) {
       const startMs = Date.now();
-      const r = await run(['ip', 'netns', 'exec', names.get(step.ns)!, ...withNames(step.argv, names)]);
+      const r = await run(['ip', 'netns', 'exec', names.get(step.ns)!, ...withNames(step.argv, names)], step.stdin ?? '');
       steps.push({ ...r, startMs, endMs: Date.now() });
     }
     if (captureProc) {
@@ -184,6 +200,12 @@ export async function runKernelScenario(s: Scenario): Promise<ScenarioOutcome> {
     if (capture) out.capture = capture;
     return out;
   } finally {
+    // vsftpd's session processes: every process left in a namespace where this run started one
+    for (const ns of vsftpdIn) {
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      for (const pid of pids) spawnSync('kill', ['-9', pid]);
+    }
+    for (const f of tempFiles) rmSync(f, { force: true });
     for (const p of mine) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       liveProcs.delete(p);

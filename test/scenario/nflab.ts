@@ -66,7 +66,16 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
     }
     allLogs(lab);
     const script: string[] = [];
-    for (const svc of s.services ?? []) script.push(`ip netns exec ${svc.ns} nc -l -k ${svc.port} &`);
+    for (const svc of s.services ?? []) {
+      if (svc.kind === 'nc') script.push(`ip netns exec ${svc.ns} nc -l -k ${svc.port} &`);
+      else {
+        mkdirSync(join(lab, 'fs', 'etc', 'vsftpd'), { recursive: true });
+        mkdirSync(join(lab, 'fs', 'srv', 'ftp'), { recursive: true });
+        writeFileSync(join(lab, 'fs', 'etc', 'vsftpd', 'vsftpd.conf'), `${svc.conf}\n`);
+        writeFileSync(join(lab, 'fs', 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nftp:x:103:106:ftp daemon,,,:/srv/ftp:/usr/sbin/nologin\n');
+        script.push(`ip netns exec ${svc.ns} vsftpd /etc/vsftpd/vsftpd.conf &`);
+      }
+    }
     const captureJob = script.length + 1;
     if (s.capture) {
       const c = s.capture;
@@ -97,7 +106,7 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
         take(await call(['sleep', (gap / 1000).toFixed(3)]));
         clock += gap;
       }
-      const r = take(await call(['ip', 'netns', 'exec', step.ns, ...withNames(step.argv, names)]));
+      const r = take(await call(['ip', 'netns', 'exec', step.ns, ...withNames(step.argv, names)], step.stdin));
       steps.push({ ...r, startMs: clock, endMs: clock });
     }
     if (s.capture) {

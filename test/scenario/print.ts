@@ -6,7 +6,7 @@
  * the nflab form is a script for `nflab run`.
  */
 import { setupCommands, withNames } from './build.js';
-import { REPRODUCERS, WALKTHROUGHS } from './scenarios.js';
+import { FTP_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenarios.js';
 import { randomScenario } from './random.js';
 import type { Scenario } from './types.js';
 
@@ -20,16 +20,22 @@ export function scenarioScript(s: Scenario, kernel: boolean): string {
     if (c.stdin !== undefined) out.push(`${c.argv.map(quote).join(' ')} <<'EOF'\n${c.stdin.replace(/\n$/, '')}\nEOF`);
     else out.push(c.argv.map(quote).join(' '));
   }
-  for (const svc of s.services ?? []) out.push(`ip netns exec ${names.get(svc.ns)} nc -l -k ${svc.port} &`);
+  for (const svc of s.services ?? []) {
+    if (svc.kind === 'nc') out.push(`ip netns exec ${names.get(svc.ns)} nc -l -k ${svc.port} &`);
+    else out.push(`cat > /tmp/vsftpd.conf <<'EOF'\n${svc.conf}${kernel ? '\nbackground=NO' : ''}\nEOF`, `ip netns exec ${names.get(svc.ns)} vsftpd /tmp/vsftpd.conf &`);
+  }
   if (s.capture) out.push(`ip netns exec ${names.get(s.capture.ns)} tcpdump -l -n -i ${s.capture.dev} ${s.capture.filter.map(quote).join(' ')} &`);
   if (kernel) out.push('sleep 0.5');
-  for (const st of s.steps) out.push(['ip', 'netns', 'exec', names.get(st.ns)!, ...withNames(st.argv, names)].map(quote).join(' '));
+  for (const st of s.steps) {
+    const line = ['ip', 'netns', 'exec', names.get(st.ns)!, ...withNames(st.argv, names)].map(quote).join(' ');
+    out.push(st.stdin === undefined ? line : `printf '${st.stdin.replace(/\n/g, '\\n')}' | ${line}`);
+  }
   if (kernel) out.push('sleep 0.3; kill %1 %2 %3 2>/dev/null; wait', ...[...names.values()].map((n) => `ip netns del ${n}`));
   return out.join('\n') + '\n';
 }
 
 if (process.argv[1]?.endsWith('/scenario/print.js')) {
   const [mode, pattern] = process.argv.slice(2);
-  const found = /^\d+$/.test(pattern ?? '') ? [randomScenario(Number(pattern))] : [...WALKTHROUGHS, ...REPRODUCERS].filter((s) => s.name.includes(pattern ?? ''));
+  const found = /^\d+$/.test(pattern ?? '') ? [randomScenario(Number(pattern))] : [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...REPRODUCERS].filter((s) => s.name.includes(pattern ?? ''));
   for (const s of found) process.stdout.write(scenarioScript(s, mode === 'kernel'));
 }

@@ -13,8 +13,13 @@ export function filterTable(policies: { INPUT?: string; FORWARD?: string; OUTPUT
 }
 
 const S = '10.9.0.2';
-const ping = (ns: string, to: string, count = 1): Step => ({ ns, argv: ['ping', '-c', String(count), '-i', '0.2', '-W', '1', to] });
-const nc = (ns: string, to: string, port: number): Step => ({ ns, argv: ['nc', '-zv', '-w', '2', to, String(port)] });
+/** What the steps' real output must show. */
+const OK = / 0% packet loss/;
+const LOST = /100% packet loss/;
+const OPEN = /succeeded!/;
+const TIMEOUT = /timed out/;
+const ping = (ns: string, to: string, count = 1, expect?: RegExp): Step => ({ ns, argv: ['ping', '-c', String(count), '-i', '0.2', '-W', '1', to], ...(expect ? { expect } : {}) });
+const nc = (ns: string, to: string, port: number, expect?: RegExp): Step => ({ ns, argv: ['nc', '-zv', '-w', '2', to, String(port)], ...(expect ? { expect } : {}) });
 const nmap = (ns: string, ...args: string[]): Step => ({ ns, argv: ['nmap', ...args], check: 'nmap' });
 const ipt = (ns: string, rule: string): Step => ({ ns, argv: ['iptables', ...rule.split(' ')] });
 
@@ -46,20 +51,20 @@ export const WALKTHROUGHS: Scenario[] = [
       { kind: 'nc', ns: 'S', port: 80 },
     ],
     capture: { ns: 'S', dev: 'eth0', filter: ['tcp'] },
-    steps: [nc('C', S, 22), nc('C', S, 80), ping('C', S), nc('C', S, 22)],
+    steps: [nc('C', S, 22, OPEN), nc('C', S, 80, TIMEOUT), ping('C', S, 1, LOST), nc('C', S, 22, OPEN)],
   },
   {
     name: 'locked out: policy DROP before the SSH rule (seed 000)',
     ...pair('192.168.0.2', '192.168.0.18'),
     services: [{ kind: 'nc', ns: 'S', port: 22 }],
     steps: [
-      nc('C', '192.168.0.18', 22),
+      nc('C', '192.168.0.18', 22, OPEN),
       ipt('S', '-P INPUT DROP'),
-      nc('C', '192.168.0.18', 22),
+      nc('C', '192.168.0.18', 22, TIMEOUT),
       { ns: 'C', argv: ['ssh', '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', 'root@192.168.0.18', 'true'] },
-      ping('C', '192.168.0.18', 2),
+      ping('C', '192.168.0.18', 2, LOST),
       ipt('S', '-A INPUT -p tcp --dport 22 -j ACCEPT'),
-      nc('C', '192.168.0.18', 22),
+      nc('C', '192.168.0.18', 22, OPEN),
     ],
   },
   {
@@ -72,11 +77,11 @@ export const WALKTHROUGHS: Scenario[] = [
     ],
     capture: { ns: 'C', dev: 'eth0', filter: ['icmp', 'or', 'tcp'] },
     steps: [
-      ping('C', '192.168.0.18', 2),
-      nc('C', '192.168.0.18', 22),
-      nc('C', '192.168.0.18', 80),
+      ping('C', '192.168.0.18', 2, OK),
+      nc('C', '192.168.0.18', 22, OPEN),
+      nc('C', '192.168.0.18', 80, /No route to host/),
       ipt('S', '-I INPUT 5 -m state --state NEW -m tcp -p tcp --dport 80 -j ACCEPT'),
-      nc('C', '192.168.0.18', 80),
+      nc('C', '192.168.0.18', 80, OPEN),
       { ns: 'S', argv: ['iptables', '-L', '-v', '-n', '--line-numbers'] },
     ],
   },
@@ -87,13 +92,13 @@ export const WALKTHROUGHS: Scenario[] = [
     logPrefixes: ['[INPUT]', '[OUTPUT] '],
     steps: [
       ipt('S', '-A INPUT -s 10.1.77.146 -p icmp -j LOG --log-prefix [INPUT]'),
-      ping('C', '10.1.51.165', 3),
+      ping('C', '10.1.51.165', 3, OK),
       ipt('S', '-A INPUT -s 10.1.77.146 -p icmp -j DROP'),
-      ping('C', '10.1.51.165', 2),
+      ping('C', '10.1.51.165', 2, LOST),
       ipt('S', '-A INPUT -s 10.1.77.146 -p tcp --dport 22 -j REJECT'),
       { ns: 'S', argv: ['iptables', '-A', 'OUTPUT', '-p', 'icmp', '-j', 'LOG', '--log-prefix', '[OUTPUT] '] },
-      nc('C', '10.1.51.165', 22),
-      { ns: 'C', argv: ['ssh', '-o', 'BatchMode=yes', 'user@10.1.51.165', 'true'] },
+      nc('C', '10.1.51.165', 22, /Connection refused/),
+      { ns: 'C', argv: ['ssh', '-o', 'BatchMode=yes', 'user@10.1.51.165', 'true'], expect: /Connection refused/ },
       { ns: 'S', argv: ['iptables', '-L', '-v', '-n'] },
     ],
   },
@@ -116,9 +121,9 @@ export const WALKTHROUGHS: Scenario[] = [
     },
     capture: { ns: 'I', dev: 'eth0', filter: ['icmp'] },
     steps: [
-      ping('LEMON', '203.0.113.254'),
-      ping('APPLE', '203.0.113.254'),
-      ping('LEMON', '10.10.10.3'),
+      ping('LEMON', '203.0.113.254', 1, OK),
+      ping('APPLE', '203.0.113.254', 1, OK),
+      ping('LEMON', '10.10.10.3', 1, OK),
       { ns: 'R', argv: ['iptables', '-t', 'nat', '-L', 'POSTROUTING', '-v', '-n'] },
     ],
   },
@@ -128,7 +133,7 @@ export const WALKTHROUGHS: Scenario[] = [
     services: [{ kind: 'nc', ns: 'S', port: 80 }],
     rules: { R: filterTable({ FORWARD: 'DROP' }, ['-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT', '-A FORWARD -p tcp --dport 80 -j ACCEPT', '-A FORWARD -p icmp -j REJECT --reject-with icmp-admin-prohibited']) },
     capture: { ns: 'S', dev: 'eth0', filter: ['tcp', 'or', 'icmp'] },
-    steps: [nc('C', '10.2.0.2', 80), nc('C', '10.2.0.2', 22), ping('C', '10.2.0.2')],
+    steps: [nc('C', '10.2.0.2', 80, OPEN), nc('C', '10.2.0.2', 22, TIMEOUT), ping('C', '10.2.0.2', 1, /Packet filtered/)],
   },
   ...(
     [
@@ -160,6 +165,61 @@ export const WALKTHROUGHS: Scenario[] = [
       nmap('C', '-n', '-sS', '-p', '20-25', '-T4', S),
       nc('C', S, 22),
     ],
+  },
+];
+
+/** vsftpd for anonymous logins (the ftp user's empty home), as the FTP scenarios run it. */
+const FTP_CONF = ['listen=YES', 'listen_ipv6=NO', 'anonymous_enable=YES', 'local_enable=NO', 'dirmessage_enable=YES', 'connect_from_port_20=YES'].join('\n');
+const FTP_RANGE = `${FTP_CONF}\npasv_enable=YES\npasv_min_port=10090\npasv_max_port=10100`;
+const FTP_SESSION = 'user anonymous guest@\nls\nbye\n';
+/** tnftp: -q 2 gives up a stalled transfer after 2 seconds (its default waits a minute). */
+const ftp = (mode: 'passive' | 'active', lists: boolean): Step => ({
+  ns: 'C',
+  argv: ['ftp', mode === 'active' ? '-nvA' : '-nv', '-q', '2', S],
+  stdin: FTP_SESSION,
+  expect: lists ? /226 Directory send OK\./ : /^(?![^]*226 Directory send OK)/,
+});
+/** Seed 003's server: the control port open, everything else to it dropped. */
+const ftpRules = (extra: string[], raw = ''): string => `${raw}${filterTable({ INPUT: 'DROP' }, ['-A INPUT -i lo -j ACCEPT', '-A INPUT -p tcp --dport 21 -j ACCEPT', ...extra])}`;
+
+/** Seed 003: FTP through the firewall, broken and fixed each way. */
+export const FTP_WALKTHROUGHS: Scenario[] = [
+  {
+    name: 'FTP passive with only 21 open: the listing stalls (seed 003)',
+    ...pair(),
+    rules: { S: ftpRules([]) },
+    services: [{ kind: 'vsftpd', ns: 'S', conf: FTP_CONF }],
+    capture: { ns: 'S', dev: 'eth0', filter: ['tcp'] },
+    steps: [ftp('passive', false)],
+  },
+  {
+    name: 'FTP active with only 21 open: the data connection never opens (seed 003)',
+    ...pair(),
+    rules: { S: ftpRules([]) },
+    services: [{ kind: 'vsftpd', ns: 'S', conf: FTP_CONF }],
+    steps: [ftp('active', false)],
+  },
+  {
+    name: 'FTP active with 20 open too (seed 003)',
+    ...pair(),
+    rules: { S: ftpRules(['-A INPUT -p tcp --dport 20 -j ACCEPT']) },
+    services: [{ kind: 'vsftpd', ns: 'S', conf: FTP_CONF }],
+    capture: { ns: 'S', dev: 'eth0', filter: ['tcp'] },
+    steps: [ftp('active', true)],
+  },
+  {
+    name: 'FTP passive fixed with a passive port range (seed 003)',
+    ...pair(),
+    rules: { S: ftpRules(['-A INPUT -p tcp --dport 10090:10100 -j ACCEPT']) },
+    services: [{ kind: 'vsftpd', ns: 'S', conf: FTP_RANGE }],
+    steps: [ftp('passive', true)],
+  },
+  {
+    name: 'FTP passive fixed with the conntrack helper (-j CT --helper ftp) (seed 003)',
+    ...pair(),
+    rules: { S: ftpRules(['-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT'], '*raw\n-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n') },
+    services: [{ kind: 'vsftpd', ns: 'S', conf: FTP_CONF }],
+    steps: [ftp('passive', true), ftp('active', true)],
   },
 ];
 
@@ -198,6 +258,6 @@ export const REPRODUCERS: Scenario[] = [
       ['APPLE', 'eth0', '10.10.10.3/24'],
     ],
     rules: { R: filterTable({ FORWARD: 'DROP' }, []) },
-    steps: [ping('LEMON', '10.10.10.3')],
+    steps: [ping('LEMON', '10.10.10.3', 1, LOST)],
   },
 ];

@@ -35,12 +35,21 @@ export interface Bridge {
 /** A service started in the background before the steps. */
 export type Service =
   /** netcat-openbsd listening on a TCP port, accepting one connection after another. */
-  | { kind: 'nc'; ns: string; port: number };
+  | { kind: 'nc'; ns: string; port: number }
+  /**
+   * vsftpd with this vsftpd.conf (anonymous logins to the ftp user's empty
+   * home, /srv/ftp, on both sides). The real one also gets background=NO.
+   */
+  | { kind: 'vsftpd'; ns: string; conf: string };
 
 /** A command run in one namespace. */
 export interface Step {
   ns: string;
   argv: string[];
+  /** What the real tool's stdout and stderr must show: the scenario's story, checked on the kernel side. */
+  expect?: RegExp;
+  /** Standard input (an FTP client's commands). */
+  stdin?: string;
   /** What the outcome is compared by; default 'text' (stdout, stderr, status). */
   check?: 'text' | 'nmap';
 }
