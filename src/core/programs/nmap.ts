@@ -455,9 +455,6 @@ const CONNECT_ERRORS: Partial<Record<Errno, [PortResult['state'], string]>> = {
   ETIMEDOUT: ['filtered', 'no-response'],
 };
 
-/** How long a connect try keeps its socket at least: past the kernel's first SYN retransmission (1 s). */
-const CONNECT_KEEP_NS = 1_500_000_000;
-
 /** A connect() scan of one host through the namespace's TCP sockets. */
 function* connectScan(
   ctx: ProgramContext,
@@ -496,6 +493,8 @@ function* connectScan(
     for (const p of scan.due(ctx.now())) {
       if (p.tryno === PING_TRY) continue;
       const c: ConnectTry = { sock: ctx.sockets.tcp(), item: p.item, tryno: p.tryno, sentNs: ctx.now(), closed: false };
+      // nmap connects with O_NONBLOCK: an ICMP error to the first SYN ends the connect at once
+      c.sock.nonBlocking = true;
       c.sock.owner = {
         wake: () => {
           changed.push(c);
@@ -512,9 +511,9 @@ function* connectScan(
     const now = changed;
     changed = [];
     for (const c of now) look(c, c.sock.error);
-    // a try that timed out keeps its socket a while: the kernel's retransmitted SYN may still be refused
-    const keep = Math.max(CONNECT_KEEP_NS, scan.rtt.timeout);
-    while (open.length > 0 && (open[0]!.closed || scan.isFinished(open[0]!.item) || ctx.now() - open[0]!.sentNs > keep)) release(open.shift()!);
+    // a try that timed out loses its socket, as nmap frees it (late answers are not taken)
+    const keep = scan.rtt.timeout;
+    while (open.length > 0 && (open[0]!.closed || scan.isFinished(open[0]!.item) || ctx.now() - open[0]!.sentNs >= keep)) release(open.shift()!);
     for (const c of now) if (scan.isFinished(c.item)) release(c);
     warnCapped(scan, t, say);
     if (scan.done()) break;
