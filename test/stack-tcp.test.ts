@@ -571,3 +571,17 @@ test('a receiver that never reads: the window closes, the sender probes it with 
   }
   assert.equal(total, 200_000);
 });
+
+test('shutdown(), then close() in FIN-WAIT-2: the socket waits tcp_fin_timeout for the peer, then is gone', () => {
+  const net = new TestNet();
+  const { c } = connected(net);
+  c.shutdown();
+  net.advance(10e6);
+  assert.equal(c.state, 'FIN-WAIT-2');
+  c.close();
+  const a = net.hosts[0]!;
+  net.advance(59e9);
+  assert.deepEqual(a.sockets.list().map((i) => i.state), ['FIN-WAIT-2']);
+  net.advance(2e9);
+  assert.deepEqual(a.sockets.list(), []);
+});

@@ -360,6 +360,12 @@ export class TcpSock implements TcpSocket {
       return;
     }
     if (this.state === 'ESTAB' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-RECV') this.queueFin();
+    else if (this.state === 'FIN-WAIT-2') {
+      // closed after shutdown() with our FIN acknowledged: a FIN-WAIT-2 timewait socket for tcp_fin_timeout
+      const finTimeout = sysctlInt(this.stack.env, 'net.ipv4.tcp_fin_timeout', 60);
+      this.armTw(this.stack.env.nowNs() + finTimeout * 1e9, () => this.timeWaitOver());
+      if (finTimeout <= 60) this.twFinWait2 = true;
+    }
   }
 
   abort(): void {
