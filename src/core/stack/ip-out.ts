@@ -13,6 +13,9 @@ import type { StackEnv } from './api.js';
 import { sysctlInt } from './sysctl.js';
 import { jiffiesAt } from './timer-wheel.js';
 
+/** The owner of packets of a socket no program named: root (the lab's programs run as root). */
+export const ROOT_CRED: Readonly<{ uid: number; gid: number; pid: number }> = Object.freeze({ uid: 0, gid: 0, pid: 0 });
+
 /** Fields of a header to build. */
 export interface IpFields {
   tos: number;

@@ -6,7 +6,7 @@
  * length, the checksum, a zero source address and a zero ID (0 under DF).
  */
 import type { Errno, RawSocket, SockAddr, Waker } from './api.js';
-import { defaultTtl, pmtuDiscovery, writeIpHeader } from './ip-out.js';
+import { defaultTtl, pmtuDiscovery, ROOT_CRED, writeIpHeader } from './ip-out.js';
 import type { Stack } from './layer.js';
 import { fillIpv4Checksum } from '../wire/checksum.js';
 
@@ -38,7 +38,7 @@ export class RawSock implements RawSocket {
     const dst = to >>> 0;
     const r = env.route(dst);
     if ('errno' in r) return r.errno;
-    const cred = this.cred ?? { uid: 0, gid: 0, pid: 0 };
+    const cred = this.cred ?? ROOT_CRED;
     if (opts?.hdrincl) {
       if (payload.length < 20) return 'EINVAL';
       if (payload.length > r.mtu) return 'EMSGSIZE';

@@ -22,7 +22,7 @@
  */
 import type { Errno, SockAddr, TcpSocket, TcpState, Waker } from './api.js';
 import { ByteQueue } from './byte-queue.js';
-import { defaultTtl, pmtuDiscovery, writeIpHeader } from './ip-out.js';
+import { defaultTtl, pmtuDiscovery, ROOT_CRED, writeIpHeader } from './ip-out.js';
 import type { Stack } from './layer.js';
 import { sysctlInt, sysctlInts } from './sysctl.js';
 import { after, before, optionsLength, seqAdd, writeOptions, type OutOptions, type Segment } from './tcp-segment.js';
@@ -442,7 +442,7 @@ export class TcpSock implements TcpSocket {
   }
 
   private credOrRoot(): Cred {
-    return this.cred ?? { uid: 0, gid: 0, pid: 0 };
+    return this.cred ?? ROOT_CRED;
   }
 
   /** The TCP timestamp clock (ms) of this connection. */

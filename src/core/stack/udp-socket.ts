@@ -5,7 +5,7 @@
  * by the next send or receive; an unconnected one ignores ICMP errors.
  */
 import type { Errno, SockAddr, UdpSocket, Waker } from './api.js';
-import { defaultTtl, pmtuDiscovery, writeIpHeader } from './ip-out.js';
+import { defaultTtl, pmtuDiscovery, ROOT_CRED, writeIpHeader } from './ip-out.js';
 import type { Stack } from './layer.js';
 import { fillUdpChecksum } from '../wire/checksum.js';
 
@@ -103,7 +103,7 @@ export class UdpSock implements UdpSocket {
     d[25] = ulen & 0xff;
     d.set(data, 28);
     fillUdpChecksum(d, 20, ulen, src, daddr);
-    return env.output(d, this.cred ?? { uid: 0, gid: 0, pid: 0 });
+    return env.output(d, this.cred ?? ROOT_CRED);
   }
 
   recv(): { data: Uint8Array; from: SockAddr } | null {
