@@ -51,6 +51,8 @@ export interface RunOptions {
   netns?: string;
   /** Started with `&` from a script or the shell: the job number it gets. */
   background?: { job: number };
+  /** Where a background program's later output goes (machine files or /dev/null), as its command line redirected it. */
+  redirect?: { stdout?: string; stderr?: string };
 }
 
 const USAGE = `Usage: nflab [--lab DIR] COMMAND [ARGS...]
@@ -152,7 +154,7 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
       stdin: opts.stdin,
       write: opts.write,
       netns,
-      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true, netns: io?.netns ?? netns, background: io?.background }),
+      exec: (argv, io) => runNflab(argv, { lab: dir, cwd, stdin: io?.stdin, write: io?.write, onMachine: true, netns: io?.netns ?? netns, background: io?.background, redirect: io?.redirect }),
     });
   }
   const call = { lab: dir, cwd, onMachine: opts.onMachine ?? false, netns };
@@ -194,7 +196,7 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
   if (tool === 'kill' || tool === 'pkill' || tool === 'killall') return runKill([tool, ...rest.slice(1)], call, { write: opts.write });
   const machineCommand = Object.hasOwn(MACHINE_COMMANDS, tool) ? MACHINE_COMMANDS[tool] : undefined;
   if (machineCommand) return machineCommand(rest.slice(1), call);
-  if (programByName(tool)) return runProgramCommand([tool, ...rest.slice(1)], call, { stdin: opts.stdin, write: opts.write, background: opts.background });
+  if (programByName(tool)) return runProgramCommand([tool, ...rest.slice(1)], call, { stdin: opts.stdin, write: opts.write, background: opts.background, redirect: opts.redirect });
   if (!TOOLS.has(tool)) return { stdout: '', stderr: `nflab: unknown command '${rest[0]}'\n${USAGE}`, status: 127 };
   return runTool(dir, tool, rest.slice(1), opts);
 }

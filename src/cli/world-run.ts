@@ -25,6 +25,8 @@ export interface ProgramCallOptions {
   write?: (fd: 1 | 2, text: string) => void;
   /** Started with `&`: it runs on in the background (its job number is the next free one). */
   background?: { job: number };
+  /** Where its later output goes when started in the background with redirections. */
+  redirect?: { stdout?: string; stderr?: string };
 }
 
 /** A host's files, on disk under its directory. */
@@ -52,6 +54,13 @@ export function hostFs(dir: string): HostFs {
       const f = labFile(dir, path);
       mkdirSync(dirname(f), { recursive: true });
       writeFileSync(f, data);
+    },
+    readBytes: (path: string) => {
+      try {
+        return new Uint8Array(readFileSync(labFile(dir, path)));
+      } catch {
+        return undefined;
+      }
     },
     // directories, for servers that list them (vsftpd's LIST)
     list: (path: string) => {
@@ -149,7 +158,7 @@ export function runProgramCommand(argv: string[], call: MachineCall, opts: Progr
     call,
     (world, ref) => {
       if (opts.background) {
-        world.startBackground(ref, program, argv, { job: world.nextJob(), stdin: opts.stdin });
+        world.startBackground(ref, program, argv, { job: world.nextJob(), stdin: opts.stdin, ...opts.redirect });
         return 0;
       }
       return world.runForeground(ref, program, argv, opts.stdin ?? '');

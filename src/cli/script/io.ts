@@ -19,7 +19,10 @@ export type OutputSink = (fd: 1 | 2, text: string) => void;
  * lab; `background`: started with `&`, as job number `job`; `netns`: in
  * that namespace (a shell entered with nsenter) instead of the caller's.
  */
-export type Exec = (argv: string[], io?: { stdin?: string; write?: OutputSink; background?: { job: number }; netns?: string }) => Promise<CommandResult>;
+export type Exec = (
+  argv: string[],
+  io?: { stdin?: string; write?: OutputSink; background?: { job: number }; netns?: string; redirect?: { stdout?: string; stderr?: string } },
+) => Promise<CommandResult>;
 
 /** Everything a lab command needs from its caller. */
 export interface LabContext {

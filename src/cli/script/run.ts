@@ -117,7 +117,11 @@ async function runRedirected(cmd: SimpleCommand, fields: string[], lookup: Looku
     else s.text += text;
   };
   const inner = new Output((fd, text) => route(fd, text));
-  const o = await runFields(fields, cmd.line, state, ctx, inner, where, background, stdin);
+  // a background program keeps writing where its redirections point (machine files and /dev/null)
+  const later = (s: (typeof sinks)[number] | undefined): string | undefined =>
+    s === undefined || typeof s === 'string' ? undefined : s.path === '/dev/null' || s.path.startsWith('/') ? s.path : undefined;
+  const redirect = background ? { stdout: later(sinks[1]), stderr: sinks[2] === 'out' ? later(sinks[1]) : later(sinks[2]) } : undefined;
+  const o = await runFields(fields, cmd.line, state, ctx, inner, where, background, stdin, redirect);
   for (const fd of [1, 2]) {
     const s = sinks[fd];
     if (!s || typeof s === 'string') continue;
@@ -182,7 +186,17 @@ function otherHost(fields: string[]): { host: string; rest: string[] } | undefin
 }
 
 /** Runs a command's expanded fields. */
-async function runFields(fields: string[], line: number, state: ShellState, ctx: LabContext, out: Output, where: Where, background: boolean, stdin: string): Promise<CommandOutcome> {
+async function runFields(
+  fields: string[],
+  line: number,
+  state: ShellState,
+  ctx: LabContext,
+  out: Output,
+  where: Where,
+  background: boolean,
+  stdin: string,
+  redirect?: { stdout?: string; stderr?: string },
+): Promise<CommandOutcome> {
   const other = otherHost(fields);
   if (other) {
     const root = labRoot(ctx.lab).root;
@@ -201,7 +215,7 @@ async function runFields(fields: string[], line: number, state: ShellState, ctx:
     const saved = state.netns;
     state.netns = undefined;
     try {
-      return await runFields(other.rest, line, state, hostCtx, out, where, background, stdin);
+      return await runFields(other.rest, line, state, hostCtx, out, where, background, stdin, redirect);
     } finally {
       state.netns = saved;
     }
@@ -223,7 +237,7 @@ async function runFields(fields: string[], line: number, state: ShellState, ctx:
   switch (r.kind) {
     case 'program': {
       const job = background ? { job: (state.jobs = (state.jobs ?? 0) + 1) } : undefined;
-      const res = await ctx.exec(r.argv, { stdin, write: out.sinkForChild(), background: job, netns: state.netns?.at(-1) });
+      const res = await ctx.exec(r.argv, { stdin, write: out.sinkForChild(), background: job, netns: state.netns?.at(-1), redirect });
       out.pass(res);
       // a job started in the background leaves $? at 0
       return { status: background ? 0 : res.status };

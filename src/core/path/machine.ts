@@ -588,7 +588,10 @@ export class Machine implements KernelServices {
     const src = ipSrc(d, 0);
     const dst = ipDst(d, 0);
     const verdict = this.ops.routeInput(skb.indev, src, dst);
-    if (verdict.kind === 'drop') return this.fate({ what: 'dropped', by: verdict.why });
+    if (verdict.kind === 'drop') {
+      if (verdict.icmpCode !== undefined) this.ipError(skb, verdict.icmpCode);
+      return this.fate({ what: 'dropped', by: verdict.why });
+    }
     skb.route = verdict.type;
     if (verdict.kind === 'forward') {
       skb.outdev = verdict.dev;
@@ -602,6 +605,25 @@ export class Machine implements KernelServices {
     }
     if (verdict.kind === 'local') return this.localIn(skb);
     this.forward(skb, verdict.redirect);
+  }
+
+  /**
+   * ip_error: a forwarding host without a usable route answers with a
+   * destination unreachable, at most one a second per source after a burst
+   * of five (ip_rt_error_cost and ip_rt_error_burst, on the source's inet_peer).
+   */
+  private ipError(skb: Skb, code: number): void {
+    const src = ipSrc(skb.data, 0);
+    const peers = (this.shared['ipErrorPeers'] ??= {}) as Record<string, { tokens: number; last: number }>;
+    const now = this.jiffies();
+    const HZ = 250;
+    const p = (peers[src] ??= { tokens: 5 * HZ, last: now });
+    p.tokens = Math.min(5 * HZ, p.tokens + ((now - p.last) >>> 0));
+    p.last = now;
+    if (p.tokens < HZ) return;
+    p.tokens -= HZ;
+    skb.route = 'unicast';
+    icmpSend(this, skb, 3, code);
   }
 
   private localIn(skb: Skb): void {

@@ -20,7 +20,8 @@ export type InputRoute =
   | { kind: 'local'; type: 'local' | 'broadcast' | 'multicast' }
   /** `redirect`: it leaves by the interface it came in by, towards a source on that link (IPSKB_DOREDIRECT). */
   | { kind: 'forward'; type: 'unicast'; dev: string; gateway: number; redirect: boolean }
-  | { kind: 'drop'; why: string };
+  /** `icmpCode`: ip_error answers with a destination unreachable of that code (a forwarding host without a usable route). */
+  | { kind: 'drop'; why: string; icmpCode?: number };
 
 /** An output route for a locally generated datagram. */
 export type OutRoute =
@@ -401,10 +402,20 @@ export class NetOps {
       return { kind: 'local', type: 'local' };
     }
     if (!this.conf(dev, 'forwarding')) return { kind: 'drop', why: 'not for this host and forwarding is off' };
-    if (r.type !== 'unicast') return { kind: 'drop', why: `route to ${dst >>> 24}.${(dst >>> 16) & 255}.${(dst >>> 8) & 255}.${dst & 255} is ${r.type}` };
+    if (r.type !== 'unicast') {
+      const why = r.dev === '' && r.type === 'unreachable' && !this.hasRoute(dst) ? 'no route' : `route to ${dst >>> 24}.${(dst >>> 16) & 255}.${(dst >>> 8) & 255}.${dst & 255} is ${r.type}`;
+      // ip_error: no route is ENETUNREACH, an unreachable route EHOSTUNREACH, prohibit EACCES; a blackhole says nothing
+      const icmpCode = why === 'no route' ? 0 : r.type === 'unreachable' ? 1 : r.type === 'prohibit' ? 13 : undefined;
+      return icmpCode === undefined ? { kind: 'drop', why } : { kind: 'drop', why, icmpCode };
+    }
     const bad = this.validateSource(dev, src);
     if (bad) return { kind: 'drop', why: bad };
     return { kind: 'forward', type: 'unicast', dev: r.dev, gateway: r.gateway, redirect: this.doRedirect(dev, r.dev, src) };
+  }
+
+  /** Whether some route of the main or local table covers `dst` (an explicit unreachable route counts). */
+  private hasRoute(dst: number): boolean {
+    return this.net.routes.some((r) => (r.table === 254 || r.table === 255) && (r.dstLen === 0 || (dst >>> (32 - r.dstLen)) === (r.dst >>> (32 - r.dstLen))));
   }
 
   /**

@@ -30,6 +30,8 @@ export interface HostFs {
   append(path: string, text: string): void;
   /** Writes bytes (capture files). */
   writeBytes(path: string, data: Uint8Array): void;
+  /** The file's bytes, or undefined when it does not exist (capture files). */
+  readBytes?(path: string): Uint8Array | undefined;
 }
 
 /** A frame seen on an interface, as a capture sees it. */

@@ -37,12 +37,12 @@ export const PROGRAMS: Readonly<Record<string, Program>> = {
 };
 
 /** What programs print when a signal ends them (kill, pkill): their stop hooks by name. */
-export const STOP_HOOKS: Readonly<Record<string, (ctx: ProgramContext) => number>> = {
+export const STOP_HOOKS: Readonly<Record<string, (ctx: ProgramContext, opts?: { ctrlC?: boolean }) => number>> = {
   tcpdump: tcpdumpStop,
 };
 
 /** The stop hook of a program name, if it has one. */
-export function stopHookByName(name: string): ((ctx: ProgramContext) => number) | undefined {
+export function stopHookByName(name: string): ((ctx: ProgramContext, opts?: { ctrlC?: boolean }) => number) | undefined {
   return Object.hasOwn(STOP_HOOKS, name) ? STOP_HOOKS[name] : undefined;
 }
 

@@ -39,6 +39,10 @@ export interface ProcState {
   job?: number;
   /** What the program keeps between invocations (its own JSON). */
   saved?: unknown;
+  /** Where its standard output goes (a machine file, or /dev/null) when it was redirected; else the terminal. */
+  stdout?: string;
+  /** Where its standard error goes, likewise. */
+  stderr?: string;
 }
 
 /** The state of one network namespace: rules, kernel network state, processes. */

@@ -42,8 +42,12 @@ export interface WorldEnv {
   createSockets(env: StackEnv): SocketLayer & SocketDemux;
   /** The program a name runs, if the lab has it. */
   program(name: string): Program | undefined;
-  /** What a program does when a signal ends it (prints a summary), if anything; returns its exit status. */
-  onStop?(name: string): ((ctx: ProgramContext) => number) | undefined;
+  /**
+   * What a program does when a signal ends it (prints a summary), if
+   * anything; returns its exit status. `ctrlC`: interrupted at the
+   * terminal (the lab had nothing more for a foreground program to wait for).
+   */
+  onStop?(name: string): ((ctx: ProgramContext, opts?: { ctrlC?: boolean }) => number) | undefined;
 }
 
 /** A network namespace while the world runs. */
@@ -340,8 +344,8 @@ export class World {
       stdin: opts.stdin ?? '',
       resumed: opts.resumed !== undefined,
       saved: opts.resumed?.saved,
-      out: (text) => world.env.write(1, text),
-      err: (text) => world.env.write(2, text),
+      out: (text) => world.output(t, 1, text),
+      err: (text) => world.output(t, 2, text),
       now: () => world.nowNs,
       wallSec: () => rt.machine.wallSec(),
       sleep: (ns) => ({ until: world.nowNs + ns }),
@@ -374,6 +378,13 @@ export class World {
     this.tasks.set(String(pid) + '@' + ref.host, t);
     this.makeReady(t);
     return t;
+  }
+
+  /** A program's output: into the file its background run was redirected to, else to the command's output. */
+  private output(t: Task, fd: 1 | 2, text: string): void {
+    const target = fd === 1 ? t.proc?.stdout : t.proc?.stderr;
+    if (target === undefined) return this.env.write(fd, text);
+    if (target !== '/dev/null') this.env.fs(t.ns.ref.host).append(target, text);
   }
 
   /** Records a task as a background program of its namespace. */
@@ -410,6 +421,13 @@ export class World {
     const t = this.spawnTask(ref, program, argv, { stdin });
     // a daemon started by hand goes to the background and its command returns 0
     this.run(() => t.done || t.background);
+    if (!t.done && !t.background) {
+      // nothing more will ever come (a capture without -c): the user presses Ctrl-C
+      const stop = this.env.onStop?.(programName(argv[0]!));
+      const status = stop ? stop(t.ctx, { ctrlC: true }) : 130;
+      t.body.return(status);
+      this.finish(t, status);
+    }
     this.run(() => false, this.nowNs + SETTLE_NS);
     return t.done ? t.status : 0;
   }
@@ -418,10 +436,22 @@ export class World {
    * Starts a program in the background (`CMD &`, a daemon): it runs until
    * it waits for something that is not due, and is kept for later commands.
    */
-  startBackground(ref: NsRef, program: Program, argv: string[], opts: { unit?: string; job?: number; stdin?: string } = {}): number {
+  startBackground(ref: NsRef, program: Program, argv: string[], opts: { unit?: string; job?: number; stdin?: string; stdout?: string; stderr?: string } = {}): number {
     const t = this.spawnTask(ref, program, argv, { stdin: opts.stdin });
     this.keep(t, argv, opts.unit, opts.job);
-    this.run(() => t.done || this.idle(), this.nowNs + BACKGROUND_START_NS);
+    // what it prints while this command still runs is redirected by the command itself
+    const proc = t.proc!;
+    if (opts.stdout !== undefined) proc.stdout = opts.stdout;
+    if (opts.stderr !== undefined) proc.stderr = opts.stderr;
+    const later = { stdout: proc.stdout, stderr: proc.stderr };
+    delete proc.stdout;
+    delete proc.stderr;
+    try {
+      this.run(() => t.done || this.idle(), this.nowNs + BACKGROUND_START_NS);
+    } finally {
+      if (later.stdout !== undefined) proc.stdout = later.stdout;
+      if (later.stderr !== undefined) proc.stderr = later.stderr;
+    }
     return t.pid;
   }
 
