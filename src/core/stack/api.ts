@@ -20,7 +20,11 @@ export type Errno =
   | 'EINVAL'
   | 'EMSGSIZE'
   | 'EPROTO'
-  | 'ENOPROTOOPT';
+  | 'ENOPROTOOPT'
+  | 'EOPNOTSUPP'
+  | 'EHOSTDOWN'
+  | 'ENONET'
+  | 'EAGAIN';
 
 /** The message strerror gives for each errno (glibc). */
 export const STRERROR: Readonly<Record<Errno, string>> = {
@@ -38,6 +42,10 @@ export const STRERROR: Readonly<Record<Errno, string>> = {
   EMSGSIZE: 'Message too long',
   EPROTO: 'Protocol error',
   ENOPROTOOPT: 'Protocol not available',
+  EOPNOTSUPP: 'Operation not supported',
+  EHOSTDOWN: 'Host is down',
+  ENONET: 'Machine is not on the network',
+  EAGAIN: 'Resource temporarily unavailable',
 };
 
 /** Something the stack wakes when a socket it owns changes (a program's task). */
@@ -75,6 +83,8 @@ export interface SocketBase {
   readonly local: SockAddr;
   /** Releases the socket (TCP: an orderly close, or a reset when unread data is left, as Linux does). */
   close(): void;
+  /** The program that holds it, for `ss -p` (the lab names every program's sockets). */
+  process?: { name: string; pid: number; fd?: number };
 }
 
 /** A TCP socket (SOCK_STREAM). */
@@ -137,7 +147,9 @@ export interface RawSocket extends SocketBase {
   /**
    * Sends `payload` to `to` with a header the stack builds (or, with
    * `hdrincl`, `payload` is the whole datagram). `ttl` overrides the
-   * default TTL; `df` sets Don't Fragment (iputils' ping sets it).
+   * default TTL. `df` left out: Don't Fragment when the datagram fits the
+   * path MTU, as the kernel's default does (what ping gets); true: always,
+   * with EMSGSIZE when too big; false: never.
    */
   send(payload: Uint8Array, to: number, opts?: { hdrincl?: boolean; ttl?: number; df?: boolean; tos?: number }): Errno | null;
   /** The next datagram received (its IP header first), or null. */

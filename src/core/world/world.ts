@@ -13,7 +13,7 @@ import { appendKernelLog, Machine, newMachineState, type MachineState } from '..
 import { parseHosts } from '../xt/namedb.js';
 import { moduleParam } from '../conntrack/modules.js';
 import { parseIPv4Numeric } from '../addr/ipv4.js';
-import type { SocketDemux, SocketLayer, StackEnv, Errno } from '../stack/api.js';
+import type { SocketDemux, SocketLayer, StackEnv, Errno, TcpSocket } from '../stack/api.js';
 import type { HostFs, Program, ProgramBody, ProgramContext, TappedFrame, Wait } from '../programs/api.js';
 import { EventQueue } from './event-queue.js';
 import { allNamespaces, INIT_NETNS, type NsRef, type NsState, type ProcState, type WorldState } from './state.js';
@@ -510,12 +510,22 @@ export class World {
 function ownedSockets(layer: SocketLayer, name: string, pid: number): SocketLayer {
   let fd = 3;
   const own = <T extends object>(s: T): T => {
-    const tagged = s as T & { process?: { name: string; pid: number; fd: number } };
+    const tagged = s as T & { process?: { name: string; pid: number; fd?: number } };
     tagged.process ??= { name, pid, fd: fd++ };
     return s;
   };
+  // connections a listener accepts belong to the program that accepts them
+  const ownTcp = (s: TcpSocket): TcpSocket => {
+    own(s);
+    const accept = s.accept.bind(s);
+    s.accept = () => {
+      const c = accept();
+      return c ? ownTcp(c) : c;
+    };
+    return s;
+  };
   return {
-    tcp: () => own(layer.tcp()),
+    tcp: () => ownTcp(layer.tcp()),
     udp: () => own(layer.udp()),
     raw: (protocol) => own(layer.raw(protocol)),
     list: () => layer.list(),
