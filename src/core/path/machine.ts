@@ -295,15 +295,21 @@ export class Machine implements KernelServices {
    * busy with another packet, the datagram is queued behind it (and null
    * returned), as a reply sent from softirq context would be.
    */
-  output(datagram: Uint8Array): string | null {
+  output(datagram: Uint8Array, owner: { uid: number; gid: number } | null = null): string | null {
+    const skb = newSkb(datagram, null, '');
+    // the socket's owner, for -m owner
+    skb.owner = owner;
     if (this.draining) {
-      this.originate(datagram);
+      this.queue.push(() => {
+        this.newPacket();
+        this.localOut(skb);
+      });
       return null;
     }
     this.draining = true;
     try {
       this.newPacket();
-      const r = this.localOut(newSkb(datagram, null, ''));
+      const r = this.localOut(skb);
       this.drainQueue();
       return r;
     } finally {

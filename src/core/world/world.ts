@@ -167,7 +167,7 @@ export class World {
       random32: () => m.random32(),
       setTimer: (at, fn) => this.queue.push(Math.max(at, this.nowNs), fn),
       clearTimer: (h) => this.queue.cancel(h),
-      output: (datagram) => m.output(datagram) as Errno | null,
+      output: (datagram, owner) => m.output(datagram, owner ? { uid: owner.uid, gid: owner.gid } : null) as Errno | null,
       route: (dst) => {
         const r = m.ops.routeOutput(dst);
         if (r.kind === 'drop') return { errno: (r.errno ?? 'ENETUNREACH') as Errno };
