@@ -291,9 +291,11 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
 /** ARP requests for targets taken to be up (-Pn), for their MAC addresses only. */
 function* resolveMacs(ctx: ProgramContext, io: RawIo, targets: Target[], timing: TimingTemplate): Generator<ReturnType<ProgramContext['until']>, void, void> {
   const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now(), false, false);
+  const sentAt = new Map<number, number>();
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
       const t = targets[p.item]!;
+      sentAt.set(p.item, ctx.now());
       const r = ctx.machine.ops.routeOutput(t.addr);
       if (r.kind !== 'ok') continue;
       const link = ctx.machine.net.links.find((l) => l.name === r.dev);
@@ -303,7 +305,10 @@ function* resolveMacs(ctx: ProgramContext, io: RawIo, targets: Target[], timing:
     for (const f of io.frames.splice(0)) {
       const a = arpReplyOf(f);
       const i = a ? targets.findIndex((t) => t.addr === a.ip) : -1;
-      if (i >= 0 && scan.answer(i, undefined, ctx.now())) targets[i]!.mac = a!.mac;
+      if (i < 0 || !scan.answer(i, undefined, ctx.now())) continue;
+      // the ARP exchange also gives nmap the target's round trip
+      targets[i]!.mac = a!.mac;
+      sampleInto(targets[i]!, ctx.now() - (sentAt.get(i) ?? ctx.now()), timing);
     }
     if (scan.done()) break;
     yield waitUntil(ctx, scan.nextWake());
@@ -395,7 +400,8 @@ function* rawPortScan(
       const sport = p.tryno === PING_TRY ? pingSport : sportBase + p.tryno;
       const ids = { src: r.src, dst: t.addr, sport, dport: port, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23), seq: kind === 'ack' ? 0 : seq, ack: kind === 'ack' ? seq : undefined };
       if (kind !== 'udp') io.sendIp(tcpProbe(ids, SCAN_FLAGS[kind]));
-      else for (const [n, payload] of udpPayloads(port).entries()) io.sendIp(udpProbe(n === 0 ? ids : { ...ids, id: ctx.random32(), ttl: 37 + (ctx.random32() % 23) }, payload));
+      // every payload of a try shares the try's IP ID; each gets its own TTL
+      else for (const [n, payload] of udpPayloads(port).entries()) io.sendIp(udpProbe(n === 0 ? ids : { ...ids, ttl: 37 + (ctx.random32() % 23) }, payload));
     }
     for (const f of io.frames.splice(0)) {
       const ip = ipOfFrame(f);
