@@ -12,7 +12,7 @@ import { addAddress4 } from '../src/core/net/addr4.js';
 import { addLink, setLinkMac, setLinkUp } from '../src/core/net/links.js';
 import { linkByName } from '../src/core/net/state.js';
 import type { NetState } from '../src/core/net/types.js';
-import { Machine, newMachineState } from '../src/core/path/machine.js';
+import { newMachineState } from '../src/core/path/machine.js';
 import type { Skb } from '../src/core/path/skb.js';
 import type { HostFs, Program } from '../src/core/programs/api.js';
 import type { Errno, RawSocket, SockAddr, SocketDemux, SocketLayer, StackEnv, TcpSocket, UdpSocket } from '../src/core/stack/api.js';
@@ -179,23 +179,6 @@ function memFs(): HostFs {
   };
 }
 
-/**
- * Packets INPUT accepted are offered to the namespace's sockets first
- * (what the stack's local delivery will do); a packet a socket takes goes
- * no further.
- */
-function offerDeliveredPacketsToSockets(): void {
-  const proto = Machine.prototype as unknown as { runHook(skb: Skb, hook: string): Skb | null; offered?: boolean };
-  if (proto.offered) return;
-  proto.offered = true;
-  const runHook = proto.runHook;
-  proto.runHook = function (this: Machine, skb: Skb, hook: string): Skb | null {
-    const s = runHook.call(this, skb, hook);
-    if (s && hook === 'INPUT' && this.sockets?.deliver(s)) return null;
-    return s;
-  };
-}
-
 /** What a run of a program in the lab printed. */
 export interface LabRun {
   stdout: string;
@@ -207,7 +190,6 @@ export interface LabRun {
 
 /** Builds the lab and runs `program argv` on the scanner. */
 export function runInLab(lab: ScanLab, program: Program, argv: string[]): LabRun {
-  offerDeliveredPacketsToSockets();
   const state: WorldState = newWorldState();
   state.hosts['srv'] = newHostState();
   const boot = 1_763_700_000;
