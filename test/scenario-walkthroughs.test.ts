@@ -33,6 +33,7 @@ describe('tutorial walkthroughs against real namespaces', () => {
       const unexplained = diffs.filter((d) => !known.some((k) => k.where.test(d.where)));
       assert.equal(formatDifferences(s.name, unexplained), '', `${unexplained.length} difference(s)`);
       for (const k of known) assert.ok(diffs.some((d) => k.where.test(d.where)), `known difference no longer seen (${k.reason}): ${k.where}`);
+      console.log(`${s.name}: ${s.steps.length} steps, nflab ${ms.toFixed(0)} ms of real time`);
       assert.ok(ms < 3000, `nflab took ${ms.toFixed(0)} ms`);
     });
   }

@@ -16,7 +16,8 @@ import type { Scenario } from './types.js';
 /** The environment of the real tools. */
 export const TOOL_ENV: NodeJS.ProcessEnv = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', HOME: '/root' };
 
-const PREFIX = `${process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-'}sc${process.pid % 100000}-`;
+const BASE = `${process.env['NFLAB_NETNS_PREFIX'] ?? 'nflabt-'}sc`;
+const PREFIX = `${BASE}${process.pid}-`;
 let serial = 0;
 const liveNetns = new Set<string>();
 const liveProcs = new Set<ChildProcess>();
@@ -36,9 +37,28 @@ export function cleanupAll(): void {
   liveNetns.clear();
 }
 
+/** Deletes the namespaces of earlier runs whose process is gone (a run killed before it could clean up). */
+function deleteOrphans(): void {
+  const list = spawnSync('ip', ['netns', 'list'], { env: TOOL_ENV, encoding: 'utf8' }).stdout ?? '';
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0]!;
+    if (!name.startsWith(BASE)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(BASE.length))?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // its run is still going
+    } catch {
+      // gone: its namespaces are left over
+    }
+    spawnSync('ip', ['netns', 'del', name], { env: TOOL_ENV });
+  }
+}
+
 function hook(): void {
   if (hooked) return;
   hooked = true;
+  deleteOrphans();
   process.on('exit', cleanupAll);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {

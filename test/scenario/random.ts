@@ -2,8 +2,8 @@
  * Random scenarios: a client and a server, joined directly or through a
  * router that may MASQUERADE; random rules on the server (and the router)
  * over the services' ports (ACCEPT, DROP, REJECT variants, state matches,
- * policies, a LOG rule); random client steps (ping, nc -z, a small nmap
- * scan); sometimes a capture on the server. Scenario i of a run is drawn
+ * policies, a LOG rule, a port forwarded by DNAT); random client steps
+ * (ping, nc -z, a small nmap scan); sometimes a capture on the server. Scenario i of a run is drawn
  * from seed SEED + i, so a failure names the seed that replays it.
  */
 import fc from 'fast-check';
@@ -52,12 +52,15 @@ const arbShape = fc.record({
   forwardPolicy: fc.constantFrom('ACCEPT', 'DROP'),
   forwardRules: fc.integer({ min: 0, max: 2 }),
   capture: fc.boolean(),
+  dnat: fc.boolean(),
+  routerLog: fc.boolean(),
   seedRules: fc.array(fc.integer({ min: 0, max: 1 << 30 }), { minLength: 6, maxLength: 6 }),
   steps: fc.array(
     fc.oneof(
       { weight: 2, arbitrary: fc.constant<['ping']>(['ping']) },
       { weight: 4, arbitrary: fc.constantFrom(...PORTS).map((p): ['nc', number] => ['nc', p]) },
       { weight: 1, arbitrary: fc.constant<['nmap']>(['nmap']) },
+      { weight: 2, arbitrary: fc.constant<['forwarded']>(['forwarded']) },
     ),
     { minLength: 1, maxLength: 4 },
   ),
@@ -83,14 +86,21 @@ export function randomScenario(seed: number): Scenario {
   const ruleText: Record<string, string> = { S: filterTable({ INPUT: shape.inputPolicy }, input) };
   if (!direct) {
     const fwd = ['-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT', ...rules('FORWARD', '10.1.0.2', shape.forwardRules, shape.seedRules[1]!)];
+    if (shape.routerLog) fwd.unshift('-A FORWARD -m state --state NEW -j LOG --log-prefix "[FWD] "');
     let r = filterTable({ FORWARD: shape.forwardPolicy }, fwd);
-    if (shape.topology === 'nat') r = `*nat\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n${r}`;
+    const nat = [
+      ...(shape.dnat ? ['-A PREROUTING -i eth0 -p tcp --dport 8080 -j DNAT --to-destination 10.2.0.2:80'] : []),
+      ...(shape.topology === 'nat' ? ['-A POSTROUTING -o eth1 -j MASQUERADE'] : []),
+    ];
+    if (nat.length > 0) r = `*nat\n${nat.join('\n')}\nCOMMIT\n${r}`;
     ruleText['R'] = r;
   }
   const steps: Step[] = shape.steps.map((st): Step => {
     if (st[0] === 'ping') return { ns: 'C', argv: ['ping', '-c', '1', '-W', '1', server] };
     if (st[0] === 'nc') return { ns: 'C', argv: ['nc', '-zv', '-w', '2', server, String(st[1])] };
-    return { ns: 'C', argv: ['nmap', '-n', '-Pn', '--max-retries', '0', '-p', PORTS.join(','), server], check: 'nmap' };
+    // the router's port 8080 (forwarded to the server's 80 when the router has DNAT); the server's 8080 when there is no router
+    if (st[0] === 'forwarded') return { ns: 'C', argv: ['nc', '-zv', '-w', '2', direct ? server : '10.1.0.1', '8080'] };
+    return { ns: 'C', argv: ['nmap', '-n', '-Pn', '-r', '--max-retries', '0', '-p', PORTS.join(','), server], check: 'nmap' }; // -r: ports in order, so that captures and logs can be compared line by line
   });
   const s: Scenario = {
     name: `random scenario (seed ${seed})`,
