@@ -13,7 +13,6 @@ import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scen
 import { runNflabScenario } from './scenario/nflab.js';
 import { randomScenario } from './scenario/random.js';
 import { scenarioScript } from './scenario/print.js';
-import { knownInRandom } from './scenario/known.js';
 
 const envInt = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -37,10 +36,8 @@ describe(`random scenarios against real namespaces (seed ${SEED}, ${RUNS} runs)`
       });
       const nflab = await runNflabScenario(s, gapsOf(kernel));
       const races: string[] = [];
-      const all = compareOutcomes(s, kernel, nflab, races);
+      const diffs = compareOutcomes(s, kernel, nflab, races);
       if (races.length > 0) console.log(`seed ${seed}: the kernel's timing race undone: ${races.join('; ')}`);
-      const diffs = all.filter((d) => knownInRandom(s, kernel, d) === undefined);
-      if (diffs.length < all.length) console.log(`seed ${seed}: ${all.length - diffs.length} known difference(s) tolerated: ${knownInRandom(s, kernel, all.find((d) => knownInRandom(s, kernel, d))!)}`);
       const replay = `replay: NFLAB_SCENARIO_SEED=${seed} NFLAB_SCENARIO_RUNS=1 node --test dist/test/scenario-random.test.js\n${scenarioScript(s, true)}`;
       assert.equal(formatDifferences(s.name, diffs), '', `${diffs.length} difference(s); ${replay}`);
     });

@@ -224,8 +224,9 @@ export const FTP_WALKTHROUGHS: Scenario[] = [
 ];
 
 /**
- * Small scenarios that reproduce the differences found, each kept as a
- * known difference (test/scenario/known.ts) until it is fixed.
+ * Small scenarios that reproduce the differences found: those still open
+ * are known differences (test/scenario/known.ts); fixed ones stay as
+ * regression tests.
  */
 export const REPRODUCERS: Scenario[] = [
   {
