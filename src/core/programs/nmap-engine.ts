@@ -188,8 +188,12 @@ export class UltraScan {
     nowNs: number,
     /** UDP scans start the probe delay at 50 ms when they first need one (TCP: 5 ms). */
     private readonly udp = false,
-    /** Pause a second before the first retransmission of each new try (nmap's rate-limit detection; not in ping scans). */
-    private readonly rateLimitDetection = true,
+    /**
+     * Pause a second before the first retransmission of each new try
+     * (nmap's rate-limit detection): 'multi' when more than one item is
+     * scanned (port scans), 'always' (ARP ping scans), 'off' (other ping scans).
+     */
+    private readonly rateLimitDetection: 'multi' | 'always' | 'off' = 'multi',
   ) {
     this.finished = new Uint8Array(count);
     this.left = count;
@@ -311,7 +315,8 @@ export class UltraScan {
           this.retry.shift();
           continue;
         }
-        if (this.rateLimitDetection && r.tryno > this.maxTrynoSent && this.count > 1) {
+        const rld = this.rateLimitDetection === 'always' || (this.rateLimitDetection === 'multi' && this.count > 1);
+        if (rld && r.tryno > this.maxTrynoSent) {
           // the first retransmission of a new try waits: a target limiting its answers gets time to recover
           this.maxTrynoSent = r.tryno;
           this.rldUntilNs = nowNs + 1000 * MS;

@@ -171,6 +171,15 @@ function reverseName(ctx: ProgramContext, addr: number): string | undefined {
 /** The time the verbose lines report for a phase: "0.03s". */
 const elapsed = (fromNs: number, toNs: number): string => ((toNs - fromNs) / 1e9).toFixed(2) + 's';
 
+/** How long an ARP ping waits for its reply (measured: the retry comes 1.2 s after the first request, the end 0.2 s later). */
+const ARP_TIMEOUT_NS = 200_000_000;
+
+/** Virtual time nmap spends starting before its first packet (measured: 30-45 ms). */
+const STARTUP_NS = 35_000_000;
+
+/** Virtual time between host discovery and the first port probe (measured: 40-90 ms). */
+const SCAN_SETUP_NS = 40_000_000;
+
 /**
  * A wait until `ns`, never at or before the present (a scan must not spin
  * on the same instant), and never forever while a scan is unfinished.
@@ -207,7 +216,10 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
     say(`Initiating ${arp ? 'ARP Ping Scan' : 'Ping Scan'} at ${clockStamp(ctx.wallSec())}\n`);
     say(`Scanning ${todo.length === 1 ? nameIp(todo[0]!) : `${todo.length} hosts`} [${arp ? '1 port' : '4 ports'}${todo.length === 1 ? '' : '/host'}]\n`);
   }
-  const scan = new UltraScan(todo.length, timing, newRtt(timing), ctx.now(), false, false);
+  // an ARP ping waits 200 ms for a reply and pauses a second before asking again, as nmap's does
+  const est = newRtt(timing);
+  if (arp) est.timeout = ARP_TIMEOUT_NS;
+  const scan = new UltraScan(todo.length, timing, est, ctx.now(), false, arp ? 'always' : 'off');
   const ident = ctx.random32() & 0xffff;
   const sport = 40000 + (ctx.random32() % 20000);
   const seq = ctx.random32();
@@ -290,7 +302,7 @@ function* discover(ctx: ProgramContext, o: NmapOptions, io: RawIo, targets: Targ
 
 /** ARP requests for targets taken to be up (-Pn), for their MAC addresses only. */
 function* resolveMacs(ctx: ProgramContext, io: RawIo, targets: Target[], timing: TimingTemplate): Generator<ReturnType<ProgramContext['until']>, void, void> {
-  const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now(), false, false);
+  const scan = new UltraScan(targets.length, timing, newRtt(timing), ctx.now(), false, 'off');
   const sentAt = new Map<number, number>();
   while (!scan.done()) {
     for (const p of scan.due(ctx.now())) {
@@ -593,9 +605,13 @@ export const nmap: Program = function* (ctx: ProgramContext): ProgramBody {
   }
   const io = new RawIo(ctx);
   try {
+    // nmap's own start-up (data files, interfaces, routes) before its first packet
+    if (targets.length) yield ctx.sleep(STARTUP_NS);
     yield* discover(ctx, o, io, targets, timing, say);
     const portScan = !o.pingOnly;
     const up = targets.filter((t) => t.up);
+    // and the setting up of the port scan after host discovery
+    if (portScan && up.length) yield ctx.sleep(SCAN_SETUP_NS);
     if (portScan) {
       for (const t of up) {
         t.ports = [];
