@@ -12,12 +12,25 @@ import type { Scenario } from './types.js';
 
 const quote = (w: string): string => (/^[A-Za-z0-9_./:=%,+@-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
+/** iptables-restore text as the iptables commands that build the same rules (nflab scripts have no here-documents). */
+function restoreAsCommands(prefix: string, text: string): string[] {
+  const out: string[] = [];
+  let table = 'filter';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const policy = /^:(\S+) (ACCEPT|DROP) /.exec(line);
+    if (policy && policy[2] !== 'ACCEPT') out.push(`${prefix} iptables -t ${table} -P ${policy[1]} ${policy[2]}`);
+    if (line.startsWith('-A ')) out.push(`${prefix} iptables -t ${table} ${line}`);
+  }
+  return out;
+}
+
 /** The scenario as shell lines; `kernel` prefixes the namespace names with nflabt-. */
 export function scenarioScript(s: Scenario, kernel: boolean): string {
   const names = new Map(s.namespaces.map((ns) => [ns, kernel ? `nflabt-${ns}` : ns]));
   const out: string[] = [`# ${s.name}`];
   for (const c of setupCommands(s, names)) {
-    if (c.stdin !== undefined) out.push(`${c.argv.map(quote).join(' ')} <<'EOF'\n${c.stdin.replace(/\n$/, '')}\nEOF`);
+    if (c.stdin !== undefined) out.push(...restoreAsCommands(c.argv.slice(0, -1).map(quote).join(' '), c.stdin));
     else out.push(c.argv.map(quote).join(' '));
   }
   for (const svc of s.services ?? []) {
