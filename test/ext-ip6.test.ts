@@ -216,7 +216,8 @@ describe('ip6tables-save and ip6tables-restore', () => {
       assert.equal((await l.run(['iptables', '-S'])).stdout, '-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n');
       // both are kept in the state file, which still loads
       const state = JSON.parse(readFileSync(join(l.dir, 'state.json'), 'utf8'));
-      assert.ok(state.ruleset6 && state.ruleset);
+      const ns = state.hosts.main.netns[''];
+      assert.ok(ns.ruleset6 && ns.ruleset);
       assert.equal(
         (await l.run(['ip6tables', '-S', 'foo'])).stdout,
         '-N foo\n-A foo -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j ACCEPT\n-A foo -j REJECT --reject-with icmp6-port-unreachable\n',

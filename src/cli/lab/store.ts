@@ -264,6 +264,8 @@ export function initHostFiles(lab: string): void {
   if (!existsSync(labFile(lab, '/etc/passwd'))) writeFileAtomic(labFile(lab, '/etc/passwd'), DEFAULT_PASSWD);
   mkdirSync(labFile(lab, '/home/test'), { recursive: true });
   mkdirSync(labFile(lab, '/var/ftp/pub'), { recursive: true });
+  // Debian's home of the ftp user, for labs that give it Debian's accounts
+  mkdirSync(labFile(lab, '/srv/ftp'), { recursive: true });
 }
 
 /** Creates what a new lab needs. */
