@@ -88,11 +88,6 @@ class Task {
   }
 }
 
-/** Result of a command's foreground program. */
-export interface ProgramRun {
-  status: number;
-}
-
 /** The lab's hosts and namespaces running together. */
 export class World {
   private readonly runtimes = new Map<string, NsRuntime>();
