@@ -16,6 +16,7 @@ describe('scenario comparison', () => {
       'TIME IP 10.9.0.1.EPH > 10.9.0.2.80: Flags [S], seq ISN, win 64240, options [mss 1460,sackOK,TS val V ecr E,nop,wscale 10], length 0',
     );
     assert.equal(maskCapture('08:01:02.123456 IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id 4242, seq 1, length 64'), 'TIME IP 10.9.0.1 > 10.9.0.2: ICMP echo request, id ID, seq 1, length 64');
+    assert.equal(maskCapture('08:01:02.123456 IP 10.9.0.2 > 10.9.0.1: ICMP 10.9.0.2 protocol 1 port 41484 unreachable, length 92'), 'TIME IP 10.9.0.2 > 10.9.0.1: ICMP 10.9.0.2 protocol 1 port ID unreachable, length 92');
     assert.equal(
       maskConntrack('tcp      6 119 TIME_WAIT src=10.9.0.1 dst=10.9.0.2 sport=40106 dport=22 src=10.9.0.2 dst=10.9.0.1 sport=22 dport=40106 [ASSURED] mark=0 use=1'),
       'tcp      6 TIMEOUT TIME_WAIT src=10.9.0.1 dst=10.9.0.2 sport=EPH dport=22 src=10.9.0.2 dst=10.9.0.1 sport=22 dport=EPH [ASSURED] mark=0 use=1',

@@ -42,7 +42,9 @@ export function maskCapture(line: string): string {
     .replace(/\bseq \d{4,}/g, 'seq ISN')
     .replace(/\back \d{4,}/g, 'ack ISN')
     .replace(/TS val \d+ ecr \d+/g, 'TS val V ecr E')
-    .replace(/\bid \d+, seq/g, 'id ID, seq');
+    .replace(/\bid \d+, seq/g, 'id ID, seq')
+    // an ICMP error quoting an echo request: tcpdump reads the echo's identifier as a port
+    .replace(/ protocol 1 port \d+ unreachable/g, ' protocol 1 port ID unreachable');
 }
 
 /** Masks a conntrack -L entry. */
