@@ -2,7 +2,8 @@
  * Random scenarios: a client and a server, joined directly or through a
  * router that may MASQUERADE; random rules on the server (and the router)
  * over the services' ports (ACCEPT, DROP, REJECT variants, state matches,
- * policies, a LOG rule, a port forwarded by DNAT); random client steps
+ * policies, a LOG rule, a port forwarded by DNAT; rules in the client's
+ * own OUTPUT); random client steps
  * (ping, nc -z, a small nmap scan); sometimes a capture on the server. Scenario i of a run is drawn
  * from seed SEED + i, so a failure names the seed that replays it.
  */
@@ -41,6 +42,12 @@ function arbRule(chain: string, from: string): fc.Arbitrary<string> {
   });
 }
 
+/** A rule of the client's OUTPUT chain (what it may send). */
+const arbOutputRule = fc.tuple(fc.oneof(fc.constantFrom(...PORTS).map((p) => `-p tcp --dport ${p}`), fc.constant('-p icmp')), arbTarget).map(([m, t]) => {
+  const target = t.includes('tcp-reset') && !m.includes('-p tcp') ? 'REJECT' : t;
+  return `-A OUTPUT ${m} -j ${target}`;
+});
+
 /** The random scenario's shape before it becomes a Scenario. */
 const arbShape = fc.record({
   topology: fc.constantFrom('pair', 'routed', 'nat'),
@@ -54,6 +61,7 @@ const arbShape = fc.record({
   capture: fc.boolean(),
   dnat: fc.boolean(),
   routerLog: fc.boolean(),
+  clientRules: fc.array(arbOutputRule, { minLength: 0, maxLength: 2 }),
   seedRules: fc.array(fc.integer({ min: 0, max: 1 << 30 }), { minLength: 6, maxLength: 6 }),
   steps: fc.array(
     fc.oneof(
@@ -84,6 +92,7 @@ export function randomScenario(seed: number): Scenario {
   if (shape.established) input.push('-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT');
   input.push(...rules('INPUT', seenFrom, shape.inputRules, shape.seedRules[0]!));
   const ruleText: Record<string, string> = { S: filterTable({ INPUT: shape.inputPolicy }, input) };
+  if (shape.clientRules.length > 0) ruleText['C'] = filterTable({}, shape.clientRules);
   if (!direct) {
     const fwd = ['-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT', ...rules('FORWARD', '10.1.0.2', shape.forwardRules, shape.seedRules[1]!)];
     if (shape.routerLog) fwd.unshift('-A FORWARD -m state --state NEW -j LOG --log-prefix "[FWD] "');
