@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { guardKernel } from './diff/suite.js';
+import { guardKernel, inCI } from './diff/suite.js';
 import { compareOutcomes, formatDifferences, gapsOf } from './scenario/compare.js';
 import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scenario/kernel.js';
 import { runNflabScenario } from './scenario/nflab.js';
@@ -15,8 +15,15 @@ import { KNOWN } from './scenario/known.js';
 
 after(cleanupAll);
 
+/** The tools the scenarios need, when missing: under CI a failing test says so, elsewhere the scenarios are skipped. */
+function scenarioToolsMissing(): string | undefined {
+  const reason = kernelScenarioUnavailable();
+  if (reason !== undefined && inCI()) it('the real tools are installed (required under CI)', () => assert.fail(reason));
+  return reason;
+}
+
 describe('tutorial walkthroughs against real namespaces', () => {
-  const skip = guardKernel('scenario walkthroughs') ?? kernelScenarioUnavailable();
+  const skip = guardKernel('scenario walkthroughs') ?? scenarioToolsMissing();
   for (const s of [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...REPRODUCERS]) {
     it(s.name, skip === undefined ? { timeout: 120_000 } : { skip }, async () => {
       const kernel = await runKernelScenario(s);

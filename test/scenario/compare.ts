@@ -18,12 +18,13 @@ import type { Scenario } from './types.js';
  */
 const ephemeral = (p: string): boolean => Number(p) >= 1024 && Number(p) !== 8080;
 
-/** Masks the clients' wall-clock figures (ping, nc, nmap). */
+/** Masks the clients' wall-clock figures (ping, traceroute, nmap, ftp). */
 export function maskClient(text: string): string {
   return text
     .replace(/time=\d+(\.\d+)? ms/g, 'time=T ms')
     .replace(/, time \d+ms/g, ', time Tms')
     .replace(/rtt min\/avg\/max\/mdev = [\d./]+ ms/g, 'rtt min/avg/max/mdev = T ms')
+    .replace(/ {2}\d+\.\d{3} ms/g, '  T ms')
     .replace(/^(Starting Nmap 7\.93 \( https:\/\/nmap\.org \) at ).*$/gm, '$1<date>')
     .replace(/\(\d[\d.]*s latency\)/g, '(<latency>)')
     .replace(/scanned in \d+\.\d\d seconds/g, 'scanned in <seconds> seconds')
@@ -31,7 +32,9 @@ export function maskClient(text: string): string {
     .replace(/Entering Passive Mode \((\d+,\d+,\d+,\d+),\d+,\d+\)/g, 'Entering Passive Mode ($1,P,P)')
     .replace(/ \d+(\.\d+)? (KiB|MiB|bytes)\/s/g, ' RATE $2/s')
     .replace(/ in \d\d:\d\d \(/g, ' in TIME (')
-    .replace(/(Can't connect to `[\d.]+:)\d+'/g, "$1PORT'");
+    .replace(/(Can't connect to `[\d.]+:)\d+'/g, "$1PORT'")
+    // nmap's report of a probe the firewall refused: its source port, TTL, IP ID and sequence number are random
+    .replace(/^(Offending packet: TCP [\d.]+:)\d+ (> [\d.]+:\d+ \S+ )ttl=\d+ id=\d+ (iplen=\d+ +)seq=\d+/gm, '$1PORT $2ttl=TTL id=ID $3seq=SEQ');
 }
 
 /** Masks a tcpdump line (-n, no -v). */

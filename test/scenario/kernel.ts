@@ -71,8 +71,8 @@ function hook(): void {
 /** Why the kernel side cannot run here, or undefined. */
 export function kernelScenarioUnavailable(): string | undefined {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root';
-  const tools = spawnSync('sh', ['-c', 'command -v ip && command -v iptables-restore && command -v conntrack && command -v nc && command -v nmap && command -v tcpdump && command -v ping'], { env: TOOL_ENV });
-  if (tools.status !== 0) return 'ip, iptables-restore, conntrack, nc, nmap, tcpdump or ping is missing';
+  const tools = spawnSync('sh', ['-c', 'command -v ip && command -v iptables-restore && command -v conntrack && command -v nc && command -v nmap && command -v tcpdump && command -v ping && command -v ssh && command -v traceroute && command -v vsftpd && command -v ftp'], { env: TOOL_ENV });
+  if (tools.status !== 0) return 'ip, iptables-restore, conntrack, nc, nmap, tcpdump, ping, ssh, traceroute, vsftpd or ftp is missing';
   const v = spawnSync('cat', ['/proc/sys/net/netfilter/nf_log_all_netns'], { encoding: 'utf8' });
   if (v.stdout.trim() !== '1') {
     const w = spawnSync('sysctl', ['-qw', 'net.netfilter.nf_log_all_netns=1'], { env: TOOL_ENV, encoding: 'utf8' });

@@ -11,6 +11,23 @@ export interface KnownDifference {
   reason: string;
 }
 
+import type { Difference } from './compare.js';
+
+/**
+ * Clients (src/core/programs/traceroute.ts): the real traceroute sends its
+ * UDP probes with IP_PMTUDISC_DONT (no DF bit) unless given -F; nflab's
+ * probes carry DF. Seen in LOG lines (and tcpdump -v).
+ */
+export const TRACEROUTE_DF = "traceroute's UDP probes carry DF (the real one sends them without, unless -F)";
+
+/**
+ * nmap (src/core/programs/nmap*.ts): when the scanner's own OUTPUT chain
+ * refuses a probe, nmap reports `sendto in send_ip_packet_sd: sendto(3,
+ * ...) => Operation not permitted`: its raw socket is descriptor 3; nflab's
+ * says 4.
+ */
+export const NMAP_FD = "nmap's raw socket is descriptor 4 in its sendto error (the real one's is 3)";
+
 /** Clients (src/core/programs/ssh.ts): OpenSSH's connect() goes out with IP_TOS 0x10 (lowdelay); nflab's ssh sends TOS 0. */
 export const SSH_TOS = 'ssh does not set IP_TOS 0x10 on its connection as Debian\'s OpenSSH does';
 
@@ -52,7 +69,24 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'FTP passive fixed with the conntrack helper (-j CT --helper ftp) (seed 003)', where: FTP_COUNTS, reason: FTP_SEGMENTS },
   { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004)', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
+  { scenario: 'reproducer: traceroute probes go without DF', where: /^LOG lines$/, reason: TRACEROUTE_DF },
+  { scenario: "reproducer: nmap's probe refused by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_FD },
   { scenario: 'LEMON and APPLE behind a bridge, MASQUERADE to the Internet (seed 001)', where: /^(step 4 .* stdout|iptables-save -c of R|conntrack -L of R( stderr)?)$/, reason: BRIDGE_NETFILTER },
   { scenario: "reproducer: bridged frames cross the bridge namespace's FORWARD chain", where: /^(step 1 .* (status|stdout)|iptables-save -c of R)$/, reason: BRIDGE_NETFILTER },
   { scenario: 'nmap -sT -Pn -p 20-25,80,443 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S|conntrack -L of S( stderr)?)$/, reason: NMAP_CONNECT },
 ];
+
+/** A traceroute probe in a LOG line: UDP with 32 bytes of payload. */
+const PROBE = / PROTO=UDP SPT=\S+ DPT=\S+ LEN=40 $/;
+
+/**
+ * Why a difference of a random scenario is a known one, or undefined: LOG
+ * lines that differ only by the DF bit of traceroute's probes
+ * (TRACEROUTE_DF), nmap's sendto error with descriptor 4 (NMAP_FD).
+ */
+export function knownInRandom(d: Difference): string | undefined {
+  if (/^step \d+ \(\S+: nmap .*\) stderr$/.test(d.where) && d.nflab.replace(/sendto\(4, /g, 'sendto(3, ') === d.kernel) return NMAP_FD;
+  if (d.where !== 'LOG lines') return undefined;
+  const withoutProbeDf = (text: string): string => text.split('\n').map((l) => (PROBE.test(l) ? l.replace(' DF PROTO=UDP', ' PROTO=UDP') : l)).join('\n');
+  return withoutProbeDf(d.nflab) === withoutProbeDf(d.kernel) ? TRACEROUTE_DF : undefined;
+}

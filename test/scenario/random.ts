@@ -3,8 +3,8 @@
  * router that may MASQUERADE; random rules on the server (and the router)
  * over the services' ports (ACCEPT, DROP, REJECT variants, state matches,
  * policies, a LOG rule, a port forwarded by DNAT; rules in the client's
- * own OUTPUT); random client steps
- * (ping, nc -z, a small nmap scan); sometimes a capture on the server. Scenario i of a run is drawn
+ * own OUTPUT); random client steps (ping, nc -z, a small nmap scan,
+ * traceroute); sometimes a capture on the server. Scenario i of a run is drawn
  * from seed SEED + i, so a failure names the seed that replays it.
  */
 import fc from 'fast-check';
@@ -69,6 +69,7 @@ const arbShape = fc.record({
       { weight: 4, arbitrary: fc.constantFrom(...PORTS).map((p): ['nc', number] => ['nc', p]) },
       { weight: 1, arbitrary: fc.constant<['nmap']>(['nmap']) },
       { weight: 2, arbitrary: fc.constant<['forwarded']>(['forwarded']) },
+      { weight: 1, arbitrary: fc.constant<['traceroute']>(['traceroute']) },
     ),
     { minLength: 1, maxLength: 4 },
   ),
@@ -105,6 +106,8 @@ export function randomScenario(seed: number): Scenario {
     ruleText['R'] = r;
   }
   const steps: Step[] = shape.steps.map((st): Step => {
+    // one probe a hop, three hops at most, a second's wait: a filtered hop costs a second
+    if (st[0] === 'traceroute') return { ns: 'C', argv: ['traceroute', '-n', '-q', '1', '-w', '1', '-m', '3', server] };
     if (st[0] === 'ping') return { ns: 'C', argv: ['ping', '-c', '1', '-W', '1', server] };
     if (st[0] === 'nc') return { ns: 'C', argv: ['nc', '-zv', '-w', '2', server, String(st[1])] };
     // the router's port 8080 (forwarded to the server's 80 when the router has DNAT); the server's 8080 when there is no router

@@ -230,6 +230,18 @@ export const FTP_WALKTHROUGHS: Scenario[] = [
  */
 export const REPRODUCERS: Scenario[] = [
   {
+    name: "reproducer: nmap's probe refused by the scanner's own OUTPUT",
+    ...routed(),
+    rules: { C: filterTable({}, ['-A OUTPUT -p tcp --dport 80 -j DROP']) },
+    steps: [{ ns: 'C', argv: ['nmap', '-n', '-Pn', '-r', '--max-retries', '0', '-p', '80', '10.2.0.2'], check: 'nmap' }],
+  },
+  {
+    name: 'reproducer: traceroute probes go without DF',
+    ...pair(),
+    rules: { S: filterTable({}, ['-A INPUT -p udp -j LOG --log-prefix "[UDP] "']) },
+    steps: [{ ns: 'C', argv: ['traceroute', '-n', '-q', '1', '-w', '1', '-m', '1', S] }],
+  },
+  {
     name: 'reproducer: nc -w 1 against REJECT gets the ICMP error at once',
     ...pair(),
     rules: {
