@@ -228,6 +228,9 @@ function corpus(): FrameDesc[] {
     { eth: { src: MAC_B, dst: MAC_A }, ipv4: { src: B, dst: A, id: 30 }, udp: { sport: 123, dport: 40001 }, payload: fromHex('1e0100000000000000000000') },
     // nmap's SNMPv3 probe.
     { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 31 }, udp: { sport: 40000, dport: 161 }, payload: fromHex('303a020103300f02024a69020300ffe30401040201030410300e0400020100020100040004000400301204000400a00c020237f00201000201003000') },
+    // nmap's SNMPv1 probe (community "public", left out of the line), and one with another community.
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 32 }, udp: { sport: 40000, dport: 161 }, payload: fromHex('301f02010004067075626c6963a112020100020100020100300730050601000500') },
+    { eth: { src: MAC_A, dst: MAC_B }, ipv4: { src: A, dst: B, id: 33 }, udp: { sport: 40000, dport: 161 }, payload: fromHex('302002010004077072697661746ea112020100020100020100300730050601000500') },
   ];
 }
 

@@ -1,9 +1,11 @@
 /**
  * SNMPv3 messages as tcpdump prints them on ports 161/162 (the request
  * nmap's UDP scan sends): ` F=r U="" E= C="" GetRequest(12) `, with -v
- * the nested `{ SNMPv3 { F=r } { USM B=0 T=0 U="" } ... }` form. Only
- * version 3 with the user-based security model and no variable bindings
- * is decoded; other messages are left to the caller (undefined).
+ * the nested `{ SNMPv3 { F=r } { USM B=0 T=0 U="" } ... }` form; and
+ * SNMPv1/v2c requests (` GetNextRequest(18)  .0.0`). Only version 3 with
+ * the user-based security model and no variable bindings, and community
+ * requests with NULL values, are decoded; other messages are left to the
+ * caller (undefined).
  */
 import { isPrint } from './print-text.js';
 
@@ -65,7 +67,9 @@ export function formatSnmp(buf: Uint8Array, from: number, len: number, capEnd: n
   const msg = ber(buf, from, limit);
   if (!msg || msg.tag !== 0x30 || msg.end !== from + len) return undefined;
   const ver = ber(buf, msg.at, msg.end);
-  if (!ver || ver.tag !== 0x02 || int(buf, ver) !== 3) return undefined;
+  if (!ver || ver.tag !== 0x02) return undefined;
+  if (int(buf, ver) === 0 || int(buf, ver) === 1) return formatCommunity(buf, msg, ver, v);
+  if (int(buf, ver) !== 3) return undefined;
   const global = ber(buf, ver.end, msg.end);
   if (!global || global.tag !== 0x30) return undefined;
   const id = ber(buf, global.at, global.end);
@@ -113,5 +117,62 @@ export function formatSnmp(buf: Uint8Array, from: number, len: number, capEnd: n
   s += `${PDU_NAMES[kind]}(${pdu.len}) `;
   if (v) s += `R=${int(buf, reqId)} `;
   if (v) s += ' } } } ';
+  return s;
+}
+
+/** An OBJECT IDENTIFIER as tcpdump prints one without a MIB: dotted, with a leading dot. */
+function oid(buf: Uint8Array, e: Ber): string | undefined {
+  if (e.len === 0) return undefined;
+  const first = buf[e.at]!;
+  const parts = [Math.min(2, Math.floor(first / 40)), first - 40 * Math.min(2, Math.floor(first / 40))];
+  let n = 0;
+  for (let i = e.at + 1; i < e.end; i++) {
+    n = n * 128 + (buf[i]! & 0x7f);
+    if ((buf[i]! & 0x80) === 0) {
+      parts.push(n);
+      n = 0;
+    }
+  }
+  return '.' + parts.join('.');
+}
+
+/**
+ * SNMPv1/v2c requests (nmap's community probe): `C="..."` unless the
+ * community is "public", the PDU, with -v its request id, then each
+ * variable's name. Only requests whose values are NULL and without errors
+ * are decoded.
+ */
+function formatCommunity(buf: Uint8Array, msg: Ber, ver: Ber, v: boolean): string | undefined {
+  const community = ber(buf, ver.end, msg.end);
+  const pdu = community && ber(buf, community.end, msg.end);
+  if (!community || !pdu || community.tag !== 4 || pdu.end !== msg.end) return undefined;
+  const kind = pdu.tag - 0xa0;
+  if (kind < 0 || kind > 8 || kind === 4) return undefined;
+  const reqId = ber(buf, pdu.at, pdu.end);
+  const errStatus = reqId && ber(buf, reqId.end, pdu.end);
+  const errIndex = errStatus && ber(buf, errStatus.end, pdu.end);
+  const binds = errIndex && ber(buf, errIndex.end, pdu.end);
+  if (!reqId || !errStatus || !errIndex || !binds || reqId.tag !== 2 || errStatus.tag !== 2 || errIndex.tag !== 2 || binds.tag !== 0x30) return undefined;
+  if (int(buf, errStatus) !== 0 || int(buf, errIndex) !== 0 || binds.end !== pdu.end) return undefined;
+  const names: string[] = [];
+  for (let at = binds.at; at < binds.end; ) {
+    const bind = ber(buf, at, binds.end);
+    const name = bind && ber(buf, bind.at, bind.end);
+    const value = name && ber(buf, name.end, bind.end);
+    if (!bind || bind.tag !== 0x30 || !name || name.tag !== 6 || !value || value.tag !== 5 || value.len !== 0 || value.end !== bind.end) return undefined;
+    const o = oid(buf, name);
+    if (o === undefined) return undefined;
+    names.push(o);
+    at = bind.end;
+  }
+  const pub = community.len === 6 && String.fromCharCode(...buf.subarray(community.at, community.end)) === 'public';
+  let s = ' ';
+  if (v) s += `{ ${int(buf, ver) === 0 ? 'SNMPv1' : 'SNMPv2c'} `;
+  if (!pub) s += `C=${str(buf, community)} `;
+  if (v) s += '{ ';
+  s += `${PDU_NAMES[kind]}(${pdu.len}) `;
+  if (v) s += `R=${int(buf, reqId)} `;
+  for (const n of names) s += ` ${n}`;
+  if (v) s += ' } } ';
   return s;
 }
