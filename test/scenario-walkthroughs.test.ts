@@ -10,7 +10,7 @@ import { guardKernel, inCI } from './diff/suite.js';
 import { compareOutcomes, formatDifferences, gapsOf } from './scenario/compare.js';
 import { cleanupAll, kernelScenarioUnavailable, runKernelScenario } from './scenario/kernel.js';
 import { runNflabScenario } from './scenario/nflab.js';
-import { FTP_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenario/scenarios.js';
+import { FTP_WALKTHROUGHS, HOST_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenario/scenarios.js';
 import { KNOWN } from './scenario/known.js';
 
 after(cleanupAll);
@@ -24,7 +24,7 @@ function scenarioToolsMissing(): string | undefined {
 
 describe('tutorial walkthroughs against real namespaces', () => {
   const skip = guardKernel('scenario walkthroughs') ?? scenarioToolsMissing();
-  for (const s of [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...REPRODUCERS]) {
+  for (const s of [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...HOST_WALKTHROUGHS, ...REPRODUCERS]) {
     it(s.name, skip === undefined ? { timeout: 120_000 } : { skip }, async () => {
       const kernel = await runKernelScenario(s);
       s.steps.forEach((st, i) => {

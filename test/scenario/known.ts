@@ -68,6 +68,7 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'FTP passive fixed with a passive port range (seed 003)', where: FTP_COUNTS, reason: FTP_SEGMENTS },
   { scenario: 'FTP passive fixed with the conntrack helper (-j CT --helper ftp) (seed 003)', where: FTP_COUNTS, reason: FTP_SEGMENTS },
   { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004)', where: /^LOG lines$/, reason: SSH_TOS },
+  { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004) [nflab: lab hosts and wires]', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: traceroute probes go without DF', where: /^LOG lines$/, reason: TRACEROUTE_DF },
   { scenario: "reproducer: nmap's probe refused by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_FD },

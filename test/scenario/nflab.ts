@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunNflab } from '../diff/nflab.js';
-import { setupCommands, withNames, logPrefixesOf } from './build.js';
+import { setupCommands, withNames, logPrefixesOf, type SetupCommand } from './build.js';
 import type { ScenarioOutcome, StepResult, TimedStepResult } from './outcome.js';
 import type { Scenario } from './types.js';
 
@@ -45,6 +45,29 @@ function allLogs(lab: string): void {
   writeFileSync(file, JSON.stringify(state));
 }
 
+/**
+ * The setup on lab hosts: each namespace a host, each veth pair a wire
+ * with the two ends' MAC addresses set, every other command run on its
+ * host with `--host`.
+ */
+function hostSetup(s: Scenario, names: ReadonlyMap<string, string>): SetupCommand[] {
+  const out: SetupCommand[] = [{ argv: ['host', 'add', ...s.namespaces] }];
+  s.links.forEach((l, i) => {
+    if (l.kind !== 'veth') throw new Error(`${s.name}: lab hosts are joined by wires, not bridges`);
+    out.push({ argv: ['wire', 'add', `w${i}`, `${l.a.ns}:${l.a.dev}`, `${l.b.ns}:${l.b.dev}`] });
+    for (const end of [l.a, l.b]) out.push({ argv: ['--host', end.ns, 'ip', 'link', 'set', end.dev, 'address', end.mac] });
+  });
+  for (const c of setupCommands(s, names)) {
+    const [a, b, c2, d] = c.argv;
+    if (a === 'ip' && b === 'netns' && c2 === 'add') continue;
+    if (a === 'ip' && b === '-n' && c.argv.includes('type') && c.argv.includes('veth')) continue;
+    if (a === 'ip' && b === '-n') out.push({ ...c, argv: ['--host', c2!, 'ip', ...c.argv.slice(3)] });
+    else if (a === 'ip' && b === 'netns' && c2 === 'exec') out.push({ ...c, argv: ['--host', d!, ...c.argv.slice(4)] });
+    else throw new Error(`${s.name}: no lab-host form for ${c.argv.join(' ')}`);
+  }
+  return out;
+}
+
 /** Runs the scenario in nflab; `gapsMs[i]` is the time to let pass before step i. */
 export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = []): Promise<ScenarioOutcome> {
   const runNflab = await loadRunNflab();
@@ -60,26 +83,31 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
         return { stdout: '', stderr: `[nflab threw] ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`, status: -1 };
       }
     };
-    for (const c of setupCommands(s, names)) {
+    const hosts = s.nflabHosts === true;
+    // where a command runs: in a namespace of the lab's host, or on a lab host of its own
+    const at = (ns: string): string[] => (hosts ? ['--host', ns] : ['ip', 'netns', 'exec', ns]);
+    const atScript = (ns: string): string => (hosts ? `nflab --host ${ns}` : `ip netns exec ${ns}`);
+    for (const c of hosts ? hostSetup(s, names) : setupCommands(s, names)) {
       const r = await call(c.argv, c.stdin);
       if (r.status !== 0) throw new Error(`nflab setup: ${c.argv.join(' ')}: ${r.stderr}`);
     }
-    allLogs(lab);
+    if (!hosts) allLogs(lab);
     const script: string[] = [];
     for (const svc of s.services ?? []) {
-      if (svc.kind === 'nc') script.push(`ip netns exec ${svc.ns} nc -l -k ${svc.port} &`);
+      if (svc.kind === 'nc') script.push(`${atScript(svc.ns)} nc -l -k ${svc.port} &`);
       else {
         mkdirSync(join(lab, 'fs', 'etc', 'vsftpd'), { recursive: true });
         mkdirSync(join(lab, 'fs', 'srv', 'ftp'), { recursive: true });
         writeFileSync(join(lab, 'fs', 'etc', 'vsftpd', 'vsftpd.conf'), `${svc.conf}\n`);
         writeFileSync(join(lab, 'fs', 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nftp:x:103:106:ftp daemon,,,:/srv/ftp:/usr/sbin/nologin\n');
+        if (hosts) throw new Error('vsftpd on a lab host of its own: not in these scenarios');
         script.push(`ip netns exec ${svc.ns} vsftpd /etc/vsftpd/vsftpd.conf &`);
       }
     }
     const captureJob = script.length + 1;
     if (s.capture) {
       const c = s.capture;
-      script.push(`ip netns exec ${c.ns} tcpdump -l -n -i ${c.dev} ${c.filter.map(quote).join(' ')} &`.replace(/ +&$/, ' &'));
+      script.push(`${atScript(c.ns)} tcpdump -l -n -i ${c.dev} ${c.filter.map(quote).join(' ')} &`.replace(/ +&$/, ' &'));
     }
     const capture = { lines: [] as string[], stderr: '' };
     // the capture's stdout as lines: the captured packets, then what tcpdump prints when it is ended
@@ -106,11 +134,12 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
         take(await call(['sleep', (gap / 1000).toFixed(3)]));
         clock += gap;
       }
-      const r = take(await call(['ip', 'netns', 'exec', step.ns, ...withNames(step.argv, names)], step.stdin));
+      const r = take(await call([...at(step.ns), ...withNames(step.argv, names)], step.stdin));
       steps.push({ ...r, startMs: clock, endMs: clock });
     }
     if (s.capture) {
-      const r = take(await call(['kill', `%${captureJob}`]));
+      // a lab host's jobs are ended from that host
+      const r = take(await call([...(hosts ? ['--host', s.capture.ns] : []), 'kill', `%${captureJob}`]));
       capture.lines.push(...r.stdout.split('\n'));
       capture.stderr += r.stderr;
     }
@@ -119,15 +148,17 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
     const log: string[] = [];
     const prefixes = logPrefixesOf(s);
     for (const ns of s.namespaces) {
-      saves[ns] = take(await call(['ip', 'netns', 'exec', ns, 'iptables-save', '-c'])).stdout;
-      conntrack[ns] = take(await call(['ip', 'netns', 'exec', ns, 'conntrack', '-L']));
+      saves[ns] = take(await call([...at(ns), 'iptables-save', '-c'])).stdout;
+      conntrack[ns] = take(await call([...at(ns), 'conntrack', '-L']));
     }
     if (prefixes.length > 0) {
-      // the namespaces log to their host's kernel log, as every namespace of the machine does to its one log
-      const d = take(await call(['dmesg']));
-      for (const line of d.stdout.split('\n')) {
-        const text = line.replace(/^\[\s*\d+\.\d+\] /, '');
-        if (prefixes.some((p) => text.startsWith(p) && text.slice(p.length).startsWith('IN='))) log.push(text);
+      // the namespaces log to their host's kernel log, as every namespace of the machine does to its one log; lab hosts each to their own
+      for (const where of hosts ? s.namespaces.map((ns) => ['--host', ns]) : [[]]) {
+        const d = take(await call([...where, 'dmesg']));
+        for (const line of d.stdout.split('\n')) {
+          const text = line.replace(/^\[\s*\d+\.\d+\] /, '');
+          if (prefixes.some((p) => text.startsWith(p) && text.slice(p.length).startsWith('IN='))) log.push(text);
+        }
       }
     }
     const out: ScenarioOutcome = { steps, saves, conntrack, log };

@@ -6,7 +6,7 @@
  * the nflab form is a script for `nflab run`.
  */
 import { setupCommands, withNames } from './build.js';
-import { FTP_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenarios.js';
+import { FTP_WALKTHROUGHS, HOST_WALKTHROUGHS, REPRODUCERS, WALKTHROUGHS } from './scenarios.js';
 import { randomScenario } from './random.js';
 import type { Scenario } from './types.js';
 
@@ -49,6 +49,6 @@ export function scenarioScript(s: Scenario, kernel: boolean): string {
 
 if (process.argv[1]?.endsWith('/scenario/print.js')) {
   const [mode, pattern] = process.argv.slice(2);
-  const found = /^\d+$/.test(pattern ?? '') ? [randomScenario(Number(pattern))] : [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...REPRODUCERS].filter((s) => s.name.includes(pattern ?? ''));
+  const found = /^\d+$/.test(pattern ?? '') ? [randomScenario(Number(pattern))] : [...WALKTHROUGHS, ...FTP_WALKTHROUGHS, ...HOST_WALKTHROUGHS, ...REPRODUCERS].filter((s) => s.name.includes(pattern ?? ''));
   for (const s of found) process.stdout.write(scenarioScript(s, mode === 'kernel'));
 }

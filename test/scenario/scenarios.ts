@@ -168,6 +168,11 @@ export const WALKTHROUGHS: Scenario[] = [
   },
 ];
 
+/** The same scenario with nflab's namespaces as lab hosts joined by wires (`nflab host add`, `nflab wire add`, `nflab --host`). */
+export function onLabHosts(s: Scenario): Scenario {
+  return { ...s, name: `${s.name} [nflab: lab hosts and wires]`, nflabHosts: true };
+}
+
 /** vsftpd for anonymous logins (the ftp user's empty home), as the FTP scenarios run it. */
 const FTP_CONF = ['listen=YES', 'listen_ipv6=NO', 'anonymous_enable=YES', 'local_enable=NO', 'dirmessage_enable=YES', 'connect_from_port_20=YES'].join('\n');
 const FTP_RANGE = `${FTP_CONF}\npasv_enable=YES\npasv_min_port=10090\npasv_max_port=10100`;
@@ -222,6 +227,9 @@ export const FTP_WALKTHROUGHS: Scenario[] = [
     steps: [ftp('passive', true), ftp('active', true)],
   },
 ];
+
+/** Walkthroughs run again on lab hosts: the tutorials' separate machines. */
+export const HOST_WALKTHROUGHS: Scenario[] = WALKTHROUGHS.filter((s) => /^(SSH-only server|CentOS default|VPC pair|a router without NAT)/.test(s.name)).map(onLabHosts);
 
 /**
  * Small scenarios that reproduce the differences found: those still open

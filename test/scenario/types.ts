@@ -72,6 +72,12 @@ export interface Scenario {
   /** A tcpdump running in the background through the steps. */
   capture?: { ns: string; dev: string; filter: string[] };
   steps: Step[];
+  /**
+   * nflab builds the namespaces as lab hosts (`nflab host add`) and the veth
+   * pairs as wires (`nflab wire add`), commands run with `nflab --host`; the
+   * kernel side is the same. Only veth links then.
+   */
+  nflabHosts?: boolean;
   /** The LOG prefixes the rules use (kernel log lines are picked by them). */
   logPrefixes?: string[];
 }
