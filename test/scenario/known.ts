@@ -28,6 +28,19 @@ export const TRACEROUTE_DF = "traceroute's UDP probes carry DF (the real one sen
  */
 export const NMAP_FD = "nmap's raw socket is descriptor 4 in its sendto error (the real one's is 3)";
 
+/**
+ * Stack and nmap (src/core/stack/*, src/core/programs/nmap*.ts): a raw
+ * socket's packet REJECTed in its own host's OUTPUT chain: the kernel's
+ * sendto fails with EPERM (REJECT drops the packet), so the real nmap
+ * prints "sendto in send_ip_packet_sd: sendto(3, ...) => Operation not
+ * permitted" and gives up on the port ("Warning: ... retransmission cap
+ * hit"); the ICMP error REJECT sends back goes over lo, where nmap (pcap on
+ * the outgoing interface) does not see it, so a target that answers
+ * nothing is "Host is up." without latency. nflab's sendto succeeds and its
+ * nmap takes that ICMP error as the answer: no error, no warning, a latency.
+ */
+export const NMAP_ROUTED_LATENCY = 'a raw sendto REJECTed in OUTPUT succeeds (the kernel: EPERM) and nmap takes the ICMP error sent over lo as an answer (latency, no sendto error or warning; the real one: "Host is up.")';
+
 /** Clients (src/core/programs/ssh.ts): OpenSSH's connect() goes out with IP_TOS 0x10 (lowdelay); nflab's ssh sends TOS 0. */
 export const SSH_TOS = 'ssh does not set IP_TOS 0x10 on its connection as Debian\'s OpenSSH does';
 
@@ -72,6 +85,8 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: traceroute probes go without DF', where: /^LOG lines$/, reason: TRACEROUTE_DF },
   { scenario: "reproducer: nmap's probe refused by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_FD },
+  { scenario: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT", where: /^step 1 .* stdout$/, reason: NMAP_ROUTED_LATENCY },
+  { scenario: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_ROUTED_LATENCY },
   { scenario: 'LEMON and APPLE behind a bridge, MASQUERADE to the Internet (seed 001)', where: /^(step 4 .* stdout|iptables-save -c of R|conntrack -L of R( stderr)?)$/, reason: BRIDGE_NETFILTER },
   { scenario: "reproducer: bridged frames cross the bridge namespace's FORWARD chain", where: /^(step 1 .* (status|stdout)|iptables-save -c of R)$/, reason: BRIDGE_NETFILTER },
   { scenario: 'nmap -sT -Pn -p 20-25,80,443 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S|conntrack -L of S( stderr)?)$/, reason: NMAP_CONNECT },
@@ -83,10 +98,12 @@ const PROBE = / PROTO=UDP SPT=\S+ DPT=\S+ LEN=40 $/;
 /**
  * Why a difference of a random scenario is a known one, or undefined: LOG
  * lines that differ only by the DF bit of traceroute's probes
- * (TRACEROUTE_DF), nmap's sendto error with descriptor 4 (NMAP_FD).
+ * (TRACEROUTE_DF), nmap's sendto error with descriptor 4 (NMAP_FD), nmap's
+ * latency from its own REJECT's ICMP error (NMAP_ROUTED_LATENCY).
  */
 export function knownInRandom(d: Difference): string | undefined {
   if (/^step \d+ \(\S+: nmap .*\) stderr$/.test(d.where) && d.nflab.replace(/sendto\(4, /g, 'sendto(3, ') === d.kernel) return NMAP_FD;
+  if (/^step \d+ \(\S+: nmap .*\) stdout$/.test(d.where) && d.nflab.replace('Host is up (<latency>).', 'Host is up.') === d.kernel) return NMAP_ROUTED_LATENCY;
   if (d.where !== 'LOG lines') return undefined;
   const withoutProbeDf = (text: string): string => text.split('\n').map((l) => (PROBE.test(l) ? l.replace(' DF PROTO=UDP', ' PROTO=UDP') : l)).join('\n');
   return withoutProbeDf(d.nflab) === withoutProbeDf(d.kernel) ? TRACEROUTE_DF : undefined;

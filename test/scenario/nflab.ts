@@ -16,8 +16,8 @@ import { setupCommands, withNames, logPrefixesOf, type SetupCommand } from './bu
 import type { ScenarioOutcome, StepResult, TimedStepResult } from './outcome.js';
 import type { Scenario } from './types.js';
 
-/** A tcpdump line as tcpdump prints it without -t. */
-const CAPTURE_LINE = /^\d\d:\d\d:\d\d\.\d{6} /;
+/** A tcpdump line as tcpdump prints it without -t (-n: IP, ARP and the other link types' lines). */
+const CAPTURE_LINE = /\d\d:\d\d:\d\d\.\d{6} [^\n]*\n/g;
 
 function labParent(): string {
   try {
@@ -111,14 +111,14 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
     }
     const capture = { lines: [] as string[], stderr: '' };
     // the capture's stdout as lines: the captured packets, then what tcpdump prints when it is ended
+    // a capture line can land in the middle of a program's line (written in pieces): taken out wherever it is
     const take = (r: StepResult): StepResult => {
       if (!s.capture) return r;
-      const keep: string[] = [];
-      for (const line of r.stdout.split(/(?<=\n)/)) {
-        if (CAPTURE_LINE.test(line)) capture.lines.push(line.replace(/\n$/, ''));
-        else keep.push(line);
-      }
-      return { ...r, stdout: keep.join('') };
+      const stdout = r.stdout.replace(CAPTURE_LINE, (line: string) => {
+        capture.lines.push(line.replace(/\n$/, ''));
+        return '';
+      });
+      return { ...r, stdout };
     };
     if (script.length > 0) {
       writeFileSync(join(lab, 'services.sh'), script.join('\n') + '\n');

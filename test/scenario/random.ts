@@ -4,7 +4,8 @@
  * over the services' ports (ACCEPT, DROP, REJECT variants, state matches,
  * policies, a LOG rule, a port forwarded by DNAT; rules in the client's
  * own OUTPUT); random client steps (ping, nc -z, a small nmap scan,
- * traceroute); sometimes a capture on the server. Scenario i of a run is drawn
+ * traceroute); sometimes a capture on the server; on nflab's side the
+ * namespaces are sometimes lab hosts joined by wires. Scenario i of a run is drawn
  * from seed SEED + i, so a failure names the seed that replays it.
  */
 import fc from 'fast-check';
@@ -62,6 +63,7 @@ const arbShape = fc.record({
   dnat: fc.boolean(),
   routerLog: fc.boolean(),
   clientRules: fc.array(arbOutputRule, { minLength: 0, maxLength: 2 }),
+  labHosts: fc.boolean(),
   seedRules: fc.array(fc.integer({ min: 0, max: 1 << 30 }), { minLength: 6, maxLength: 6 }),
   steps: fc.array(
     fc.oneof(
@@ -122,5 +124,6 @@ export function randomScenario(seed: number): Scenario {
     steps,
   };
   if (shape.capture) s.capture = { ns: 'S', dev: 'eth0', filter: ['tcp', 'or', 'icmp'] };
+  if (shape.labHosts) s.nflabHosts = true;
   return s;
 }
