@@ -107,7 +107,9 @@ export function randomScenario(seed: number): Scenario {
     if (nat.length > 0) r = `*nat\n${nat.join('\n')}\nCOMMIT\n${r}`;
     ruleText['R'] = r;
   }
-  const steps: Step[] = shape.steps.map((st): Step => {
+  // nmap against REJECTs in its own host's OUTPUT is a known difference (see known.ts, NMAP_ROUTED_LATENCY): ping there instead
+  const ownReject = shape.clientRules.some((r) => r.includes('-p tcp') && r.includes('REJECT'));
+  const steps: Step[] = shape.steps.map((st) => (ownReject && st[0] === 'nmap' ? (['ping'] as const) : st)).map((st): Step => {
     // one probe a hop, three hops at most, a second's wait: a filtered hop costs a second
     if (st[0] === 'traceroute') return { ns: 'C', argv: ['traceroute', '-n', '-q', '1', '-w', '1', '-m', '3', server] };
     if (st[0] === 'ping') return { ns: 'C', argv: ['ping', '-c', '1', '-W', '1', server] };

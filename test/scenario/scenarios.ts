@@ -240,8 +240,14 @@ export const REPRODUCERS: Scenario[] = [
   {
     name: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT",
     ...routed(),
-    rules: { S: filterTable({ INPUT: 'DROP' }, []), C: filterTable({}, ['-A OUTPUT -p tcp --dport 443 -j REJECT --reject-with icmp-host-prohibited']) },
-    steps: [{ ns: 'C', argv: ['nmap', '-n', '-Pn', '-r', '--max-retries', '0', '-p', '443', '10.2.0.2'], check: 'nmap' }],
+    rules: {
+      S: filterTable({ INPUT: 'DROP' }, []),
+      C: filterTable({}, ['-A OUTPUT -p tcp --dport 443 -j REJECT --reject-with icmp-host-prohibited', '-A OUTPUT -p tcp --dport 444 -j REJECT --reject-with tcp-reset']),
+    },
+    steps: [
+      { ns: 'C', argv: ['nmap', '-n', '-Pn', '-r', '--max-retries', '0', '-p', '443', '10.2.0.2'], check: 'nmap' },
+      { ns: 'C', argv: ['nmap', '-n', '-Pn', '-r', '--max-retries', '0', '-p', '444', '10.2.0.2'], check: 'nmap' },
+    ],
   },
   {
     name: "reproducer: nmap's probe refused by the scanner's own OUTPUT",
