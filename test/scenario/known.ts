@@ -43,6 +43,16 @@ export const NMAP_FD = "nmap's raw socket is descriptor 4 in its sendto error (t
  */
 export const NMAP_ROUTED_LATENCY = 'a raw sendto REJECTed in OUTPUT succeeds (the kernel: EPERM) and nmap takes the ICMP error or RST sent over lo as an answer (latency, no sendto error or warning, tcp-reset: closed; the real one: "Host is up.", filtered)';
 
+/**
+ * Stack (src/core/stack/*): the server REJECTs (icmp-host-prohibited) the
+ * client's last ACK of the handshake (a rule on ESTABLISHED): the kernel's
+ * client reports the ICMP error to the connect (getsockopt SO_ERROR gives
+ * EHOSTUNREACH; nc: "connect to ... failed: No route to host", exit 1),
+ * with or without nc -w; nflab's client takes the connection as made
+ * ("succeeded!", exit 0).
+ */
+export const ICMP_AFTER_HANDSHAKE = "an ICMP error answering the handshake's final ACK does not fail nflab's connect (the kernel's nc: No route to host)";
+
 /** Clients (src/core/programs/ssh.ts): OpenSSH's connect() goes out with IP_TOS 0x10 (lowdelay); nflab's ssh sends TOS 0. */
 export const SSH_TOS = 'ssh does not set IP_TOS 0x10 on its connection as Debian\'s OpenSSH does';
 
@@ -86,6 +96,7 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004) [nflab: lab hosts and wires]', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: traceroute probes go without DF', where: /^LOG lines$/, reason: TRACEROUTE_DF },
+  { scenario: "reproducer: an ICMP error answering the handshake's last ACK fails the connect", where: /^(step 1 .* (status|stderr)|iptables-save -c of S|conntrack -L of S)$/, reason: ICMP_AFTER_HANDSHAKE },
   { scenario: "reproducer: nmap's probe refused by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_FD },
   { scenario: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT", where: /^step [12] .* (stdout|stderr)$/, reason: NMAP_ROUTED_LATENCY },
   { scenario: 'LEMON and APPLE behind a bridge, MASQUERADE to the Internet (seed 001)', where: /^(step 4 .* stdout|iptables-save -c of R|conntrack -L of R( stderr)?)$/, reason: BRIDGE_NETFILTER },

@@ -238,6 +238,13 @@ export const HOST_WALKTHROUGHS: Scenario[] = WALKTHROUGHS.filter((s) => /^(SSH-o
  */
 export const REPRODUCERS: Scenario[] = [
   {
+    name: "reproducer: an ICMP error answering the handshake's last ACK fails the connect",
+    ...pair(),
+    rules: { S: filterTable({}, ['-A INPUT -p tcp --dport 443 -m state --state ESTABLISHED,RELATED -j REJECT --reject-with icmp-host-prohibited']) },
+    services: [{ kind: 'nc', ns: 'S', port: 443 }],
+    steps: [{ ns: 'C', argv: ['nc', '-zv', '-w', '2', S, '443'], expect: /No route to host/ }],
+  },
+  {
     name: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT",
     ...routed(),
     rules: {
