@@ -49,8 +49,10 @@ function deleteOrphans(): void {
       process.kill(pid, 0);
       continue; // its run is still going
     } catch {
-      // gone: its namespaces are left over
+      // gone: its namespaces are left over, with the programs it started in them
     }
+    const pids = (spawnSync('ip', ['netns', 'pids', name], { env: TOOL_ENV, encoding: 'utf8' }).stdout ?? '').split('\n').filter(Boolean);
+    for (const p of pids) spawnSync('kill', ['-9', p]);
     spawnSync('ip', ['netns', 'del', name], { env: TOOL_ENV });
   }
 }
