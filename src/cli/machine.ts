@@ -22,7 +22,7 @@ import { runIp } from './ip/index.js';
 import { runBridge } from './ip/bridge.js';
 import { labFile, LabDamaged, type LabState } from './lab/store.js';
 import { withSession, type LabSession } from './lab/session.js';
-import { freshMacBlock, INIT_NETNS, MAC_BLOCK, newNsState } from '../core/world/state.js';
+import { freshMacBlock, INIT_NETNS, logsAllNamespaces, MAC_BLOCK, newNsState } from '../core/world/state.js';
 import type { NetnsDirectory } from '../core/net/netns.js';
 import type { NetnsExec } from './ip/index.js';
 import { runInWorld } from './world-run.js';
@@ -96,7 +96,7 @@ export function namespaceMachineOptions(host: HostState, netns: string): Machine
     const hostState = (): MachineState => machineOf(host.netns[INIT_NETNS]!);
     opts.printk = (level, text) => appendKernelLog(hostState(), level, text);
     opts.logPacket = (level, text) => {
-      if (hostState().net.sysctl['net.netfilter.nf_log_all_netns'] === '1') appendKernelLog(hostState(), level, text);
+      if (logsAllNamespaces(hostState().net)) appendKernelLog(hostState(), level, text);
     };
   }
   return opts;
@@ -247,9 +247,14 @@ export function runSysctlCommand(argv: string[], call: MachineCall): MachineResu
   return withLabAt(call, (state) => {
     const fresh = state.machine === undefined;
     const m = machineOf(state);
+    // only the host's own namespace has nf_log_all_netns; the lab's first host otherwise lists
+    // the sysctls of a fresh namespace, so the key appears once a command names it
+    const key = 'net.netfilter.nf_log_all_netns';
+    const named = call.netns === INIT_NETNS && m.net.sysctl[key] === undefined && argv.some((a) => a.replace(/\//g, '.').includes(key));
+    if (named) m.net.sysctl[key] = '0';
     const r = runSysctl(argv, m.net, (path) => readMachineFile(call, path));
     if (r.net) m.net = r.net;
-    return { result: r, changed: r.net !== undefined || fresh };
+    return { result: r, changed: r.net !== undefined || fresh || named };
   });
 }
 

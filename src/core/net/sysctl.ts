@@ -23,6 +23,8 @@ export interface SysctlSpec {
 
 const GLOBAL_SPECS = new Map<string, SysctlSpec>();
 for (const [key, , mode, rule] of NET_SYSCTLS) GLOBAL_SPECS.set(key, { mode, rule });
+// the initial namespace's only (a fresh namespace has no such file): LOG from other namespaces
+GLOBAL_SPECS.set('net.netfilter.nf_log_all_netns', { mode: 0o644, rule: '-2147483648:2147483647' });
 
 type DirKind = 'ipv4.conf' | 'ipv4.neigh' | 'ipv6.conf' | 'ipv6.neigh';
 

@@ -223,7 +223,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
       put16(u, 4, u.length);
       for (let i = 0; i < dataLen; i++) u[8 + i] = 0x40 + (i & 0x3f);
       fillUdpChecksum(u, 0, u.length, src, dst);
-      send.send(u, dst, { ttl: pb.ttl });
+      send.send(u, dst, { ttl: pb.ttl, df: false });
     } else if (o.method === 'icmp') {
       pb.key = (basePort + n - first) & 0xffff;
       const p = new Uint8Array(8 + dataLen);
@@ -232,7 +232,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
       put16(p, 6, pb.key);
       for (let i = 0; i < dataLen; i++) p[8 + i] = 0x40 + (i & 0x3f);
       fillIcmpChecksum(p, 0, p.length);
-      send.send(p, dst, { ttl: pb.ttl });
+      send.send(p, dst, { ttl: pb.ttl, df: false });
     } else {
       pb.key = (sport + n - first) & 0xffff;
       pb.seq = ctx.random32();
@@ -248,7 +248,7 @@ export const traceroute: Program = function* (ctx: ProgramContext): ProgramBody 
       put32(t, 28, Math.floor(ctx.now() / 1e6) >>> 0);
       t.set([0, 0, 0, 0, 1, 3, 3, 2], 32);
       fillTcpChecksum(t, 0, t.length, src, dst);
-      send.send(t, dst, { ttl: pb.ttl });
+      send.send(t, dst, { ttl: pb.ttl, df: false });
     }
   };
 

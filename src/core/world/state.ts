@@ -147,3 +147,13 @@ export function freshMacBlock(world: WorldState): number {
   }
   return top * MAC_BLOCK;
 }
+
+/**
+ * Whether LOG lines of a host's other namespaces reach its kernel log: the
+ * host's own namespace has net.netfilter.nf_log_all_netns set to anything
+ * but 0 (a fresh namespace has no such key).
+ */
+export function logsAllNamespaces(hostNet: { sysctl: Record<string, string> }): boolean {
+  const v = hostNet.sysctl['net.netfilter.nf_log_all_netns'];
+  return v !== undefined && Number(v) !== 0;
+}

@@ -16,7 +16,7 @@ import { parseIPv4Numeric } from '../addr/ipv4.js';
 import type { SocketDemux, SocketLayer, StackEnv, Errno, TcpSocket } from '../stack/api.js';
 import type { HostFs, Program, ProgramBody, ProgramContext, TappedFrame, Wait } from '../programs/api.js';
 import { EventQueue } from './event-queue.js';
-import { allNamespaces, INIT_NETNS, type NsRef, type NsState, type ProcState, type WorldState } from './state.js';
+import { allNamespaces, INIT_NETNS, logsAllNamespaces, type NsRef, type NsState, type ProcState, type WorldState } from './state.js';
 import { SwitchTable } from './switch.js';
 
 /** What one hop across a veth or a wire costs in virtual time (ns). */
@@ -134,7 +134,7 @@ export class World {
         ref.netns === INIT_NETNS
           ? undefined
           : (level, text) => {
-              if (hostState.net.sysctl['net.netfilter.nf_log_all_netns'] === '1') appendKernelLog(hostState, level, text);
+              if (logsAllNamespaces(hostState.net)) appendKernelLog(hostState, level, text);
             },
     });
     machine.advanceTo(this.nowNs);
