@@ -14,13 +14,6 @@ export interface KnownDifference {
 import type { Difference } from './compare.js';
 
 /**
- * Clients (src/core/programs/traceroute.ts): the real traceroute sends its
- * UDP probes with IP_PMTUDISC_DONT (no DF bit) unless given -F; nflab's
- * probes carry DF. Seen in LOG lines (and tcpdump -v).
- */
-export const TRACEROUTE_DF = "traceroute's UDP probes carry DF (the real one sends them without, unless -F)";
-
-/**
  * nmap (src/core/programs/nmap*.ts): when the scanner's own OUTPUT chain
  * refuses a probe, nmap reports `sendto in send_ip_packet_sd: sendto(3,
  * ...) => Operation not permitted`: its raw socket is descriptor 3; nflab's
@@ -95,7 +88,6 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004)', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'VPC pair: LOG, then DROP, then REJECT with the ICMP logged in OUTPUT (seed 004) [nflab: lab hosts and wires]', where: /^LOG lines$/, reason: SSH_TOS },
   { scenario: 'reproducer: ssh marks its SYN with TOS 0x10', where: /^LOG lines$/, reason: SSH_TOS },
-  { scenario: 'reproducer: traceroute probes go without DF', where: /^LOG lines$/, reason: TRACEROUTE_DF },
   { scenario: "reproducer: an ICMP error answering the handshake's last ACK fails the connect", where: /^(step 1 .* (status|stderr)|iptables-save -c of S|conntrack -L of S)$/, reason: ICMP_AFTER_HANDSHAKE },
   { scenario: "reproducer: nmap's probe refused by the scanner's own OUTPUT", where: /^step 1 .* stderr$/, reason: NMAP_FD },
   { scenario: "reproducer: nmap -Pn, a probe REJECTed by the scanner's own OUTPUT", where: /^step [12] .* (stdout|stderr)$/, reason: NMAP_ROUTED_LATENCY },
@@ -104,19 +96,13 @@ export const KNOWN: KnownDifference[] = [
   { scenario: 'nmap -sT -Pn -p 20-25,80,443 against the hardened server (seed 002)', where: /^(step 1 .* stdout|iptables-save -c of S|conntrack -L of S( stderr)?)$/, reason: NMAP_CONNECT },
 ];
 
-/** A traceroute probe in a LOG line: UDP with 32 bytes of payload. */
-const PROBE = / PROTO=UDP SPT=\S+ DPT=\S+ LEN=40 $/;
-
 /**
- * Why a difference of a random scenario is a known one, or undefined: LOG
- * lines that differ only by the DF bit of traceroute's probes
- * (TRACEROUTE_DF), nmap's sendto error with descriptor 4 (NMAP_FD), nmap's
- * latency from its own REJECT's ICMP error (NMAP_ROUTED_LATENCY).
+ * Why a difference of a random scenario is a known one, or undefined:
+ * nmap's sendto error with descriptor 4 (NMAP_FD), nmap's latency from its
+ * own REJECT's ICMP error (NMAP_ROUTED_LATENCY).
  */
 export function knownInRandom(d: Difference): string | undefined {
   if (/^step \d+ \(\S+: nmap .*\) stderr$/.test(d.where) && d.nflab.replace(/sendto\(4, /g, 'sendto(3, ') === d.kernel) return NMAP_FD;
   if (/^step \d+ \(\S+: nmap .*\) stdout$/.test(d.where) && d.nflab.replace('Host is up (<latency>).', 'Host is up.') === d.kernel) return NMAP_ROUTED_LATENCY;
-  if (d.where !== 'LOG lines') return undefined;
-  const withoutProbeDf = (text: string): string => text.split('\n').map((l) => (PROBE.test(l) ? l.replace(' DF PROTO=UDP', ' PROTO=UDP') : l)).join('\n');
-  return withoutProbeDf(d.nflab) === withoutProbeDf(d.kernel) ? TRACEROUTE_DF : undefined;
+  return undefined;
 }
