@@ -7,7 +7,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_HOST, freshMacBlock, INIT_NETNS, newHostState, type WireEnd } from '../core/world/state.js';
+import { DEFAULT_HOST, freshMacBlock, INIT_NETNS, newHostState, type WireEnd, type WorldState } from '../core/world/state.js';
 import { addWiredLink } from '../core/world/wires.js';
 import { emptyNetState } from '../core/net/state.js';
 import { appendKernelLog, newMachineState } from '../core/path/machine.js';
@@ -120,7 +120,7 @@ export function runWire(argv: string[], lab: string): MachineResult {
   });
 }
 
-function endName(w: { hosts: Record<string, { netns: Record<string, { machine?: { net: { links: { index: number; name: string }[] } } }> }> }, e: WireEnd): string {
+function endName(w: WorldState, e: WireEnd): string {
   const link = w.hosts[e.host]?.netns[e.netns]?.machine?.net.links.find((l) => l.index === e.ifindex);
   return `${e.host}${e.netns ? `/${e.netns}` : ''}:${link ? link.name : `if${e.ifindex}`}`;
 }

@@ -22,7 +22,7 @@ import { runIp } from './ip/index.js';
 import { runBridge } from './ip/bridge.js';
 import { labFile, LabDamaged, type LabState } from './lab/store.js';
 import { withSession, type LabSession } from './lab/session.js';
-import { freshMacBlock, INIT_NETNS, logsAllNamespaces, MAC_BLOCK, newNsState } from '../core/world/state.js';
+import { freshMacBlock, INIT_NETNS, logsAllNamespaces, MAC_BLOCK, netnsOfPid, newNsState } from '../core/world/state.js';
 import type { NetnsDirectory } from '../core/net/netns.js';
 import type { NetnsExec } from './ip/index.js';
 import { runInWorld } from './world-run.js';
@@ -202,10 +202,7 @@ function netnsDirectory(s: LabSession, current: string, touched: () => void): Ne
       s.world.wires = s.world.wires.filter((w) => !w.ends.some((e) => e.host === s.host && e.netns === name));
       touched();
     },
-    netnsOfPid: (pid) => {
-      for (const [name, ns] of Object.entries(host.netns)) if (ns.procs?.some((p) => p.pid === pid)) return name;
-      return undefined;
-    },
+    netnsOfPid: (pid) => netnsOfPid(host, pid),
     pids: (name) => (host.netns[name]?.procs ?? []).map((p) => p.pid).sort((a, b) => a - b),
   };
 }

@@ -11,11 +11,12 @@ import { appendKernelLog } from '../core/path/machine.js';
 import { createNameDb } from '../core/xt/namedb.js';
 import { openForWriteIn, runIptables, runIptablesRestore, runIptablesSave, type ToolResult } from './iptables/tool.js';
 import { acquireLock, hostDir, labDir, labFile, LabDamaged, labRoot, loadState, readLabFile, saveState, worldOf, type LabState } from './lab/store.js';
-import { autoloadHelperModule } from '../core/conntrack/modules.js';
+import { autoloadHelperModule, helpersNamedByRules } from '../core/conntrack/modules.js';
 import { closeLab, openLab } from './lab/session.js';
-import { DEFAULT_HOST, type HostState } from '../core/world/state.js';
+import { DEFAULT_HOST, netnsOfPid, type HostState } from '../core/world/state.js';
 import { programByName } from '../core/programs/registry.js';
 import { runHost, runModuleCommand, runWire } from './hosts.js';
+import { initScriptService } from './script/resolve.js';
 import { parseNsenter, type NsenterResult } from './netns.js';
 import { runKill, runProgramCommand } from './world-run.js';
 import type { LabContext } from './script/io.js';
@@ -143,8 +144,8 @@ export async function runNflab(args: string[], opts: RunOptions = {}): Promise<R
   }
   const netns = opts.netns ?? '';
   // an init script by its path is what `service NAME ...` runs
-  const initScript = /^\/etc\/(?:rc\.d\/)?init\.d\/([a-z0-9_-]+)$/.exec(rest[0]!) ?? (rest[0] === '/usr/libexec/iptables/iptables.init' ? [rest[0], 'iptables'] : null);
-  if (initScript) return runNflab(['service', initScript[1]!, ...rest.slice(1)], { ...opts, lab: dir, cwd, netns });
+  const initScript = initScriptService(rest[0]!);
+  if (initScript !== undefined) return runNflab(['service', initScript, ...rest.slice(1)], { ...opts, lab: dir, cwd, netns });
   const tool = basename(rest[0]!);
   const labCommand = Object.hasOwn(LAB_COMMANDS, tool) ? LAB_COMMANDS[tool] : undefined;
   if (labCommand) {
@@ -253,11 +254,7 @@ function nsenterCommand(args: string[], dir: string, current: string): NsenterRe
     return parseNsenter(args, {
       current,
       exists: (name) => host.netns[name] !== undefined && name !== '',
-      netnsOfPid: (pid) => {
-        if (pid === 1) return '';
-        for (const [name, ns] of Object.entries(host.netns)) if (ns.procs?.some((p) => p.pid === pid)) return name;
-        return undefined;
-      },
+      netnsOfPid: (pid) => netnsOfPid(host, pid),
     });
   } finally {
     closeLab(s, false);
@@ -332,16 +329,7 @@ function runTool(lab: string, invoked: string, argv: string[], opts: RunOptions)
 function autoloadHelpers(view: LabState, rs: Ruleset): void {
   const host = hostOfView(view);
   if (!host) return;
-  const raw = rs.tables.raw;
-  if (!raw) return;
-  for (const c of [...Object.values(raw.builtins), ...raw.user]) {
-    for (const r of c!.rules) {
-      if (r.target.kind === 'ext' && r.target.name === 'CT') {
-        const helper = (r.target.info as { helper?: string }).helper;
-        if (helper) autoloadHelperModule(host, helper);
-      }
-    }
-  }
+  for (const helper of helpersNamedByRules(rs)) autoloadHelperModule(host, helper);
 }
 
 /** The host a namespace view belongs to. */

@@ -19,7 +19,7 @@ import { decodeFrame, encodeFrame, encodeIpv4, type FrameDesc, type PacketDesc }
 import { ICMP_NAMES } from '../core/xt/match/icmp-types.js';
 import { saveRuleBody } from './iptables/format.js';
 import { readLabFile } from './lab/store.js';
-import { missingHelperNote } from '../core/conntrack/modules.js';
+import { helpersNamedByRules, missingHelperNote } from '../core/conntrack/modules.js';
 import type { Conn } from '../core/conntrack/types.js';
 import type { HostState } from '../core/world/state.js';
 import { get16, get32 } from '../core/wire/bytes.js';
@@ -397,19 +397,11 @@ function helperNote(machine: Machine, datagram: Uint8Array, host: HostState | un
   });
   if (found) return missingHelperNote(host, found);
   // the connection is already gone (a reset killed it): judge by the rules, which attach no helper
-  if (usesHelperRule(machine.ruleset)) return null;
+  if (helpersNamedByRules(machine.ruleset).length > 0) return null;
   const t = { src, dst, proto, sport, dport };
   return missingHelperNote(host, { helper: '', master: 0, orig: t, reply: t } as unknown as Conn);
 }
 
-/** Whether a CT rule of the raw table attaches a helper. */
-function usesHelperRule(rs: Ruleset): boolean {
-  const raw = rs.tables.raw;
-  if (!raw) return false;
-  return [...Object.values(raw.builtins), ...raw.user].some((c) =>
-    c!.rules.some((r) => r.target.kind === 'ext' && r.target.name === 'CT' && !!(r.target.info as { helper?: string }).helper),
-  );
-}
 
 /** A trace id for packet number `p`: a mix of the number and the machine's boot time. */
 function traceId(p: number, key: number): string {

@@ -8,7 +8,7 @@
  * into the output of whatever command runs: they are told apart by their
  * timestamp and moved to the capture.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRunNflab } from '../diff/nflab.js';
@@ -29,21 +29,6 @@ function labParent(): string {
 }
 
 const quote = (w: string): string => (/^[A-Za-z0-9_./:=%,+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-
-/**
- * The machine this suite runs on has net.netfilter.nf_log_all_netns=1 (the
- * kernel side needs it to see LOG lines of namespaces); nflab's sysctl
- * does not offer that key, so it is set in the lab's saved state of the
- * host's own namespace.
- */
-function allLogs(lab: string): void {
-  const file = join(lab, 'state.json');
-  const state = JSON.parse(readFileSync(file, 'utf8')) as { hosts: Record<string, { netns: Record<string, { machine?: { net: { sysctl: Record<string, string> } } }> }> };
-  const machine = state.hosts['main']?.netns['']?.machine;
-  if (!machine) throw new Error('nflab lab: the host has no machine state after the setup');
-  machine.net.sysctl['net.netfilter.nf_log_all_netns'] = '1';
-  writeFileSync(file, JSON.stringify(state));
-}
 
 /**
  * The setup on lab hosts: each namespace a host, each veth pair a wire
@@ -91,7 +76,11 @@ export async function runNflabScenario(s: Scenario, gapsMs: readonly number[] = 
       const r = await call(c.argv, c.stdin);
       if (r.status !== 0) throw new Error(`nflab setup: ${c.argv.join(' ')}: ${r.stderr}`);
     }
-    if (!hosts) allLogs(lab);
+    // the machine this suite runs on has nf_log_all_netns=1 (the kernel side needs it to see LOG lines of namespaces)
+    if (!hosts) {
+      const r = await call(['sysctl', '-q', '-w', 'net.netfilter.nf_log_all_netns=1']);
+      if (r.status !== 0) throw new Error(`nflab setup: nf_log_all_netns: ${r.stderr}`);
+    }
     const script: string[] = [];
     for (const svc of s.services ?? []) {
       if (svc.kind === 'nc') script.push(`${atScript(svc.ns)} nc -l -k ${svc.port} &`);

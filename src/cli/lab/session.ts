@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatSyslogLine } from '../../core/path/kmsg.js';
 import type { MachineState } from '../../core/path/machine.js';
-import { INIT_NETNS, type WorldState } from '../../core/world/state.js';
+import { DEFAULT_HOST, INIT_NETNS, type WorldState } from '../../core/world/state.js';
 import { acquireLock, hostDir, labFile, LabDamaged, labRoot, loadWorld, readLabFile, saveWorld } from './store.js';
 
 /** A lab held by this command. */
@@ -64,7 +64,7 @@ export function appendSyslog(dir: string, m: MachineState, lines: MachineState['
 /** The short host name syslog writes: /etc/hostname's first label, else the lab host's default. */
 export function hostnameOf(dir: string): string {
   const { host } = labRoot(dir);
-  const fallback = host === 'main' ? 'localhost' : host;
+  const fallback = host === DEFAULT_HOST ? 'localhost' : host;
   return (readLabFile(dir, '/etc/hostname') ?? fallback).trim().split('.')[0] || fallback;
 }
 

@@ -57,6 +57,15 @@ export const INIT_SCRIPT_PATHS: ReadonlySet<string> = new Set([
   '/usr/libexec/iptables/iptables.init',
 ]);
 
+/**
+ * The service an init script path runs (`/etc/init.d/NAME`, also under
+ * /etc/rc.d, and iptables-services' iptables.init), or undefined.
+ */
+export function initScriptService(path: string): string | undefined {
+  if (INIT_SCRIPT_PATHS.has(path)) return 'iptables';
+  return /^\/etc\/(?:rc\.d\/)?init\.d\/([a-z0-9_-]+)$/.exec(path)?.[1];
+}
+
 /** Commands the runner carries out itself. */
 export const BUILTINS: ReadonlySet<string> = new Set(['echo', 'true', 'false', ':', 'exit', 'set', 'export', 'cat']);
 
@@ -88,8 +97,8 @@ export function resolveCommand(fields: string[], cwd: string): Resolved {
   if (name.includes('/')) {
     if (INIT_SCRIPT_PATHS.has(name)) return { kind: 'init', args };
     // a daemon's init script: what `service NAME ARGS` runs
-    const m = /^\/etc\/(?:rc\.d\/)?init\.d\/([a-z0-9_-]+)$/.exec(name);
-    if (m && m[1] !== 'iptables') return { kind: 'program', argv: ['service', m[1]!, ...args] };
+    const service = initScriptService(name);
+    if (service !== undefined) return { kind: 'program', argv: ['service', service, ...args] };
     if (BIN_DIRS.has(dirname(name)) && isMachineProgram(basename(name))) return { kind: 'program', argv: [basename(name), ...args] };
     if (isHostFile(cwd, name)) return { kind: 'script', path: name, args, source: false };
     return { kind: 'notfound', name, reason: 'No such file or directory' };

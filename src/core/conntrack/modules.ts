@@ -9,6 +9,7 @@
  * The sizes are those of plausible module builds; they are not measured
  * on a real kernel here (the reference machine has everything built in).
  */
+import type { Ruleset } from '../netfilter/ruleset.js';
 import type { HostState, ModuleState } from '../world/state.js';
 import type { Conn } from './types.js';
 
@@ -228,6 +229,20 @@ export function missingHelperNote(host: HostState, conn: Conn): string | null {
     if (ports.split(',').map(Number).includes(conn.orig.dport)) return helperAssignmentNote(helper, conn.orig.dport);
   }
   return null;
+}
+
+/** The helpers the raw table's CT rules attach (`-j CT --helper NAME`), in rule order. */
+export function helpersNamedByRules(rs: Ruleset): string[] {
+  const raw = rs.tables.raw;
+  if (!raw) return [];
+  const out: string[] = [];
+  for (const c of [...Object.values(raw.builtins), ...raw.user]) {
+    for (const r of c!.rules) {
+      const helper = r.target.kind === 'ext' && r.target.name === 'CT' ? (r.target.info as { helper?: string }).helper : undefined;
+      if (helper) out.push(helper);
+    }
+  }
+  return out;
 }
 
 /**

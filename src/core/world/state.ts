@@ -117,6 +117,13 @@ export function newWorldState(): WorldState {
   return { hosts: { [DEFAULT_HOST]: newHostState() }, wires: [] };
 }
 
+/** The namespace of the host a background program runs in (pid 1, init, in the host's own), or undefined. */
+export function netnsOfPid(host: HostState, pid: number): string | undefined {
+  if (pid === 1) return INIT_NETNS;
+  for (const [name, ns] of Object.entries(host.netns)) if (ns.procs?.some((p) => p.pid === pid)) return name;
+  return undefined;
+}
+
 /** The namespace a reference names, or undefined when the host or namespace does not exist. */
 export function nsOf(world: WorldState, ref: NsRef): NsState | undefined {
   return world.hosts[ref.host]?.netns[ref.netns];

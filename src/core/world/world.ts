@@ -178,7 +178,7 @@ export class World {
   /** A frame `ref` put on `iface`: it reaches the other end of the veth or wire one hop later. */
   private transmitted(ref: NsRef, iface: string, frame: Uint8Array): void {
     const rt = this.runtime(ref);
-    const link = rt.machine.net.links.find((l) => l.name === iface);
+    const link = rt.machine.ops.link(iface);
     if (!link) return;
     const copy = frame.slice();
     const at = this.nowNs + HOP_NS;
